@@ -1,0 +1,53 @@
+# ktrun: every entry point people, CI and hooks use. `make help` lists them.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-fast test-slow check lint format schemas bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or make PYTHON=python3)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install ktrun with everything to run and test it
+
+run: install ## run the default experiment (digits, offline)
+	$(BIN)/ktrun
+
+test: install ## run the test suite
+	$(BIN)/python -m pytest
+
+test-fast: install ## tests that train nothing
+	$(BIN)/python -m pytest -m "not slow"
+
+test-slow: install ## only the slow tests
+	$(BIN)/python -m pytest -m slow
+
+check: install ## check every shipped experiment
+	$(BIN)/ktrun check --all
+
+lint: install ## ruff and mypy
+	$(BIN)/ruff check ktrun tests
+	$(BIN)/ruff format --check ktrun tests
+	$(BIN)/mypy
+
+format: install ## apply ruff's formatting and safe fixes
+	$(BIN)/ruff format ktrun tests
+	$(BIN)/ruff check --fix ktrun tests
+
+schemas: install ## regenerate schemas/ from the Pydantic models
+	$(BIN)/ktrun schema
+
+bench: install ## benchmarks, as ratios against plain Keras / Keras Tuner
+	$(BIN)/python -m bench
+
+clean: ## remove run outputs and caches (keeps .venv)
+	rm -rf outputs multirun .pytest_cache .ruff_cache .mypy_cache

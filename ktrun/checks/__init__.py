@@ -1,0 +1,126 @@
+"""Stage 3: `LoadedSpec` → `CheckReport` (and a `CheckedSpec` when nothing is wrong).
+
+No TensorFlow, Keras or keras_tuner here: every check is plain Python over the spec, so a broken
+search space is reported in well under a second, all problems at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from ktrun import problems as pb
+from ktrun.checks import model_checks, space_checks
+from ktrun.checks.context import Ctx
+from ktrun.feasibility import Checker, Feasibility
+from ktrun.load import LoadedSpec
+from ktrun.problems import Problem, Severity
+from ktrun.space import Space
+from ktrun.spec.experiment import ExperimentSpec
+
+
+@dataclass(frozen=True)
+class CheckedSpec:
+    """A spec that passed every check: the only input the compiler accepts."""
+
+    spec: ExperimentSpec
+    space: Space
+    checker: Checker
+    feasibility: Feasibility
+    input_shape: tuple[int, ...]
+    num_classes: int | None
+    direction: str
+
+
+@dataclass
+class CheckReport:
+    label: str
+    problems: list[Problem]
+    ctx: Ctx | None = None
+    checked: CheckedSpec | None = None
+    seconds: float = 0.0
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == Severity.WARNING]
+
+    def failed(self, strict: bool = False) -> bool:
+        return bool(self.errors or (strict and self.warnings))
+
+
+Check = Callable[[Ctx], Iterable[Problem]]
+
+#: Order matters only for reading: every check runs, whatever the others found.
+CHECKS: tuple[Check, ...] = (
+    space_checks.check_declarations,
+    space_checks.check_arguments,
+    space_checks.check_references,
+    space_checks.check_constraints,
+    model_checks.check_data_model,
+    model_checks.check_objective,
+    model_checks.check_tuner,
+)
+
+
+def _guarded(check: Check, ctx: Ctx) -> Iterator[Problem]:
+    """A check that crashes is a ktrun bug; report it as one instead of hiding the others."""
+    try:
+        yield from check(ctx)
+    except Exception as e:  # pragma: no cover - a bug in a check, surfaced, not swallowed
+        yield pb.error(
+            "internal-check-error", (),
+            f"check {check.__name__} crashed: {type(e).__name__}: {e}",
+            "this is a ktrun bug; please report it with this config",
+        )
+
+
+def run_checks(loaded: LoadedSpec, strict: bool = False) -> CheckReport:
+    ctx = Ctx(loaded.spec)
+    found: list[Problem] = list(_composition(loaded))
+    for check in CHECKS:
+        found.extend(_guarded(check, ctx))
+    found.extend(_guarded(lambda c: space_checks.check_shapes(c, strict), ctx))
+    sources = loaded.composed.sources
+    located = [p.located(p.location or sources.lookup(p.path)) for p in _dedupe(found)]
+    located.sort(key=lambda p: (0 if p.severity == Severity.ERROR else 1, str(p.location), p.code))
+    report = CheckReport(loaded.composed.label, located, ctx)
+    if not report.errors and ctx.input_shape is not None:
+        obj = loaded.spec.objective
+        direction = obj.direction or ctx.logged.get(obj.name, "max")
+        report.checked = CheckedSpec(
+            loaded.spec, ctx.space, ctx.checker, ctx.feasibility, ctx.input_shape,
+            ctx.data.num_classes, direction,
+        )
+    return report
+
+
+def _dedupe(found: list[Problem]) -> list[Problem]:
+    return list({(p.code, p.path, p.message): p for p in found}.values())
+
+
+def _composition(loaded: LoadedSpec) -> Iterator[Problem]:
+    """An experiment whose layers replaced a `model/` group's, while that group's
+    hyperparameters were merged in: Hydra merges mappings, so nobody asked for this space."""
+    files = loaded.composed.files
+    layer_files = [f for f in files if ("model", "layers") in f.lines.lines]
+    group = next((f for f in layer_files if f.group == "model"), None)
+    later = [f for f in layer_files if group is not None and files.index(f) > files.index(group)]
+    if group is None or not later:
+        return
+    inherited = sorted(
+        str(p[1]) for p in group.lines.lines if len(p) == 2 and p[0] == "hyperparameters"
+    )
+    owner = later[-1]
+    yield pb.error(
+        "model-group-merged", ("model", "layers"),
+        f"{owner.config_path} declares its own layers, but the default model group "
+        f"`{group.config_path}` is still selected, so its hyperparameters "
+        f"({', '.join(inherited) or 'none'}) and compile settings were merged into this space",
+        f"add `- override /model: none` to the defaults of {owner.path.name} (or select the "
+        "model group you mean to extend and drop the layers)",
+    ).located(owner.lines.lines[("model", "layers")])

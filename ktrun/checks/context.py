@@ -1,0 +1,71 @@
+"""What every check reads: the spec, its expanded space, the data's shape, parsed constraints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from ktrun import keras_names as kn
+from ktrun.datainfo import DataInfo, describe
+from ktrun.feasibility import Checker, Feasibility, ParsedConstraints, parse_constraints
+from ktrun.space import Param, Space, build_space
+from ktrun.spec.experiment import ExperimentSpec
+from ktrun.spec.refs import HpRef, Scalar
+
+
+@dataclass
+class Ctx:
+    spec: ExperimentSpec
+
+    @cached_property
+    def space(self) -> Space:
+        return build_space(self.spec)
+
+    @cached_property
+    def data(self) -> DataInfo:
+        return describe(self.spec.data)
+
+    @cached_property
+    def input_shape(self) -> tuple[int, ...] | None:
+        declared = self.spec.model.input_shape
+        return tuple(declared) if declared else self.data.input_shape
+
+    @cached_property
+    def constraints(self) -> ParsedConstraints:
+        return parse_constraints(self.spec.constraints, self.space, self.spec.hyperparameters)
+
+    @cached_property
+    def checker(self) -> Checker:
+        return Checker(self.spec, self.space, self.constraints.instances, self.input_shape)
+
+    @cached_property
+    def feasibility(self) -> Feasibility:
+        return self.checker.analyze(self.spec.experiment.seed)
+
+    @property
+    def has_validation(self) -> bool:
+        return self.spec.data.validation_split > 0
+
+    @cached_property
+    def logged(self) -> dict[str, kn.Direction]:
+        return kn.logged_metrics(self.spec.model.compile.metrics, self.has_validation)
+
+    def params_for(self, ref: HpRef) -> list[Param]:
+        """The instances a reference can resolve to (one, or one per repetition)."""
+        if ref.name in self.space.params:
+            return [self.space.params[ref.name]]
+        return self.space.instances_of(ref.name)
+
+    def possible(self, value: object) -> list[Scalar] | None:
+        """Every value an argument can take (None: continuous or unknown reference)."""
+        if isinstance(value, HpRef):
+            decl = self.spec.hyperparameters.get(value.name)
+            if decl is None:
+                return None
+            from ktrun.space import values
+
+            vals = values(decl)
+            return list(vals) if vals is not None else None
+        if isinstance(value, list):
+            return None
+        return [value]  # type: ignore[list-item]

@@ -1,0 +1,95 @@
+"""What each layer, optimizer and fit argument accepts, as data: one table drives checks 1 and 2."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from ktrun import keras_names as kn
+from ktrun.spec.refs import Scalar
+
+
+@dataclass(frozen=True)
+class Domain:
+    kind: str  # "int" | "float" | "str" | "bool"
+    text: str  # how the message says it: "an integer >= 1"
+    lo: float | None = None
+    lo_open: bool = False
+    hi: float | None = None
+    hi_open: bool = False
+    names: tuple[str, ...] | None = None
+    code: str = "arg-out-of-range"
+    hint: str = ""
+
+    def type_ok(self, v: Scalar) -> bool:
+        if self.kind == "bool":
+            return isinstance(v, bool)
+        if isinstance(v, bool):
+            return False
+        if self.kind == "int":
+            return isinstance(v, int)
+        if self.kind == "float":
+            return isinstance(v, int | float)
+        return isinstance(v, str)
+
+    def value_ok(self, v: Scalar) -> bool:
+        if self.names is not None:
+            return v in self.names
+        if not isinstance(v, int | float) or isinstance(v, bool):
+            return True
+        if self.lo is not None and (v < self.lo or (self.lo_open and v == self.lo)):
+            return False
+        return not (self.hi is not None and (v > self.hi or (self.hi_open and v == self.hi)))
+
+    def suggestion(self, v: Scalar) -> str:
+        if self.names is None:
+            return ""
+        close = difflib.get_close_matches(str(v), self.names, n=1, cutoff=0.6)
+        return f"did you mean `{close[0]}`? " if close else ""
+
+
+POSITIVE_INT = Domain("int", "an integer >= 1", lo=1)
+FRACTION = Domain("float", "a number in [0, 1)", lo=0, hi=1, hi_open=True)
+POSITIVE = Domain("float", "a number > 0", lo=0, lo_open=True)
+
+ARGS: dict[str, Domain] = {
+    **dict.fromkeys(
+        ("units", "filters", "input_dim", "output_dim", "kernel_size", "pool_size", "strides",
+         "dilation_rate", "epochs", "batch_size"),
+        POSITIVE_INT,
+    ),
+    **dict.fromkeys(("rate", "dropout", "recurrent_dropout", "momentum", "beta_1", "beta_2", "rho"),
+                    FRACTION),
+    "epsilon": POSITIVE,
+    "clipnorm": POSITIVE,
+    "clipvalue": POSITIVE,
+    "weight_decay": Domain("float", "a number >= 0", lo=0),
+    "times": Domain("int", "an integer >= 0", lo=0),
+    "learning_rate": Domain(
+        "float", "a number in (0, 1]", lo=0, lo_open=True, hi=1, code="learning-rate-out-of-range",
+        hint="useful learning rates are about 1e-5 to 1e-1; sample them on a log scale, e.g. "
+        "`{type: float, min: 1e-4, max: 1e-2, sampling: log}`",
+    ),
+    "activation": Domain("str", "an activation name", names=kn.ACTIVATIONS,
+                         code="unknown-activation"),
+    **dict.fromkeys(
+        ("kernel_initializer", "bias_initializer"),
+        Domain("str", "an initializer name", names=kn.INITIALIZERS, code="unknown-initializer"),
+    ),
+    "padding": Domain("str", "'valid' or 'same'", names=kn.PADDINGS, code="invalid-padding"),
+    "name": Domain("str", "an optimizer name", names=kn.OPTIMIZERS, code="unknown-optimizer"),
+    **dict.fromkeys(("use_bias", "return_sequences", "amsgrad", "nesterov", "centered"),
+                    Domain("bool", "true or false")),
+}
+CONV1D_PADDING = Domain("str", "'valid', 'same' or 'causal'", names=kn.CONV1D_PADDINGS,
+                        code="invalid-padding")
+
+
+def domain_for(owner: str, arg: str) -> Domain | None:
+    if arg == "padding" and owner == "Conv1D":
+        return CONV1D_PADDING
+    if arg == "name" and owner != "optimizer":
+        return None
+    if arg == "momentum" and owner == "BatchNormalization":
+        return FRACTION
+    return ARGS.get(arg)

@@ -1,0 +1,436 @@
+"""Checks 1–5: declarations, argument values, references, constraints and shapes."""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+from collections.abc import Iterator
+
+from ktrun import problems as pb
+from ktrun.checks.context import Ctx
+from ktrun.checks.domains import Domain, domain_for
+from ktrun.expr import KEYWORDS
+from ktrun.problems import Problem
+from ktrun.shapes import format_shape
+from ktrun.space import bounds, cardinality, values
+from ktrun.spec.hyperparameters import BooleanHp, ChoiceHp, FixedHp, FloatHp, IntHp
+from ktrun.spec.refs import NAME_PATTERN, HpRef, Scalar
+
+HP = "hyperparameters"
+
+
+# ---------------------------------------------------------------- 1. declarations
+
+
+def check_declarations(ctx: Ctx) -> Iterator[Problem]:
+    import re
+
+    for name, decl in ctx.spec.hyperparameters.items():
+        at = (HP, name)
+        if not re.match(NAME_PATTERN, name) or keyword.iskeyword(name) or name in KEYWORDS:
+            yield pb.error(
+                "hp-invalid-name", at, f"`{name}` cannot be a hyperparameter name",
+                "use letters, digits and underscores, starting with a letter, and not a word "
+                f"constraints use ({', '.join(sorted(KEYWORDS))})",
+            )
+        if isinstance(decl, IntHp | FloatHp):
+            yield from _numeric(name, decl)
+        elif isinstance(decl, ChoiceHp):
+            yield from _choice(name, decl)
+        if isinstance(decl, BooleanHp | FixedHp):
+            continue
+        n = cardinality(decl)
+        if n == 0:
+            continue  # reported above
+        default = decl.default
+        vals = values(decl)
+        if default is not None and vals is not None and default not in vals:
+            yield pb.error(
+                "hp-default-invalid", (*at, "default"),
+                f"default {default!r} of `{name}` is not one of its values",
+                f"pick a default among {_preview(vals)}",
+            )
+
+
+def _preview(vals: tuple[Scalar, ...] | list[Scalar], n: int = 8) -> str:
+    shown = ", ".join(repr(v) for v in list(vals)[:n])
+    return f"[{shown}{', ...' if len(vals) > n else ''}]"
+
+
+def _numeric(name: str, decl: IntHp | FloatHp) -> Iterator[Problem]:
+    at = (HP, name)
+    if decl.min > decl.max:
+        yield pb.error(
+            "hp-min-gt-max", (*at, "min"), f"`{name}` has min {decl.min} > max {decl.max}",
+            "swap them: min and max are both inclusive",
+        )
+        return
+    if decl.sampling != "linear" and decl.min <= 0:
+        yield pb.error(
+            "log-sampling-nonpositive", (*at, "min"),
+            f"`{name}` uses {decl.sampling} sampling with min {decl.min}; a log scale needs min > 0",
+            "set min to a small positive value (e.g. 1e-5), or use `sampling: linear`",
+        )
+        return
+    step = decl.step
+    if step is None:
+        return
+    if decl.sampling != "linear" and step <= 1:
+        yield pb.error(
+            "hp-step-invalid", (*at, "step"),
+            f"`{name}` has step {step} with {decl.sampling} sampling, where step is a factor",
+            "use a factor > 1 (e.g. step: 2 gives 16, 32, 64...), or drop step",
+        )
+        return
+    if step <= 0:
+        yield pb.error(
+            "hp-step-invalid", (*at, "step"), f"`{name}` has step {step}; it must be > 0",
+            "use a positive step, or drop it",
+        )
+        return
+    vals = values(decl)
+    if decl.max > decl.min and vals is not None and len(vals) == 1:
+        yield pb.warning(
+            "hp-step-too-large", (*at, "step"),
+            f"step {step} is larger than the range of `{name}` ({decl.min}..{decl.max}): only "
+            f"{decl.min} is ever sampled",
+            "use a smaller step, or declare `type: fixed` if one value is meant",
+        )
+    elif vals and abs(vals[-1] - decl.max) > 1e-9 * max(1.0, abs(decl.max)):
+        yield pb.warning(
+            "hp-step-misfit", (*at, "max"),
+            f"max {decl.max} of `{name}` is never sampled: the values are {_preview(vals, 5)} "
+            f"(last {vals[-1]})",
+            f"set max to {vals[-1]} or adjust step so max is reachable",
+        )
+
+
+def _choice(name: str, decl: ChoiceHp) -> Iterator[Problem]:
+    at = (HP, name, "values")
+    kinds = sorted({type(v).__name__ for v in decl.values})
+    if len(kinds) > 1:
+        yield pb.error(
+            "choice-mixed-types", at,
+            f"choice `{name}` mixes {' and '.join(kinds)} values: {decl.values}",
+            "a choice holds one type (Keras Tuner compares its values); write 1.0 rather than "
+            "1 for numbers, and keep names with names",
+        )
+    if len(set(map(repr, decl.values))) != len(decl.values):
+        yield pb.warning(
+            "choice-duplicates", at, f"choice `{name}` lists a value twice: {decl.values}",
+            "remove the duplicates (they skew random sampling)",
+        )
+
+
+# ---------------------------------------------------------------- 2. argument values
+
+
+def check_arguments(ctx: Ctx) -> Iterator[Problem]:
+    """Every literal and every value a referenced hyperparameter can take fits its argument."""
+    reported: set[tuple[str, str]] = set()
+    for path, owner, arg, value in _arguments(ctx):
+        dom = domain_for(owner, arg)
+        if dom is None:
+            continue
+        items = value if isinstance(value, list) else [value]
+        for v in items:
+            if isinstance(v, HpRef):
+                yield from _check_ref(ctx, v, dom, owner, arg, path, reported)
+            elif not dom.type_ok(v) or not dom.value_ok(v):
+                yield pb.error(
+                    dom.code, path, f"{owner}.{arg} = {v!r} is not {dom.text}",
+                    dom.suggestion(v) + (dom.hint or f"give {dom.text}"),
+                )
+
+
+def _check_ref(
+    ctx: Ctx, ref: HpRef, dom: Domain, owner: str, arg: str, path: tuple[str | int, ...],
+    reported: set[tuple[str, str]],
+) -> Iterator[Problem]:
+    decl = ctx.spec.hyperparameters.get(ref.name)
+    if decl is None or (ref.name, arg) in reported:
+        return
+    found = list(_ref_problems(ref.name, decl, dom, owner, arg, path))
+    if found:
+        reported.add((ref.name, arg))
+    yield from found
+
+
+def _ref_problems(
+    name: str, decl: object, dom: Domain, owner: str, arg: str, path: tuple[str | int, ...]
+) -> Iterator[Problem]:
+    from ktrun.sources import format_path
+
+    at = (HP, name)
+    where = f"{owner}.{arg} at {format_path(path)}"
+    if isinstance(decl, IntHp | FloatHp):
+        if isinstance(decl, FloatHp) and dom.kind in ("int", "str", "bool") and not (
+            decl.step is not None and float(decl.step).is_integer() and float(decl.min).is_integer()
+        ):
+            yield pb.error(
+                "hp-type-mismatch", (*at, "type"),
+                f"`{name}` is a float but feeds {where}, which takes {dom.text}",
+                "declare it `type: int`" if dom.kind == "int" else "use a choice of names",
+            )
+            return
+        if dom.kind in ("str", "bool"):
+            yield pb.error(
+                "hp-type-mismatch", (*at, "type"),
+                f"`{name}` is numeric but feeds {where}, which takes {dom.text}",
+                "use `type: choice` with names" if dom.kind == "str" else "use `type: boolean`",
+            )
+            return
+        lo_hi = bounds(decl)  # type: ignore[arg-type]
+        if lo_hi is None or decl.min > decl.max:
+            return
+        bad = [v for v in lo_hi if not dom.value_ok(v)]
+        if bad:
+            key = "min" if bad[0] == decl.min else "max"
+            yield pb.error(
+                dom.code, (*at, key),
+                f"`{name}` can be {bad[0]} ({key}: {bad[0]}), but {where} must be {dom.text}",
+                dom.hint or f"narrow the range of `{name}` to {dom.text}",
+            )
+        return
+    vals = values(decl)  # type: ignore[arg-type]
+    if not vals:
+        return
+    wrong_type = [v for v in vals if not dom.type_ok(v)]
+    if wrong_type:
+        yield pb.error(
+            "hp-type-mismatch", (*at, "values" if isinstance(decl, ChoiceHp) else "type"),
+            f"`{name}` can be {wrong_type[0]!r}, but {where} takes {dom.text}",
+            f"keep only {dom.text} values" + (
+                f"; for example {list(dom.names[:4])}" if dom.names else ""
+            ),
+        )
+        return
+    bad = [v for v in vals if not dom.value_ok(v)]
+    if bad:
+        yield pb.error(
+            dom.code, (*at, "values" if isinstance(decl, ChoiceHp) else "value"),
+            f"`{name}` can be {bad[0]!r}, but {where} must be {dom.text}",
+            dom.suggestion(bad[0]) + (dom.hint or f"keep only {dom.text} values"),
+        )
+
+
+def _arguments(ctx: Ctx) -> Iterator[tuple[tuple[str | int, ...], str, str, object]]:
+    """(path, owner, argument, value) for every layer, optimizer and fit argument."""
+
+    def walk(layers: list[object], path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str, str, object]]:
+        for i, layer in enumerate(layers):
+            lpath = (*path, i)
+            if getattr(layer, "type", "") == "repeat":
+                yield (*lpath, "times"), "repeat", "times", layer.times  # type: ignore[attr-defined]
+                yield from walk(layer.layers, (*lpath, "layers"))  # type: ignore[attr-defined]
+                continue
+            for arg, value in layer:  # type: ignore[attr-defined]
+                if arg not in ("type", "when", "name") and value is not None:
+                    yield (*lpath, arg), layer.type, arg, value  # type: ignore[attr-defined]
+
+    yield from walk(list(ctx.spec.model.layers), ("model", "layers"))
+    for arg, value in ctx.spec.model.compile.optimizer:
+        if value is not None:
+            yield ("model", "compile", "optimizer", arg), "optimizer", arg, value
+    for arg in ("epochs", "batch_size"):
+        yield ("fit", arg), "fit", arg, getattr(ctx.spec.fit, arg)
+
+
+# ---------------------------------------------------------------- 3. references and conditions
+
+
+def check_references(ctx: Ctx) -> Iterator[Problem]:
+    declared = list(ctx.spec.hyperparameters)
+    used: set[str] = set()
+    for u in ctx.space.uses:
+        used.add(u.ref)
+        if u.ref not in ctx.spec.hyperparameters:
+            close = difflib.get_close_matches(u.ref, declared, n=1)
+            yield pb.error(
+                "unknown-reference", u.path,
+                f"`{'$' if u.owner != 'when' else ''}{u.ref}` names no declared hyperparameter",
+                (f"did you mean `{close[0]}`? " if close else "")
+                + f"declare it under `hyperparameters:` (declared: {', '.join(declared) or 'none'})",
+            )
+    yield from ctx.space.problems
+    for name, decl in ctx.spec.hyperparameters.items():
+        for parent, allowed in (decl.when or {}).items():
+            used.add(parent)
+            pdecl = ctx.spec.hyperparameters.get(parent)
+            at = (HP, name, "when", parent)
+            if pdecl is None:
+                close = difflib.get_close_matches(parent, declared, n=1)
+                yield pb.error(
+                    "unknown-reference", at, f"`{name}` depends on `{parent}`, which is not declared",
+                    (f"did you mean `{close[0]}`? " if close else "") + "declare the parent first",
+                )
+                continue
+            pvals = values(pdecl)
+            if pvals is None:
+                yield pb.error(
+                    "condition-parent-continuous", at,
+                    f"`{name}` depends on `{parent}`, a continuous range: it can hardly ever "
+                    f"equal {allowed}",
+                    "conditions need a choice, boolean, int or stepped float parent",
+                )
+                continue
+            impossible = [v for v in allowed if v not in pvals]
+            if impossible:
+                all_bad = len(impossible) == len(allowed)
+                make = pb.error if all_bad else pb.warning
+                yield make(
+                    "condition-value-impossible", at,
+                    f"`{parent}` never takes {impossible}" + (
+                        f", so `{name}` is never active" if all_bad else ""),
+                    f"`{parent}` takes {_preview(pvals)}",
+                )
+    yield from _cycles(ctx)
+    for text in ctx.spec.constraints:
+        used.update(_names_in(text))
+    for name, decl in ctx.spec.hyperparameters.items():
+        if name not in used and not isinstance(decl, FixedHp):
+            yield pb.warning(
+                "hp-unused", (HP, name),
+                f"`{name}` is declared but nothing uses it: the tuner would search it for nothing",
+                f"reference it as `${name}` in a layer, the optimizer or fit, or remove it",
+            )
+    for base in ctx.spec.hyperparameters:
+        for inst in ctx.space.instances_of(base):
+            if inst.name in ctx.spec.hyperparameters:
+                yield pb.error(
+                    "hp-name-collision", (HP, inst.name),
+                    f"`{inst.name}` is declared, and is also the name of repetition "
+                    f"{inst.index[-1]} of `{base}` inside a repeat block",
+                    f"rename one of them (e.g. `{base}_block`)",
+                )
+
+
+def _names_in(text: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+
+
+def _cycles(ctx: Ctx) -> Iterator[Problem]:
+    graph = {n: list((d.when or {}).keys()) for n, d in ctx.spec.hyperparameters.items()}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(n: str) -> list[str] | None:
+        state[n] = 1
+        stack.append(n)
+        for p in graph.get(n, []):
+            if state.get(p) == 1:
+                return stack[stack.index(p):] + [p]
+            if p in graph and p not in state:
+                found = visit(p)
+                if found:
+                    return found
+        stack.pop()
+        state[n] = 2
+        return None
+
+    for n in graph:
+        if n not in state:
+            cycle = visit(n)
+            if cycle:
+                yield pb.error(
+                    "condition-cycle", (HP, cycle[0], "when"),
+                    f"conditions form a cycle: {' → '.join(cycle)}",
+                    "conditions must form a tree: a parent cannot depend on its own child",
+                )
+                return
+
+
+# ---------------------------------------------------------------- 4. constraints
+
+
+def check_constraints(ctx: Ctx) -> Iterator[Problem]:
+    parsed = ctx.constraints
+    for i, e in parsed.errors:
+        col = f" (column {e.column})" if e.column and e.column > 0 else ""
+        yield pb.error(
+            "constraint-syntax", ("constraints", i), f"cannot parse `{ctx.spec.constraints[i]}`"
+            f"{col}: {e.message}",
+            "write a comparison like `units_2 <= units_1` or `kernel_1 * 2 <= 28`",
+        )
+    declared = list(ctx.spec.hyperparameters)
+    for i, name in parsed.unknown:
+        close = difflib.get_close_matches(name, declared, n=1)
+        yield pb.error(
+            "unknown-reference", ("constraints", i),
+            f"constraint `{ctx.spec.constraints[i]}` uses `{name}`, which is not declared",
+            (f"did you mean `{close[0]}`? " if close else "") + f"declared: {', '.join(declared)}",
+        )
+    if parsed.errors or parsed.unknown or not parsed.instances:
+        return
+    feas = ctx.feasibility
+    for i, msg in feas.eval_errors.items():
+        yield pb.error(
+            "constraint-type-error", ("constraints", i), f"constraint cannot be evaluated: {msg}",
+            "compare numbers with numbers and names with names ('adam'), and avoid dividing by "
+            "a value that can be 0",
+        )
+    for i, text in enumerate(ctx.spec.constraints):
+        if not any(c.index == i for c in parsed.instances):
+            continue
+        rejected = feas.constraint_fraction(i)
+        if rejected >= 1.0 - 1e-12:
+            yield pb.error(
+                "constraint-unsatisfiable", ("constraints", i),
+                f"no point of the space satisfies `{text}`",
+                "widen the ranges it compares, or fix the comparison's direction",
+            )
+        elif rejected == 0.0 and feas.exact:
+            yield pb.warning(
+                "constraint-redundant", ("constraints", i),
+                f"`{text}` holds for every point of the space, so it never excludes anything",
+                "remove it, or check that it says what you meant",
+            )
+    if feas.fraction == 0.0 and not any(
+        feas.constraint_fraction(i) >= 1.0 for i in range(len(ctx.spec.constraints))
+    ) and not feas.shape_fraction():
+        yield pb.error(
+            "constraints-unsatisfiable", ("constraints",),
+            "no point satisfies all constraints together"
+            + ("" if feas.exact else f" (none in {feas.components and 'random samples'})"),
+            "each constraint is satisfiable alone; relax one of them",
+        )
+
+
+# ---------------------------------------------------------------- 5. shapes
+
+
+def check_shapes(ctx: Ctx, strict: bool = False) -> Iterator[Problem]:
+    if ctx.input_shape is None:
+        yield pb.info(
+            "shapes-unchecked", ("model", "input_shape"),
+            "the input shape is unknown, so layer shapes were not checked",
+            "set model.input_shape, or make data.path point at an existing file",
+        )
+        return
+    feas = ctx.feasibility
+    fractions = feas.shape_fraction()
+    total_bad = sum(fractions.values())
+    for code, example in feas.shape_examples.items():
+        fail = example.trace.failure
+        assert fail is not None
+        frac = fractions.get(code, 0.0)
+        point = ", ".join(f"{k}={v}" for k, v in sorted(example.point.items())) or "every point"
+        where = fail.layer.path
+        text = (
+            f"{fail.message}, e.g. for {point}: {example.trace.describe()}"
+        )
+        if total_bad >= 1.0 - 1e-12:
+            yield pb.error(code, where, f"every point fails: {text}", fail.hint)
+        else:
+            make = pb.error if strict else pb.warning
+            yield make(
+                code, where,
+                f"{frac:.0%} of the space is excluded{'' if feas.exact else ' (estimated)'}: {text}",
+                fail.hint + ("" if strict else "; `--strict` makes this an error"),
+            )
+
+
+def describe_shape(shape: tuple[int | None, ...]) -> str:
+    return format_shape(shape)

@@ -1,0 +1,213 @@
+"""Stage 1: YAML → one composed config, exactly as Hydra composes it for a run, plus provenance.
+
+`ktrun check` and `ktrun` (the Hydra app) compose through Hydra with the same primary config,
+search path and overrides, so a config that checks clean is the config that runs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ktrun import problems as pb
+from ktrun.problems import ConfigError, Problem
+from ktrun.sources import FileLines, KeyPath, Location, SourceMap, display_path, read_file_lines
+
+PRIMARY = "config"
+
+
+def default_config_dir() -> Path:
+    """`conf/` of this checkout, or the copy packaged inside the wheel; `KTRUN_CONFIG_DIR` wins."""
+    env = os.environ.get("KTRUN_CONFIG_DIR")
+    if env:
+        return Path(env).resolve()
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "conf", here / "conf"):
+        if (candidate / f"{PRIMARY}.yaml").is_file():
+            return candidate
+    raise FileNotFoundError("ktrun's conf/ directory was not found; set KTRUN_CONFIG_DIR")
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """One file Hydra merged, in merge order."""
+
+    config_path: str  # e.g. "experiment/mnist_cnn"
+    path: Path
+    lines: FileLines
+
+    @property
+    def group(self) -> str:
+        return self.config_path.rpartition("/")[0]
+
+
+@dataclass
+class Composed:
+    """The composed config as plain data, where each value came from, and how it was asked for."""
+
+    config: dict[str, Any]
+    sources: SourceMap
+    overrides: list[str]
+    files: list[ConfigFile] = field(default_factory=list)
+    search_dirs: list[Path] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return " ".join(self.overrides) or "(defaults)"
+
+
+def _search_dirs(config_dir: Path, extra: list[Path]) -> list[Path]:
+    return [config_dir, *extra]
+
+
+def _searchpath_override(extra: list[Path]) -> list[str]:
+    if not extra:
+        return []
+    return ["hydra.searchpath=[" + ",".join(f"file://{d}" for d in extra) + "]"]
+
+
+def _yaml_problem(e: yaml.MarkedYAMLError) -> Problem:
+    mark = e.problem_mark or e.context_mark
+    loc = None
+    if mark is not None:
+        loc = Location(display_path(Path(mark.name)), mark.line + 1, mark.column + 1)
+    text = f"{e.context + ': ' if e.context else ''}{e.problem or 'invalid YAML'}"
+    if "python/" in (e.problem or ""):
+        return pb.error(
+            "yaml-unsafe-tag", (), f"YAML tag refused: {e.problem}",
+            "ktrun configs are data: remove the `!!python/...` tag and write the value itself",
+        ).located(loc)
+    return pb.error(
+        "yaml-syntax", (), f"YAML syntax error: {text}",
+        "fix the YAML at this line (check indentation, brackets and `key: value` spacing)",
+    ).located(loc)
+
+
+def _key_suggestion(message: str, config: dict[str, Any] | None) -> str:
+    """`Could not override 'fit.epoch'` → did you mean `fit.epochs`?"""
+    import re
+
+    m = re.search(r"override '([^']+)'", message)
+    if not m or config is None:
+        return ""
+    parts = m.group(1).split(".")
+    node: Any = config
+    for p in parts[:-1]:
+        if not isinstance(node, dict) or p not in node:
+            return ""
+        node = node[p]
+    if not isinstance(node, dict):
+        return ""
+    close = difflib.get_close_matches(parts[-1], [str(k) for k in node], n=1)
+    if close:
+        return f"did you mean `{'.'.join([*parts[:-1], close[0]])}`?"
+    return f"keys there: {', '.join(str(k) for k in node)}"
+
+
+def _hydra_problem(e: Exception, overrides: list[str]) -> Problem:
+    chain: BaseException | None = e
+    while chain is not None:
+        if isinstance(chain, yaml.MarkedYAMLError):
+            return _yaml_problem(chain)
+        chain = chain.__cause__ or chain.__context__
+    text = str(e).split("\nConfig search path:")[0].strip()
+    name = type(e).__name__
+    culprit = next((o for o in overrides if o.split("=")[0].lstrip("+~") in text), None)
+    loc = Location(override=culprit) if culprit else None
+    if name == "MissingConfigException":
+        return pb.error(
+            "config-not-found", (), text.replace("\n\n", "\n"),
+            "pick one of the available options listed above (names are file names without .yaml)",
+        ).located(loc)
+    if name == "OverrideParseException":
+        return pb.error(
+            "override-syntax", (), f"cannot parse the override: {text}",
+            "write overrides as key=value, +key=value to add, ~key to delete; quote lists "
+            "and strings with special characters",
+        ).located(loc)
+    hint = "check the key against the config (`ktrun check --cfg` prints it)"
+    if "To append to your config use" in text:
+        hint = (
+            "this key does not exist in the composed config; ktrun's keys are fixed by its "
+            "schema, so `+key=` would only be rejected later"
+        )
+    return pb.error("compose-error", (), text, hint).located(loc)
+
+
+def compose(
+    overrides: list[str], config_dir: Path | None = None, extra_dirs: list[Path] | None = None
+) -> Composed:
+    """Compose like `ktrun OVERRIDES...` would, or raise ConfigError with located problems."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    config_dir = (config_dir or default_config_dir()).resolve()
+    extra = [d.resolve() for d in extra_dirs or []]
+    all_overrides = [*overrides, *_searchpath_override(extra)]
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(str(config_dir), version_base="1.3", job_name="ktrun"):
+            cfg = hydra_compose(PRIMARY, overrides=all_overrides)
+            loader = GlobalHydra.instance().config_loader()
+            defaults = loader.compute_defaults_list(PRIMARY, all_overrides, RunMode.RUN)
+            config = OmegaConf.to_container(cfg, resolve=True)
+    except yaml.MarkedYAMLError as e:
+        raise ConfigError([_yaml_problem(e)]) from None
+    except OmegaConfBaseException as e:
+        raise ConfigError([pb.error(
+            "interpolation-error", tuple(str(getattr(e, "full_key", "") or "").split(".")),
+            f"cannot resolve a value: {e}".split("\n")[0],
+            "fix the ${...} interpolation, or quote the value if it is meant literally",
+        )]) from None
+    except Exception as e:  # Hydra raises many types; all of them are the user's config
+        raise ConfigError([_hydra_problem(e, overrides)]) from None
+    finally:
+        GlobalHydra.instance().clear()
+    assert isinstance(config, dict)
+
+    dirs = _search_dirs(config_dir, extra)
+    files: list[ConfigFile] = []
+    sources = SourceMap.empty()
+    for d in defaults.defaults:
+        if d.config_path is None or (d.package or "").startswith("hydra") or d.config_path.startswith("hydra/"):
+            continue
+        path = next((p / f"{d.config_path}.yaml" for p in dirs if (p / f"{d.config_path}.yaml").is_file()), None)
+        if path is None:
+            continue
+        package: KeyPath = tuple(d.package.split(".")) if d.package else ()
+        lines = read_file_lines(path, package)
+        files.append(ConfigFile(d.config_path, path, lines))
+        sources.merge_file(lines)
+    _apply_overrides(sources, overrides, dirs)
+    return Composed({str(k): v for k, v in config.items()}, sources, list(overrides), files, dirs)
+
+
+def _apply_overrides(sources: SourceMap, overrides: list[str], dirs: list[Path]) -> None:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    for o in OverridesParser.create().parse_overrides(overrides):
+        key = o.key_or_group
+        if o.is_delete() or any((d / key).is_dir() for d in dirs) or key.startswith("hydra"):
+            continue
+        path: KeyPath = tuple(int(p) if p.isdigit() else p for p in key.split("."))
+        sources.set_override(path, o.input_line or key)
+
+
+def experiment_names(config_dir: Path | None = None) -> list[str]:
+    """Every experiment in the config tree, as `+experiment=` takes it."""
+    root = (config_dir or default_config_dir()) / "experiment"
+    return sorted(str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.yaml"))
+
+
+def suggest(name: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else ""

@@ -1,0 +1,168 @@
+"""Constraint expressions (`units_2 <= units_1`), parsed safely: never `eval` of user text.
+
+Python's own parser builds a syntax tree (parsing runs no code); every node is checked against a
+small allowlist and compiled into closures. Anything else (attributes, calls other than
+min/max/abs, subscripts, lambdas, `**`) is refused with the column where it starts.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+Value = int | float | str | bool
+Env = Mapping[str, Value]
+Fn = Callable[[Env], object]
+
+MAX_LENGTH = 1000
+FUNCTIONS: dict[str, Callable[..., object]] = {"min": min, "max": max, "abs": abs}
+KEYWORDS = frozenset({"and", "or", "not", "in", "true", "false", "True", "False", *FUNCTIONS})
+
+_BINOPS: dict[type[ast.operator], Callable[[object, object], object]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+}
+_CMPOPS: dict[type[ast.cmpop], Callable[[object, object], bool]] = {
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.In: lambda a, b: a in b,  # type: ignore[operator]
+    ast.NotIn: lambda a, b: a not in b,  # type: ignore[operator]
+}
+_ALLOWED_HINT = (
+    "allowed: hyperparameter names, numbers, 'strings', true/false, + - * / // %, "
+    "comparisons (< <= > >= == != in), and/or/not, min(), max(), abs()"
+)
+
+
+class ExprError(ValueError):
+    """A constraint that cannot be parsed; `column` is 1-based within the expression."""
+
+    def __init__(self, message: str, column: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.column = column
+
+
+class EvalError(ArithmeticError):
+    """Evaluation failed for one point (division by zero, comparing a name with a number)."""
+
+
+@dataclass(frozen=True)
+class Expr:
+    """A parsed constraint: its text, the names it uses and a compiled evaluator."""
+
+    text: str
+    names: frozenset[str]
+    _fn: Fn
+
+    def evaluate(self, env: Env) -> bool:
+        try:
+            return bool(self._fn(env))
+        except (ArithmeticError, TypeError, ValueError) as e:
+            raise EvalError(f"{type(e).__name__}: {e}") from None
+
+
+def parse(text: str) -> Expr:
+    if not isinstance(text, str) or not text.strip():
+        raise ExprError("the constraint is empty")
+    if len(text) > MAX_LENGTH:
+        raise ExprError(f"the constraint is {len(text)} characters long (at most {MAX_LENGTH})")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as e:
+        raise ExprError(f"not a valid expression: {e.msg}", e.offset) from None
+    except (ValueError, RecursionError, MemoryError) as e:
+        raise ExprError(f"not a valid expression: {type(e).__name__}") from None
+    names: set[str] = set()
+    try:
+        fn = _compile(tree.body, names)
+    except RecursionError:
+        raise ExprError("the expression is nested too deeply") from None
+    return Expr(text.strip(), frozenset(names), fn)
+
+
+def _refuse(node: ast.AST, what: str) -> ExprError:
+    return ExprError(f"{what} is not allowed in a constraint; {_ALLOWED_HINT}",
+                     getattr(node, "col_offset", -1) + 1)
+
+
+def _compile(node: ast.AST, names: set[str]) -> Fn:
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, bool | int | float | str):
+            return lambda env: value
+        raise _refuse(node, f"the literal {value!r}")
+    if isinstance(node, ast.Name):
+        ident = node.id
+        if ident in ("true", "True"):
+            return lambda env: True
+        if ident in ("false", "False"):
+            return lambda env: False
+        if ident in FUNCTIONS:
+            raise _refuse(node, f"`{ident}` without a call")
+        names.add(ident)
+        return lambda env: env[ident]
+    if isinstance(node, ast.UnaryOp):
+        inner = _compile(node.operand, names)
+        if isinstance(node.op, ast.Not):
+            return lambda env: not inner(env)
+        if isinstance(node.op, ast.USub):
+            return lambda env: -inner(env)  # type: ignore[operator]
+        if isinstance(node.op, ast.UAdd):
+            return inner
+        raise _refuse(node, "the operator ~")
+    if isinstance(node, ast.BinOp):
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            raise _refuse(node, f"the operator {type(node.op).__name__}")
+        left, right = _compile(node.left, names), _compile(node.right, names)
+        return lambda env: op(left(env), right(env))
+    if isinstance(node, ast.BoolOp):
+        parts = [_compile(v, names) for v in node.values]
+        if isinstance(node.op, ast.And):
+            return lambda env: all(p(env) for p in parts)
+        return lambda env: any(p(env) for p in parts)
+    if isinstance(node, ast.Compare):
+        return _compile_compare(node, names)
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            raise _refuse(node, "this call")
+        if node.keywords or not node.args or any(isinstance(a, ast.Starred) for a in node.args):
+            raise _refuse(node, "this form of call")
+        func = FUNCTIONS[node.func.id]
+        args = [_compile(a, names) for a in node.args]
+        return lambda env: func(*(a(env) for a in args))
+    if isinstance(node, ast.List | ast.Tuple | ast.Set):
+        items = [_compile(e, names) for e in node.elts]
+        return lambda env: tuple(i(env) for i in items)
+    raise _refuse(node, type(node).__name__)
+
+
+def _compile_compare(node: ast.Compare, names: set[str]) -> Fn:
+    terms = [_compile(node.left, names)] + [_compile(c, names) for c in node.comparators]
+    ops = []
+    for op_node, right in zip(node.ops, node.comparators, strict=True):
+        op = _CMPOPS.get(type(op_node))
+        if op is None:
+            raise _refuse(node, f"the comparison {type(op_node).__name__}")
+        if isinstance(op_node, ast.In | ast.NotIn) and not isinstance(
+            right, ast.List | ast.Tuple | ast.Set
+        ):
+            raise _refuse(right, "`in` with something other than a [list]")
+        ops.append(op)
+
+    def compare(env: Env) -> bool:
+        values = [t(env) for t in terms]
+        return all(op(values[i], values[i + 1]) for i, op in enumerate(ops))
+
+    return compare

@@ -1,0 +1,177 @@
+"""Stage 2: composed config → `ExperimentSpec`, with Pydantic's errors turned into ktrun problems.
+
+Every schema error becomes one problem with a code, the key path as the user typed it (no
+Pydantic union tags), the file:line or override that set it, and a hint listing what is allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ktrun import problems as pb
+from ktrun.compose import Composed
+from ktrun.problems import ConfigError, Problem
+from ktrun.sources import KeyPath, format_path
+from ktrun.spec.experiment import ExperimentSpec
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    """A config that fits the schema, with where its values came from."""
+
+    spec: ExperimentSpec
+    composed: Composed
+
+
+def load_spec(composed: Composed) -> LoadedSpec:
+    try:
+        spec = ExperimentSpec.model_validate(composed.config)
+    except ValidationError as e:
+        found = [_problem(err, composed.config) for err in e.errors(include_url=False)]
+        unique = list({(p.path, p.code, p.message): p for p in found}.values())
+        raise ConfigError([p.located(composed.sources.lookup(p.path)) for p in unique]) from None
+    return LoadedSpec(spec, composed)
+
+
+# ---------------------------------------------------------------- locations without union tags
+
+
+def _data_path(loc: tuple[Any, ...], data: Any) -> KeyPath:
+    """Pydantic's loc minus what is not a key in the data (union tags, validator names)."""
+    out: list[str | int] = []
+    node = data
+    for i, elem in enumerate(loc):
+        is_last = i == len(loc) - 1
+        if isinstance(node, dict) and elem in node:
+            out.append(elem)
+            node = node[elem]
+        elif isinstance(node, list) and isinstance(elem, int) and elem < len(node):
+            out.append(elem)
+            node = node[elem]
+        elif isinstance(elem, str) and (
+            "[" in elem or (isinstance(node, dict) and node.get("type") == elem) or
+            (isinstance(node, dict) and elem in ("int", "float", "choice", "boolean", "fixed"))
+        ):
+            continue
+        elif is_last or isinstance(node, dict):
+            out.append(elem)
+            node = None
+    return tuple(out)
+
+
+# ---------------------------------------------------------------- what is allowed at a loc
+
+
+def _unwrap(t: Any) -> list[Any]:
+    """The concrete types behind Annotated / Optional / unions."""
+    origin = typing.get_origin(t)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(t)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [x for a in typing.get_args(t) for x in _unwrap(a)]
+    return [t]
+
+
+def _descend(t: Any, elem: Any) -> Any:
+    for cand in _unwrap(t):
+        origin = typing.get_origin(cand)
+        if isinstance(cand, type) and issubclass(cand, BaseModel):
+            if elem in cand.model_fields:
+                return cand.model_fields[elem].annotation
+            tag = cand.model_fields.get("type")
+            if tag is not None and elem in typing.get_args(tag.annotation):
+                return cand
+        elif origin is list and isinstance(elem, int):
+            return typing.get_args(cand)[0]
+        elif origin is dict and isinstance(elem, str):
+            return typing.get_args(cand)[1]
+    return None
+
+
+def _allowed_at(loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, list[str]]:
+    t: Any = ExperimentSpec
+    for elem in loc:
+        t = _descend(t, elem)
+        if t is None:
+            return None, []
+    models = [c for c in _unwrap(t) if isinstance(c, type) and issubclass(c, BaseModel)]
+    if len(models) != 1:
+        return None, []
+    return models[0], list(models[0].model_fields)
+
+
+# ---------------------------------------------------------------- one error → one problem
+
+
+def _close(word: object, options: list[str]) -> str:
+    close = difflib.get_close_matches(str(word), options, n=1, cutoff=0.5)
+    return f"did you mean `{close[0]}`? " if close else ""
+
+
+def _problem(err: Any, data: dict[str, Any]) -> Problem:
+    loc: tuple[Any, ...] = tuple(err["loc"])
+    path = _data_path(loc, data)
+    key = format_path(path)
+    kind: str = err["type"]
+    given = err.get("input")
+    ctx = err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        model, fields = _allowed_at(loc[:-1])
+        owner = f" in {model.__name__.rstrip('_')}" if model else ""
+        return pb.error(
+            "unknown-key", path, f"unknown key `{loc[-1]}`{owner} (at {key})",
+            _close(loc[-1], fields) + (f"allowed keys: {', '.join(fields)}" if fields else
+                                       "remove it"),
+        )
+    if kind == "missing":
+        return pb.error(
+            "missing-key", path, f"`{key}` is required but not set",
+            f"add `{loc[-1]}:` here, or set it on the command line with `{key}=VALUE`",
+        )
+    if kind == "union_tag_invalid":
+        tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
+        what = "layer type" if "layers" in path else "type"
+        code = "unknown-layer" if what == "layer type" else "unknown-type"
+        return pb.error(
+            code, (*path, "type"), f"`{ctx.get('tag')}` is not a {what} ktrun knows (at {key})",
+            _close(ctx.get("tag"), tags) + f"allowed: {', '.join(tags)}",
+        )
+    if kind == "union_tag_not_found":
+        return pb.error(
+            "missing-type", path, f"`{key}` has no `type:`",
+            "add `type:` (for a layer: Dense, Conv2D, ...; for a hyperparameter: int, float, "
+            "choice, boolean, fixed)",
+        )
+    if kind in ("literal_error", "enum"):
+        expected = str(ctx.get("expected", ""))
+        options = [o.strip(" '") for o in expected.replace(" or ", ",").split(",")]
+        return pb.error(
+            "invalid-value", path, f"{key} = {given!r} is not allowed",
+            _close(given, options) + f"expected {expected}",
+        )
+    if kind.startswith(("greater_than", "less_than", "too_short", "too_long")):
+        return pb.error(
+            "value-out-of-range", path, f"{key} = {given!r}: {err['msg'].lower()}",
+            "change the value to fit the range (see the schema's description of this key)",
+        )
+    if kind == "string_pattern_mismatch":
+        return pb.error(
+            "invalid-name", path, f"{key} = {given!r} is not a valid name",
+            "use letters, digits and underscores, starting with a letter",
+        )
+    if kind == "bad_reference":
+        return pb.error(
+            "bad-reference", path, err["msg"], "references look like `$units_1`"
+        )
+    return pb.error(
+        "wrong-type", path, f"{key}: {err['msg']} (got {given!r})" if kind != "arg_type" else
+        f"{key}: {err['msg']}",
+        "YAML reads `3` as a number and `'3'` as text; write the value without quotes"
+        if isinstance(given, str) else "give a value of the expected type",
+    )

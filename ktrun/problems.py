@@ -1,0 +1,57 @@
+"""Problems found in an experiment: data with fields, so tests and CI assert on them, not on text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from ktrun.sources import KeyPath, Location, format_path
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong (`message`), where (`path`, `location`) and how to fix it (`hint`)."""
+
+    code: str
+    severity: Severity
+    path: KeyPath
+    message: str
+    hint: str = ""
+    location: Location | None = None
+
+    @property
+    def key(self) -> str:
+        return format_path(self.path)
+
+    def located(self, location: Location | None) -> Problem:
+        return replace(self, location=location)
+
+
+def error(code: str, path: KeyPath, message: str, hint: str = "") -> Problem:
+    return Problem(code, Severity.ERROR, path, message, hint)
+
+
+def warning(code: str, path: KeyPath, message: str, hint: str = "") -> Problem:
+    return Problem(code, Severity.WARNING, path, message, hint)
+
+
+def info(code: str, path: KeyPath, message: str, hint: str = "") -> Problem:
+    return Problem(code, Severity.INFO, path, message, hint)
+
+
+class KtrunError(Exception):
+    """Root of ktrun's exceptions: a user error, reported as problems with exit code 2."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(f"{p.code}: {p.message}" for p in problems))
+        self.problems = problems
+
+
+class ConfigError(KtrunError, ValueError):
+    """The config could not be composed or validated: nothing later can run."""

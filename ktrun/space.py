@@ -1,0 +1,470 @@
+"""The search space as Keras Tuner will see it: declared hyperparameters expanded into instances.
+
+A hyperparameter used inside a `repeat` block becomes one instance per repetition (`filters` →
+`filters_1`, `filters_2`), active only when the repeat count reaches it; conditions (`when`)
+become parent links. Everything here is plain Python so that checks, the sampler and the
+compiler share one definition of "which values exist" and "which point is active".
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from ktrun import problems as pb
+from ktrun.problems import Problem
+from ktrun.sources import KeyPath
+from ktrun.spec.experiment import ExperimentSpec
+from ktrun.spec.hyperparameters import BooleanHp, ChoiceHp, FixedHp, FloatHp, Hyperparameter, IntHp
+from ktrun.spec.layers import KerasLayer, Repeat
+from ktrun.spec.refs import HpRef, Scalar
+
+#: Above this many values a domain is counted, not listed.
+MAX_LISTED_VALUES = 100_000
+
+
+# ---------------------------------------------------------------- one hyperparameter's values
+
+
+def cardinality(decl: Hyperparameter) -> int | None:
+    """Number of distinct values, or None for a continuous range."""
+    if isinstance(decl, ChoiceHp):
+        return len(decl.values)
+    if isinstance(decl, BooleanHp):
+        return 2
+    if isinstance(decl, FixedHp):
+        return 1
+    lo, hi, step = decl.min, decl.max, decl.step
+    if hi < lo:
+        return 0
+    if isinstance(decl, FloatHp) and step is None:
+        return None if hi > lo else 1
+    if decl.sampling == "linear":
+        # Inclusive max, robust to float rounding (0.5 // 0.1 == 4.0); the compiler passes
+        # Keras Tuner a max nudged by the same tolerance so both agree.
+        return int((hi - lo) / (step or 1) + 1e-9) + 1
+    if step is None:  # int with log sampling and no step: any integer in range
+        return int(hi - lo + 1)
+    if lo <= 0 or step <= 1:
+        return 0
+    # Keras Tuner's own formula (Numerical._get_n_values).
+    return int(math.log(hi / lo, step) + 1e-8) + 1
+
+
+def _value_at(decl: IntHp | FloatHp, i: int) -> Scalar:
+    lo, hi, step = decl.min, decl.max, decl.step
+    if decl.sampling == "linear" or step is None:
+        v: float = lo + i * (step or 1)
+    elif decl.sampling == "log":
+        v = lo * math.pow(step, i)
+    else:
+        v = hi + lo - lo * math.pow(step, i)
+    return int(v) if isinstance(decl, IntHp) else v
+
+
+def values(decl: Hyperparameter) -> tuple[Scalar, ...] | None:
+    """Every value, in order; None when continuous or too many to list."""
+    if isinstance(decl, ChoiceHp):
+        return tuple(decl.values)
+    if isinstance(decl, BooleanHp):
+        return (False, True)
+    if isinstance(decl, FixedHp):
+        return (decl.value,)
+    n = cardinality(decl)
+    if n is None or n > MAX_LISTED_VALUES:
+        return None
+    if isinstance(decl, IntHp) and decl.step is None:
+        return tuple(range(decl.min, decl.max + 1))
+    return tuple(_value_at(decl, i) for i in range(n))
+
+
+def bounds(decl: Hyperparameter) -> tuple[Scalar, Scalar] | None:
+    """Smallest and largest value of a numeric domain (None for non-numeric choices)."""
+    if isinstance(decl, IntHp | FloatHp):
+        return (decl.min, decl.max)
+    vals = values(decl)
+    nums = [v for v in vals or () if isinstance(v, int | float) and not isinstance(v, bool)]
+    if not nums or len(nums) != len(vals or ()):
+        return None
+    return (min(nums), max(nums))
+
+
+def sample(decl: Hyperparameter, rng: random.Random) -> Scalar:
+    """One value, with Keras Tuner's distribution (uniform in the sampling's scale)."""
+    if isinstance(decl, ChoiceHp):
+        return rng.choice(decl.values)
+    if isinstance(decl, BooleanHp):
+        return rng.random() < 0.5
+    if isinstance(decl, FixedHp):
+        return decl.value
+    n = cardinality(decl)
+    if n is not None and (decl.step is not None or isinstance(decl, IntHp)):
+        if isinstance(decl, IntHp) and decl.step is None:
+            return rng.randint(decl.min, decl.max)
+        return _value_at(decl, rng.randrange(max(n, 1)))
+    p, lo, hi = rng.random(), decl.min, decl.max
+    if decl.sampling == "linear":
+        return lo + p * (hi - lo)
+    if decl.sampling == "log":
+        return lo * math.pow(hi / lo, p)
+    return hi + lo - lo * math.pow(hi / lo, 1 - p)
+
+
+# ---------------------------------------------------------------- the expanded space
+
+
+@dataclass(frozen=True)
+class Cond:
+    """Active only when `parent` is active and has one of `values`."""
+
+    parent: str
+    values: tuple[Scalar, ...]
+
+    def __str__(self) -> str:
+        return f"{self.parent} in {list(self.values)}"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One Keras Tuner hyperparameter: a declaration, or one repetition's instance of it."""
+
+    name: str
+    base: str
+    decl: Hyperparameter
+    conditions: tuple[Cond, ...] = ()
+    index: tuple[int, ...] = ()
+
+    @cached_property
+    def values(self) -> tuple[Scalar, ...] | None:
+        return values(self.decl)
+
+    @cached_property
+    def cardinality(self) -> int | None:
+        return cardinality(self.decl)
+
+
+@dataclass(frozen=True)
+class Use:
+    """One place a hyperparameter feeds: a layer argument, an optimizer or fit setting."""
+
+    path: KeyPath
+    ref: str  # as written
+    param: str  # instance it resolves to
+    arg: str
+    owner: str  # "Conv2D", "optimizer", "fit", "repeat", "when"
+    conditions: frozenset[Cond] = frozenset()
+
+
+@dataclass
+class Space:
+    params: dict[str, Param]
+    uses: list[Use]
+    problems: list[Problem] = field(default_factory=list)
+
+    @cached_property
+    def order(self) -> list[str]:
+        """Parents before children (names in a condition cycle are left out; checks report it)."""
+        done: list[str] = []
+        seen: set[str] = set()
+        visiting: set[str] = set()
+
+        def visit(name: str) -> bool:
+            if name in seen:
+                return True
+            if name in visiting or name not in self.params:
+                return False
+            visiting.add(name)
+            ok = all(visit(c.parent) for c in self.params[name].conditions)
+            visiting.discard(name)
+            if ok:
+                seen.add(name)
+                done.append(name)
+            return ok
+
+        for name in self.params:
+            visit(name)
+        return done
+
+    def is_active(self, name: str, point: Mapping[str, Scalar]) -> bool:
+        return all(
+            c.parent in point and point[c.parent] in c.values for c in self.params[name].conditions
+        )
+
+    def ancestors(self, names: set[str]) -> set[str]:
+        out, todo = set(names), list(names)
+        while todo:
+            p = self.params.get(todo.pop())
+            for c in p.conditions if p else ():
+                if c.parent not in out:
+                    out.add(c.parent)
+                    todo.append(c.parent)
+        return out
+
+    def sample(self, rng: random.Random, names: set[str] | None = None) -> dict[str, Scalar]:
+        """A random point (inactive hyperparameters absent), over `names` or the whole space."""
+        point: dict[str, Scalar] = {}
+        for name in self.order:
+            if (names is None or name in names) and self.is_active(name, point):
+                point[name] = sample(self.params[name].decl, rng)
+        return point
+
+    def enumerate(self, names: Sequence[str]) -> Iterator[dict[str, Scalar]]:
+        """Every distinct point over `names` (finite domains only; parents must be included)."""
+        ordered = [n for n in self.order if n in set(names)]
+
+        def rec(i: int, point: dict[str, Scalar]) -> Iterator[dict[str, Scalar]]:
+            if i == len(ordered):
+                yield dict(point)
+                return
+            name = ordered[i]
+            if not self.is_active(name, point):
+                yield from rec(i + 1, point)
+                return
+            for v in self.params[name].values or ():
+                point[name] = v
+                yield from rec(i + 1, point)
+            point.pop(name, None)
+
+        yield from rec(0, {})
+
+    def size_bound(self, names: Sequence[str]) -> float:
+        """Upper bound on the number of points (inf when a domain is continuous)."""
+        total = 1.0
+        for n in names:
+            c = self.params[n].cardinality
+            total *= math.inf if c is None else max(c, 1)
+        return total
+
+    def instances_of(self, base: str) -> list[Param]:
+        """Per-repetition instances of a declared name (empty when it is not in a repeat block)."""
+        return [p for p in self.params.values() if p.base == base and p.index]
+
+
+# ---------------------------------------------------------------- expansion from the spec
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Inside repeat blocks: how base names map to instance names, and the conditions in force."""
+
+    rename: Mapping[str, str]
+    index: tuple[int, ...]
+    conds: frozenset[Cond]
+
+    def resolve(self, name: str) -> str:
+        return self.rename.get(name, name)
+
+
+def _block_names(layers: Sequence[Any]) -> set[str]:
+    """Every hyperparameter name a list of layers uses (references and `when` keys), deeply."""
+    out: set[str] = set()
+    for layer in layers:
+        out.update((layer.when or {}).keys())
+        if isinstance(layer, Repeat):
+            if isinstance(layer.times, HpRef):
+                out.add(layer.times.name)
+            out |= _block_names(layer.layers)
+            continue
+        for _, value in layer:
+            for r in _refs(value):
+                out.add(r.name)
+    return out
+
+
+def _refs(value: object) -> list[HpRef]:
+    if isinstance(value, HpRef):
+        return [value]
+    if isinstance(value, list):
+        return [x for x in value if isinstance(x, HpRef)]
+    return []
+
+
+class _Expander:
+    def __init__(self, spec: ExperimentSpec) -> None:
+        self.spec = spec
+        self.decls = spec.hyperparameters
+        self.uses: list[Use] = []
+        self.instances: dict[str, tuple[str, tuple[int, ...], _Scope]] = {}
+        self.problems: list[Problem] = []
+        self.block_of: dict[str, KeyPath] = {}
+
+    def _values_of(self, name: str) -> tuple[Scalar, ...] | None:
+        base = self.instances.get(name, (name,))[0]
+        decl = self.decls.get(base)
+        return values(decl) if decl is not None else None
+
+    def _when(self, when: Mapping[str, list[Scalar]] | None, scope: _Scope) -> frozenset[Cond]:
+        return frozenset(Cond(scope.resolve(k), tuple(v)) for k, v in (when or {}).items())
+
+    def use(self, path: KeyPath, ref: HpRef, arg: str, owner: str, scope: _Scope) -> None:
+        name = scope.resolve(ref.name)
+        if name != ref.name:
+            self.instances.setdefault(name, (ref.name, scope.index, scope))
+        self.uses.append(Use(path, ref.name, name, arg, owner, scope.conds))
+
+    def layers(self, layers: Sequence[Any], path: KeyPath, scope: _Scope) -> None:
+        for i, layer in enumerate(layers):
+            lpath = (*path, i)
+            conds = scope.conds | self._when(layer.when, scope)
+            for key in (layer.when or {}):
+                self.use((*lpath, "when", key), HpRef(key), "when", "when", scope)
+            inner = _Scope(scope.rename, scope.index, conds)
+            if isinstance(layer, Repeat):
+                self.repeat(layer, lpath, inner)
+                continue
+            for arg, value in layer:
+                for r in _refs(value):
+                    self.use((*lpath, arg), r, arg, layer.type, inner)
+
+    def repeat(self, block: Repeat, path: KeyPath, scope: _Scope) -> None:
+        times: list[int]
+        if isinstance(block.times, HpRef):
+            self.use((*path, "times"), block.times, "times", "repeat", scope)
+            t_name = scope.resolve(block.times.name)
+            vals = self._values_of(t_name)
+            times = [v for v in vals or () if isinstance(v, int) and not isinstance(v, bool)]
+            if not times:
+                return  # checks report a `times` that is not a finite integer domain
+        else:
+            t_name, times = "", [block.times]
+        names = _block_names(block.layers) - set(block.shared)
+        for name in names:
+            if name in self.block_of and self.block_of[name] != path:
+                self.problems.append(pb.error(
+                    "hp-in-two-repeats", (*path, "layers"),
+                    f"`{name}` is used inside two repeat blocks, so its per-repetition instances "
+                    f"would collide",
+                    "declare one hyperparameter per block (e.g. `conv_filters`, `dense_units`), "
+                    "or list it in `shared` of both blocks to keep one value",
+                ))
+            self.block_of.setdefault(name, path)
+        for i in range(1, max(times, default=0) + 1):
+            conds = set(scope.conds)
+            allowed = tuple(t for t in times if t >= i)
+            if t_name and len(allowed) < len(times):
+                conds.add(Cond(t_name, allowed))
+            rename = dict(scope.rename)
+            for name in names:
+                rename[name] = f"{scope.resolve(name)}_{i}"
+            inner = _Scope(rename, (*scope.index, i), frozenset(conds))
+            self.layers(block.layers, (*path, "layers"), inner)
+
+
+def build_space(spec: ExperimentSpec) -> Space:
+    """Expand declarations and uses into the instances Keras Tuner will register."""
+    ex = _Expander(spec)
+    root = _Scope({}, (), frozenset())
+    ex.layers(spec.model.layers, ("model", "layers"), root)
+    for arg, value in spec.model.compile.optimizer:
+        for r in _refs(value):
+            ex.use(("model", "compile", "optimizer", arg), r, arg, "optimizer", root)
+    for arg in ("epochs", "batch_size"):
+        for r in _refs(getattr(spec.fit, arg)):
+            ex.use(("fit", arg), r, arg, "fit", root)
+
+    instanced_bases = {base for base, _, _ in ex.instances.values()}
+    by_param: dict[str, list[Use]] = {}
+    for u in ex.uses:
+        by_param.setdefault(u.param, []).append(u)
+
+    params: dict[str, Param] = {}
+    for base, decl in spec.hyperparameters.items():
+        if base in instanced_bases:
+            direct = [u for u in by_param.get(base, []) if u.owner != "when"]
+            if direct:
+                ex.problems.append(pb.error(
+                    "hp-mixed-repeat-use", direct[0].path,
+                    f"`{base}` is used both inside a repeat block (one instance per repetition) "
+                    f"and outside it",
+                    f"list `{base}` in the block's `shared` to keep one value everywhere, or "
+                    f"declare a separate hyperparameter for the use outside the block",
+                ))
+            continue
+        params[base] = _param(base, base, decl, (), root, by_param.get(base, []))
+    for name, (base, index, scope) in ex.instances.items():
+        if base in spec.hyperparameters:
+            params[name] = _param(
+                name, base, spec.hyperparameters[base], index, scope, by_param.get(name, [])
+            )
+    return Space(params, ex.uses, ex.problems)
+
+
+def _param(
+    name: str, base: str, decl: Hyperparameter, index: tuple[int, ...], scope: _Scope,
+    uses: list[Use],
+) -> Param:
+    own = {Cond(scope.resolve(k), tuple(v)) for k, v in (decl.when or {}).items()}
+    real = [u for u in uses if u.owner != "when"]
+    common = frozenset.intersection(*(u.conditions for u in real)) if real else frozenset()
+    conds = tuple(sorted(own | set(common), key=lambda c: c.parent))
+    return Param(name, base, decl, conds, index)
+
+
+# ---------------------------------------------------------------- one point's concrete model
+
+
+@dataclass(frozen=True)
+class ConcreteLayer:
+    """A layer as one trial builds it: references replaced by the point's values."""
+
+    layer: KerasLayer
+    args: dict[str, Any]
+    path: KeyPath
+    index: tuple[int, ...] = ()
+
+    @property
+    def label(self) -> str:
+        rep = f" (repetition {'.'.join(map(str, self.index))})" if self.index else ""
+        return f"{self.layer.type} at model.layers.{'.'.join(map(str, self.path[2:]))}{rep}"
+
+
+def _resolve(value: object, scope: _Scope, point: Mapping[str, Scalar]) -> object:
+    if isinstance(value, HpRef):
+        return point.get(scope.resolve(value.name))
+    if isinstance(value, list):
+        return [_resolve(v, scope, point) for v in value]
+    return value
+
+
+def _holds(when: Mapping[str, list[Scalar]] | None, scope: _Scope, point: Mapping[str, Scalar]) -> bool:
+    return all(
+        scope.resolve(k) in point and point[scope.resolve(k)] in v for k, v in (when or {}).items()
+    )
+
+
+def unroll(
+    layers: Sequence[Any], point: Mapping[str, Scalar], path: KeyPath = ("model", "layers"),
+    scope: _Scope | None = None,
+) -> list[ConcreteLayer]:
+    """The layers one point builds, repeat blocks expanded and `when` applied.
+
+    A reference whose hyperparameter is absent from `point` resolves to None ("unknown").
+    """
+    scope = scope or _Scope({}, (), frozenset())
+    out: list[ConcreteLayer] = []
+    for i, layer in enumerate(layers):
+        lpath = (*path, i)
+        if not _holds(layer.when, scope, point):
+            continue
+        if isinstance(layer, Repeat):
+            times = _resolve(layer.times, scope, point)
+            if not isinstance(times, int):
+                continue
+            names = _block_names(layer.layers) - set(layer.shared)
+            for r in range(1, times + 1):
+                rename = dict(scope.rename)
+                for name in names:
+                    rename[name] = f"{scope.resolve(name)}_{r}"
+                inner = _Scope(rename, (*scope.index, r), scope.conds)
+                out += unroll(layer.layers, point, (*lpath, "layers"), inner)
+            continue
+        args = {k: _resolve(v, scope, point) for k, v in layer if k not in ("type", "when")}
+        out.append(ConcreteLayer(layer, args, lpath, scope.index))
+    return out
+
+
+__all__ = ["ConcreteLayer", "Cond", "Param", "Space", "Use", "build_space", "unroll", "values"]

@@ -1,0 +1,219 @@
+"""`ExperimentSpec`: the whole composed config of one search, validated as one Pydantic model.
+
+The section and key names are the public interface: people type them as Hydra overrides
+(`fit.epochs=3`, `tuner.algorithm=bayesian`), so they are kept stable.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field
+
+from ktrun import keras_names as kn
+from ktrun.spec.base import Strict
+from ktrun.spec.hyperparameters import Hyperparameter
+from ktrun.spec.layers import Layer
+from ktrun.spec.refs import BoolArg, FloatArg, IntArg, StrArg
+
+# ---------------------------------------------------------------- experiment
+
+
+class ExperimentInfo(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Used in paths.")
+    seed: int = 0
+    description: str = ""
+
+
+# ---------------------------------------------------------------- data
+
+DataSource = Literal["digits", "mnist", "fashion_mnist", "cifar10", "npz", "csv"]
+
+
+class DataSpec(Strict):
+    """Where the data comes from and how it is prepared (once per search, not per trial)."""
+
+    source: DataSource = "digits"
+    path: str | None = Field(
+        None,
+        description=(
+            "Local file. mnist/fashion_mnist/cifar10: a Keras-format .npz (x_train, y_train, "
+            "x_test, y_test) so no download is needed; npz: arrays `x_key`/`y_key`; csv: a table."
+        ),
+    )
+    x_key: str = "x"
+    y_key: str = "y"
+    label_column: str | int = Field(-1, description="csv: the label column (name or index).")
+    validation_split: float = Field(0.2, ge=0.0, lt=1.0)
+    normalize: Literal["none", "scale", "standardize"] = Field(
+        "scale", description="scale: divide by the data's maximum; standardize: zero mean, unit var."
+    )
+    labels: Literal["sparse", "one_hot"] = Field(
+        "sparse", description="Label encoding fed to the loss: integer ids or one-hot rows."
+    )
+    num_classes: int | None = Field(
+        None, ge=1, description="Known for built-in sources; needed for npz/csv classification."
+    )
+    task: Literal["classification", "regression"] = "classification"
+    limit: int | None = Field(None, ge=1, description="Use at most this many rows (quick runs).")
+
+
+# ---------------------------------------------------------------- model
+
+
+def _name_only(v: object) -> object:
+    """`optimizer: adam` is shorthand for `optimizer: {name: adam}` (likewise `loss`)."""
+    return {"name": v} if isinstance(v, str) else v
+
+
+class OptimizerSpec(Strict):
+    """Optimizer and its arguments; which arguments fit which optimizer is checked, with hints."""
+
+    name: StrArg = "adam"
+    learning_rate: FloatArg = 0.001
+    beta_1: FloatArg | None = None
+    beta_2: FloatArg | None = None
+    epsilon: FloatArg | None = None
+    amsgrad: BoolArg | None = None
+    weight_decay: FloatArg | None = None
+    momentum: FloatArg | None = None
+    nesterov: BoolArg | None = None
+    rho: FloatArg | None = None
+    centered: BoolArg | None = None
+    clipnorm: FloatArg | None = None
+    clipvalue: FloatArg | None = None
+
+
+class LossSpec(Strict):
+    name: str
+    from_logits: bool = False
+    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
+
+
+class CompileSpec(Strict):
+    optimizer: Annotated[OptimizerSpec, BeforeValidator(_name_only)] = OptimizerSpec()
+    loss: Annotated[LossSpec, BeforeValidator(_name_only)] = LossSpec(
+        name="sparse_categorical_crossentropy"
+    )
+    metrics: list[str] = Field(default_factory=lambda: ["accuracy"])
+
+
+class ModelSpec(Strict):
+    input_shape: list[int] | None = Field(
+        None, min_length=1, description="Per-sample input shape; inferred from the data if unset."
+    )
+    layers: list[Layer] = Field(min_length=1)
+    compile: CompileSpec = CompileSpec()
+
+
+# ---------------------------------------------------------------- fit
+
+
+class EarlyStoppingSpec(Strict):
+    monitor: str = "val_loss"
+    patience: int = Field(3, ge=0)
+    mode: Literal["auto", "min", "max"] = "auto"
+    min_delta: float = Field(0.0, ge=0.0)
+    restore_best_weights: bool = True
+
+
+class ReduceLrSpec(Strict):
+    monitor: str = "val_loss"
+    factor: float = Field(0.5, gt=0.0, lt=1.0)
+    patience: int = Field(2, ge=0)
+    min_lr: float = Field(0.0, ge=0.0)
+
+
+class FitSpec(Strict):
+    epochs: IntArg = 5
+    batch_size: IntArg = 32
+    shuffle: bool = True
+    verbose: Literal[0, 1, 2] = 0
+    early_stopping: EarlyStoppingSpec | None = None
+    reduce_lr_on_plateau: ReduceLrSpec | None = None
+
+
+# ---------------------------------------------------------------- objective, tuner, policy
+
+
+class ObjectiveSpec(Strict):
+    name: str = "val_accuracy"
+    direction: kn.Direction | None = Field(
+        None, description="min or max; inferred for known metrics (an explicit one must agree)."
+    )
+
+
+class BayesianSettings(Strict):
+    num_initial_points: int | None = Field(None, ge=1)
+    alpha: float = Field(1e-4, gt=0.0)
+    beta: float = Field(2.6, ge=0.0)
+
+
+class HyperbandSettings(Strict):
+    max_epochs: int = Field(9, ge=1, description="Epochs of the longest bracket (owns fit.epochs).")
+    factor: int = Field(3, ge=2)
+    iterations: int = Field(1, ge=1)
+
+
+class TunerSpec(Strict):
+    """The search algorithm; each algorithm's own settings live in its own sub-section."""
+
+    algorithm: Literal["random", "bayesian", "hyperband", "grid"] = "random"
+    max_trials: int = Field(10, ge=1)
+    executions_per_trial: int = Field(1, ge=1)
+    overwrite: bool = False
+    bayesian: BayesianSettings = BayesianSettings()
+    hyperband: HyperbandSettings = HyperbandSettings()
+
+
+FailureAction = Literal["skip", "retry", "abort"]
+
+
+class FailurePolicySpec(Strict):
+    """What a failed trial does to the search, per failure class. Enforced at run time."""
+
+    build_error: FailureAction = "skip"
+    nan: FailureAction = "skip"
+    oom: FailureAction = "retry"
+    timeout: FailureAction = "skip"
+    other: FailureAction = "abort"
+    max_retries: int = Field(1, ge=0, description="Retries of a trial whose class says `retry`.")
+    max_consecutive_failures: int = Field(3, ge=1)
+    max_failed_fraction: float = Field(0.5, gt=0.0, le=1.0)
+    trial_timeout: float | None = Field(None, gt=0.0, description="Seconds; none = no limit.")
+
+
+# ---------------------------------------------------------------- the whole experiment
+
+
+class ExperimentSpec(Strict):
+    """One search: what to tune, on which data, how to score it, and how to survive failures."""
+
+    experiment: ExperimentInfo
+    data: DataSpec = DataSpec()
+    hyperparameters: dict[str, Hyperparameter] = Field(default_factory=dict)
+    constraints: list[str] = Field(
+        default_factory=list,
+        description="Expressions over hyperparameter names, e.g. `units_2 <= units_1`.",
+    )
+    model: ModelSpec
+    fit: FitSpec = FitSpec()
+    objective: ObjectiveSpec = ObjectiveSpec()
+    tuner: TunerSpec = TunerSpec()
+    failure_policy: FailurePolicySpec = FailurePolicySpec()
+
+
+__all__ = [
+    "CompileSpec",
+    "DataSpec",
+    "EarlyStoppingSpec",
+    "ExperimentInfo",
+    "ExperimentSpec",
+    "FailurePolicySpec",
+    "FitSpec",
+    "IntArg",
+    "ModelSpec",
+    "ObjectiveSpec",
+    "OptimizerSpec",
+    "TunerSpec",
+]

@@ -1,0 +1,150 @@
+"""Layer and optimizer arguments: a literal, or `$name`, a reference to a declared hyperparameter.
+
+Each argument kind is one Pydantic type with one error message, so a wrong value reads
+"expected an integer or a reference like `$units`" instead of one error per union branch.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+REF_PATTERN = r"^\$[A-Za-z_][A-Za-z0-9_]*$"
+_REF_RE = re.compile(REF_PATTERN)
+REF_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": REF_PATTERN,
+    "description": "Reference to a declared hyperparameter, e.g. `$units_1`.",
+}
+
+
+@dataclass(frozen=True)
+class HpRef:
+    """`$name` in YAML: the value of hyperparameter `name` for the trial being built."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f"${self.name}"
+
+
+Scalar = int | float | str | bool
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+_KINDS: dict[str, tuple[str, Any]] = {
+    # kind: (what the message says, predicate)
+    "int": ("an integer", _is_int),
+    "float": ("a number", _is_number),
+    "bool": ("true or false", lambda v: isinstance(v, bool)),
+    "str": ("a name", lambda v: isinstance(v, str)),
+}
+_JSON_TYPES = {"int": "integer", "float": "number", "bool": "boolean", "str": "string"}
+
+
+def _parse_ref(v: object) -> HpRef | None:
+    if isinstance(v, HpRef):
+        return v
+    if isinstance(v, str) and _REF_RE.match(v):
+        return HpRef(v[1:])
+    return None
+
+
+def _validator(kind: str, allow_list: bool) -> Any:
+    label, ok = _KINDS[kind]
+
+    def one(v: object) -> object:
+        ref = _parse_ref(v)
+        if ref is not None:
+            return ref
+        if isinstance(v, str) and v.startswith("$"):
+            raise PydanticCustomError(
+                "bad_reference",
+                "`{value}` is not a valid reference: write `$` and a hyperparameter name "
+                "(letters, digits, underscores)",
+                {"value": v},
+            )
+        if ok(v):
+            return float(v) if kind == "float" else v  # type: ignore[arg-type]
+        raise PydanticCustomError(
+            "arg_type",
+            "expected " + label + (" (or a list of them)" if allow_list else "")
+            + " or a reference like `$name`, got {got}",
+            {"got": repr(v)},
+        )
+
+    def validate(v: object) -> object:
+        if allow_list and isinstance(v, list | tuple):
+            if not v:
+                raise PydanticCustomError("arg_type", "expected a non-empty list", {})
+            return [one(x) for x in v]
+        return one(v)
+
+    return validate
+
+
+def _serialize(v: object) -> object:
+    if isinstance(v, HpRef):
+        return str(v)
+    if isinstance(v, list):
+        return [_serialize(x) for x in v]
+    return v
+
+
+def _schema(kind: str, allow_list: bool, enum: list[str] | None) -> dict[str, Any]:
+    base: dict[str, Any] = {"type": _JSON_TYPES[kind]}
+    if enum is not None:
+        base = {"enum": enum}
+    one = {"anyOf": [base, REF_SCHEMA]}
+    if not allow_list:
+        return one
+    return {"anyOf": [base, REF_SCHEMA, {"type": "array", "minItems": 1, "items": one}]}
+
+
+SERIALIZER = PlainSerializer(_serialize)
+
+
+def validator(kind: str, *, allow_list: bool = False) -> PlainValidator:
+    return PlainValidator(_validator(kind, allow_list))
+
+
+def json_schema(kind: str, *, allow_list: bool = False, enum: list[str] | None = None) -> Any:
+    """JSON Schema for editors; an `enum` gives completion for names from a known table."""
+    return WithJsonSchema(_schema(kind, allow_list, enum))
+
+
+IntArg = Annotated[int | HpRef, validator("int"), SERIALIZER, json_schema("int")]
+FloatArg = Annotated[float | HpRef, validator("float"), SERIALIZER, json_schema("float")]
+BoolArg = Annotated[bool | HpRef, validator("bool"), SERIALIZER, json_schema("bool")]
+StrArg = Annotated[str | HpRef, validator("str"), SERIALIZER, json_schema("str")]
+SizeArg = Annotated[
+    int | HpRef | list[int | HpRef],
+    validator("int", allow_list=True),
+    SERIALIZER,
+    json_schema("int", allow_list=True),
+]
+
+
+def named_arg(names: list[str]) -> Any:
+    """A name from a known table (activation, initializer...): editors complete it from the enum."""
+    return Annotated[str | HpRef, validator("str"), SERIALIZER, json_schema("str", enum=names)]
+
+
+def refs_in(value: object) -> list[HpRef]:
+    if isinstance(value, HpRef):
+        return [value]
+    if isinstance(value, list):
+        return [x for x in value if isinstance(x, HpRef)]
+    return []
