@@ -158,6 +158,8 @@ def run_main() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    # Pydantic scans every installed distribution for plugins at import; ktrun uses none.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         if args[:1] == ["check"]:
             return check_main(args[1:])

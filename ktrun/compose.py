@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,27 +91,6 @@ def _yaml_problem(e: yaml.MarkedYAMLError) -> Problem:
     ).located(loc)
 
 
-def _key_suggestion(message: str, config: dict[str, Any] | None) -> str:
-    """`Could not override 'fit.epoch'` → did you mean `fit.epochs`?"""
-    import re
-
-    m = re.search(r"override '([^']+)'", message)
-    if not m or config is None:
-        return ""
-    parts = m.group(1).split(".")
-    node: Any = config
-    for p in parts[:-1]:
-        if not isinstance(node, dict) or p not in node:
-            return ""
-        node = node[p]
-    if not isinstance(node, dict):
-        return ""
-    close = difflib.get_close_matches(parts[-1], [str(k) for k in node], n=1)
-    if close:
-        return f"did you mean `{'.'.join([*parts[:-1], close[0]])}`?"
-    return f"keys there: {', '.join(str(k) for k in node)}"
-
-
 def _hydra_problem(e: Exception, overrides: list[str]) -> Problem:
     chain: BaseException | None = e
     while chain is not None:
@@ -130,13 +112,56 @@ def _hydra_problem(e: Exception, overrides: list[str]) -> Problem:
             "write overrides as key=value, +key=value to add, ~key to delete; quote lists "
             "and strings with special characters",
         ).located(loc)
-    hint = "check the key against the config (`ktrun check --cfg` prints it)"
-    if "To append to your config use" in text:
-        hint = (
-            "this key does not exist in the composed config; ktrun's keys are fixed by its "
-            "schema, so `+key=` would only be rejected later"
-        )
-    return pb.error("compose-error", (), text, hint).located(loc)
+    hint = "check the key and its value against the schema (schemas/experiment.schema.json)"
+    path: KeyPath = ()
+    m = re.search(r"Could not override '([^']+)'", text)
+    if m:
+        hint = _override_hint(m.group(1), culprit)
+        text = f"cannot set `{m.group(1)}`: the key is not in the composed config"
+        path = tuple(m.group(1).split("."))
+    return pb.error("compose-error", path, text, hint).located(loc)
+
+
+def _override_hint(key: str, override: str | None) -> str:
+    """The key is absent from the composed config: is it a schema key left unset, or a typo?"""
+    from ktrun.spec.introspect import allowed_at
+
+    parts = key.split(".")
+    _, here = allowed_at(tuple(parts[:-1]))
+    value = override.split("=", 1)[1] if override and "=" in override else "VALUE"
+    if parts[-1] in here:
+        return f"`{key}` is a valid key that is not set yet: add it with `+{key}={value}`"
+    close = difflib.get_close_matches(parts[-1], here, n=1)
+    if close:
+        return f"did you mean `{'.'.join([*parts[:-1], close[0]])}={value}`?"
+    if here:
+        return f"keys allowed under `{'.'.join(parts[:-1]) or '<root>'}`: {', '.join(here)}"
+    return "this key is not part of ktrun's schema (schemas/experiment.schema.json)"
+
+
+@contextmanager
+def _capture_defaults_list() -> Iterator[list[Any]]:
+    """Keep the defaults list Hydra computes while composing, instead of computing it twice.
+
+    Hydra has no public API for "which files did this composition merge, in which order"; its
+    config loader calls `create_defaults_list` once per composition, so we record the result.
+    `tests/contracts/test_compose.py` fails if Hydra stops doing so (the fallback still works).
+    """
+    from hydra._internal import config_loader_impl
+
+    original = config_loader_impl.create_defaults_list
+    captured: list[Any] = []
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        result = original(*args, **kwargs)
+        captured.append(result)
+        return result
+
+    config_loader_impl.create_defaults_list = recording
+    try:
+        yield captured
+    finally:
+        config_loader_impl.create_defaults_list = original
 
 
 def compose(
@@ -155,10 +180,14 @@ def compose(
     all_overrides = [*overrides, *_searchpath_override(extra)]
     GlobalHydra.instance().clear()
     try:
-        with initialize_config_dir(str(config_dir), version_base="1.3", job_name="ktrun"):
+        with initialize_config_dir(str(config_dir), version_base="1.3", job_name="ktrun"), \
+                _capture_defaults_list() as captured:
             cfg = hydra_compose(PRIMARY, overrides=all_overrides)
-            loader = GlobalHydra.instance().config_loader()
-            defaults = loader.compute_defaults_list(PRIMARY, all_overrides, RunMode.RUN)
+            if captured:
+                defaults = captured[-1]
+            else:  # Hydra changed how it builds the list: ask for it (one more pass, slower)
+                loader = GlobalHydra.instance().config_loader()
+                defaults = loader.compute_defaults_list(PRIMARY, all_overrides, RunMode.RUN)
             config = OmegaConf.to_container(cfg, resolve=True)
     except yaml.MarkedYAMLError as e:
         raise ConfigError([_yaml_problem(e)]) from None

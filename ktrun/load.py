@@ -7,18 +7,17 @@ Pydantic union tags), the file:line or override that set it, and a hint listing 
 from __future__ import annotations
 
 import difflib
-import types
-import typing
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from ktrun import problems as pb
 from ktrun.compose import Composed
 from ktrun.problems import ConfigError, Problem
 from ktrun.sources import KeyPath, format_path
 from ktrun.spec.experiment import ExperimentSpec
+from ktrun.spec.introspect import allowed_at
 
 
 @dataclass(frozen=True)
@@ -65,47 +64,6 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> KeyPath:
     return tuple(out)
 
 
-# ---------------------------------------------------------------- what is allowed at a loc
-
-
-def _unwrap(t: Any) -> list[Any]:
-    """The concrete types behind Annotated / Optional / unions."""
-    origin = typing.get_origin(t)
-    if origin is typing.Annotated:
-        return _unwrap(typing.get_args(t)[0])
-    if origin in (typing.Union, types.UnionType):
-        return [x for a in typing.get_args(t) for x in _unwrap(a)]
-    return [t]
-
-
-def _descend(t: Any, elem: Any) -> Any:
-    for cand in _unwrap(t):
-        origin = typing.get_origin(cand)
-        if isinstance(cand, type) and issubclass(cand, BaseModel):
-            if elem in cand.model_fields:
-                return cand.model_fields[elem].annotation
-            tag = cand.model_fields.get("type")
-            if tag is not None and elem in typing.get_args(tag.annotation):
-                return cand
-        elif origin is list and isinstance(elem, int):
-            return typing.get_args(cand)[0]
-        elif origin is dict and isinstance(elem, str):
-            return typing.get_args(cand)[1]
-    return None
-
-
-def _allowed_at(loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, list[str]]:
-    t: Any = ExperimentSpec
-    for elem in loc:
-        t = _descend(t, elem)
-        if t is None:
-            return None, []
-    models = [c for c in _unwrap(t) if isinstance(c, type) and issubclass(c, BaseModel)]
-    if len(models) != 1:
-        return None, []
-    return models[0], list(models[0].model_fields)
-
-
 # ---------------------------------------------------------------- one error → one problem
 
 
@@ -122,7 +80,7 @@ def _problem(err: Any, data: dict[str, Any]) -> Problem:
     given = err.get("input")
     ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
-        model, fields = _allowed_at(loc[:-1])
+        model, fields = allowed_at(loc[:-1])
         owner = f" in {model.__name__.rstrip('_')}" if model else ""
         return pb.error(
             "unknown-key", path, f"unknown key `{loc[-1]}`{owner} (at {key})",

@@ -114,6 +114,14 @@ def _step(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
         dims = shape[:-1]
         if isinstance(spec, L._Conv):
             k = _tuple(a["kernel_size"], rank)
+            strides, dilation = _tuple(a["strides"], rank), _tuple(a["dilation_rate"], rank)
+            if any((x or 1) > 1 for x in strides) and any((x or 1) > 1 for x in dilation):
+                return fail(
+                    "conv-strides-dilation",
+                    f"{spec.type} has strides {a['strides']} and dilation_rate "
+                    f"{a['dilation_rate']}; Keras supports strides > 1 or dilation > 1, not both",
+                    "use strides 1 with dilation, or dilation 1 with strides",
+                )
             out, bad = _conv_out(
                 dims, k, _tuple(a["strides"], rank), _tuple(a["dilation_rate"], rank), a["padding"]
             )

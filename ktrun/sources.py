@@ -80,7 +80,7 @@ def read_file_lines(path: Path, package: KeyPath = ()) -> FileLines:
     """Line of every key in `path`, prefixed by the package the file is merged into."""
     out = FileLines({}, set())
     text = path.read_text(encoding="utf-8")
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if node is not None:
         _walk(node, package, display_path(path), out)
     if package:

@@ -82,6 +82,17 @@ def values(decl: Hyperparameter) -> tuple[Scalar, ...] | None:
     return tuple(_value_at(decl, i) for i in range(n))
 
 
+def keras_tuner_max(decl: IntHp | FloatHp) -> float:
+    """The max_value to give Keras Tuner so that it samples exactly `values(decl)`.
+
+    Keras Tuner counts stepped floats with `(max - min) // step + 1`, and `0.5 // 0.1 == 4.0`
+    in floating point, so `{min: 0, max: 0.5, step: 0.1}` would silently never sample 0.5.
+    """
+    if isinstance(decl, FloatHp) and decl.step is not None and decl.sampling == "linear":
+        return decl.max + decl.step * 1e-6
+    return decl.max
+
+
 def bounds(decl: Hyperparameter) -> tuple[Scalar, Scalar] | None:
     """Smallest and largest value of a numeric domain (None for non-numeric choices)."""
     if isinstance(decl, IntHp | FloatHp):

@@ -12,7 +12,7 @@ from ktrun.spec.refs import NAME_PATTERN, Scalar
 class Strict(BaseModel):
     """Strict types (no "3" → 3) and no unknown keys: typos are errors, not silent defaults."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 def _as_list(v: object) -> object:
@@ -26,7 +26,7 @@ HpName = Annotated[str, Field(pattern=NAME_PATTERN)]
 
 Condition = Annotated[
     dict[HpName, list[Scalar]],
-    BeforeValidator(_as_list),
+    BeforeValidator(_as_list, json_schema_input_type=dict[str, Scalar | list[Scalar]]),
     Field(
         description=(
             "Active only when each named hyperparameter has one of the listed values "

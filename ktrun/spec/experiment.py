@@ -91,8 +91,12 @@ class LossSpec(Strict):
 
 
 class CompileSpec(Strict):
-    optimizer: Annotated[OptimizerSpec, BeforeValidator(_name_only)] = OptimizerSpec()
-    loss: Annotated[LossSpec, BeforeValidator(_name_only)] = LossSpec(
+    optimizer: Annotated[
+        OptimizerSpec, BeforeValidator(_name_only, json_schema_input_type=str | OptimizerSpec)
+    ] = OptimizerSpec()
+    loss: Annotated[
+        LossSpec, BeforeValidator(_name_only, json_schema_input_type=str | LossSpec)
+    ] = LossSpec(
         name="sparse_categorical_crossentropy"
     )
     metrics: list[str] = Field(default_factory=lambda: ["accuracy"])
