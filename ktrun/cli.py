@@ -31,15 +31,24 @@ def _check_parser() -> argparse.ArgumentParser:
             "Exit 0 when clean, 2 on problems."
         ),
     )
-    p.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. +experiment=mnist_cnn "
-                   "fit.epochs=3; or experiment .yaml files")
-    p.add_argument("--all", action="store_true", help="check the default config and every "
-                   "experiment in the config tree")
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        help="Hydra overrides, e.g. +experiment=mnist_cnn fit.epochs=3; or experiment .yaml files",
+    )
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="check the default config and every experiment in the config tree",
+    )
     p.add_argument("--format", choices=FORMATS, default="text")
-    p.add_argument("--strict", action="store_true", help="warnings fail too (shape exclusions "
-                   "become errors)")
-    p.add_argument("--config-dir", type=Path, default=None,
-                   help="extra config directory searched before ktrun's own (your experiments)")
+    p.add_argument("--strict", action="store_true", help="warnings fail too (shape exclusions become errors)")
+    p.add_argument(
+        "--config-dir",
+        type=Path,
+        default=None,
+        help="extra config directory searched before ktrun's own (your experiments)",
+    )
     return p
 
 
@@ -60,7 +69,9 @@ def _experiment_file(arg: str, config_dir: Path, extra: list[Path]) -> str | Non
 
 
 def check_one(
-    overrides: list[str], config_dir: Path | None = None, extra: list[Path] | None = None,
+    overrides: list[str],
+    config_dir: Path | None = None,
+    extra: list[Path] | None = None,
     strict: bool = False,
 ) -> CheckReport:
     from ktrun.checks import CheckReport, run_checks
@@ -72,7 +83,7 @@ def check_one(
     label = " ".join(overrides) or "(defaults)"
     try:
         composed = compose(overrides, config_dir, extra)
-        loaded = load_spec(composed)
+        loaded = load_spec(composed, repair=True)
     except ConfigError as e:
         return CheckReport(label, e.problems, seconds=time.perf_counter() - t0)
     report = run_checks(loaded, strict)
@@ -112,8 +123,10 @@ def schema_main(argv: list[str]) -> int:
     if args.check:
         stale = schema_gen.stale(out)
         if stale:
-            print(f"JSON schema is out of date: {', '.join(stale)} in {out}. "
-                  "Run `make schemas` to update it.", file=sys.stderr)
+            print(
+                f"JSON schema is out of date: {', '.join(stale)} in {out}. Run `make schemas` to update it.",
+                file=sys.stderr,
+            )
             return EXIT_USER_ERROR
         print(f"schemas in {out} are up to date")
         return EXIT_OK
@@ -174,9 +187,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:
         if os.environ.get("KTRUN_DEBUG"):
             raise
-        print(f"ktrun: internal error: {type(e).__name__}: {e}\n"
-              "This is a bug in ktrun, not in your config; rerun with KTRUN_DEBUG=1 for the "
-              "traceback and report it.", file=sys.stderr)
+        print(
+            f"ktrun: internal error: {type(e).__name__}: {e}\n"
+            "This is a bug in ktrun, not in your config; rerun with KTRUN_DEBUG=1 for the "
+            "traceback and report it.",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -82,11 +82,15 @@ def _yaml_problem(e: yaml.MarkedYAMLError) -> Problem:
     text = f"{e.context + ': ' if e.context else ''}{e.problem or 'invalid YAML'}"
     if "python/" in (e.problem or ""):
         return pb.error(
-            "yaml-unsafe-tag", (), f"YAML tag refused: {e.problem}",
+            "yaml-unsafe-tag",
+            (),
+            f"YAML tag refused: {e.problem}",
             "ktrun configs are data: remove the `!!python/...` tag and write the value itself",
         ).located(loc)
     return pb.error(
-        "yaml-syntax", (), f"YAML syntax error: {text}",
+        "yaml-syntax",
+        (),
+        f"YAML syntax error: {text}",
         "fix the YAML at this line (check indentation, brackets and `key: value` spacing)",
     ).located(loc)
 
@@ -103,12 +107,16 @@ def _hydra_problem(e: Exception, overrides: list[str]) -> Problem:
     loc = Location(override=culprit) if culprit else None
     if name == "MissingConfigException":
         return pb.error(
-            "config-not-found", (), text.replace("\n\n", "\n"),
+            "config-not-found",
+            (),
+            text.replace("\n\n", "\n"),
             "pick one of the available options listed above (names are file names without .yaml)",
         ).located(loc)
     if name == "OverrideParseException":
         return pb.error(
-            "override-syntax", (), f"cannot parse the override: {text}",
+            "override-syntax",
+            (),
+            f"cannot parse the override: {text}",
             "write overrides as key=value, +key=value to add, ~key to delete; quote lists "
             "and strings with special characters",
         ).located(loc)
@@ -149,7 +157,7 @@ def _capture_defaults_list() -> Iterator[list[Any]]:
     """
     from hydra._internal import config_loader_impl
 
-    original = config_loader_impl.create_defaults_list
+    original = getattr(config_loader_impl, "create_defaults_list")  # noqa: B009 - not exported
     captured: list[Any] = []
 
     def recording(*args: Any, **kwargs: Any) -> Any:
@@ -157,11 +165,11 @@ def _capture_defaults_list() -> Iterator[list[Any]]:
         captured.append(result)
         return result
 
-    config_loader_impl.create_defaults_list = recording
+    setattr(config_loader_impl, "create_defaults_list", recording)  # noqa: B010
     try:
         yield captured
     finally:
-        config_loader_impl.create_defaults_list = original
+        setattr(config_loader_impl, "create_defaults_list", original)  # noqa: B010
 
 
 def compose(
@@ -180,8 +188,10 @@ def compose(
     all_overrides = [*overrides, *_searchpath_override(extra)]
     GlobalHydra.instance().clear()
     try:
-        with initialize_config_dir(str(config_dir), version_base="1.3", job_name="ktrun"), \
-                _capture_defaults_list() as captured:
+        with (
+            initialize_config_dir(str(config_dir), version_base="1.3", job_name="ktrun"),
+            _capture_defaults_list() as captured,
+        ):
             cfg = hydra_compose(PRIMARY, overrides=all_overrides)
             if captured:
                 defaults = captured[-1]
@@ -192,11 +202,16 @@ def compose(
     except yaml.MarkedYAMLError as e:
         raise ConfigError([_yaml_problem(e)]) from None
     except OmegaConfBaseException as e:
-        raise ConfigError([pb.error(
-            "interpolation-error", tuple(str(getattr(e, "full_key", "") or "").split(".")),
-            f"cannot resolve a value: {e}".split("\n")[0],
-            "fix the ${...} interpolation, or quote the value if it is meant literally",
-        )]) from None
+        raise ConfigError(
+            [
+                pb.error(
+                    "interpolation-error",
+                    tuple(str(getattr(e, "full_key", "") or "").split(".")),
+                    f"cannot resolve a value: {e}".split("\n")[0],
+                    "fix the ${...} interpolation, or quote the value if it is meant literally",
+                )
+            ]
+        ) from None
     except Exception as e:  # Hydra raises many types; all of them are the user's config
         raise ConfigError([_hydra_problem(e, overrides)]) from None
     finally:
@@ -207,9 +222,16 @@ def compose(
     files: list[ConfigFile] = []
     sources = SourceMap.empty()
     for d in defaults.defaults:
-        if d.config_path is None or (d.package or "").startswith("hydra") or d.config_path.startswith("hydra/"):
+        if (
+            d.config_path is None
+            or (d.package or "").startswith("hydra")
+            or d.config_path.startswith("hydra/")
+        ):
             continue
-        path = next((p / f"{d.config_path}.yaml" for p in dirs if (p / f"{d.config_path}.yaml").is_file()), None)
+        path = next(
+            (p / f"{d.config_path}.yaml" for p in dirs if (p / f"{d.config_path}.yaml").is_file()),
+            None,
+        )
         if path is None:
             continue
         package: KeyPath = tuple(d.package.split(".")) if d.package else ()

@@ -68,39 +68,66 @@ def describe(data: DataSpec) -> DataInfo:
         if path is None or data.source == "digits":
             return info
         if not path.is_file():
-            info.problems.append(pb.warning(
-                "data-file-missing", here, f"{path} does not exist (yet)",
-                f"the run needs it: a Keras-format .npz with {', '.join(KERAS_NPZ_KEYS)}",
-            ))
+            info.problems.append(
+                pb.warning(
+                    "data-file-missing",
+                    here,
+                    f"{path} does not exist (yet)",
+                    f"the run needs it: a Keras-format .npz with {', '.join(KERAS_NPZ_KEYS)}",
+                )
+            )
             return info
         try:
             shapes = _npz_shapes(path)
         except (OSError, ValueError, zipfile.BadZipFile) as e:
-            info.problems.append(pb.error(
-                "data-file-unreadable", here, f"{path} is not a readable .npz: {e}",
-                f"give a Keras-format .npz with {', '.join(KERAS_NPZ_KEYS)}",
-            ))
+            info.problems.append(
+                pb.error(
+                    "data-file-unreadable",
+                    here,
+                    f"{path} is not a readable .npz: {e}",
+                    f"give a Keras-format .npz with {', '.join(KERAS_NPZ_KEYS)}",
+                )
+            )
             return info
         missing = [k for k in KERAS_NPZ_KEYS[:2] if k not in shapes]
         if missing:
-            info.problems.append(pb.error(
-                "data-file-keys", here, f"{path} has no {', '.join(missing)} "
-                f"(it holds {', '.join(sorted(shapes)) or 'nothing'})",
-                f"a Keras-format file holds {', '.join(KERAS_NPZ_KEYS)}; or use `data.source: npz`",
-            ))
+            info.problems.append(
+                pb.error(
+                    "data-file-keys",
+                    here,
+                    f"{path} has no {', '.join(missing)} (it holds {', '.join(sorted(shapes)) or 'nothing'})",
+                    f"a Keras-format file holds {', '.join(KERAS_NPZ_KEYS)}; or use `data.source: npz`",
+                )
+            )
             return info
         info.input_shape = _image_shape(shapes["x_train"])
         return info
     if path is None:
-        return DataInfo(None, data.num_classes, [pb.error(
-            "data-path-required", here, f"data.source '{data.source}' needs data.path",
-            f"set data.path to a .{data.source} file",
-        )])
+        return DataInfo(
+            None,
+            data.num_classes,
+            [
+                pb.error(
+                    "data-path-required",
+                    here,
+                    f"data.source '{data.source}' needs data.path",
+                    f"set data.path to a .{data.source} file",
+                )
+            ],
+        )
     if not path.is_file():
-        return DataInfo(None, data.num_classes, [pb.warning(
-            "data-file-missing", here, f"{path} does not exist (yet); shapes cannot be checked",
-            "create the file before running, or set model.input_shape so shapes are checked",
-        )])
+        return DataInfo(
+            None,
+            data.num_classes,
+            [
+                pb.warning(
+                    "data-file-missing",
+                    here,
+                    f"{path} does not exist (yet); shapes cannot be checked",
+                    "create the file before running, or set model.input_shape so shapes are checked",
+                )
+            ],
+        )
     if data.source == "npz":
         return _describe_npz(data, path)
     return _describe_csv(data, path)
@@ -111,17 +138,33 @@ def _describe_npz(data: DataSpec, path: Path) -> DataInfo:
     try:
         shapes = _npz_shapes(path)
     except (OSError, ValueError, zipfile.BadZipFile) as e:
-        return DataInfo(None, data.num_classes, [pb.error(
-            "data-file-unreadable", here, f"{path} is not a readable .npz: {e}", "check the file"
-        )])
+        return DataInfo(
+            None,
+            data.num_classes,
+            [
+                pb.error(
+                    "data-file-unreadable",
+                    here,
+                    f"{path} is not a readable .npz: {e}",
+                    "check the file",
+                )
+            ],
+        )
     missing = [k for k in (data.x_key, data.y_key) if k not in shapes]
     if missing:
-        return DataInfo(None, data.num_classes, [pb.error(
-            "data-file-keys", ("data", "x_key" if data.x_key in missing else "y_key"),
-            f"{path} has no array {', '.join(repr(m) for m in missing)} "
-            f"(it holds {', '.join(sorted(shapes)) or 'nothing'})",
-            "set data.x_key / data.y_key to the arrays' names",
-        )])
+        return DataInfo(
+            None,
+            data.num_classes,
+            [
+                pb.error(
+                    "data-file-keys",
+                    ("data", "x_key" if data.x_key in missing else "y_key"),
+                    f"{path} has no array {', '.join(repr(m) for m in missing)} "
+                    f"(it holds {', '.join(sorted(shapes)) or 'nothing'})",
+                    "set data.x_key / data.y_key to the arrays' names",
+                )
+            ],
+        )
     classes = data.num_classes
     if classes is None and data.task == "classification":
         import numpy as np
@@ -139,21 +182,32 @@ def _describe_csv(data: DataSpec, path: Path) -> DataInfo:
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)
         header = next(reader, [])
-        labels = [row[_label_index(data, header)] for row in reader if row] if (
-            data.num_classes is None and data.task == "classification"
-        ) else []
+        labels = (
+            [row[_label_index(data, header)] for row in reader if row]
+            if (data.num_classes is None and data.task == "classification")
+            else []
+        )
     if not header:
-        return DataInfo(None, data.num_classes, [pb.error(
-            "data-file-unreadable", ("data", "path"), f"{path} is empty", "check the file"
-        )])
+        return DataInfo(
+            None,
+            data.num_classes,
+            [pb.error("data-file-unreadable", ("data", "path"), f"{path} is empty", "check the file")],
+        )
     try:
         _label_index(data, header)
     except (ValueError, IndexError):
-        return DataInfo(None, data.num_classes, [pb.error(
-            "data-label-column", ("data", "label_column"),
-            f"label column {data.label_column!r} is not in {path} (columns: {', '.join(header)})",
-            "set data.label_column to a column name or index",
-        )])
+        return DataInfo(
+            None,
+            data.num_classes,
+            [
+                pb.error(
+                    "data-label-column",
+                    ("data", "label_column"),
+                    f"label column {data.label_column!r} is not in {path} (columns: {', '.join(header)})",
+                    "set data.label_column to a column name or index",
+                )
+            ],
+        )
     classes = data.num_classes
     if labels:
         try:
@@ -165,6 +219,6 @@ def _describe_csv(data: DataSpec, path: Path) -> DataInfo:
 
 def _label_index(data: DataSpec, header: list[str]) -> int:
     if isinstance(data.label_column, int):
-        header[data.label_column]  # noqa: B018 - raises IndexError when out of range
+        header[data.label_column]
         return data.label_column % len(header)
     return header.index(data.label_column)

@@ -11,6 +11,7 @@ import ast
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 Value = int | float | str | bool
 Env = Mapping[str, Value]
@@ -20,7 +21,7 @@ MAX_LENGTH = 1000
 FUNCTIONS: dict[str, Callable[..., object]] = {"min": min, "max": max, "abs": abs}
 KEYWORDS = frozenset({"and", "or", "not", "in", "true", "false", "True", "False", *FUNCTIONS})
 
-_BINOPS: dict[type[ast.operator], Callable[[object, object], object]] = {
+_BINOPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
     ast.Mult: operator.mul,
@@ -28,15 +29,15 @@ _BINOPS: dict[type[ast.operator], Callable[[object, object], object]] = {
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
 }
-_CMPOPS: dict[type[ast.cmpop], Callable[[object, object], bool]] = {
+_CMPOPS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Lt: operator.lt,
     ast.LtE: operator.le,
     ast.Gt: operator.gt,
     ast.GtE: operator.ge,
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
-    ast.In: lambda a, b: a in b,  # type: ignore[operator]
-    ast.NotIn: lambda a, b: a not in b,  # type: ignore[operator]
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
 }
 _ALLOWED_HINT = (
     "allowed: hyperparameter names, numbers, 'strings', true/false, + - * / // %, "
@@ -92,8 +93,10 @@ def parse(text: str) -> Expr:
 
 
 def _refuse(node: ast.AST, what: str) -> ExprError:
-    return ExprError(f"{what} is not allowed in a constraint; {_ALLOWED_HINT}",
-                     getattr(node, "col_offset", -1) + 1)
+    return ExprError(
+        f"{what} is not allowed in a constraint; {_ALLOWED_HINT}",
+        getattr(node, "col_offset", -1) + 1,
+    )
 
 
 def _compile(node: ast.AST, names: set[str]) -> Fn:
@@ -155,9 +158,7 @@ def _compile_compare(node: ast.Compare, names: set[str]) -> Fn:
         op = _CMPOPS.get(type(op_node))
         if op is None:
             raise _refuse(node, f"the comparison {type(op_node).__name__}")
-        if isinstance(op_node, ast.In | ast.NotIn) and not isinstance(
-            right, ast.List | ast.Tuple | ast.Set
-        ):
+        if isinstance(op_node, ast.In | ast.NotIn) and not isinstance(right, ast.List | ast.Tuple | ast.Set):
             raise _refuse(right, "`in` with something other than a [list]")
         ops.append(op)
 

@@ -81,9 +81,7 @@ def parse_constraints(texts: Sequence[str], space: Space, declared: Iterable[str
 def _rename(expr: Expr, mapping: Mapping[str, str]) -> Expr:
     import re
 
-    text = re.sub(
-        r"\b[A-Za-z_][A-Za-z0-9_]*\b", lambda m: mapping.get(m.group(0), m.group(0)), expr.text
-    )
+    text = re.sub(r"\b[A-Za-z_][A-Za-z0-9_]*\b", lambda m: mapping.get(m.group(0), m.group(0)), expr.text)
     return parse(text)
 
 
@@ -153,7 +151,10 @@ class Checker:
     """Feasibility of single points; also what the samplers call before training anything."""
 
     def __init__(
-        self, spec: ExperimentSpec, space: Space, constraints: list[Constraint],
+        self,
+        spec: ExperimentSpec,
+        space: Space,
+        constraints: list[Constraint],
         input_shape: Sequence[int] | None,
     ) -> None:
         self.spec = spec
@@ -215,7 +216,11 @@ class Checker:
         return self.space.sample(rng)
 
     def _component(
-        self, names: list[str], cons: list[Constraint], with_shapes: bool, rng: random.Random,
+        self,
+        names: list[str],
+        cons: list[Constraint],
+        with_shapes: bool,
+        rng: random.Random,
         result: Feasibility,
     ) -> Component:
         bound = self.space.size_bound(names)
@@ -224,7 +229,8 @@ class Checker:
             total = float(sum(1 for _ in self.space.enumerate(names))) if exact else bound
             return Component(names, total, 1.0, True, {}, {})
         points: Iterable[dict[str, Scalar]] = (
-            self.space.enumerate(names) if exact
+            self.space.enumerate(names)
+            if exact
             else (self.space.sample(rng, set(names)) for _ in range(SAMPLES))
         )
         n = ok = 0
@@ -252,8 +258,12 @@ class Checker:
             ok += good
         n = max(n, 1)
         return Component(
-            names, float(n) if exact else bound, ok / n, exact,
-            {k: v / n for k, v in c_rej.items()}, {k: v / n for k, v in s_rej.items()},
+            names,
+            float(n) if exact else bound,
+            ok / n,
+            exact,
+            {k: v / n for k, v in c_rej.items()},
+            {k: v / n for k, v in s_rej.items()},
         )
 
 
@@ -304,4 +314,12 @@ def _components(space: Space, cons: list[Constraint], shape_names: set[str]) -> 
     return list(groups.values())
 
 
-__all__ = ["Checker", "Constraint", "Dense", "Embedding", "Feasibility", "_Conv", "parse_constraints"]
+__all__ = [
+    "Checker",
+    "Constraint",
+    "Dense",
+    "Embedding",
+    "Feasibility",
+    "_Conv",
+    "parse_constraints",
+]

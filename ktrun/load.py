@@ -6,6 +6,7 @@ Pydantic union tags), the file:line or override that set it, and a hint listing 
 
 from __future__ import annotations
 
+import copy
 import difflib
 from dataclasses import dataclass
 from typing import Any
@@ -22,20 +23,65 @@ from ktrun.spec.introspect import allowed_at
 
 @dataclass(frozen=True)
 class LoadedSpec:
-    """A config that fits the schema, with where its values came from."""
+    """A config that fits the schema, with where its values came from.
+
+    `schema_problems` is non-empty only for a spec repaired to run the other checks: the
+    offending keys were dropped so their defaults apply. Such a spec is never compiled.
+    """
 
     spec: ExperimentSpec
     composed: Composed
+    schema_problems: tuple[Problem, ...] = ()
 
 
-def load_spec(composed: Composed) -> LoadedSpec:
-    try:
-        spec = ExperimentSpec.model_validate(composed.config)
-    except ValidationError as e:
-        found = [_problem(err, composed.config) for err in e.errors(include_url=False)]
-        unique = list({(p.path, p.code, p.message): p for p in found}.values())
-        raise ConfigError([p.located(composed.sources.lookup(p.path)) for p in unique]) from None
-    return LoadedSpec(spec, composed)
+MAX_REPAIRS = 5
+
+
+def load_spec(composed: Composed, repair: bool = False) -> LoadedSpec:
+    """Validate; with `repair`, drop keys with schema errors and retry, so that the semantic
+    checks still run and every problem is reported at once."""
+    data = copy.deepcopy(composed.config)
+    found: list[Problem] = []
+    for _ in range(MAX_REPAIRS + 1):
+        try:
+            spec = ExperimentSpec.model_validate(data)
+        except ValidationError as e:
+            errors = e.errors(include_url=False)
+            new = [_problem(err, data) for err in errors]
+            found += new
+            if not repair or not _drop(data, [p.path for p in new]):
+                break
+            continue
+        if not found:
+            return LoadedSpec(spec, composed)
+        return LoadedSpec(spec, composed, tuple(_located(found, composed)))
+    raise ConfigError(_located(found, composed))
+
+
+def _located(found: list[Problem], composed: Composed) -> list[Problem]:
+    unique = list({(p.path, p.code, p.message): p for p in found}.values())
+    return [p.located(composed.sources.lookup(p.path)) for p in unique]
+
+
+def _drop(data: dict[str, Any], paths: list[KeyPath]) -> bool:
+    """Remove each offending key (so its default applies); False if one cannot be removed."""
+    for path in paths:
+        if not path:
+            return False
+        node: Any = data
+        for key in path[:-1]:
+            found = (isinstance(node, dict) and key in node) or (
+                isinstance(node, list) and isinstance(key, int) and key < len(node)
+            )
+            if not found:
+                return False
+            node = node[key]
+        last = path[-1]
+        if isinstance(node, dict) and last in node:
+            del node[last]
+        else:
+            return False
+    return True
 
 
 # ---------------------------------------------------------------- locations without union tags
@@ -47,15 +93,15 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> KeyPath:
     node = data
     for i, elem in enumerate(loc):
         is_last = i == len(loc) - 1
-        if isinstance(node, dict) and elem in node:
-            out.append(elem)
-            node = node[elem]
-        elif isinstance(node, list) and isinstance(elem, int) and elem < len(node):
+        if (isinstance(node, dict) and elem in node) or (
+            isinstance(node, list) and isinstance(elem, int) and elem < len(node)
+        ):
             out.append(elem)
             node = node[elem]
         elif isinstance(elem, str) and (
-            "[" in elem or (isinstance(node, dict) and node.get("type") == elem) or
-            (isinstance(node, dict) and elem in ("int", "float", "choice", "boolean", "fixed"))
+            "[" in elem
+            or (isinstance(node, dict) and node.get("type") == elem)
+            or (isinstance(node, dict) and elem in ("int", "float", "choice", "boolean", "fixed"))
         ):
             continue
         elif is_last or isinstance(node, dict):
@@ -83,13 +129,16 @@ def _problem(err: Any, data: dict[str, Any]) -> Problem:
         model, fields = allowed_at(loc[:-1])
         owner = f" in {model.__name__.rstrip('_')}" if model else ""
         return pb.error(
-            "unknown-key", path, f"unknown key `{loc[-1]}`{owner} (at {key})",
-            _close(loc[-1], fields) + (f"allowed keys: {', '.join(fields)}" if fields else
-                                       "remove it"),
+            "unknown-key",
+            path,
+            f"unknown key `{loc[-1]}`{owner} (at {key})",
+            _close(loc[-1], fields) + (f"allowed keys: {', '.join(fields)}" if fields else "remove it"),
         )
     if kind == "missing":
         return pb.error(
-            "missing-key", path, f"`{key}` is required but not set",
+            "missing-key",
+            path,
+            f"`{key}` is required but not set",
             f"add `{loc[-1]}:` here, or set it on the command line with `{key}=VALUE`",
         )
     if kind == "union_tag_invalid":
@@ -97,12 +146,16 @@ def _problem(err: Any, data: dict[str, Any]) -> Problem:
         what = "layer type" if "layers" in path else "type"
         code = "unknown-layer" if what == "layer type" else "unknown-type"
         return pb.error(
-            code, (*path, "type"), f"`{ctx.get('tag')}` is not a {what} ktrun knows (at {key})",
+            code,
+            (*path, "type"),
+            f"`{ctx.get('tag')}` is not a {what} ktrun knows (at {key})",
             _close(ctx.get("tag"), tags) + f"allowed: {', '.join(tags)}",
         )
     if kind == "union_tag_not_found":
         return pb.error(
-            "missing-type", path, f"`{key}` has no `type:`",
+            "missing-type",
+            path,
+            f"`{key}` has no `type:`",
             "add `type:` (for a layer: Dense, Conv2D, ...; for a hyperparameter: int, float, "
             "choice, boolean, fixed)",
         )
@@ -110,26 +163,32 @@ def _problem(err: Any, data: dict[str, Any]) -> Problem:
         expected = str(ctx.get("expected", ""))
         options = [o.strip(" '") for o in expected.replace(" or ", ",").split(",")]
         return pb.error(
-            "invalid-value", path, f"{key} = {given!r} is not allowed",
+            "invalid-value",
+            path,
+            f"{key} = {given!r} is not allowed",
             _close(given, options) + f"expected {expected}",
         )
     if kind.startswith(("greater_than", "less_than", "too_short", "too_long")):
         return pb.error(
-            "value-out-of-range", path, f"{key} = {given!r}: {err['msg'].lower()}",
+            "value-out-of-range",
+            path,
+            f"{key} = {given!r}: {err['msg'].lower()}",
             "change the value to fit the range (see the schema's description of this key)",
         )
     if kind == "string_pattern_mismatch":
         return pb.error(
-            "invalid-name", path, f"{key} = {given!r} is not a valid name",
+            "invalid-name",
+            path,
+            f"{key} = {given!r} is not a valid name",
             "use letters, digits and underscores, starting with a letter",
         )
     if kind == "bad_reference":
-        return pb.error(
-            "bad-reference", path, err["msg"], "references look like `$units_1`"
-        )
+        return pb.error("bad-reference", path, err["msg"], "references look like `$units_1`")
     return pb.error(
-        "wrong-type", path, f"{key}: {err['msg']} (got {given!r})" if kind != "arg_type" else
-        f"{key}: {err['msg']}",
+        "wrong-type",
+        path,
+        f"{key}: {err['msg']} (got {given!r})" if kind != "arg_type" else f"{key}: {err['msg']}",
         "YAML reads `3` as a number and `'3'` as text; write the value without quotes"
-        if isinstance(given, str) else "give a value of the expected type",
+        if isinstance(given, str)
+        else "give a value of the expected type",
     )

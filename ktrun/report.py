@@ -76,10 +76,15 @@ def text(reports: Sequence[CheckReport], strict: bool = False) -> str:
 def problem_dict(p: Problem) -> dict[str, object]:
     loc = p.location
     return {
-        "code": p.code, "severity": p.severity.value, "path": p.key,
-        "file": loc.file if loc else None, "line": loc.line if loc else None,
-        "column": loc.column if loc else None, "override": loc.override if loc else None,
-        "message": p.message, "hint": p.hint,
+        "code": p.code,
+        "severity": p.severity.value,
+        "path": p.key,
+        "file": loc.file if loc else None,
+        "line": loc.line if loc else None,
+        "column": loc.column if loc else None,
+        "override": loc.override if loc else None,
+        "message": p.message,
+        "hint": p.hint,
     }
 
 
@@ -97,7 +102,11 @@ def as_json(reports: Sequence[CheckReport], strict: bool = False) -> str:
             for r in reports
         ],
     }
-    return json.dumps(data, indent=2, default=lambda x: None if isinstance(x, float) and not math.isfinite(x) else str(x))
+    return json.dumps(
+        data,
+        indent=2,
+        default=lambda x: None if isinstance(x, float) and not math.isfinite(x) else str(x),
+    )
 
 
 def _escape(s: str, prop: bool = False) -> str:
@@ -135,8 +144,14 @@ def markdown(reports: Sequence[CheckReport], strict: bool = False) -> str:
             out.append("| severity | code | key | where | message | hint |")
             out.append("|---|---|---|---|---|---|")
             for p in r.problems:
-                cells = [p.severity.value, f"`{p.code}`", f"`{p.key}`", str(p.location or ""),
-                         p.message, p.hint]
+                cells = [
+                    p.severity.value,
+                    f"`{p.code}`",
+                    f"`{p.key}`",
+                    str(p.location or ""),
+                    p.message,
+                    p.hint,
+                ]
                 out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
             out.append("")
         s = summarize(r)
@@ -154,6 +169,4 @@ def markdown(reports: Sequence[CheckReport], strict: bool = False) -> str:
 
 
 def render(fmt: str, reports: Sequence[CheckReport], strict: bool = False) -> str:
-    return {"text": text, "json": as_json, "github": github, "markdown": markdown}[fmt](
-        reports, strict
-    )
+    return {"text": text, "json": as_json, "github": github, "markdown": markdown}[fmt](reports, strict)

@@ -43,8 +43,11 @@ def _relaxed(schema: dict[str, Any]) -> dict[str, Any]:
                 strip(v)
 
     strip(out)
-    out["properties"] = {"defaults": _DEFAULTS_SCHEMA, "hydra": {"type": "object"},
-                         **out["properties"]}
+    out["properties"] = {
+        "defaults": _DEFAULTS_SCHEMA,
+        "hydra": {"type": "object"},
+        **out["properties"],
+    }
     return out
 
 
@@ -90,6 +93,5 @@ def stale(out_dir: Path) -> list[str]:
     return [
         name
         for name, schema in schemas().items()
-        if not (out_dir / name).is_file()
-        or (out_dir / name).read_text(encoding="utf-8") != render(schema)
+        if not (out_dir / name).is_file() or (out_dir / name).read_text(encoding="utf-8") != render(schema)
     ]

@@ -20,7 +20,9 @@ Shape = tuple[Dim, ...]
 
 
 def format_shape(shape: Shape) -> str:
-    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    return (
+        "(" + ", ".join("?" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    )
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,11 @@ def _rank_hint(layer: ConcreteLayer, shape: Shape, need: int) -> str:
 
 
 def _conv_out(
-    dims: Shape, k: tuple[Dim, ...], s: tuple[Dim, ...], d: tuple[Dim, ...], padding: object,
+    dims: Shape,
+    k: tuple[Dim, ...],
+    s: tuple[Dim, ...],
+    d: tuple[Dim, ...],
+    padding: object,
 ) -> tuple[Shape, int | None]:
     """Output spatial dims and the first axis whose output would be <= 0."""
     out: list[Dim] = []
@@ -180,8 +186,7 @@ def _step(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
         elif known != total:
             return fail(
                 "reshape-mismatch",
-                f"Reshape cannot turn {format_shape(shape)} ({total} values) into "
-                f"{target} ({known} values)",
+                f"Reshape cannot turn {format_shape(shape)} ({total} values) into {target} ({known} values)",
                 f"choose a target_shape whose sizes multiply to {total}, or use -1 for one axis",
             )
         return tuple(target)

@@ -57,16 +57,12 @@ class FileLines:
     lists: set[KeyPath]
 
 
-def _walk(
-    node: yaml.Node, path: KeyPath, file: str, out: FileLines
-) -> None:
+def _walk(node: yaml.Node, path: KeyPath, file: str, out: FileLines) -> None:
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key: Key = key_node.value
             child = (*path, key)
-            out.lines[child] = Location(
-                file, key_node.start_mark.line + 1, key_node.start_mark.column + 1
-            )
+            out.lines[child] = Location(file, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             _walk(value_node, child, file, out)
     elif isinstance(node, yaml.SequenceNode):
         out.lists.add(path)

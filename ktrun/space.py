@@ -201,9 +201,7 @@ class Space:
         return done
 
     def is_active(self, name: str, point: Mapping[str, Scalar]) -> bool:
-        return all(
-            c.parent in point and point[c.parent] in c.values for c in self.params[name].conditions
-        )
+        return all(c.parent in point and point[c.parent] in c.values for c in self.params[name].conditions)
 
     def ancestors(self, names: set[str]) -> set[str]:
         out, todo = set(names), list(names)
@@ -321,7 +319,7 @@ class _Expander:
         for i, layer in enumerate(layers):
             lpath = (*path, i)
             conds = scope.conds | self._when(layer.when, scope)
-            for key in (layer.when or {}):
+            for key in layer.when or {}:
                 self.use((*lpath, "when", key), HpRef(key), "when", "when", scope)
             inner = _Scope(scope.rename, scope.index, conds)
             if isinstance(layer, Repeat):
@@ -345,13 +343,16 @@ class _Expander:
         names = _block_names(block.layers) - set(block.shared)
         for name in names:
             if name in self.block_of and self.block_of[name] != path:
-                self.problems.append(pb.error(
-                    "hp-in-two-repeats", (*path, "layers"),
-                    f"`{name}` is used inside two repeat blocks, so its per-repetition instances "
-                    f"would collide",
-                    "declare one hyperparameter per block (e.g. `conv_filters`, `dense_units`), "
-                    "or list it in `shared` of both blocks to keep one value",
-                ))
+                self.problems.append(
+                    pb.error(
+                        "hp-in-two-repeats",
+                        (*path, "layers"),
+                        f"`{name}` is used inside two repeat blocks, so its per-repetition instances "
+                        f"would collide",
+                        "declare one hyperparameter per block (e.g. `conv_filters`, `dense_units`), "
+                        "or list it in `shared` of both blocks to keep one value",
+                    )
+                )
             self.block_of.setdefault(name, path)
         for i in range(1, max(times, default=0) + 1):
             conds = set(scope.conds)
@@ -387,13 +388,16 @@ def build_space(spec: ExperimentSpec) -> Space:
         if base in instanced_bases:
             direct = [u for u in by_param.get(base, []) if u.owner != "when"]
             if direct:
-                ex.problems.append(pb.error(
-                    "hp-mixed-repeat-use", direct[0].path,
-                    f"`{base}` is used both inside a repeat block (one instance per repetition) "
-                    f"and outside it",
-                    f"list `{base}` in the block's `shared` to keep one value everywhere, or "
-                    f"declare a separate hyperparameter for the use outside the block",
-                ))
+                ex.problems.append(
+                    pb.error(
+                        "hp-mixed-repeat-use",
+                        direct[0].path,
+                        f"`{base}` is used both inside a repeat block (one instance per repetition) "
+                        f"and outside it",
+                        f"list `{base}` in the block's `shared` to keep one value everywhere, or "
+                        f"declare a separate hyperparameter for the use outside the block",
+                    )
+                )
             continue
         params[base] = _param(base, base, decl, (), root, by_param.get(base, []))
     for name, (base, index, scope) in ex.instances.items():
@@ -405,7 +409,11 @@ def build_space(spec: ExperimentSpec) -> Space:
 
 
 def _param(
-    name: str, base: str, decl: Hyperparameter, index: tuple[int, ...], scope: _Scope,
+    name: str,
+    base: str,
+    decl: Hyperparameter,
+    index: tuple[int, ...],
+    scope: _Scope,
     uses: list[Use],
 ) -> Param:
     own = {Cond(scope.resolve(k), tuple(v)) for k, v in (decl.when or {}).items()}
@@ -442,13 +450,13 @@ def _resolve(value: object, scope: _Scope, point: Mapping[str, Scalar]) -> objec
 
 
 def _holds(when: Mapping[str, list[Scalar]] | None, scope: _Scope, point: Mapping[str, Scalar]) -> bool:
-    return all(
-        scope.resolve(k) in point and point[scope.resolve(k)] in v for k, v in (when or {}).items()
-    )
+    return all(scope.resolve(k) in point and point[scope.resolve(k)] in v for k, v in (when or {}).items())
 
 
 def unroll(
-    layers: Sequence[Any], point: Mapping[str, Scalar], path: KeyPath = ("model", "layers"),
+    layers: Sequence[Any],
+    point: Mapping[str, Scalar],
+    path: KeyPath = ("model", "layers"),
     scope: _Scope | None = None,
 ) -> list[ConcreteLayer]:
     """The layers one point builds, repeat blocks expanded and `when` applied.

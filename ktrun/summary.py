@@ -68,10 +68,16 @@ def summarize(report: CheckReport) -> SpaceSummary | None:
         conds = [str(c) for c in param.conditions] if param else []
         if inst:
             conds = [c for c in conds if not c.startswith(tuple(p.name for p in inst))]
-        rows.append(HpRow(
-            name, decl.type, _domain(decl), "continuous" if n is None else str(n),
-            len(inst), " and ".join(conds),
-        ))
+        rows.append(
+            HpRow(
+                name,
+                decl.type,
+                _domain(decl),
+                "continuous" if n is None else str(n),
+                len(inst),
+                " and ".join(conds),
+            )
+        )
     try:
         feas = ctx.feasibility
     except Exception:  # a spec with errors may not be analysable; the problems say why
@@ -81,6 +87,4 @@ def summarize(report: CheckReport) -> SpaceSummary | None:
         ConstraintRow(t, feas.constraint_fraction(i) if i in parsed else None)
         for i, t in enumerate(spec.constraints)
     ]
-    return SpaceSummary(
-        rows, cons, feas.shape_fraction(), feas.fraction, feas.total_points, feas.exact
-    )
+    return SpaceSummary(rows, cons, feas.shape_fraction(), feas.fraction, feas.total_points, feas.exact)

@@ -16,11 +16,17 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 
-def run_cli(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """The real command line, in a fresh interpreter (what users and CI run)."""
     return subprocess.run(
         [sys.executable, "-m", "ktrun.cli", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=120,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
         env={**os.environ, **(env or {}), "NO_COLOR": "1"},
     )
 

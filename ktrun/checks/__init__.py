@@ -73,7 +73,8 @@ def _guarded(check: Check, ctx: Ctx) -> Iterator[Problem]:
         yield from check(ctx)
     except Exception as e:  # pragma: no cover - a bug in a check, surfaced, not swallowed
         yield pb.error(
-            "internal-check-error", (),
+            "internal-check-error",
+            (),
             f"check {check.__name__} crashed: {type(e).__name__}: {e}",
             "this is a ktrun bug; please report it with this config",
         )
@@ -81,7 +82,7 @@ def _guarded(check: Check, ctx: Ctx) -> Iterator[Problem]:
 
 def run_checks(loaded: LoadedSpec, strict: bool = False) -> CheckReport:
     ctx = Ctx(loaded.spec)
-    found: list[Problem] = list(_composition(loaded))
+    found: list[Problem] = [*loaded.schema_problems, *_composition(loaded)]
     for check in CHECKS:
         found.extend(_guarded(check, ctx))
     found.extend(_guarded(lambda c: space_checks.check_shapes(c, strict), ctx))
@@ -89,12 +90,17 @@ def run_checks(loaded: LoadedSpec, strict: bool = False) -> CheckReport:
     located = [p.located(p.location or sources.lookup(p.path)) for p in _dedupe(found)]
     located.sort(key=lambda p: (0 if p.severity == Severity.ERROR else 1, str(p.location), p.code))
     report = CheckReport(loaded.composed.label, located, ctx)
-    if not report.errors and ctx.input_shape is not None:
+    if not report.errors and not loaded.schema_problems and ctx.input_shape is not None:
         obj = loaded.spec.objective
         direction = obj.direction or ctx.logged.get(obj.name, "max")
         report.checked = CheckedSpec(
-            loaded.spec, ctx.space, ctx.checker, ctx.feasibility, ctx.input_shape,
-            ctx.data.num_classes, direction,
+            loaded.spec,
+            ctx.space,
+            ctx.checker,
+            ctx.feasibility,
+            ctx.input_shape,
+            ctx.data.num_classes,
+            direction,
         )
     return report
 
@@ -112,12 +118,11 @@ def _composition(loaded: LoadedSpec) -> Iterator[Problem]:
     later = [f for f in layer_files if group is not None and files.index(f) > files.index(group)]
     if group is None or not later:
         return
-    inherited = sorted(
-        str(p[1]) for p in group.lines.lines if len(p) == 2 and p[0] == "hyperparameters"
-    )
+    inherited = sorted(str(p[1]) for p in group.lines.lines if len(p) == 2 and p[0] == "hyperparameters")
     owner = later[-1]
     yield pb.error(
-        "model-group-merged", ("model", "layers"),
+        "model-group-merged",
+        ("model", "layers"),
         f"{owner.config_path} declares its own layers, but the default model group "
         f"`{group.config_path}` is still selected, so its hyperparameters "
         f"({', '.join(inherited) or 'none'}) and compile settings were merged into this space",

@@ -54,35 +54,53 @@ POSITIVE = Domain("float", "a number > 0", lo=0, lo_open=True)
 
 ARGS: dict[str, Domain] = {
     **dict.fromkeys(
-        ("units", "filters", "input_dim", "output_dim", "kernel_size", "pool_size", "strides",
-         "dilation_rate", "epochs", "batch_size"),
+        (
+            "units",
+            "filters",
+            "input_dim",
+            "output_dim",
+            "kernel_size",
+            "pool_size",
+            "strides",
+            "dilation_rate",
+            "epochs",
+            "batch_size",
+        ),
         POSITIVE_INT,
     ),
-    **dict.fromkeys(("rate", "dropout", "recurrent_dropout", "momentum", "beta_1", "beta_2", "rho"),
-                    FRACTION),
+    **dict.fromkeys(
+        ("rate", "dropout", "recurrent_dropout", "momentum", "beta_1", "beta_2", "rho"), FRACTION
+    ),
     "epsilon": POSITIVE,
     "clipnorm": POSITIVE,
     "clipvalue": POSITIVE,
     "weight_decay": Domain("float", "a number >= 0", lo=0),
     "times": Domain("int", "an integer >= 0", lo=0),
     "learning_rate": Domain(
-        "float", "a number in (0, 1]", lo=0, lo_open=True, hi=1, code="learning-rate-out-of-range",
+        "float",
+        "a number in (0, 1]",
+        lo=0,
+        lo_open=True,
+        hi=1,
+        code="learning-rate-out-of-range",
         hint="useful learning rates are about 1e-5 to 1e-1; sample them on a log scale, e.g. "
         "`{type: float, min: 1e-4, max: 1e-2, sampling: log}`",
     ),
-    "activation": Domain("str", "an activation name", names=kn.ACTIVATIONS,
-                         code="unknown-activation"),
+    "activation": Domain("str", "an activation name", names=kn.ACTIVATIONS, code="unknown-activation"),
     **dict.fromkeys(
         ("kernel_initializer", "bias_initializer"),
         Domain("str", "an initializer name", names=kn.INITIALIZERS, code="unknown-initializer"),
     ),
     "padding": Domain("str", "'valid' or 'same'", names=kn.PADDINGS, code="invalid-padding"),
     "name": Domain("str", "an optimizer name", names=kn.OPTIMIZERS, code="unknown-optimizer"),
-    **dict.fromkeys(("use_bias", "return_sequences", "amsgrad", "nesterov", "centered"),
-                    Domain("bool", "true or false")),
+    **dict.fromkeys(
+        ("use_bias", "return_sequences", "amsgrad", "nesterov", "centered"),
+        Domain("bool", "true or false"),
+    ),
 }
-CONV1D_PADDING = Domain("str", "'valid', 'same' or 'causal'", names=kn.CONV1D_PADDINGS,
-                        code="invalid-padding")
+CONV1D_PADDING = Domain(
+    "str", "'valid', 'same' or 'causal'", names=kn.CONV1D_PADDINGS, code="invalid-padding"
+)
 
 
 def domain_for(owner: str, arg: str) -> Domain | None:

@@ -46,7 +46,8 @@ class DataSpec(Strict):
     label_column: str | int = Field(-1, description="csv: the label column (name or index).")
     validation_split: float = Field(0.2, ge=0.0, lt=1.0)
     normalize: Literal["none", "scale", "standardize"] = Field(
-        "scale", description="scale: divide by the data's maximum; standardize: zero mean, unit var."
+        "scale",
+        description="scale: divide by the data's maximum; standardize: zero mean, unit var.",
     )
     labels: Literal["sparse", "one_hot"] = Field(
         "sparse", description="Label encoding fed to the loss: integer ids or one-hot rows."
@@ -94,9 +95,7 @@ class CompileSpec(Strict):
     optimizer: Annotated[
         OptimizerSpec, BeforeValidator(_name_only, json_schema_input_type=str | OptimizerSpec)
     ] = OptimizerSpec()
-    loss: Annotated[
-        LossSpec, BeforeValidator(_name_only, json_schema_input_type=str | LossSpec)
-    ] = LossSpec(
+    loss: Annotated[LossSpec, BeforeValidator(_name_only, json_schema_input_type=str | LossSpec)] = LossSpec(
         name="sparse_categorical_crossentropy"
     )
     metrics: list[str] = Field(default_factory=lambda: ["accuracy"])

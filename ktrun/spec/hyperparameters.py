@@ -65,6 +65,4 @@ class FixedHp(_HpBase):
     value: Scalar
 
 
-Hyperparameter = Annotated[
-    IntHp | FloatHp | ChoiceHp | BooleanHp | FixedHp, Field(discriminator="type")
-]
+Hyperparameter = Annotated[IntHp | FloatHp | ChoiceHp | BooleanHp | FixedHp, Field(discriminator="type")]

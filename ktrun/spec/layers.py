@@ -8,17 +8,33 @@ in `shared`. Instance `i` is active only when the repeat count is at least `i`.
 
 from __future__ import annotations
 
+import typing
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
 from ktrun import keras_names as kn
 from ktrun.spec.base import Condition, HpName, Strict
-from ktrun.spec.refs import BoolArg, FloatArg, IntArg, SizeArg, named_arg
+from ktrun.spec.refs import (
+    SERIALIZER,
+    BoolArg,
+    FloatArg,
+    HpRef,
+    IntArg,
+    SizeArg,
+    json_schema,
+    validator,
+)
 
-Activation = named_arg(list(kn.ACTIVATIONS))
-Initializer = named_arg(list(kn.INITIALIZERS))
-Padding = named_arg(list(kn.CONV1D_PADDINGS))
+Activation = Annotated[
+    str | HpRef, validator("str"), SERIALIZER, json_schema("str", enum=list(kn.ACTIVATIONS))
+]
+Initializer = Annotated[
+    str | HpRef, validator("str"), SERIALIZER, json_schema("str", enum=list(kn.INITIALIZERS))
+]
+Padding = Annotated[
+    str | HpRef, validator("str"), SERIALIZER, json_schema("str", enum=list(kn.CONV1D_PADDINGS))
+]
 
 
 class _Layer(Strict):
@@ -30,11 +46,7 @@ class _Layer(Strict):
 
     def keras_args(self) -> dict[str, Any]:
         """Arguments for the Keras constructor (references still unresolved)."""
-        return {
-            k: v
-            for k, v in self
-            if k not in ("type", "when") and v is not None
-        }
+        return {k: v for k, v in self if k not in ("type", "when") and v is not None}
 
 
 class Dense(_Layer):
@@ -198,6 +210,5 @@ Layer = Annotated[KerasLayer | Repeat, Field(discriminator="type")]
 Repeat.model_rebuild()
 
 LAYER_TYPES: tuple[str, ...] = tuple(
-    c.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
-    for c in KerasLayer.__args__  # type: ignore[union-attr]
+    typing.get_args(c.model_fields["type"].annotation)[0] for c in typing.get_args(KerasLayer)
 )

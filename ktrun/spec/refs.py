@@ -80,7 +80,9 @@ def _validator(kind: str, allow_list: bool) -> Any:
             return float(v) if kind == "float" else v  # type: ignore[arg-type]
         raise PydanticCustomError(
             "arg_type",
-            "expected " + label + (" (or a list of them)" if allow_list else "")
+            "expected "
+            + label
+            + (" (or a list of them)" if allow_list else "")
             + " or a reference like `$name`, got {got}",
             {"got": repr(v)},
         )
@@ -135,11 +137,6 @@ SizeArg = Annotated[
     SERIALIZER,
     json_schema("int", allow_list=True),
 ]
-
-
-def named_arg(names: list[str]) -> Any:
-    """A name from a known table (activation, initializer...): editors complete it from the enum."""
-    return Annotated[str | HpRef, validator("str"), SERIALIZER, json_schema("str", enum=names)]
 
 
 def refs_in(value: object) -> list[HpRef]:

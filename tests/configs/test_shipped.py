@@ -19,8 +19,9 @@ def test_the_issue_s_experiments_are_shipped() -> None:
     assert {"digits_mlp", "digits_cnn", "mnist_cnn", "fashion_mnist_cnn"} <= set(EXPERIMENTS)
 
 
-@pytest.mark.parametrize("overrides", [[]] + [[f"+experiment={n}"] for n in EXPERIMENTS],
-                         ids=["defaults", *EXPERIMENTS])
+@pytest.mark.parametrize(
+    "overrides", [[]] + [[f"+experiment={n}"] for n in EXPERIMENTS], ids=["defaults", *EXPERIMENTS]
+)
 def test_checks_clean(overrides: list[str]) -> None:
     report = check_one(overrides)
     assert [(p.code, p.key, p.message) for p in report.problems] == []
@@ -39,14 +40,27 @@ def test_mnist_cnn_keeps_the_acceptance_names() -> None:
     assert report.checked is not None
     spec = report.checked.spec
     assert set(spec.hyperparameters) == {
-        "filters_1", "kernel_1", "filters_2", "units_1", "units_2", "dropout", "learning_rate"
+        "filters_1",
+        "kernel_1",
+        "filters_2",
+        "units_1",
+        "units_2",
+        "dropout",
+        "learning_rate",
     }
     assert spec.hyperparameters["kernel_1"].type == "choice"
     assert spec.hyperparameters["learning_rate"].sampling == "log"  # type: ignore[union-attr]
     assert spec.constraints == ["units_2 <= units_1"]
     assert spec.objective.name == "val_accuracy" and spec.data.validation_split > 0
     assert [layer.type for layer in spec.model.layers] == [
-        "Conv2D", "MaxPooling2D", "Conv2D", "Flatten", "Dense", "Dropout", "Dense", "Dense"
+        "Conv2D",
+        "MaxPooling2D",
+        "Conv2D",
+        "Flatten",
+        "Dense",
+        "Dropout",
+        "Dense",
+        "Dense",
     ]
 
 

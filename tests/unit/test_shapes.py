@@ -18,16 +18,18 @@ def model_layers(layers: list[dict[str, object]]) -> list[object]:
 
 def test_seed_cnn_kernel_too_large_after_pooling() -> None:
     """Seed 001's CNN on 8x8 digits: kernel 7 leaves 2x2, pooling 1x1, then a 3x3 kernel fails."""
-    layers = model_layers([
-        {"type": "Conv2D", "filters": 16, "kernel_size": 7},
-        {"type": "MaxPooling2D", "pool_size": 2},
-        {"type": "Conv2D", "filters": 32, "kernel_size": 3},
-        {"type": "Flatten"},
-    ])
+    layers = model_layers(
+        [
+            {"type": "Conv2D", "filters": 16, "kernel_size": 7},
+            {"type": "MaxPooling2D", "pool_size": 2},
+            {"type": "Conv2D", "filters": 32, "kernel_size": 3},
+            {"type": "Flatten"},
+        ]
+    )
     trace = infer((8, 8, 1), layers)  # type: ignore[arg-type]
     assert trace.failure is not None and trace.failure.code == "kernel-too-large"
     assert trace.failure.layer.path == ("model", "layers", 2)
-    assert "input (8, 8, 1) → Conv2D (2, 2, 16) → MaxPooling2D (1, 1, 16) → Conv2D ✗" == trace.describe()
+    assert trace.describe() == "input (8, 8, 1) → Conv2D (2, 2, 16) → MaxPooling2D (1, 1, 16) → Conv2D ✗"
 
 
 def test_rank_mismatch_conv_after_flatten() -> None:
@@ -37,12 +39,14 @@ def test_rank_mismatch_conv_after_flatten() -> None:
 
 
 def test_reshape_and_recurrent() -> None:
-    layers = model_layers([
-        {"type": "Reshape", "target_shape": [8, -1]},
-        {"type": "LSTM", "units": 5, "return_sequences": True},
-        {"type": "GRU", "units": 3},
-        {"type": "Dense", "units": 2},
-    ])
+    layers = model_layers(
+        [
+            {"type": "Reshape", "target_shape": [8, -1]},
+            {"type": "LSTM", "units": 5, "return_sequences": True},
+            {"type": "GRU", "units": 3},
+            {"type": "Dense", "units": 2},
+        ]
+    )
     trace = infer((8, 8, 1), layers)  # type: ignore[arg-type]
     assert trace.failure is None
     assert [s for _, s in trace.steps] == [(8, 8), (8, 5), (3,), (2,)]
@@ -53,14 +57,25 @@ def _random_stack(rng: random.Random) -> list[dict[str, object]]:
     for _ in range(rng.randint(1, 4)):
         padding = rng.choice(["valid", "same"])
         if rng.random() < 0.6:
-            layers.append({"type": "Conv2D", "filters": rng.choice([1, 3]),
-                           "kernel_size": rng.choice([1, 2, 3, 5, 7, [2, 5]]),
-                           "strides": rng.choice([1, 2, 3]), "padding": padding,
-                           "dilation_rate": rng.choice([1, 1, 2])})
+            layers.append(
+                {
+                    "type": "Conv2D",
+                    "filters": rng.choice([1, 3]),
+                    "kernel_size": rng.choice([1, 2, 3, 5, 7, [2, 5]]),
+                    "strides": rng.choice([1, 2, 3]),
+                    "padding": padding,
+                    "dilation_rate": rng.choice([1, 1, 2]),
+                }
+            )
         else:
-            layers.append({"type": rng.choice(["MaxPooling2D", "AveragePooling2D"]),
-                           "pool_size": rng.choice([2, 3, 4]), "padding": padding,
-                           "strides": rng.choice([None, 1, 2])})
+            layers.append(
+                {
+                    "type": rng.choice(["MaxPooling2D", "AveragePooling2D"]),
+                    "pool_size": rng.choice([2, 3, 4]),
+                    "padding": padding,
+                    "strides": rng.choice([None, 1, 2]),
+                }
+            )
     layers.append({"type": rng.choice(["Flatten", "GlobalAveragePooling2D"])})
     return layers
 

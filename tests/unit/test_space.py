@@ -11,7 +11,9 @@ from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.hyperparameters import ChoiceHp, FloatHp, IntHp
 
 
-def spec(hps: dict[str, dict[str, object]], layers: list[dict[str, object]], **extra: object) -> ExperimentSpec:
+def spec(
+    hps: dict[str, dict[str, object]], layers: list[dict[str, object]], **extra: object
+) -> ExperimentSpec:
     return ExperimentSpec.model_validate(
         {"experiment": {"name": "t"}, "hyperparameters": hps, "model": {"layers": layers}, **extra}
     )
@@ -52,9 +54,14 @@ def test_repeat_block_instances_and_conditions() -> None:
             "act": {"type": "choice", "values": ["relu", "tanh"]},
         },
         [
-            {"type": "repeat", "times": "$n", "shared": ["act"], "layers": [
-                {"type": "Dense", "units": "$f", "activation": "$act"},
-            ]},
+            {
+                "type": "repeat",
+                "times": "$n",
+                "shared": ["act"],
+                "layers": [
+                    {"type": "Dense", "units": "$f", "activation": "$act"},
+                ],
+            },
             {"type": "Dense", "units": 10},
         ],
     )
@@ -68,7 +75,9 @@ def test_repeat_block_instances_and_conditions() -> None:
     assert len(points) == 2 + 4 + 8  # n=1: f_1; n=2: f_1,f_2; n=3: all three
     layers = unroll(s.model.layers, {"n": 2, "f_1": 8, "f_2": 16, "act": "relu"})
     assert [(c.layer.type, c.args["units"], c.index) for c in layers] == [
-        ("Dense", 8, (1,)), ("Dense", 16, (2,)), ("Dense", 10, ()),
+        ("Dense", 8, (1,)),
+        ("Dense", 16, (2,)),
+        ("Dense", 10, ()),
     ]
 
 
@@ -84,10 +93,15 @@ def test_hp_condition_and_layer_condition() -> None:
             {"type": "Dense", "units": 4},
             {"type": "BatchNormalization", "epsilon": "$eps", "when": {"bn": True}},
         ],
-        **{"model": {"layers": [
-            {"type": "Dense", "units": 4},
-            {"type": "BatchNormalization", "epsilon": "$eps", "when": {"bn": True}},
-        ], "compile": {"optimizer": {"name": "$opt", "momentum": "$mom"}}}},
+        **{
+            "model": {
+                "layers": [
+                    {"type": "Dense", "units": 4},
+                    {"type": "BatchNormalization", "epsilon": "$eps", "when": {"bn": True}},
+                ],
+                "compile": {"optimizer": {"name": "$opt", "momentum": "$mom"}},
+            }
+        },
     )
     space = build_space(s)
     assert [str(c) for c in space.params["mom"].conditions] == ["opt in ['sgd']"]
@@ -100,7 +114,9 @@ def test_hp_condition_and_layer_condition() -> None:
 def test_hp_used_inside_and_outside_a_repeat_is_reported() -> None:
     s = spec(
         {"u": {"type": "int", "min": 1, "max": 4}},
-        [{"type": "repeat", "times": 2, "layers": [{"type": "Dense", "units": "$u"}]},
-         {"type": "Dense", "units": "$u"}],
+        [
+            {"type": "repeat", "times": 2, "layers": [{"type": "Dense", "units": "$u"}]},
+            {"type": "Dense", "units": "$u"},
+        ],
     )
     assert [p.code for p in build_space(s).problems] == ["hp-mixed-repeat-use"]

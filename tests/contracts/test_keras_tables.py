@@ -1,0 +1,81 @@
+"""ktrun's TF-free name tables, checked against the installed Keras (real Keras, no mocks)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ktrun import keras_names as kn
+from ktrun.checks.domains import domain_for
+from ktrun.spec.layers import LAYER_TYPES
+
+pytestmark = pytest.mark.keras
+
+
+def test_activations_exist() -> None:
+    import keras
+
+    for name in kn.ACTIVATIONS:
+        assert callable(keras.activations.get(name)), name
+
+
+def test_initializers_build_dense_and_conv_kernels() -> None:
+    import keras
+
+    for name in kn.INITIALIZERS:
+        keras.layers.Dense(2, kernel_initializer=name).build((None, 3))
+        keras.layers.Conv2D(2, 3, kernel_initializer=name).build((None, 5, 5, 1))
+
+
+def test_losses_and_optimizers_exist() -> None:
+    import keras
+
+    for name in kn.LOSSES:
+        assert keras.losses.get(name) is not None, name
+    for name in kn.OPTIMIZERS:
+        opt = keras.optimizers.get(name)
+        for arg in kn.OPTIMIZER_ARGS[name] | kn.COMMON_OPTIMIZER_ARGS:
+            assert arg in opt.get_config(), (name, arg)
+
+
+def test_layer_allowlist_exists_in_keras() -> None:
+    import keras
+
+    for name in LAYER_TYPES:
+        assert hasattr(keras.layers, name), name
+
+
+def test_padding_table_matches_conv_layers() -> None:
+    import keras
+
+    for padding in kn.PADDINGS:
+        keras.layers.Conv2D(2, 3, padding=padding)
+    keras.layers.Conv1D(2, 3, padding="causal")
+    dom = domain_for("Conv2D", "padding")
+    assert dom is not None and dom.names == kn.PADDINGS
+
+
+def test_metric_names_are_logged_as_the_table_says() -> None:
+    """Fit a tiny model per label kind and compare the logged keys with `logged_metrics`."""
+    import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.random((24, 4)).astype("float32")
+    kinds = {
+        "sparse": (rng.integers(0, 3, 24), 3, "softmax", "sparse_categorical_crossentropy"),
+        "one_hot": (np.eye(3)[rng.integers(0, 3, 24)], 3, "softmax", "categorical_crossentropy"),
+        "binary": (
+            rng.integers(0, 2, (24, 1)).astype("float32"),
+            1,
+            "sigmoid",
+            "binary_crossentropy",
+        ),
+    }
+    for metric in kn.METRICS:
+        kind = kn.METRIC_LABELS.get(metric, "binary")
+        y, units, act, loss = kinds[kind]
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units, activation=act)])
+        model.compile("adam", loss, metrics=[metric])
+        history = model.fit(x, y, epochs=1, verbose=0, validation_split=0.25, batch_size=8)
+        expected = kn.logged_metrics([metric], has_validation=True)
+        assert set(history.history) == set(expected), metric
