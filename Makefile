@@ -47,7 +47,7 @@ schemas: install ## regenerate schemas/ from the Pydantic models
 	$(BIN)/ktrun schema
 
 bench: install ## benchmarks, as ratios against plain Keras / Keras Tuner
-	$(BIN)/python -m bench
+	$(BIN)/python -m tests.bench
 
 clean: ## remove run outputs and caches (keeps .venv)
 	rm -rf outputs multirun .pytest_cache .ruff_cache .mypy_cache
