@@ -15,13 +15,15 @@ from dataclasses import dataclass, field
 
 from ktrun.expr import EvalError, Expr, ExprError, parse
 from ktrun.shapes import ShapeTrace, infer
-from ktrun.space import Space, unroll
+from ktrun.space import Space, max_layers, unroll
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.layers import Dense, Embedding, Reshape, _Conv, _Layer
 from ktrun.spec.refs import Scalar
 
 ENUMERATION_LIMIT = 20_000
 SAMPLES = 2_000
+#: Layer-steps of shape inference one analysis may spend: big models get fewer samples.
+WORK_BUDGET = 100_000
 _SIZE_ARGS = {"units", "filters", "output_dim"}
 
 
@@ -161,8 +163,9 @@ class Checker:
         self.space = space
         self.constraints = constraints
         self.input_shape = tuple(input_shape) if input_shape else None
-        self.shape_names = self._shape_names() if self.input_shape else set()
+        self.shape_names = self._shape_names() if self.input_shape and space.analysable else set()
         self._shape_cache: dict[tuple[tuple[str, Scalar], ...], ShapeTrace] = {}
+        self.n_layers = max_layers(spec.model.layers, spec.hyperparameters)
 
     def _shape_names(self) -> set[str]:
         has_reshape = any(isinstance(layer, Reshape) for layer in _walk(self.spec.model.layers))
@@ -175,7 +178,7 @@ class Checker:
         return self.space.ancestors(names) & set(self.space.params)
 
     def shape_trace(self, point: Mapping[str, Scalar]) -> ShapeTrace | None:
-        if self.input_shape is None:
+        if self.input_shape is None or not self.space.analysable:
             return None
         key = tuple(sorted((n, v) for n, v in point.items() if n in self.shape_names))
         trace = self._shape_cache.get(key)
@@ -224,14 +227,16 @@ class Checker:
         result: Feasibility,
     ) -> Component:
         bound = self.space.size_bound(names)
-        exact = bound <= ENUMERATION_LIMIT
+        work = max(1, self.n_layers if with_shapes else 1)
+        exact = bound <= ENUMERATION_LIMIT and bound * work <= WORK_BUDGET
+        samples = int(min(SAMPLES, max(200, WORK_BUDGET // work)))
         if not cons and not with_shapes:  # nothing to reject: the fraction is exactly 1
             total = float(sum(1 for _ in self.space.enumerate(names))) if exact else bound
             return Component(names, total, 1.0, True, {}, {})
         points: Iterable[dict[str, Scalar]] = (
             self.space.enumerate(names)
             if exact
-            else (self.space.sample(rng, set(names)) for _ in range(SAMPLES))
+            else (self.space.sample(rng, set(names)) for _ in range(samples))
         )
         n = ok = 0
         c_rej: dict[int, float] = {c.index: 0.0 for c in cons}

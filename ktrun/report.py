@@ -7,10 +7,13 @@ import math
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from ktrun.checks import CheckReport
 from ktrun.problems import Problem, Severity
-from ktrun.summary import SpaceSummary, summarize
+
+if TYPE_CHECKING:  # the CLI imports FORMATS before anything heavy
+    from ktrun.checks import CheckReport
+    from ktrun.summary import SpaceSummary
 
 FORMATS = ("text", "json", "github", "markdown")
 
@@ -57,6 +60,8 @@ def _space_text(s: SpaceSummary) -> list[str]:
 
 
 def text(reports: Sequence[CheckReport], strict: bool = False) -> str:
+    from ktrun.summary import summarize
+
     out: list[str] = []
     for r in reports:
         status = _color("FAIL", "31;1") if r.failed(strict) else _color("ok", "32")
@@ -89,6 +94,8 @@ def problem_dict(p: Problem) -> dict[str, object]:
 
 
 def as_json(reports: Sequence[CheckReport], strict: bool = False) -> str:
+    from ktrun.summary import summarize
+
     data = {
         "ok": not any(r.failed(strict) for r in reports),
         "configs": [
@@ -136,6 +143,8 @@ def github(reports: Sequence[CheckReport], strict: bool = False) -> str:
 
 
 def markdown(reports: Sequence[CheckReport], strict: bool = False) -> str:
+    from ktrun.summary import summarize
+
     out = []
     for r in reports:
         mark = "❌" if r.failed(strict) else "✅"

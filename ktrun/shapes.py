@@ -9,7 +9,7 @@ every combination of the hyperparameters that decide shapes.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ktrun.space import ConcreteLayer
@@ -44,6 +44,13 @@ class ShapeTrace:
     @property
     def output(self) -> Shape:
         return self.steps[-1][1] if self.steps else self.input_shape
+
+    def deciding(self, point: Mapping[str, object], limit: int = 6) -> str:
+        """`kernel_1=7, num_blocks=2`: the values the layers up to the failure read."""
+        layers = [c for c, _ in self.steps] + ([self.failure.layer] if self.failure else [])
+        names = list(dict.fromkeys(n for c in layers for n in c.refs if n in point))
+        shown = ", ".join(f"{n}={point[n]}" for n in names[:limit])
+        return (shown + (", ..." if len(names) > limit else "")) or "every point"
 
     def describe(self) -> str:
         parts = [f"input {format_shape(self.input_shape)}"]

@@ -175,6 +175,8 @@ class Space:
     params: dict[str, Param]
     uses: list[Use]
     problems: list[Problem] = field(default_factory=list)
+    #: False when the model is too large to expand; shape and feasibility analysis are skipped.
+    analysable: bool = True
 
     @cached_property
     def order(self) -> list[str]:
@@ -300,6 +302,7 @@ class _Expander:
         self.instances: dict[str, tuple[str, tuple[int, ...], _Scope]] = {}
         self.problems: list[Problem] = []
         self.block_of: dict[str, KeyPath] = {}
+        self.expand = True
 
     def _values_of(self, name: str) -> tuple[Scalar, ...] | None:
         base = self.instances.get(name, (name,))[0]
@@ -340,9 +343,14 @@ class _Expander:
                 return  # checks report a `times` that is not a finite integer domain
         else:
             t_name, times = "", [block.times]
+        if not self.expand:
+            self.layers(block.layers, (*path, "layers"), scope)
+            return
         names = _block_names(block.layers) - set(block.shared)
         for name in names:
-            if name in self.block_of and self.block_of[name] != path:
+            other = self.block_of.get(name)
+            nested = other is not None and (other[: len(path)] == path or path[: len(other)] == other)
+            if other is not None and not nested:
                 self.problems.append(
                     pb.error(
                         "hp-in-two-repeats",
@@ -366,10 +374,45 @@ class _Expander:
             self.layers(block.layers, (*path, "layers"), inner)
 
 
+def max_layers(layers: Sequence[Any], decls: Mapping[str, Hyperparameter]) -> int:
+    """The most layers any point can build (repeat counts at their maximum), without expanding."""
+    total = 0
+    for layer in layers:
+        if not isinstance(layer, Repeat):
+            total += 1
+            continue
+        times = layer.times
+        if isinstance(times, HpRef):
+            decl = decls.get(times.name)
+            b = bounds(decl) if decl is not None else None
+            times = int(b[1]) if b is not None else 1
+        total += max(int(times), 0) * max_layers(layer.layers, decls)
+        if total > MAX_LAYERS:
+            return total
+    return total
+
+
+#: A model that can unroll to more layers than this is refused before expansion (a typo such as
+#: `times: 1000`, or nested repeats, would otherwise make checks and builds crawl).
+MAX_LAYERS = 500
+
+
 def build_space(spec: ExperimentSpec) -> Space:
     """Expand declarations and uses into the instances Keras Tuner will register."""
     ex = _Expander(spec)
     root = _Scope({}, (), frozenset())
+    n_layers = max_layers(spec.model.layers, spec.hyperparameters)
+    if n_layers > MAX_LAYERS:
+        problem = pb.error(
+            "model-too-large",
+            ("model", "layers"),
+            f"the layers can unroll to {n_layers:,} or more layers (repeat counts at their maximum);"
+            f" ktrun builds at most {MAX_LAYERS}",
+            "lower the repeat counts (`times`) or un-nest repeat blocks",
+        )
+        ex.expand = False  # still collect references once per block, for the other checks
+        ex.layers(spec.model.layers, ("model", "layers"), root)
+        return Space({}, ex.uses, [problem], analysable=False)
     ex.layers(spec.model.layers, ("model", "layers"), root)
     for arg, value in spec.model.compile.optimizer:
         for r in _refs(value):
@@ -434,6 +477,7 @@ class ConcreteLayer:
     args: dict[str, Any]
     path: KeyPath
     index: tuple[int, ...] = ()
+    refs: tuple[str, ...] = ()  # the hyperparameter instances its arguments read
 
     @property
     def label(self) -> str:
@@ -449,41 +493,80 @@ def _resolve(value: object, scope: _Scope, point: Mapping[str, Scalar]) -> objec
     return value
 
 
-def _holds(when: Mapping[str, list[Scalar]] | None, scope: _Scope, point: Mapping[str, Scalar]) -> bool:
-    return all(scope.resolve(k) in point and point[scope.resolve(k)] in v for k, v in (when or {}).items())
+@dataclass(frozen=True)
+class _Node:
+    """A layer with its arguments pre-extracted (Pydantic iteration is slow in hot loops)."""
+
+    layer: Any
+    path: KeyPath
+    when: tuple[tuple[str, tuple[Scalar, ...]], ...]
+    args: tuple[tuple[str, object], ...] = ()
+    times: object = None
+    names: frozenset[str] = frozenset()  # a repeat block's per-repetition names
+    children: tuple[_Node, ...] = ()
+
+
+_COMPILED: dict[int, tuple[Sequence[Any], tuple[_Node, ...]]] = {}
+
+
+def _compile_layers(layers: Sequence[Any], path: KeyPath) -> tuple[_Node, ...]:
+    nodes = []
+    for i, layer in enumerate(layers):
+        lpath = (*path, i)
+        when = tuple((k, tuple(v)) for k, v in (layer.when or {}).items())
+        if isinstance(layer, Repeat):
+            names = frozenset(_block_names(layer.layers) - set(layer.shared))
+            children = _compile_layers(layer.layers, (*lpath, "layers"))
+            nodes.append(_Node(layer, lpath, when, times=layer.times, names=names, children=children))
+        else:
+            args = tuple((k, v) for k, v in layer if k not in ("type", "when"))
+            nodes.append(_Node(layer, lpath, when, args=args))
+    return tuple(nodes)
+
+
+def _compiled(layers: Sequence[Any], path: KeyPath) -> tuple[_Node, ...]:
+    hit = _COMPILED.get(id(layers))
+    if hit is None or hit[0] is not layers:
+        hit = (layers, _compile_layers(layers, path))
+        _COMPILED[id(layers)] = hit
+    return hit[1]
 
 
 def unroll(
-    layers: Sequence[Any],
-    point: Mapping[str, Scalar],
-    path: KeyPath = ("model", "layers"),
-    scope: _Scope | None = None,
+    layers: Sequence[Any], point: Mapping[str, Scalar], path: KeyPath = ("model", "layers")
 ) -> list[ConcreteLayer]:
     """The layers one point builds, repeat blocks expanded and `when` applied.
 
     A reference whose hyperparameter is absent from `point` resolves to None ("unknown").
     """
-    scope = scope or _Scope({}, (), frozenset())
     out: list[ConcreteLayer] = []
-    for i, layer in enumerate(layers):
-        lpath = (*path, i)
-        if not _holds(layer.when, scope, point):
+    _unroll(_compiled(layers, path), point, _Scope({}, (), frozenset()), out)
+    return out
+
+
+def _unroll(
+    nodes: tuple[_Node, ...], point: Mapping[str, Scalar], scope: _Scope, out: list[ConcreteLayer]
+) -> None:
+    rename = scope.rename
+    for node in nodes:
+        if node.when and not all(point.get(rename.get(k, k), _MISSING) in v for k, v in node.when):
             continue
-        if isinstance(layer, Repeat):
-            times = _resolve(layer.times, scope, point)
+        if node.children:
+            times = _resolve(node.times, scope, point)
             if not isinstance(times, int):
                 continue
-            names = _block_names(layer.layers) - set(layer.shared)
             for r in range(1, times + 1):
-                rename = dict(scope.rename)
-                for name in names:
-                    rename[name] = f"{scope.resolve(name)}_{r}"
-                inner = _Scope(rename, (*scope.index, r), scope.conds)
-                out += unroll(layer.layers, point, (*lpath, "layers"), inner)
+                inner = dict(rename)
+                for name in node.names:
+                    inner[name] = f"{rename.get(name, name)}_{r}"
+                _unroll(node.children, point, _Scope(inner, (*scope.index, r), scope.conds), out)
             continue
-        args = {k: _resolve(v, scope, point) for k, v in layer if k not in ("type", "when")}
-        out.append(ConcreteLayer(layer, args, lpath, scope.index))
-    return out
+        args = {k: _resolve(v, scope, point) for k, v in node.args}
+        refs = tuple(rename.get(r.name, r.name) for _, v in node.args for r in _refs(v))
+        out.append(ConcreteLayer(node.layer, args, node.path, scope.index, refs))
+
+
+_MISSING = object()
 
 
 __all__ = ["ConcreteLayer", "Cond", "Param", "Space", "Use", "build_space", "unroll", "values"]

@@ -322,7 +322,8 @@ def check_tuner(ctx: Ctx) -> Iterator[Problem]:
             )
     points = feas.feasible_points
     if (
-        all(p.cardinality is not None for p in space.params.values())
+        space.analysable
+        and all(p.cardinality is not None for p in space.params.values())
         and feas.exact
         and (t.algorithm != "hyperband" and 0 < points < t.max_trials)
     ):

@@ -462,11 +462,12 @@ def check_shapes(ctx: Ctx, strict: bool = False) -> Iterator[Problem]:
         fail = example.trace.failure
         assert fail is not None
         frac = fractions.get(code, 0.0)
-        point = ", ".join(f"{k}={v}" for k, v in sorted(example.point.items())) or "every point"
+        point = example.trace.deciding(example.point)
         where = fail.layer.path
         text = f"{fail.message}, e.g. for {point}: {example.trace.describe()}"
         if total_bad >= 1.0 - 1e-12:
-            yield pb.error(code, where, f"every point fails: {text}", fail.hint)
+            every = "every point fails" if feas.exact else "no sampled point fits"
+            yield pb.error(code, where, f"{every}: {text}", fail.hint)
         else:
             make = pb.error if strict else pb.warning
             yield make(
