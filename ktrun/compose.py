@@ -19,7 +19,15 @@ import yaml
 
 from ktrun import problems as pb
 from ktrun.problems import ConfigError, Problem
-from ktrun.sources import FileLines, KeyPath, Location, SourceMap, display_path, read_file_lines
+from ktrun.sources import (
+    FileLines,
+    KeyPath,
+    Location,
+    SourceMap,
+    display_path,
+    format_path,
+    read_file_lines,
+)
 
 PRIMARY = "config"
 
@@ -95,7 +103,37 @@ def _yaml_problem(e: yaml.MarkedYAMLError) -> Problem:
     ).located(loc)
 
 
-def _hydra_problem(e: Exception, overrides: list[str]) -> Problem:
+def _unparsable_override(overrides: list[str]) -> str | None:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    for o in overrides:
+        try:
+            parser.parse_overrides([o])
+        except Exception:
+            return o
+    return None
+
+
+def _defaults_line(option: str, overrides: list[str], dirs: list[Path]) -> Location | None:
+    """Where a missing group option was asked for: an override, or a defaults entry in a file."""
+    culprit = next((o for o in overrides if o.rpartition("=")[2] == option), None)
+    if culprit:
+        return Location(override=culprit)
+    files = [d / f"{PRIMARY}.yaml" for d in dirs]
+    for o in overrides:
+        key, _, value = o.partition("=")
+        files += [d / key.lstrip("+~") / f"{value}.yaml" for d in dirs]
+    pattern = re.compile(rf"^\s*-\s*(override\s+)?/?[\w/]+\s*:\s*{re.escape(option)}\s*$")
+    for f in files:
+        if f.is_file():
+            for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+                if pattern.match(line):
+                    return Location(display_path(f), n, line.index("-") + 1)
+    return None
+
+
+def _hydra_problem(e: Exception, overrides: list[str], dirs: list[Path]) -> Problem:
     chain: BaseException | None = e
     while chain is not None:
         if isinstance(chain, yaml.MarkedYAMLError):
@@ -104,7 +142,12 @@ def _hydra_problem(e: Exception, overrides: list[str]) -> Problem:
     text = str(e).split("\nConfig search path:")[0].strip()
     name = type(e).__name__
     culprit = next((o for o in overrides if o.split("=")[0].lstrip("+~") in text), None)
+    if name == "OverrideParseException":
+        culprit = _unparsable_override(overrides) or culprit
     loc = Location(override=culprit) if culprit else None
+    missing = re.search(r"Could not find '([\w/]+)/([\w.-]+)'", text)
+    if missing:
+        loc = _defaults_line(missing.group(2), overrides, dirs) or loc
     if name == "MissingConfigException":
         return pb.error(
             "config-not-found",
@@ -198,25 +241,13 @@ def compose(
             else:  # Hydra changed how it builds the list: ask for it (one more pass, slower)
                 loader = GlobalHydra.instance().config_loader()
                 defaults = loader.compute_defaults_list(PRIMARY, all_overrides, RunMode.RUN)
-            config = OmegaConf.to_container(cfg, resolve=True)
     except yaml.MarkedYAMLError as e:
         raise ConfigError([_yaml_problem(e)]) from None
-    except OmegaConfBaseException as e:
-        raise ConfigError(
-            [
-                pb.error(
-                    "interpolation-error",
-                    tuple(str(getattr(e, "full_key", "") or "").split(".")),
-                    f"cannot resolve a value: {e}".split("\n")[0],
-                    "fix the ${...} interpolation, or quote the value if it is meant literally",
-                )
-            ]
-        ) from None
     except Exception as e:  # Hydra raises many types; all of them are the user's config
-        raise ConfigError([_hydra_problem(e, overrides)]) from None
+        dirs = _search_dirs(config_dir, extra)
+        raise ConfigError([_hydra_problem(e, overrides, dirs)]) from None
     finally:
         GlobalHydra.instance().clear()
-    assert isinstance(config, dict)
 
     dirs = _search_dirs(config_dir, extra)
     files: list[ConfigFile] = []
@@ -239,7 +270,31 @@ def compose(
         files.append(ConfigFile(d.config_path, path, lines))
         sources.merge_file(lines)
     _apply_overrides(sources, overrides, dirs)
+    try:
+        config = OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException as e:
+        key_path = _key_path(str(getattr(e, "full_key", "") or ""))
+        raise ConfigError(
+            [
+                pb.error(
+                    "interpolation-error",
+                    key_path,
+                    f"cannot resolve {format_path(key_path)}: " + str(e).split("\n")[0],
+                    "fix the ${...} interpolation (it must name an existing key, e.g. "
+                    "${experiment.name}), or quote the value if it is meant literally",
+                ).located(sources.lookup(key_path))
+            ]
+        ) from None
+    assert isinstance(config, dict)
     return Composed({str(k): v for k, v in config.items()}, sources, list(overrides), files, dirs)
+
+
+def _key_path(full_key: str) -> KeyPath:
+    """`model.layers[1].units` → ("model", "layers", 1, "units")."""
+    parts: list[str | int] = []
+    for token in re.findall(r"[^.\[\]]+", full_key):
+        parts.append(int(token) if token.isdigit() else token)
+    return tuple(parts)
 
 
 def _apply_overrides(sources: SourceMap, overrides: list[str], dirs: list[Path]) -> None:

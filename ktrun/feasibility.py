@@ -210,6 +210,9 @@ class Checker:
             cons = [c for c in self.constraints if c.names & set(names)]
             with_shapes = bool(self.shape_names & set(names))
             result.components.append(self._component(names, cons, with_shapes, rng, result))
+        if self.input_shape is not None and self.space.analysable and not self.shape_names:
+            # No hyperparameter decides a shape: one trace decides for the whole space.
+            result.components.append(self._component([], [], True, rng, result))
         if self.input_shape is not None:
             result.reference_trace = self.shape_trace(self._default_point())
         return result

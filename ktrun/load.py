@@ -32,6 +32,12 @@ class LoadedSpec:
     spec: ExperimentSpec
     composed: Composed
     schema_problems: tuple[Problem, ...] = ()
+    dropped: tuple[KeyPath, ...] = ()
+
+    @property
+    def dropped_hyperparameters(self) -> frozenset[str]:
+        """Hyperparameters set aside by repair: references to them are not reported again."""
+        return frozenset(str(p[1]) for p in self.dropped if len(p) >= 2 and p[0] == "hyperparameters")
 
 
 MAX_REPAIRS = 5
@@ -42,20 +48,29 @@ def load_spec(composed: Composed, repair: bool = False) -> LoadedSpec:
     checks still run and every problem is reported at once."""
     data = copy.deepcopy(composed.config)
     found: list[Problem] = []
+    dropped: list[KeyPath] = []
     for _ in range(MAX_REPAIRS + 1):
         try:
             spec = ExperimentSpec.model_validate(data)
         except ValidationError as e:
-            errors = e.errors(include_url=False)
-            new = [_problem(err, data) for err in errors]
-            found += new
-            if not repair or not _drop(data, [p.path for p in new]):
+            new = [_problem(err, data) for err in e.errors(include_url=False)]
+            # A key set aside comes back as "missing" (or its parent as "has no type"): that
+            # is the same mistake, already reported.
+            found += [p for p in new if not any(_overlaps(p.path, d) for d in dropped)]
+            paths = [p.path for p in new]
+            if not repair or not _drop(data, paths):
                 break
+            dropped += paths
             continue
         if not found:
             return LoadedSpec(spec, composed)
-        return LoadedSpec(spec, composed, tuple(_located(found, composed)))
+        return LoadedSpec(spec, composed, tuple(_located(found, composed)), tuple(dropped))
     raise ConfigError(_located(found, composed))
+
+
+def _overlaps(a: KeyPath, b: KeyPath) -> bool:
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
 
 
 def _located(found: list[Problem], composed: Composed) -> list[Problem]:

@@ -31,6 +31,11 @@ class ShapeFailure:
     layer: ConcreteLayer
     message: str
     hint: str
+    arg: str | None = None  # the argument to change, when one is to blame
+
+    @property
+    def path(self) -> tuple[str | int, ...]:
+        return (*self.layer.path, self.arg) if self.arg else self.layer.path
 
 
 @dataclass(frozen=True)
@@ -109,8 +114,8 @@ def _conv_out(
 def _step(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
     spec, a = layer.layer, layer.args
 
-    def fail(code: str, message: str, hint: str) -> ShapeFailure:
-        return ShapeFailure(code, layer, message, hint)
+    def fail(code: str, message: str, hint: str, arg: str | None = None) -> ShapeFailure:
+        return ShapeFailure(code, layer, message, hint, arg)
 
     if isinstance(spec, L._Conv | L._Pool | L._GlobalPool):
         rank = spec.rank
@@ -146,6 +151,7 @@ def _step(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
                     f"(padding '{a['padding']}' would give an output size <= 0)",
                     "constrain the kernel (e.g. `kernel_1 <= 5`), use `padding: same`, or pool "
                     "less before this layer; or leave it: such points are excluded from the search",
+                    "kernel_size",
                 )
             f = a["filters"]
             return (*out, f if isinstance(f, int) else None)
@@ -159,6 +165,7 @@ def _step(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
                 f"{format_shape(shape)} input",
                 "pool less, use `padding: same`, or limit the repeat count; or leave it: such "
                 "points are excluded from the search",
+                "pool_size",
             )
         return (*out, shape[-1])
     if isinstance(spec, L.Dense):

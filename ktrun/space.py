@@ -31,7 +31,7 @@ MAX_LISTED_VALUES = 100_000
 
 
 def cardinality(decl: Hyperparameter) -> int | None:
-    """Number of distinct values, or None for a continuous range."""
+    """Number of distinct values, None for a continuous range, 0 for an invalid declaration."""
     if isinstance(decl, ChoiceHp):
         return len(decl.values)
     if isinstance(decl, BooleanHp):
@@ -41,8 +41,12 @@ def cardinality(decl: Hyperparameter) -> int | None:
     lo, hi, step = decl.min, decl.max, decl.step
     if hi < lo:
         return 0
+    if decl.sampling != "linear" and lo <= 0:
+        return 0
     if isinstance(decl, FloatHp) and step is None:
         return None if hi > lo else 1
+    if step is not None and step <= 0:
+        return 0
     if decl.sampling == "linear":
         # Inclusive max, robust to float rounding (0.5 // 0.1 == 4.0); the compiler passes
         # Keras Tuner a max nudged by the same tolerance so both agree.
@@ -75,6 +79,8 @@ def values(decl: Hyperparameter) -> tuple[Scalar, ...] | None:
     if isinstance(decl, FixedHp):
         return (decl.value,)
     n = cardinality(decl)
+    if n == 0:  # an invalid declaration (reported by the checks) is analysed as its min
+        return (decl.min,)
     if n is None or n > MAX_LISTED_VALUES:
         return None
     if isinstance(decl, IntHp) and decl.step is None:
@@ -113,6 +119,8 @@ def sample(decl: Hyperparameter, rng: random.Random) -> Scalar:
     if isinstance(decl, FixedHp):
         return decl.value
     n = cardinality(decl)
+    if n == 0:  # invalid declaration: see `values`
+        return decl.min
     if n is not None and (decl.step is not None or isinstance(decl, IntHp)):
         if isinstance(decl, IntHp) and decl.step is None:
             return rng.randint(decl.min, decl.max)

@@ -15,6 +15,7 @@ from ktrun.checks.context import Ctx
 from ktrun.feasibility import Checker, Feasibility
 from ktrun.load import LoadedSpec
 from ktrun.problems import Problem, Severity
+from ktrun.sources import format_path
 from ktrun.space import Space
 from ktrun.spec.experiment import ExperimentSpec
 
@@ -81,11 +82,12 @@ def _guarded(check: Check, ctx: Ctx) -> Iterator[Problem]:
 
 
 def run_checks(loaded: LoadedSpec, strict: bool = False) -> CheckReport:
-    ctx = Ctx(loaded.spec)
+    ctx = Ctx(loaded.spec, loaded.dropped_hyperparameters)
     found: list[Problem] = [*loaded.schema_problems, *_composition(loaded)]
     for check in CHECKS:
         found.extend(_guarded(check, ctx))
     found.extend(_guarded(lambda c: space_checks.check_shapes(c, strict), ctx))
+    found = [p for p in found if not _echo(p, loaded)]
     sources = loaded.composed.sources
     located = [p.located(p.location or sources.lookup(p.path)) for p in _dedupe(found)]
     located.sort(key=lambda p: (0 if p.severity == Severity.ERROR else 1, str(p.location), p.code))
@@ -103,6 +105,18 @@ def run_checks(loaded: LoadedSpec, strict: bool = False) -> CheckReport:
             direction,
         )
     return report
+
+
+def _echo(p: Problem, loaded: LoadedSpec) -> bool:
+    """A problem caused by repair itself: a dropped hyperparameter's references, or a check
+    on a key that was set aside (its default stands in and is not what the user wrote)."""
+    if p in loaded.schema_problems:
+        return False
+    if p.code == "unknown-reference" and any(
+        f"`${n}`" in p.message or f"`{n}`" in p.message for n in loaded.dropped_hyperparameters
+    ):
+        return True
+    return any(p.path[: len(d)] == d or format_path(d) in p.message for d in loaded.dropped)
 
 
 def _dedupe(found: list[Problem]) -> list[Problem]:

@@ -16,6 +16,8 @@ from ktrun.spec.refs import HpRef, Scalar
 @dataclass
 class Ctx:
     spec: ExperimentSpec
+    #: Hyperparameters dropped by repair-and-continue validation (already reported).
+    dropped_hyperparameters: frozenset[str] = frozenset()
 
     @cached_property
     def space(self) -> Space:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
 
 from ktrun import keras_names as kn
@@ -37,6 +38,8 @@ class Domain:
             return v in self.names
         if not isinstance(v, int | float) or isinstance(v, bool):
             return True
+        if not math.isfinite(v):
+            return False
         if self.lo is not None and (v < self.lo or (self.lo_open and v == self.lo)):
             return False
         return not (self.hi is not None and (v > self.hi or (self.hi_open and v == self.hi)))
@@ -48,7 +51,9 @@ class Domain:
         return f"did you mean `{close[0]}`? " if close else ""
 
 
-POSITIVE_INT = Domain("int", "an integer >= 1", lo=1)
+#: Keras keeps shapes in int32: a larger size can never build.
+MAX_SIZE = 2**31 - 1
+POSITIVE_INT = Domain("int", f"an integer from 1 to {MAX_SIZE:,}", lo=1, hi=MAX_SIZE)
 FRACTION = Domain("float", "a number in [0, 1)", lo=0, hi=1, hi_open=True)
 POSITIVE = Domain("float", "a number > 0", lo=0, lo_open=True)
 

@@ -165,7 +165,9 @@ def _output(ctx: Ctx) -> Iterator[Problem]:
             yield pb.error(
                 "output-units-mismatch",
                 (*at, "units"),
-                f"the final Dense layer has {wrong[0]} units but the data has {classes} classes",
+                f"the final Dense layer has {wrong[0]} units, but {loss.name} needs 1"
+                if kind == "binary"
+                else f"the final Dense layer has {wrong[0]} units but the data has {classes} classes",
                 f"set units: {want} on the last layer"
                 + ("" if kind != "binary" else " (binary losses use one sigmoid unit)"),
             )

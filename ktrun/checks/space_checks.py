@@ -411,8 +411,10 @@ def check_constraints(ctx: Ctx) -> Iterator[Problem]:
             "compare numbers with numbers and names with names ('adam'), and avoid dividing by "
             "a value that can be 0",
         )
+    if any(cardinality(d) == 0 for d in ctx.spec.hyperparameters.values()):
+        return  # an empty or invalid range is reported above; fractions over it mean nothing
     for i, text in enumerate(ctx.spec.constraints):
-        if not any(c.index == i for c in parsed.instances):
+        if i in feas.eval_errors or not any(c.index == i for c in parsed.instances):
             continue
         rejected = feas.constraint_fraction(i)
         if rejected >= 1.0 - 1e-12:
@@ -430,7 +432,8 @@ def check_constraints(ctx: Ctx) -> Iterator[Problem]:
                 "remove it, or check that it says what you meant",
             )
     if (
-        feas.fraction == 0.0
+        not feas.eval_errors
+        and feas.fraction == 0.0
         and not any(feas.constraint_fraction(i) >= 1.0 for i in range(len(ctx.spec.constraints)))
         and not feas.shape_fraction()
     ):
@@ -438,7 +441,7 @@ def check_constraints(ctx: Ctx) -> Iterator[Problem]:
             "constraints-unsatisfiable",
             ("constraints",),
             "no point satisfies all constraints together"
-            + ("" if feas.exact else f" (none in {feas.components and 'random samples'})"),
+            + ("" if feas.exact else " (none among the random points sampled)"),
             "each constraint is satisfiable alone; relax one of them",
         )
 
@@ -463,7 +466,7 @@ def check_shapes(ctx: Ctx, strict: bool = False) -> Iterator[Problem]:
         assert fail is not None
         frac = fractions.get(code, 0.0)
         point = example.trace.deciding(example.point)
-        where = fail.layer.path
+        where = fail.path
         text = f"{fail.message}, e.g. for {point}: {example.trace.describe()}"
         if total_bad >= 1.0 - 1e-12:
             every = "every point fails" if feas.exact else "no sampled point fits"

@@ -12,7 +12,7 @@ from ktrun.spec.refs import NAME_PATTERN, Scalar
 class Strict(BaseModel):
     """Strict types (no "3" → 3) and no unknown keys: typos are errors, not silent defaults."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True, allow_inf_nan=False)
 
 
 def _as_list(v: object) -> object:

@@ -6,6 +6,7 @@ Each argument kind is one Pydantic type with one error message, so a wrong value
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -77,6 +78,8 @@ def _validator(kind: str, allow_list: bool) -> Any:
                 {"value": v},
             )
         if ok(v):
+            if isinstance(v, float) and not math.isfinite(v):
+                raise PydanticCustomError("arg_type", "expected a finite number, got {got}", {"got": repr(v)})
             return float(v) if kind == "float" else v  # type: ignore[arg-type]
         raise PydanticCustomError(
             "arg_type",
