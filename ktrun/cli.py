@@ -211,7 +211,7 @@ def schema_main(argv: list[str]) -> int:
 
 
 def run_main() -> int:
-    """The Hydra app: `ktrun [OVERRIDES]`, `ktrun -m ...` for sweeps."""
+    """The Hydra app: `ktrun [OVERRIDES]` runs a search; `ktrun -m ...` sweeps."""
     import hydra
     from omegaconf import DictConfig
 
@@ -224,24 +224,71 @@ def run_main() -> int:
     def app(cfg: DictConfig) -> None:
         from hydra.core.hydra_config import HydraConfig
 
-        from ktrun.report import render
-
         hc = HydraConfig.get()
-        overrides = list(hc.overrides.task)
         extra = [
             Path(s.path.removeprefix("file://"))
             for s in hc.runtime.config_sources
             if s.path.startswith("file://") and Path(s.path.removeprefix("file://")) != config_dir
         ]
-        report = check_one(overrides, config_dir, extra)
-        print(render("text", [report]))
-        if report.failed():
-            status.append(EXIT_USER_ERROR)
-            return
-        print("search: the checked plan is ready; training arrives with the runtime (issue 3).")
+        status.append(run_experiment(list(hc.overrides.task), config_dir, extra, Path(hc.runtime.output_dir)))
 
     app()
     return status[0] if status else EXIT_OK
+
+
+def run_experiment(overrides: list[str], config_dir: Path, extra: list[Path], run_dir: Path) -> int:
+    """Check (exit 2 before any training), load the data once, search, write the results."""
+    from rich.console import Console
+
+    from ktrun.data import DataError, load_dataset
+    from ktrun.plan import compile_plan
+    from ktrun.report import render
+    from ktrun.runtime.datasets import keras_dataset
+    from ktrun.summary import summarize
+
+    console = Console()
+    report = check_one(overrides, config_dir, extra)
+    if report.failed():
+        print(render("text", [report]))
+        return EXIT_USER_ERROR
+    checked = report.checked
+    assert checked is not None
+    for warning in report.problems:
+        console.print(f"[yellow]{warning.severity.value}[/] [{warning.code}] {warning.message}", markup=True)
+    plan = compile_plan(checked)
+    spec = plan.spec
+    try:
+        data = load_dataset(
+            spec.data,
+            checked.input_shape,
+            checked.num_classes,
+            spec.experiment.seed,
+            keras_loader=keras_dataset,
+        )
+    except DataError as e:
+        from ktrun.checks import CheckReport
+
+        print(render("text", [CheckReport(report.label, e.problems)]))
+        return EXIT_USER_ERROR
+    space = summarize(report)
+    console.print(
+        f"[bold]{spec.experiment.name}[/]: {spec.tuner.algorithm} search, {spec.tuner.max_trials} trials, "
+        f"{len(plan.hyperparameters)} hyperparameters"
+        + (f", {space.feasible_fraction:.0%} of the space feasible" if space else "")
+        + f"; data {data.source}: {len(data.x_train)} train / "
+        f"{0 if data.x_val is None else len(data.x_val)} validation rows",
+        highlight=False,
+    )
+    from ktrun.progress import SearchProgress
+    from ktrun.results import print_results, write_results
+    from ktrun.runtime.search import run_search
+
+    with SearchProgress(console, spec.tuner.max_trials, spec.objective.name, checked.direction) as view:
+        outcome = run_search(plan, data, run_dir, progress=view, say=console.print)
+    outcome.overrides = [o for o in overrides if not o.startswith(("+pin.", "pin."))]
+    write_results(outcome, run_dir, space)
+    print_results(outcome, console)
+    return 1 if outcome.status == "aborted" else EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -165,6 +165,11 @@ def _hydra_problem(e: Exception, overrides: list[str], dirs: list[Path]) -> Prob
         ).located(loc)
     hint = "check the key and its value against the schema (schemas/experiment.schema.json)"
     path: KeyPath = ()
+    if "Config group override must be a string" in text:
+        hint = (
+            "Hydra reads an option named like a value (nan, inf, true, null, 1) as that value: "
+            "quote it (e.g. +experiment=\"'nan'\") or rename the file"
+        )
     m = re.search(r"Could not override '([^']+)'", text)
     if m:
         hint = _override_hint(m.group(1), culprit)

@@ -456,7 +456,48 @@ def build_space(spec: ExperimentSpec) -> Space:
             params[name] = _param(
                 name, base, spec.hyperparameters[base], index, scope, by_param.get(name, [])
             )
+    _pin(spec, params, ex.problems)
     return Space(params, ex.uses, ex.problems)
+
+
+def _pin(spec: ExperimentSpec, params: dict[str, Param], problems: list[Problem]) -> None:
+    """`pin: {units_1: 128}`: that hyperparameter becomes Fixed, if the value is one it can take."""
+    for name, value in spec.pin.items():
+        at = ("pin", name)
+        param = params.get(name)
+        if param is None:
+            problems.append(
+                pb.error(
+                    "unknown-reference",
+                    at,
+                    f"pin `{name}` names no hyperparameter of this search",
+                    f"pin one of: {', '.join(params) or 'none'}",
+                )
+            )
+            continue
+        vals = param.values
+        lo_hi = bounds(param.decl)
+        ok = (
+            value in vals
+            if vals is not None
+            else (
+                lo_hi is not None and not isinstance(value, bool | str) and lo_hi[0] <= value <= lo_hi[1]  # type: ignore[operator]
+            )
+        )
+        if not ok:
+            domain = f"{list(vals)[:8]}" if vals is not None else f"{lo_hi[0]}..{lo_hi[1]}" if lo_hi else "?"
+            problems.append(
+                pb.error(
+                    "pin-value-invalid",
+                    at,
+                    f"pin {name}={value!r} is not a value `{name}` can take",
+                    f"pick one of {domain}",
+                )
+            )
+            continue
+        params[name] = Param(
+            name, param.base, FixedHp(type="fixed", value=value), param.conditions, param.index
+        )
 
 
 def _param(

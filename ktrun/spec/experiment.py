@@ -14,7 +14,7 @@ from ktrun import keras_names as kn
 from ktrun.spec.base import Strict
 from ktrun.spec.hyperparameters import Hyperparameter
 from ktrun.spec.layers import Layer
-from ktrun.spec.refs import BoolArg, FloatArg, IntArg, StrArg
+from ktrun.spec.refs import BoolArg, FloatArg, IntArg, Scalar, StrArg
 
 # ---------------------------------------------------------------- experiment
 
@@ -164,7 +164,14 @@ class TunerSpec(Strict):
     algorithm: Literal["random", "bayesian", "hyperband", "grid"] = "random"
     max_trials: int = Field(10, ge=1)
     executions_per_trial: int = Field(1, ge=1)
-    overwrite: bool = False
+    overwrite: bool = Field(False, description="Start over instead of resuming the same search.")
+    state_dir: str = Field(
+        "outputs/tuner_state",
+        description=(
+            "Where searches keep their state, keyed by experiment name and a fingerprint of the "
+            "search-relevant config, so re-running a command resumes it."
+        ),
+    )
     bayesian: BayesianSettings = BayesianSettings()
     hyperband: HyperbandSettings = HyperbandSettings()
 
@@ -204,6 +211,13 @@ class ExperimentSpec(Strict):
     objective: ObjectiveSpec = ObjectiveSpec()
     tuner: TunerSpec = TunerSpec()
     failure_policy: FailurePolicySpec = FailurePolicySpec()
+    pin: dict[str, Scalar] = Field(
+        default_factory=dict,
+        description=(
+            "Fix hyperparameters (or per-repetition instances such as `filters_2`) to one value; "
+            "best_hparams.yaml uses it to retrain the best trial."
+        ),
+    )
 
 
 __all__ = [

@@ -1,0 +1,115 @@
+"""Stage 5: `Plan` → Keras objects. With the runtime, the only place that imports Keras.
+
+`build_model(plan, point)` is what each trial runs: the layers one point of the space builds
+(repeat blocks unrolled, `when` applied, references replaced by values), compiled with the
+optimizer, loss and metrics of the spec. Hyperparameters are never registered here: the space is
+declared once, up front, from the plan (`declare_hyperparameters`), so the YAML stays the single
+source of truth and no dependent bound can freeze.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+import keras_tuner as kt
+
+from ktrun import keras_names as kn
+from ktrun.plan import HpDecl, Plan
+from ktrun.space import ConcreteLayer, unroll
+from ktrun.spec.refs import HpRef, Scalar
+
+_LOSS_CLASSES: dict[str, str] = {
+    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
+    "categorical_crossentropy": "CategoricalCrossentropy",
+    "categorical_focal_crossentropy": "CategoricalFocalCrossentropy",
+    "binary_crossentropy": "BinaryCrossentropy",
+    "binary_focal_crossentropy": "BinaryFocalCrossentropy",
+}
+_OPTIMIZERS: dict[str, str] = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop"}
+
+
+def declare_hyperparameters(plan: Plan) -> kt.HyperParameters:
+    """The whole space, registered once, parents before children (conditions as scopes)."""
+    hp = kt.HyperParameters()
+    for decl in plan.hyperparameters:
+        _register(hp, decl, list(decl.conditions))
+    return hp
+
+
+def _register(hp: kt.HyperParameters, decl: HpDecl, conditions: list[Any]) -> None:
+    if conditions:
+        cond = conditions[0]
+        with hp.conditional_scope(cond.parent, list(cond.values)):
+            _register(hp, decl, conditions[1:])
+        return
+    getattr(hp, decl.kind)(decl.name, **decl.kwargs)
+
+
+def active_values(hp: kt.HyperParameters) -> dict[str, Scalar]:
+    """The trial's point: active hyperparameters only (Hyperband's `tuner/*` keys included)."""
+    return {k: v for k, v in hp.values.items() if k.startswith("tuner/") or hp.is_active(k)}
+
+
+def _keras_args(layer: ConcreteLayer) -> dict[str, Any]:
+    args = {k: v for k, v in layer.args.items() if v is not None}
+    for key in ("kernel_size", "strides", "pool_size", "dilation_rate", "target_shape"):
+        if isinstance(args.get(key), list):
+            args[key] = tuple(args[key])
+    if layer.index and "name" in args:
+        args["name"] = f"{args['name']}_{'_'.join(map(str, layer.index))}"
+    return args
+
+
+def build_layers(plan: Plan, point: Mapping[str, Scalar]) -> list[keras.layers.Layer]:
+    return [
+        getattr(keras.layers, c.layer.type)(**_keras_args(c)) for c in unroll(plan.spec.model.layers, point)
+    ]
+
+
+def _resolve(value: object, point: Mapping[str, Scalar]) -> Any:
+    return point.get(value.name) if isinstance(value, HpRef) else value
+
+
+def make_optimizer(plan: Plan, point: Mapping[str, Scalar]) -> keras.optimizers.Optimizer:
+    spec = plan.spec.model.compile.optimizer
+    name = str(_resolve(spec.name, point))
+    allowed = kn.OPTIMIZER_ARGS[name] | kn.COMMON_OPTIMIZER_ARGS
+    kwargs = {
+        arg: resolved
+        for arg, value in spec
+        if arg != "name" and arg in allowed and (resolved := _resolve(value, point)) is not None
+    }
+    return getattr(keras.optimizers, _OPTIMIZERS[name])(**kwargs)
+
+
+def make_loss(plan: Plan) -> Any:
+    loss = plan.spec.model.compile.loss
+    cls = _LOSS_CLASSES.get(loss.name)
+    if cls is None:
+        return loss.name
+    kwargs: dict[str, Any] = {"from_logits": loss.from_logits}
+    if loss.label_smoothing and cls != "SparseCategoricalCrossentropy":
+        kwargs["label_smoothing"] = loss.label_smoothing
+    return getattr(keras.losses, cls)(**kwargs)
+
+
+def build_model(plan: Plan, point: Mapping[str, Scalar]) -> keras.Model:
+    """The compiled model of one point of the space."""
+    model = keras.Sequential(
+        [keras.Input(shape=plan.checked.input_shape), *build_layers(plan, point)],
+        name=plan.spec.experiment.name.replace(".", "_").replace("-", "_"),
+    )
+    model.compile(
+        optimizer=make_optimizer(plan, point),
+        loss=make_loss(plan),
+        metrics=list(plan.spec.model.compile.metrics),
+    )
+    return model
+
+
+def fit_setting(plan: Plan, name: str, point: Mapping[str, Scalar]) -> int:
+    """`fit.epochs` / `fit.batch_size` for this point (literal or tuned)."""
+    value = _resolve(getattr(plan.spec.fit, name), point)
+    return int(value)

@@ -1,0 +1,76 @@
+"""What a finished (or aborted) search leaves: plain data, written out by `ktrun.results`.
+
+The runtime fills these from Keras Tuner's trials and ktrun's own trial journal; everything
+downstream (summary.json, trials.csv, report.md, plots, the terminal table) reads only this.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ktrun.spec.refs import Scalar
+
+FailureClass = Literal["build_error", "nan", "oom", "timeout", "other"]
+FAILURE_CLASSES: tuple[FailureClass, ...] = ("build_error", "nan", "oom", "timeout", "other")
+SearchStatus = Literal["completed", "aborted", "exhausted"]
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial as it ended. A failed trial has no score: failures are never disguised as one."""
+
+    trial_id: str
+    status: Literal["completed", "failed"]
+    hyperparameters: dict[str, Scalar]
+    score: float | None = None
+    failure_class: FailureClass | None = None
+    phase: str | None = None  # "build" | "fit" | "evaluate"
+    exception_type: str | None = None
+    message: str | None = None
+    epochs: int | None = None  # epochs actually trained
+    seconds: float | None = None
+    attempts: int = 1
+
+    @property
+    def scored(self) -> bool:
+        return self.status == "completed" and self.score is not None and math.isfinite(self.score)
+
+
+@dataclass
+class SearchOutcome:
+    experiment: str
+    objective_name: str
+    direction: Literal["min", "max"]
+    status: SearchStatus
+    trials: list[TrialRecord]
+    seconds: float
+    abort_reason: str | None = None
+    #: Candidates never trained because they were known to be invalid: reason → count, where a
+    #: reason is a constraint as written or a shape code such as `kernel-too-large`.
+    rejected: dict[str, int] = field(default_factory=dict)
+    #: Every Keras Tuner hyperparameter (instances included), in declaration order.
+    hyperparameter_names: list[str] = field(default_factory=list)
+    #: The experiment's overrides, to print a command that retrains the best trial.
+    overrides: list[str] = field(default_factory=list)
+    best_model_path: str | None = None
+    state_dir: str | None = None
+    #: Trials that came from an earlier, interrupted run of the same search.
+    resumed_trials: int = 0
+
+    def best(self) -> TrialRecord | None:
+        """The best completed trial with a finite score (None when there is none)."""
+        scored = [t for t in self.trials if t.scored]
+        if not scored:
+            return None
+        sign = 1.0 if self.direction == "max" else -1.0
+        return max(scored, key=lambda t: sign * (t.score or 0.0))
+
+    def failed_by_reason(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for t in self.trials:
+            if t.status == "failed":
+                key = t.failure_class or "other"
+                out[key] = out.get(key, 0) + 1
+        return out

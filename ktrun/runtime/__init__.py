@@ -1,0 +1,1 @@
+"""The Keras side of the pipeline: oracles, tuner, search loop. Imports TensorFlow; import lazily."""

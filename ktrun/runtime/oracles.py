@@ -1,0 +1,142 @@
+"""Keras Tuner oracles that only propose feasible points, and save their state atomically.
+
+Every proposal passes through `Checker.violations` (the same constraints and shape rules that
+`ktrun check` analysed): an infeasible point is counted per reason, marked as tried so it is
+never proposed again, and replaced, without creating a trial or spending budget. When no new
+feasible point can be found the oracle stops and the search ends as "exhausted".
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import keras_tuner as kt
+from keras_tuner.src.engine import trial as trial_module
+from keras_tuner.src.tuners.bayesian import BayesianOptimizationOracle
+from keras_tuner.src.tuners.hyperband import HyperbandOracle
+from keras_tuner.src.tuners.randomsearch import RandomSearchOracle
+
+from ktrun.feasibility import Checker
+from ktrun.runtime.journal import write_json_atomic
+from ktrun.space import Space
+
+RUNNING = trial_module.TrialStatus.RUNNING
+STOPPED = trial_module.TrialStatus.STOPPED
+
+
+class FeasibleMixin:
+    """Rejection sampling in front of Keras Tuner's own sampling (`_random_values`)."""
+
+    ktrun_checker: Checker
+    ktrun_max_attempts: int = 1000
+    ktrun_rejected: Counter[str]
+    ktrun_exhausted: bool = False
+
+    def ktrun_setup(self, checker: Checker, max_attempts: int = 1000) -> None:
+        self.ktrun_checker = checker
+        self.ktrun_max_attempts = max_attempts
+        self.ktrun_rejected = Counter()
+        self.ktrun_exhausted = False
+
+    def ktrun_reject(self, values: dict[str, Any]) -> bool:
+        """True (and counted, and remembered) when `values` must not be trained."""
+        reasons = self.ktrun_checker.violations(values)
+        if not reasons:
+            return False
+        self.ktrun_rejected.update(reasons)
+        self._tried_so_far.add(self._compute_values_hash(values))  # type: ignore[attr-defined]
+        return True
+
+    def _random_values(self) -> dict[str, Any] | None:
+        for _ in range(self.ktrun_max_attempts):
+            values: dict[str, Any] | None = super()._random_values()  # type: ignore[misc]
+            if values is None:  # Keras Tuner found no untried point
+                self.ktrun_exhausted = True
+                return None
+            if not self.ktrun_reject(values):
+                return values
+        self.ktrun_exhausted = True
+        return None
+
+    # ------------------------------------------------------------ state, written atomically
+
+    def get_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = super().get_state()  # type: ignore[misc]
+        state["ktrun_rejected"] = dict(self.ktrun_rejected)
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)  # type: ignore[misc]
+        self.ktrun_rejected = Counter(state.get("ktrun_rejected", {}))
+
+    def save(self) -> None:
+        write_json_atomic(self._get_oracle_fname(), self.get_state())  # type: ignore[attr-defined]
+
+    def _save_trial(self, trial: Any) -> None:
+        path = f"{self._get_trial_dir(trial.trial_id)}/trial.json"  # type: ignore[attr-defined]
+        write_json_atomic(path, trial.get_state())
+
+
+class RandomOracle(FeasibleMixin, RandomSearchOracle):
+    pass
+
+
+class BayesianOracle(FeasibleMixin, BayesianOptimizationOracle):
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        """The Gaussian process proposes; an infeasible proposal gives way to a random feasible one."""
+        response: dict[str, Any] = super().populate_space(trial_id)
+        values = response.get("values")
+        if response["status"] == RUNNING and values is not None and self.ktrun_reject(values):
+            return self._random_populate_space()  # type: ignore[no-any-return]
+        return response
+
+
+class HyperbandFeasibleOracle(FeasibleMixin, HyperbandOracle):
+    pass
+
+
+class GridOracle(FeasibleMixin, kt.Oracle):
+    """Every feasible point, in the space's order; skips what is tried or known infeasible."""
+
+    ktrun_space: Space
+
+    def ktrun_grid(self, space: Space) -> None:
+        self.ktrun_space = space
+
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        for values in self.ktrun_space.enumerate(self.ktrun_space.order):
+            if self._compute_values_hash(values) in self._tried_so_far:
+                continue
+            if self.ktrun_reject(values):
+                continue
+            return {"status": RUNNING, "values": values}
+        self.ktrun_exhausted = True
+        return {"status": STOPPED, "values": None}
+
+
+def make_oracle(
+    algorithm: str, *, checker: Checker, space: Space, settings: Any, **common: Any
+) -> FeasibleMixin:
+    """One oracle per `tuner.algorithm`, with feasible-only sampling installed."""
+    oracle: FeasibleMixin
+    if algorithm == "random":
+        oracle = RandomOracle(**common)
+    elif algorithm == "bayesian":
+        b = settings.bayesian
+        oracle = BayesianOracle(num_initial_points=b.num_initial_points, alpha=b.alpha, beta=b.beta, **common)
+    elif algorithm == "hyperband":
+        h = settings.hyperband
+        max_trials = common.pop("max_trials")
+        oracle = HyperbandFeasibleOracle(
+            max_epochs=h.max_epochs, factor=h.factor, hyperband_iterations=h.iterations, **common
+        )
+        oracle.max_trials = max_trials  # a cap on Hyperband's own plan
+    elif algorithm == "grid":
+        grid = GridOracle(**common)
+        grid.ktrun_grid(space)
+        oracle = grid
+    else:  # pragma: no cover - the schema allows only the four
+        raise ValueError(algorithm)
+    oracle.ktrun_setup(checker)
+    return oracle

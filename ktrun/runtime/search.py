@@ -1,0 +1,207 @@
+"""Stage 6–7: a compiled plan and its data → a Keras Tuner search → a `SearchOutcome`.
+
+The search state lives in `plan.state_dir` (experiment name + fingerprint), not in the Hydra run
+directory, so re-running the same command resumes it; a changed space gets a new directory and
+is announced with what changed.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import shutil
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ktrun.data import Dataset
+from ktrun.outcome import SearchOutcome, TrialRecord
+from ktrun.plan import Plan, diff_configs
+from ktrun.runtime.journal import read_journal, write_json_atomic
+
+JOURNAL = "ktrun_journal.jsonl"
+
+
+def prepare_state(plan: Plan, say: Any) -> int:
+    """Resume, restart or start: returns how many trials an earlier run left."""
+    state, latest = plan.state_dir, plan.state_root / f"{plan.spec.experiment.name}.latest.json"
+    if plan.spec.tuner.overwrite and state.exists():
+        say(f"tuner.overwrite=true: discarding the earlier search in {state}")
+        shutil.rmtree(state)
+    if latest.is_file():
+        try:
+            previous = json.loads(latest.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            previous = {}
+        if previous.get("fingerprint") not in (None, plan.fingerprint):
+            changes = diff_configs(previous.get("search_config", {}), plan.search_config)
+            say(
+                "the search-relevant config changed since the last run, so this is a new search "
+                f"(the old one stays in {previous.get('state_dir')}):\n  "
+                + "\n  ".join(changes[:12])
+                + ("\n  ..." if len(changes) > 12 else "")
+            )
+    write_json_atomic(
+        latest,
+        {
+            "fingerprint": plan.fingerprint,
+            "state_dir": str(state),
+            "search_config": plan.search_config,
+        },
+    )
+    done = len({e["trial_id"] for e in read_journal(state / JOURNAL)})
+    if done:
+        say(f"resuming the search in {state}: {done} trial(s) already ran")
+    return done
+
+
+def run_search(
+    plan: Plan,
+    data: Dataset,
+    run_dir: Path,
+    *,
+    progress: Any = None,
+    say: Any = print,
+) -> SearchOutcome:
+    import keras
+    import keras_tuner as kt
+    from keras_tuner.src import config as kt_config
+
+    from ktrun.keras_builder import declare_hyperparameters
+    from ktrun.runtime.oracles import make_oracle
+    from ktrun.runtime.tuner import KtrunHyperband, KtrunHyperModel, KtrunTuner
+
+    # Keras Tuner prints each failed trial's traceback; ktrun records and reports failures itself.
+    kt_config.DEBUG = bool(os.environ.get("KTRUN_DEBUG"))
+    started = time.monotonic()
+    resumed = prepare_state(plan, say)
+    spec = plan.spec
+    keras.utils.set_random_seed(plan.kt_seed)
+    policy = spec.failure_policy
+    oracle = make_oracle(
+        spec.tuner.algorithm,
+        checker=plan.checked.checker,
+        space=plan.checked.space,
+        settings=spec.tuner,
+        objective=kt.Objective(spec.objective.name, plan.checked.direction),
+        max_trials=spec.tuner.max_trials,
+        hyperparameters=declare_hyperparameters(plan),
+        allow_new_entries=False,
+        tune_new_entries=False,
+        seed=plan.kt_seed,
+        max_retries_per_trial=policy.max_retries,
+        max_consecutive_failed_trials=10**9,  # enforced by ktrun after the trial is saved
+    )
+    cls = KtrunHyperband if spec.tuner.algorithm == "hyperband" else KtrunTuner
+    tuner = cls(
+        oracle=oracle,
+        hypermodel=KtrunHyperModel(plan),
+        directory=str(plan.state_root),
+        project_name=plan.project_name,
+        overwrite=False,
+        executions_per_trial=spec.tuner.executions_per_trial,
+    )
+    tuner.ktrun_init(plan, plan.state_dir / JOURNAL, progress)
+    fit_kwargs: dict[str, Any] = {}
+    if data.x_val is not None:
+        fit_kwargs["validation_data"] = (data.x_val, data.y_val)
+    # Everything allocated so far lives for the whole search: keep the collector off it, so
+    # Keras Tuner's per-trial `gc.collect()` only scans what the trial itself created.
+    gc.collect()
+    gc.freeze()
+    status, reason = "completed", None
+    try:
+        tuner.search(data.x_train, data.y_train, verbose=0, **fit_kwargs)
+    except kt.errors.FatalError as e:
+        status, reason = "aborted", str(e)
+    finally:
+        gc.unfreeze()
+    if status == "completed" and oracle.ktrun_exhausted:
+        status = "exhausted"
+        reason = None
+    outcome = collect(plan, tuner, oracle, status, reason, time.monotonic() - started, resumed)
+    outcome.best_model_path = _save_best_model(tuner, outcome, run_dir)
+    return outcome
+
+
+def collect(
+    plan: Plan,
+    tuner: Any,
+    oracle: Any,
+    status: str,
+    reason: str | None,
+    seconds: float,
+    resumed: int,
+) -> SearchOutcome:
+    """Keras Tuner's trials, completed with ktrun's journal (class, phase, epochs, seconds)."""
+    journal: dict[str, list[dict[str, Any]]] = {}
+    for entry in read_journal(plan.state_dir / JOURNAL):
+        journal.setdefault(str(entry["trial_id"]), []).append(entry)
+    records = []
+    for trial_id in oracle.start_order:
+        trial = oracle.trials[trial_id]
+        entries = journal.get(trial_id, [])
+        last = entries[-1] if entries else {}
+        values = {
+            k: v
+            for k, v in trial.hyperparameters.values.items()
+            if not k.startswith("tuner/") and trial.hyperparameters.is_active(k)
+        }
+        if trial.status == "COMPLETED" and last.get("status") != "failed":
+            records.append(
+                TrialRecord(
+                    trial_id,
+                    "completed",
+                    values,
+                    score=None if trial.score is None else float(trial.score),
+                    epochs=last.get("epochs"),
+                    seconds=last.get("seconds"),
+                    attempts=max(len(entries), 1),
+                )
+            )
+        elif last:
+            records.append(
+                TrialRecord(
+                    trial_id,
+                    "failed",
+                    values,
+                    failure_class=last.get("failure_class") or "other",
+                    phase=last.get("phase"),
+                    exception_type=last.get("exception_type"),
+                    message=last.get("message"),
+                    epochs=last.get("epochs"),
+                    seconds=last.get("seconds"),
+                    attempts=len(entries),
+                )
+            )
+    return SearchOutcome(
+        experiment=plan.spec.experiment.name,
+        objective_name=plan.spec.objective.name,
+        direction=plan.checked.direction,  # type: ignore[arg-type]
+        status=status,  # type: ignore[arg-type]
+        abort_reason=reason,
+        trials=records,
+        seconds=seconds,
+        rejected=dict(oracle.ktrun_rejected),
+        hyperparameter_names=[d.name for d in plan.hyperparameters],
+        state_dir=str(plan.state_dir),
+        resumed_trials=resumed,
+    )
+
+
+def _save_best_model(tuner: Any, outcome: SearchOutcome, run_dir: Path) -> str | None:
+    best = outcome.best()
+    if best is None:
+        return None
+    try:
+        with warnings.catch_warnings():  # the checkpoint holds optimizer state the model does not need
+            warnings.simplefilter("ignore", UserWarning)
+            model = tuner.load_model(tuner.oracle.trials[best.trial_id])
+        path = run_dir / "best_model.keras"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        model.save(path)
+    except Exception:  # the results stay valid without the model file; say so, do not crash
+        return None
+    return str(path)

@@ -1,0 +1,301 @@
+"""The Keras side of a search: hypermodel, trial callbacks, and failure policies on Keras Tuner.
+
+Failures map onto Keras Tuner's own mechanisms: `skip` raises `FailedTrialError` (trial FAILED,
+search continues), `retry` raises a plain exception (trial INVALID, retried up to
+`max_retries_per_trial`), `abort` fails the trial and then stops the search with `FatalError`
+once Keras Tuner has recorded it. A failure never becomes a score.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import keras_tuner as kt
+from keras_tuner.src.engine import tuner_utils
+from keras_tuner.src.tuners.hyperband import Hyperband
+
+from ktrun import keras_builder as kb
+from ktrun.outcome import FailureClass
+from ktrun.plan import Plan
+from ktrun.runtime.journal import append_journal, write_json_atomic
+
+
+class NanTrialError(ArithmeticError):
+    """The loss or a metric became NaN/inf: the trial stopped at once."""
+
+
+class TrialTimeoutError(TimeoutError):
+    """The trial passed `failure_policy.trial_timeout`: it stopped at the next batch."""
+
+
+class RetryTrialError(RuntimeError):
+    """Raised for `retry`: Keras Tuner marks the trial INVALID and runs it again."""
+
+
+@dataclass
+class TrialContext:
+    """What ktrun tracks about the trial in flight (Keras Tuner's Trial has no room for it)."""
+
+    trial_id: str
+    started: float = field(default_factory=time.monotonic)
+    phase: str = "build"
+    epochs: int = 0
+    nan_at: str | None = None
+    timed_out: bool = False
+    abort_reason: str | None = None
+
+
+class TrialGuard(keras.callbacks.Callback):
+    """Stops the trial at once on a non-finite loss or metric, or past its time limit."""
+
+    def __init__(self, ctx: TrialContext, limit: float | None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.limit = limit
+
+    def _check(self, logs: dict[str, Any] | None, where: str) -> None:
+        for key, value in (logs or {}).items():
+            try:
+                finite = math.isfinite(float(value))
+            except (TypeError, ValueError):
+                continue
+            if not finite and self.ctx.nan_at is None:
+                self.ctx.nan_at = f"{key}={float(value)} at {where}"
+                self.model.stop_training = True
+        if self.limit is not None and time.monotonic() - self.ctx.started > self.limit:
+            self.ctx.timed_out = True
+            self.model.stop_training = True
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self._check(logs, f"epoch {self.ctx.epochs + 1}, batch {batch + 1}")
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.ctx.epochs += 1
+        self._check(logs, f"the end of epoch {epoch + 1}")
+
+
+class KtrunHyperModel(kt.HyperModel):
+    """Builds the model of the trial's point; fits with the spec's (possibly tuned) settings."""
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__(name=plan.spec.experiment.name)
+        self.plan = plan
+        self.ctx: TrialContext | None = None
+
+    def declare_hyperparameters(self, hp: kt.HyperParameters) -> None:
+        hp.merge(kb.declare_hyperparameters(self.plan))
+
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
+        if self.ctx is not None:
+            self.ctx.phase = "build"
+        return kb.build_model(self.plan, kb.active_values(hp))
+
+    def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
+        ctx = self.ctx
+        if ctx is not None:
+            ctx.phase = "fit"
+        point = kb.active_values(hp)
+        fit = self.plan.spec.fit
+        callbacks = list(kwargs.pop("callbacks", []))
+        callbacks.append(TrialGuard(ctx or TrialContext("?"), self.plan.spec.failure_policy.trial_timeout))
+        if fit.early_stopping is not None:
+            es = fit.early_stopping
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor=es.monitor,
+                    patience=es.patience,
+                    mode=es.mode,
+                    min_delta=es.min_delta,
+                    restore_best_weights=es.restore_best_weights,
+                )
+            )
+        if fit.reduce_lr_on_plateau is not None:
+            rl = fit.reduce_lr_on_plateau
+            callbacks.append(
+                keras.callbacks.ReduceLROnPlateau(
+                    monitor=rl.monitor,
+                    factor=rl.factor,
+                    patience=rl.patience,
+                    min_lr=rl.min_lr,
+                )
+            )
+        kwargs.setdefault("epochs", kb.fit_setting(self.plan, "epochs", point))
+        kwargs["batch_size"] = kb.fit_setting(self.plan, "batch_size", point)
+        kwargs["verbose"] = fit.verbose
+        kwargs["shuffle"] = fit.shuffle
+        history = model.fit(*args, callbacks=callbacks, **kwargs)
+        if ctx is not None and ctx.nan_at is not None:
+            raise NanTrialError(f"non-finite value {ctx.nan_at}; the trial was stopped there")
+        if ctx is not None and ctx.timed_out:
+            raise TrialTimeoutError(
+                f"the trial ran past failure_policy.trial_timeout="
+                f"{self.plan.spec.failure_policy.trial_timeout} s; stopped after {ctx.epochs} epochs"
+            )
+        return history
+
+
+def classify(error: BaseException, phase: str) -> FailureClass:
+    """build_error / nan / oom / timeout / other, from the exception and where it happened."""
+    import tensorflow as tf
+
+    if isinstance(error, MemoryError | tf.errors.ResourceExhaustedError):
+        return "oom"
+    if isinstance(error, NanTrialError):
+        return "nan"
+    if isinstance(error, TrialTimeoutError):
+        return "timeout"
+    if phase == "build":
+        return "build_error"
+    return "other"
+
+
+class PolicyMixin:
+    """Failure classification and policies, objective presence, consecutive/fraction limits."""
+
+    plan: Plan
+    hypermodel: KtrunHyperModel
+    oracle: Any
+    journal_path: Path
+
+    def ktrun_init(self, plan: Plan, journal: Path, on_event: Any = None) -> None:
+        self.plan = plan
+        self.journal_path = journal
+        self.on_event = on_event
+        self.ctx: TrialContext | None = None
+
+    def on_trial_begin(self, trial: Any) -> None:
+        super().on_trial_begin(trial)  # type: ignore[misc]
+        self.ctx = TrialContext(trial.trial_id)
+        self.hypermodel.ctx = self.ctx
+        if self.on_event:
+            self.on_event("trial_begin", trial, None)
+
+    def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
+        ctx = self.ctx or TrialContext(trial.trial_id)
+        policy = self.plan.spec.failure_policy
+        try:
+            results = super().run_trial(trial, *args, **kwargs)  # type: ignore[misc]
+        except kt.errors.FatalError:
+            raise
+        except Exception as error:
+            cls = classify(error, ctx.phase)
+            action = getattr(policy, cls)
+            self._journal(trial, "failed", ctx, error=error, failure_class=cls, action=action)
+            message = f"[{cls}] {type(error).__name__}: {error}"
+            if action == "abort":
+                ctx.abort_reason = (
+                    f"trial {trial.trial_id} failed with {cls} and failure_policy.{cls} is abort: "
+                    f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+                )
+                raise kt.errors.FailedTrialError(message) from error
+            if action == "retry":
+                raise RetryTrialError(message) from error
+            raise kt.errors.FailedTrialError(message) from error
+        self._check_objective(results, trial, ctx)
+        self._journal(trial, "completed", ctx)
+        return results
+
+    def _check_objective(self, results: Any, trial: Any, ctx: TrialContext) -> None:
+        name = self.plan.spec.objective.name
+        histories = results if isinstance(results, list) else [results]
+        logged = set()
+        for h in histories:
+            logged |= set(getattr(h, "history", h if isinstance(h, dict) else {}))
+        if name not in logged:
+            ctx.abort_reason = (
+                f"the objective `{name}` is not in the logs of trial {trial.trial_id}; logged: "
+                f"{', '.join(sorted(logged)) or 'nothing'}"
+            )
+            self._journal(trial, "failed", ctx, failure_class="other", message=ctx.abort_reason)
+            raise kt.errors.FailedTrialError(ctx.abort_reason)
+
+    def _journal(
+        self,
+        trial: Any,
+        status: str,
+        ctx: TrialContext,
+        *,
+        error: BaseException | None = None,
+        failure_class: str | None = None,
+        action: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        append_journal(
+            self.journal_path,
+            {
+                "trial_id": trial.trial_id,
+                "status": status,
+                "failure_class": failure_class,
+                "action": action,
+                "phase": ctx.phase if status == "failed" else None,
+                "exception_type": type(error).__name__ if error is not None else None,
+                "message": message if message is not None else (str(error)[:2000] if error else None),
+                "epochs": ctx.epochs,
+                "seconds": round(time.monotonic() - ctx.started, 3),
+                "hyperparameters": {
+                    k: v
+                    for k, v in kb.active_values(trial.hyperparameters).items()
+                    if not k.startswith("tuner/")
+                },
+            },
+        )
+
+    def on_trial_end(self, trial: Any) -> None:
+        super().on_trial_end(trial)  # type: ignore[misc]  # Keras Tuner records and saves it
+        ctx = self.ctx
+        if self.on_event:
+            self.on_event("trial_end", trial, ctx)
+        if ctx is not None and ctx.abort_reason:
+            raise kt.errors.FatalError(ctx.abort_reason)
+        self._check_limits()
+
+    def _check_limits(self) -> None:
+        policy = self.plan.spec.failure_policy
+        ended = [self.oracle.trials[t] for t in self.oracle.end_order]
+        failed = [t for t in ended if t.status == "FAILED"]
+        streak = 0
+        for t in reversed(ended):
+            if t.status != "FAILED":
+                break
+            streak += 1
+        if streak >= policy.max_consecutive_failures:
+            raise kt.errors.FatalError(
+                f"{streak} consecutive failed trials (failure_policy.max_consecutive_failures="
+                f"{policy.max_consecutive_failures}); last: {(failed[-1].message or '').splitlines()[-1:]}"
+            )
+        minimum = min(5, self.plan.spec.tuner.max_trials)
+        if len(ended) >= minimum and len(failed) / len(ended) > policy.max_failed_fraction:
+            raise kt.errors.FatalError(
+                f"{len(failed)} of {len(ended)} trials failed, more than "
+                f"failure_policy.max_failed_fraction={policy.max_failed_fraction}"
+            )
+
+    def _try_build(self, hp: Any) -> Any:
+        if self.ctx is not None:
+            self.ctx.phase = "build"
+        return super()._try_build(hp)  # type: ignore[misc]
+
+    def _populate_initial_space(self) -> None:
+        """The oracle already holds the declared space: no exploratory model builds."""
+
+    def save(self) -> None:
+        write_json_atomic(self._get_tuner_fname(), self.get_state())  # type: ignore[attr-defined]
+
+
+class KtrunTuner(PolicyMixin, kt.Tuner):
+    pass
+
+
+class KtrunHyperband(PolicyMixin, Hyperband):
+    """Hyperband's epoch schedule and weight hand-over, with ktrun's oracle and policies."""
+
+    def __init__(self, oracle: Any, hypermodel: Any, **kwargs: Any) -> None:
+        kt.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
+
+
+__all__ = ["KtrunHyperModel", "KtrunHyperband", "KtrunTuner", "tuner_utils"]

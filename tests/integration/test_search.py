@@ -1,0 +1,252 @@
+"""Real searches on tiny data: every tuner, feasible-only sampling, failure policies, outputs.
+
+These train real Keras models (a few seconds each) through the same entry point as `ktrun`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ktrun.cli import run_experiment
+from tests.conftest import CONF
+
+pytestmark = [pytest.mark.slow, pytest.mark.keras]
+
+QUICK = ["data.limit=300", "fit.epochs=1", "fit.batch_size=64"]
+
+
+def search(
+    tmp_path: Path, *overrides: str, extra: list[Path] | None = None, run: str = "run"
+) -> tuple[int, dict[str, Any], Path]:
+    run_dir = tmp_path / run
+    rc = run_experiment(
+        [*QUICK, f"tuner.state_dir={tmp_path / 'state'}", *overrides], CONF, extra or [], run_dir
+    )
+    summary = json.loads((run_dir / "summary.json").read_text())
+    return rc, summary, run_dir
+
+
+def write_experiment(conf: Path, name: str, body: str) -> None:
+    (conf / "experiment").mkdir(exist_ok=True)
+    (conf / "experiment" / f"{name}.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - override /data: digits\n  - override /model: none\n"
+        f"experiment: {{name: {name}}}\n" + body
+    )
+
+
+SMALL_CNN = """
+hyperparameters:
+  kernel_1: {type: choice, values: [2, 3, 5]}
+  units: {type: choice, values: [8, 16, 32]}
+model:
+  layers:
+    - {type: Conv2D, filters: 4, kernel_size: $kernel_1, activation: relu}
+    - {type: MaxPooling2D, pool_size: 2}
+    - {type: Conv2D, filters: 4, kernel_size: 3, activation: relu}
+    - {type: Flatten}
+    - {type: Dense, units: $units, activation: relu}
+    - {type: Dense, units: 10, activation: softmax}
+"""
+
+
+def test_default_search_writes_every_result(tmp_path: Path) -> None:
+    rc, summary, run_dir = search(tmp_path, "tuner.max_trials=3")
+    assert rc == 0
+    assert set(summary) >= {"experiment", "objective", "status", "abort_reason", "best", "trials", "seconds"}
+    assert summary["status"] == "completed" and summary["abort_reason"] is None
+    assert summary["objective"] == {"name": "val_accuracy", "direction": "max"}
+    assert summary["trials"]["completed"] == 3 and summary["trials"]["failed"] == 0
+    assert 0.0 < summary["best"]["score"] <= 1.0
+    for name in (
+        "trials.csv",
+        "report.md",
+        "best_hparams.yaml",
+        "best_model.keras",
+        "objective.png",
+        "hparams.png",
+    ):
+        assert (run_dir / name).is_file(), name
+    pinned = yaml.safe_load((run_dir / "best_hparams.yaml").read_text())["pin"]
+    assert pinned == summary["best"]["hyperparameters"]
+
+
+@pytest.mark.parametrize(
+    ("tuner", "extra", "expected"),
+    [
+        ("bayesian", ["tuner.max_trials=4", "tuner.bayesian.num_initial_points=2"], 4),
+        ("hyperband", ["tuner.max_trials=30", "tuner.hyperband.max_epochs=3"], None),
+    ],
+)
+def test_tuner_algorithms(tmp_path: Path, tuner: str, extra: list[str], expected: int | None) -> None:
+    rc, summary, _ = search(tmp_path, f"tuner={tuner}", *extra)
+    assert rc == 0 and summary["status"] == "completed"
+    assert summary["trials"]["failed"] == 0
+    if expected is not None:
+        assert summary["trials"]["completed"] == expected
+    else:
+        assert summary["trials"]["completed"] >= 3
+
+
+def test_shape_infeasible_third_is_never_trained(tmp_path: Path) -> None:
+    """kernel_1=5 leaves a 2x2 map for a 3x3 conv: a third of the space. The full budget of 6
+    (every feasible point) completes with no failed trial; the sampler rejected the rest."""
+    write_experiment(tmp_path, "third", SMALL_CNN)
+    rc, summary, run_dir = search(tmp_path, "+experiment=third", "tuner.max_trials=6", extra=[tmp_path])
+    assert rc == 0 and summary["status"] == "completed"
+    assert summary["trials"]["completed"] == 6 and summary["trials"]["failed"] == 0
+    assert summary["trials"]["rejected_candidates"] > 0
+    assert set(summary["trials"]["rejected_by_reason"]) == {"kernel-too-large"}
+    rows = (run_dir / "trials.csv").read_text().splitlines()
+    assert all(",5," not in row.split("kernel_1")[-1] for row in rows[1:])
+    assert "rejected" in (run_dir / "report.md").read_text().lower()
+
+
+def test_grid_enumerates_feasible_points_then_reports_exhausted(tmp_path: Path) -> None:
+    write_experiment(tmp_path, "grid", SMALL_CNN)
+    rc, summary, _ = search(
+        tmp_path, "+experiment=grid", "tuner=grid", "tuner.max_trials=20", extra=[tmp_path]
+    )
+    assert rc == 0
+    assert summary["status"] == "exhausted"
+    assert summary["trials"]["completed"] == 6  # 9 points, 3 infeasible
+    assert summary["trials"]["rejected_by_reason"] == {"kernel-too-large": 3}
+
+
+NAN_PRONE = """
+data: {normalize: none}
+hyperparameters:
+  act: {type: choice, values: [relu, exponential]}
+  units: {type: choice, values: [16, 32]}
+model:
+  layers:
+    - {type: Flatten}
+    - {type: Dense, units: $units, activation: $act, kernel_initializer: ones}
+    - {type: Dense, units: 10, activation: softmax}
+"""
+
+
+def test_nan_trials_fail_and_are_never_best(tmp_path: Path) -> None:
+    write_experiment(tmp_path, "nanprone", NAN_PRONE)
+    rc, summary, run_dir = search(
+        tmp_path,
+        "+experiment=nanprone",
+        "tuner=grid",
+        "tuner.max_trials=4",
+        "failure_policy.max_failed_fraction=1.0",
+        "failure_policy.max_consecutive_failures=5",
+        extra=[tmp_path],
+    )
+    assert rc == 0
+    assert summary["trials"]["failed_by_reason"]["nan"] == 2
+    assert summary["trials"]["completed"] == 2
+    assert summary["best"]["hyperparameters"]["act"] == "relu"
+    report = (run_dir / "report.md").read_text()
+    assert "nan" in report and "non-finite" in report
+
+
+def test_nan_abort_policy_aborts_with_the_reason(tmp_path: Path) -> None:
+    write_experiment(tmp_path, "nanprone", NAN_PRONE)
+    rc, summary, _ = search(
+        tmp_path,
+        "+experiment=nanprone",
+        "tuner=grid",
+        "tuner.max_trials=4",
+        "+pin.act=exponential",
+        "failure_policy.nan=abort",
+        extra=[tmp_path],
+    )
+    assert rc == 1
+    assert summary["status"] == "aborted"
+    assert "nan" in summary["abort_reason"] and "failure_policy.nan is abort" in summary["abort_reason"]
+    assert summary["best"] is None
+
+
+@pytest.fixture
+def failing_builds(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
+    """Builds with units=16 raise, as a layer would on a bad argument (our code, real Keras)."""
+    import ktrun.keras_builder as kb
+
+    real = kb.build_model
+    calls: list[dict[str, Any]] = []
+
+    def build(plan: Any, point: Any) -> Any:
+        calls.append(dict(point))
+        if point.get("units") == 16:
+            raise ValueError("injected build failure for units=16")
+        return real(plan, point)
+
+    monkeypatch.setattr(kb, "build_model", build)
+    yield calls
+
+
+def test_build_errors_are_skipped_and_classified(tmp_path: Path, failing_builds: list[Any]) -> None:
+    write_experiment(tmp_path, "builds", NAN_PRONE.replace("exponential", "tanh"))
+    rc, summary, run_dir = search(
+        tmp_path,
+        "+experiment=builds",
+        "tuner=grid",
+        "tuner.max_trials=4",
+        "failure_policy.max_failed_fraction=1.0",
+        extra=[tmp_path],
+    )
+    assert rc == 0 and summary["status"] == "completed"
+    assert summary["trials"]["failed_by_reason"]["build_error"] == 2
+    assert summary["trials"]["completed"] == 2
+    assert "injected build failure" in (run_dir / "report.md").read_text()
+
+
+def test_build_errors_are_retried_per_policy(tmp_path: Path, failing_builds: list[Any]) -> None:
+    write_experiment(tmp_path, "retry", NAN_PRONE.replace("exponential", "tanh"))
+    rc, summary, _ = search(
+        tmp_path,
+        "+experiment=retry",
+        "tuner=grid",
+        "tuner.max_trials=4",
+        "+pin.act=tanh",
+        "failure_policy.build_error=retry",
+        "failure_policy.max_retries=2",
+        "failure_policy.max_failed_fraction=1.0",
+        extra=[tmp_path],
+    )
+    assert rc == 0
+    assert summary["trials"]["failed_by_reason"]["build_error"] == 1
+    assert sum(1 for c in failing_builds if c.get("units") == 16) == 3  # first try + 2 retries
+
+
+def test_changed_space_starts_a_new_search(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    search(tmp_path, "tuner.max_trials=2", run="first")
+    rc, summary, _ = search(tmp_path, "tuner.max_trials=2", "hyperparameters.units.max=64", run="second")
+    out = capsys.readouterr().out
+    assert rc == 0 and summary["resumed_trials"] == 0
+    assert "changed" in out and "hyperparameters.units.max: 128 → 64" in out
+    rc, summary, _ = search(tmp_path, "tuner.max_trials=3", "hyperparameters.units.max=64", run="third")
+    assert summary["resumed_trials"] == 2 and summary["trials"]["completed"] == 3
+
+
+def test_mnist_cnn_from_a_local_file(tmp_path: Path) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 240)
+    images = (rng.random((240, 28, 28)) * 60).astype("uint8")
+    for i, label in enumerate(labels):  # a learnable signal: a bright bar per class
+        images[i, 2 + 2 * label : 4 + 2 * label, 4:24] = 255
+    path = tmp_path / "mnist.npz"
+    np.savez(path, x_train=images, y_train=labels, x_test=images[:10], y_test=labels[:10])
+    rc, summary, _ = search(
+        tmp_path,
+        "+experiment=mnist_cnn",
+        f"data.path={path}",
+        "tuner.max_trials=2",
+        "+pin.filters_1=16",
+        "+pin.filters_2=32",
+        "+pin.units_1=64",
+        "+pin.units_2=32",
+    )
+    assert rc == 0 and summary["trials"]["completed"] == 2
