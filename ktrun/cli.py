@@ -253,8 +253,10 @@ def run_experiment(overrides: list[str], config_dir: Path, extra: list[Path], ru
         return EXIT_USER_ERROR
     checked = report.checked
     assert checked is not None
-    for warning in report.problems:
-        console.print(f"[yellow]{warning.severity.value}[/] [{warning.code}] {warning.message}", markup=True)
+    for problem in report.problems:
+        console.print(
+            f"[yellow]{problem.severity.value}[/] [{problem.code}] {problem.message}", highlight=False
+        )
     plan = compile_plan(checked)
     spec = plan.spec
     try:
@@ -270,6 +272,8 @@ def run_experiment(overrides: list[str], config_dir: Path, extra: list[Path], ru
 
         print(render("text", [CheckReport(report.label, e.problems)]))
         return EXIT_USER_ERROR
+    for warning in data.warnings:
+        console.print(f"[yellow]warning[/] [{warning.code}] {warning.message}", highlight=False)
     space = summarize(report)
     console.print(
         f"[bold]{spec.experiment.name}[/]: {spec.tuner.algorithm} search, {spec.tuner.max_trials} trials, "
@@ -287,7 +291,7 @@ def run_experiment(overrides: list[str], config_dir: Path, extra: list[Path], ru
         outcome = run_search(plan, data, run_dir, progress=view, say=console.print)
     outcome.overrides = [o for o in overrides if not o.startswith(("+pin.", "pin."))]
     write_results(outcome, run_dir, space)
-    print_results(outcome, console)
+    print_results(outcome, console, run_dir)
     return 1 if outcome.status == "aborted" else EXIT_OK
 
 

@@ -292,6 +292,8 @@ def _status_sentence(outcome: SearchOutcome) -> str:
     head = f"Search {outcome.status}"
     if outcome.status == "aborted" and outcome.abort_reason:
         head += f" ({_one_line(outcome.abort_reason)})"
+    if outcome.status == "exhausted":
+        head += " (every feasible point was tried before tuner.max_trials was reached)"
     text = f"{head}: {done} trial(s) completed, {failed} failed in {_secs(outcome.seconds)}."
     best = outcome.best()
     if best is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
 import shutil
 import time
@@ -75,6 +76,8 @@ def run_search(
 
     # Keras Tuner prints each failed trial's traceback; ktrun records and reports failures itself.
     kt_config.DEBUG = bool(os.environ.get("KTRUN_DEBUG"))
+    # A search builds a new model per trial: TensorFlow's "retracing" advice does not apply.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     started = time.monotonic()
     resumed = prepare_state(plan, say)
     spec = plan.spec

@@ -51,7 +51,13 @@ class TrialContext:
 
 
 class TrialGuard(keras.callbacks.Callback):
-    """Stops the trial at once on a non-finite loss or metric, or past its time limit."""
+    """Stops the trial at once on a non-finite loss or metric, or past its time limit.
+
+    `async_safe`: Keras runs batch hooks on a worker thread instead of waiting for every batch's
+    logs; setting `stop_training` from there stops the fit at the next batch.
+    """
+
+    async_safe = True
 
     def __init__(self, ctx: TrialContext, limit: float | None) -> None:
         super().__init__()
@@ -77,6 +83,28 @@ class TrialGuard(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.ctx.epochs += 1
         self._check(logs, f"the end of epoch {epoch + 1}")
+
+
+class KeepBestEpoch(tuner_utils.SaveBestEpoch):
+    """Keras Tuner's best-epoch checkpoint, kept in memory and written only when it can matter.
+
+    Keras Tuner writes the weights to disk at every improving epoch of every trial. Only the
+    search's best trial is ever loaded again (for `best_model.keras`), except under Hyperband,
+    which hands weights to the next round: there every trial is written, once, at its end.
+    """
+
+    def __init__(self, objective: Any, filepath: str, persist: Any) -> None:
+        super().__init__(objective, filepath)
+        self.persist = persist
+        self.best_weights: list[Any] | None = None
+
+    def _save_model(self) -> None:
+        self.best_weights = self.model.get_weights()
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self.best_weights is not None and self.persist(self.best_value):
+            self.model.set_weights(self.best_weights)
+            self.model.save_weights(self.filepath)
 
 
 class KtrunHyperModel(kt.HyperModel):
@@ -275,6 +303,28 @@ class PolicyMixin:
                 f"failure_policy.max_failed_fraction={policy.max_failed_fraction}"
             )
 
+    def _build_and_fit_model(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
+        callbacks = []
+        for callback in kwargs.get("callbacks", []):
+            if isinstance(callback, tuner_utils.TunerCallback):
+                # Its batch hooks call the tuner's, which ktrun leaves empty: nothing to wait for.
+                callback.async_safe = True
+            if isinstance(callback, tuner_utils.SaveBestEpoch):
+                callbacks.append(KeepBestEpoch(callback.objective, callback.filepath, self._worth_saving))
+            else:
+                callbacks.append(callback)
+        kwargs["callbacks"] = callbacks
+        return super()._build_and_fit_model(trial, *args, **kwargs)  # type: ignore[misc]
+
+    def _worth_saving(self, value: float) -> bool:
+        """Hyperband reloads any trial; otherwise only a new best is ever loaded again."""
+        if self.plan.spec.tuner.algorithm == "hyperband" or not math.isfinite(value):
+            return self.plan.spec.tuner.algorithm == "hyperband"
+        best = self.oracle.get_best_trials(1)
+        if not best or best[0].score is None:
+            return True
+        return bool(self.oracle.objective.better_than(value, best[0].score) or value == best[0].score)
+
     def _try_build(self, hp: Any) -> Any:
         if self.ctx is not None:
             self.ctx.phase = "build"
@@ -298,4 +348,4 @@ class KtrunHyperband(PolicyMixin, Hyperband):
         kt.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
 
 
-__all__ = ["KtrunHyperModel", "KtrunHyperband", "KtrunTuner", "tuner_utils"]
+__all__ = ["KtrunHyperModel", "KtrunHyperband", "KtrunTuner"]

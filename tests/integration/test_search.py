@@ -250,3 +250,61 @@ def test_mnist_cnn_from_a_local_file(tmp_path: Path) -> None:
         "+pin.units_2=32",
     )
     assert rc == 0 and summary["trials"]["completed"] == 2
+
+
+def test_overwrite_starts_over(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    search(tmp_path, "tuner.max_trials=1", run="first")
+    rc, summary, _ = search(tmp_path, "tuner.max_trials=1", "tuner.overwrite=true", run="second")
+    assert rc == 0 and summary["resumed_trials"] == 0 and summary["trials"]["completed"] == 1
+    assert "discarding the earlier search" in capsys.readouterr().out
+
+
+def test_slow_trials_time_out_and_are_skipped(tmp_path: Path) -> None:
+    rc, summary, _ = search(
+        tmp_path,
+        "tuner.max_trials=2",
+        "fit.epochs=500",
+        "failure_policy.trial_timeout=1.5",
+        "failure_policy.max_failed_fraction=1.0",
+    )
+    assert rc == 0
+    assert summary["trials"]["failed_by_reason"]["timeout"] == 2
+    assert summary["best"] is None
+
+
+def test_missing_objective_aborts_after_the_first_trial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keras Tuner would train three trials and fail with a bare KeyError; ktrun stops at one.
+
+    The checks make this unreachable from YAML, so the fit here drops the logged metrics.
+    """
+    from ktrun.runtime.tuner import KtrunHyperModel
+
+    real = KtrunHyperModel.fit
+
+    def fit_without_metrics(self: Any, *args: Any, **kwargs: Any) -> Any:
+        history = real(self, *args, **kwargs)
+        for key in ("accuracy", "val_accuracy"):
+            history.history.pop(key, None)
+        return history
+
+    monkeypatch.setattr(KtrunHyperModel, "fit", fit_without_metrics)
+    rc, summary, _ = search(tmp_path, "tuner.max_trials=3")
+    assert rc == 1 and summary["status"] == "aborted"
+    assert "val_accuracy" in summary["abort_reason"] and "val_loss" in summary["abort_reason"]
+    assert summary["trials"]["completed"] + summary["trials"]["failed"] == 1
+
+
+def test_failures_are_classified() -> None:
+    import tensorflow as tf
+
+    from ktrun.runtime.tuner import NanTrialError, TrialTimeoutError, classify
+
+    oom = tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
+    assert classify(oom, "fit") == "oom"
+    assert classify(MemoryError(), "build") == "oom"
+    assert classify(NanTrialError("loss=nan"), "fit") == "nan"
+    assert classify(TrialTimeoutError("slow"), "fit") == "timeout"
+    assert classify(ValueError("bad arg"), "build") == "build_error"
+    assert classify(ValueError("bad data"), "fit") == "other"

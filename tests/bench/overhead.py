@@ -1,0 +1,200 @@
+"""One contender of the overhead benchmark, run in its own process: `python -m tests.bench.overhead
+ktrun|keras_tuner|loop TRIALS OUT.json`.
+
+All three train the same space (a digits MLP: units 16..128 step 16, learning rate one of three),
+on the same 600 rows, for the same number of trials and epochs, and report the search's wall time
+(imports and data loading excluded) and the resident memory after each trial.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+EPOCHS = 1
+BATCH = 64
+ROWS = 600
+SEED = 7
+UNITS = list(range(16, 129, 16))
+RATES = [0.001, 0.003, 0.01]
+
+EXPERIMENT = f"""# @package _global_
+defaults:
+  - override /data: digits
+  - override /model: none
+experiment: {{name: bench_mlp, seed: {SEED}}}
+data: {{limit: {ROWS}}}
+hyperparameters:
+  units: {{type: int, min: 16, max: 128, step: 16}}
+  learning_rate: {{type: choice, values: {RATES}}}
+model:
+  layers:
+    - {{type: Flatten}}
+    - {{type: Dense, units: $units, activation: relu}}
+    - {{type: Dense, units: 10, activation: softmax}}
+  compile:
+    optimizer: {{name: adam, learning_rate: $learning_rate}}
+fit: {{epochs: {EPOCHS}, batch_size: {BATCH}}}
+"""
+
+
+class Marks:
+    """Resident memory and a timestamp at the end of every trial."""
+
+    def __init__(self) -> None:
+        self.rss: list[float] = []
+        self.times: list[float] = []
+
+    def __call__(self, *_: object) -> None:
+        self.rss.append(rss_mb())
+        self.times.append(time.perf_counter())
+
+    def result(self, seconds: float) -> dict[str, Any]:
+        steps = [b - a for a, b in zip(self.times, self.times[1:], strict=False)]
+        return {"seconds": seconds, "rss_mb": self.rss, "trial_seconds": steps}
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        pages = int(fh.read().split()[1])
+    import os
+
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def digits() -> tuple[Any, Any, Any, Any]:
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    rng = np.random.default_rng(SEED)
+    idx = rng.permutation(len(d.images))[:ROWS]
+    x = (d.images[idx] / 16.0).astype("float32")[..., None]
+    y = d.target[idx].astype("int64")
+    cut = int(ROWS * 0.8)
+    return x[:cut], y[:cut], x[cut:], y[cut:]
+
+
+def run_ktrun(trials: int, work: Path) -> dict[str, Any]:
+    from ktrun.cli import check_one
+    from ktrun.data import load_dataset
+    from ktrun.plan import compile_plan
+
+    (work / "experiment").mkdir(parents=True, exist_ok=True)
+    (work / "experiment" / "bench_mlp.yaml").write_text(EXPERIMENT)
+    report = check_one(
+        [
+            "+experiment=bench_mlp",
+            f"tuner.max_trials={trials}",
+            f"tuner.state_dir={work / 'state'}",
+            "tuner.overwrite=true",
+        ],
+        extra=[work],
+    )
+    assert report.checked is not None, [p.message for p in report.problems]
+    plan = compile_plan(report.checked)
+    data = load_dataset(plan.spec.data, report.checked.input_shape, 10, SEED)
+    from ktrun.runtime.search import run_search
+
+    marks = Marks()
+    start = time.perf_counter()
+    outcome = run_search(
+        plan,
+        data,
+        work / "run",
+        progress=lambda e, t, c: e == "trial_end" and marks(),
+        say=lambda *a, **k: None,
+    )
+    seconds = time.perf_counter() - start
+    assert sum(t.status == "completed" for t in outcome.trials) == trials
+    return marks.result(seconds)
+
+
+def run_keras_tuner(trials: int, work: Path) -> dict[str, Any]:
+    import keras
+    import keras_tuner as kt
+
+    x, y, xv, yv = digits()
+    marks = Marks()
+
+    def build(hp: Any) -> Any:
+        model = keras.Sequential(
+            [
+                keras.Input((8, 8, 1)),
+                keras.layers.Flatten(),
+                keras.layers.Dense(hp.Int("units", 16, 128, step=16), activation="relu"),
+                keras.layers.Dense(10, activation="softmax"),
+            ]
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(hp.Choice("learning_rate", RATES)),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        return model
+
+    class Tuner(kt.RandomSearch):  # type: ignore[misc]
+        def on_trial_end(self, trial: Any) -> None:
+            super().on_trial_end(trial)
+            marks()
+
+    tuner = Tuner(
+        build,
+        objective="val_accuracy",
+        max_trials=trials,
+        seed=SEED,
+        overwrite=True,
+        directory=str(work),
+        project_name="kt",
+    )
+    start = time.perf_counter()
+    tuner.search(x, y, epochs=EPOCHS, batch_size=BATCH, validation_data=(xv, yv), verbose=0)
+    return marks.result(time.perf_counter() - start)
+
+
+def run_loop(trials: int, work: Path) -> dict[str, Any]:
+    """What people write by hand: sample, build, fit, evaluate, keep the best."""
+    import keras
+
+    x, y, xv, yv = digits()
+    rng = random.Random(SEED)
+    marks = Marks()
+    best = -1.0
+    start = time.perf_counter()
+    for _ in range(trials):
+        keras.backend.clear_session()
+        units, rate = rng.choice(UNITS), rng.choice(RATES)
+        model = keras.Sequential(
+            [
+                keras.Input((8, 8, 1)),
+                keras.layers.Flatten(),
+                keras.layers.Dense(units, activation="relu"),
+                keras.layers.Dense(10, activation="softmax"),
+            ]
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        history = model.fit(x, y, epochs=EPOCHS, batch_size=BATCH, validation_data=(xv, yv), verbose=0)
+        best = max(best, *history.history["val_accuracy"])
+        marks()
+    return {**marks.result(time.perf_counter() - start), "best": best}
+
+
+CONTENDERS = {"ktrun": run_ktrun, "keras_tuner": run_keras_tuner, "loop": run_loop}
+
+if __name__ == "__main__":
+    import os
+    import tempfile
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    name, trials, out = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+    with tempfile.TemporaryDirectory() as tmp:
+        result = CONTENDERS[name](trials, Path(tmp))
+    out.write_text(json.dumps(result))
