@@ -317,8 +317,3 @@ def experiment_names(config_dir: Path | None = None) -> list[str]:
     """Every experiment in the config tree, as `+experiment=` takes it."""
     root = (config_dir or default_config_dir()) / "experiment"
     return sorted(str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.yaml"))
-
-
-def suggest(name: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-    return f"did you mean `{close[0]}`?" if close else ""

@@ -7,7 +7,6 @@ with a line-tracking YAML parser and replays Hydra's merge order over the key pa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,9 +114,3 @@ class SourceMap:
             if loc is not None:
                 return loc
         return None
-
-    def files_setting(self, prefix: KeyPath) -> Iterator[tuple[KeyPath, Location]]:
-        n = len(prefix)
-        for p, loc in self.entries.items():
-            if len(p) > n and p[:n] == prefix:
-                yield p, loc

@@ -12,7 +12,6 @@ from ktrun.checks.context import Ctx
 from ktrun.checks.domains import Domain, domain_for
 from ktrun.expr import KEYWORDS
 from ktrun.problems import Problem
-from ktrun.shapes import format_shape
 from ktrun.space import bounds, cardinality, values
 from ktrun.spec.hyperparameters import BooleanHp, ChoiceHp, FixedHp, FloatHp, IntHp
 from ktrun.spec.refs import NAME_PATTERN, HpRef, Scalar
@@ -479,7 +478,3 @@ def check_shapes(ctx: Ctx, strict: bool = False) -> Iterator[Problem]:
                 f"{frac:.0%} of the space is excluded{'' if feas.exact else ' (estimated)'}: {text}",
                 fail.hint + ("" if strict else "; `--strict` makes this an error"),
             )
-
-
-def describe_shape(shape: tuple[int | None, ...]) -> str:
-    return format_shape(shape)

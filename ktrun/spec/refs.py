@@ -140,11 +140,3 @@ SizeArg = Annotated[
     SERIALIZER,
     json_schema("int", allow_list=True),
 ]
-
-
-def refs_in(value: object) -> list[HpRef]:
-    if isinstance(value, HpRef):
-        return [value]
-    if isinstance(value, list):
-        return [x for x in value if isinstance(x, HpRef)]
-    return []
