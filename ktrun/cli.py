@@ -233,7 +233,7 @@ def run_main() -> int:
         status.append(run_experiment(list(hc.overrides.task), config_dir, extra, Path(hc.runtime.output_dir)))
 
     app()
-    return status[0] if status else EXIT_OK
+    return max(status, default=EXIT_OK)  # a sweep fails if any of its jobs did
 
 
 def run_experiment(overrides: list[str], config_dir: Path, extra: list[Path], run_dir: Path) -> int:

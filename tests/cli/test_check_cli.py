@@ -115,3 +115,19 @@ def test_all_checks_every_experiment_quickly() -> None:
     labels = [c["label"] for c in json.loads(proc.stdout)["configs"]]
     assert "(defaults)" in labels and "+experiment=mnist_cnn" in labels
     assert elapsed < 30  # a sanity bound only; the latency claim lives in `make bench`
+
+
+def test_a_run_with_a_config_error_exits_2_before_training(tmp_path: Path) -> None:
+    proc = run_cli("+experiment=mnist_cnn", "objective.name=val_acuracy", f"hydra.run.dir={tmp_path}")
+    assert proc.returncode == 2
+    assert "error [objective-not-logged]" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert not (tmp_path / "summary.json").exists()
+
+
+def test_a_run_with_a_data_error_exits_2_before_training(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "mnist.npz"
+    proc = run_cli("+experiment=mnist_cnn", f"data.path={missing}", f"hydra.run.dir={tmp_path / 'run'}")
+    assert proc.returncode == 2
+    assert "data-file-missing" in proc.stdout and str(missing) in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
