@@ -238,6 +238,16 @@ def run_main() -> int:
 
 def run_experiment(overrides: list[str], config_dir: Path, extra: list[Path], run_dir: Path) -> int:
     """Check (exit 2 before any training), load the data once, search, write the results."""
+    from ktrun.sweep import write_job_file
+
+    code, status = _run_experiment(overrides, config_dir, extra, run_dir)
+    write_job_file(run_dir, overrides, code, status)
+    return code
+
+
+def _run_experiment(
+    overrides: list[str], config_dir: Path, extra: list[Path], run_dir: Path
+) -> tuple[int, str]:
     from rich.console import Console
 
     from ktrun.data import DataError, load_dataset
@@ -250,7 +260,7 @@ def run_experiment(overrides: list[str], config_dir: Path, extra: list[Path], ru
     report = check_one(overrides, config_dir, extra)
     if report.failed():
         print(render("text", [report]))
-        return EXIT_USER_ERROR
+        return EXIT_USER_ERROR, "config error"
     checked = report.checked
     assert checked is not None
     for problem in report.problems:
@@ -271,7 +281,7 @@ def run_experiment(overrides: list[str], config_dir: Path, extra: list[Path], ru
         from ktrun.checks import CheckReport
 
         print(render("text", [CheckReport(report.label, e.problems)]))
-        return EXIT_USER_ERROR
+        return EXIT_USER_ERROR, "data error"
     for warning in data.warnings:
         console.print(f"[yellow]warning[/] [{warning.code}] {warning.message}", highlight=False)
     space = summarize(report)
@@ -292,7 +302,7 @@ def run_experiment(overrides: list[str], config_dir: Path, extra: list[Path], ru
     outcome.overrides = [o for o in overrides if not o.startswith(("+pin.", "pin."))]
     write_results(outcome, run_dir, space)
     print_results(outcome, console, run_dir)
-    return 1 if outcome.status == "aborted" else EXIT_OK
+    return (1 if outcome.status == "aborted" else EXIT_OK), outcome.status
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,161 @@
+"""Hydra multirun: one table for a whole sweep, written next to its jobs when the sweep ends.
+
+Each job writes `ktrun_job.json` (its overrides and exit code) and, when a search ran,
+`summary.json`. The Hydra callback `SweepSummary` reads them back after the last job and writes
+`sweep_summary.csv`, `sweep_summary.md` and `sweep_summary.png` in the sweep directory, and
+prints the table. A job that failed still gets its row.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+
+JOB_FILE = "ktrun_job.json"
+COLUMNS = ("job", "overrides", "status", "best_score", "objective", "completed", "failed", "seconds")
+
+
+@dataclass(frozen=True)
+class JobRow:
+    job: str
+    overrides: str
+    status: str  # completed | aborted | exhausted | config error | data error | failed
+    best_score: float | None
+    objective: str
+    completed: int
+    failed: int
+    seconds: float | None
+
+
+def write_job_file(run_dir: Path, overrides: list[str], exit_code: int, status: str) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / JOB_FILE).write_text(
+        json.dumps({"overrides": overrides, "exit_code": exit_code, "status": status}) + "\n"
+    )
+
+
+def _row(job_dir: Path) -> JobRow:
+    job = json.loads((job_dir / JOB_FILE).read_text()) if (job_dir / JOB_FILE).is_file() else {}
+    overrides = " ".join(job.get("overrides", [])) or "(defaults)"
+    summary_path = job_dir / "summary.json"
+    if not summary_path.is_file():
+        return JobRow(job_dir.name, overrides, job.get("status", "failed"), None, "", 0, 0, None)
+    s = json.loads(summary_path.read_text())
+    best = (s.get("best") or {}).get("score")
+    objective = f"{s['objective']['name']} ({s['objective']['direction']})"
+    return JobRow(
+        job_dir.name,
+        overrides,
+        s["status"],
+        best,
+        objective,
+        s["trials"]["completed"],
+        s["trials"]["failed"],
+        s.get("seconds"),
+    )
+
+
+def collect_sweep(sweep_dir: Path) -> list[JobRow]:
+    jobs = [p.parent for p in sweep_dir.glob("*/" + JOB_FILE)]
+    jobs += [p.parent for p in sweep_dir.glob("*/summary.json") if p.parent not in jobs]
+    return [_row(j) for j in sorted(jobs, key=lambda p: (len(p.name), p.name))]
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None or not math.isfinite(value) else f"{value:.6g}"
+
+
+def write_sweep_summary(sweep_dir: Path) -> list[JobRow]:
+    rows = collect_sweep(sweep_dir)
+    with open(sweep_dir / "sweep_summary.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(COLUMNS)
+        for r in rows:
+            writer.writerow(
+                [
+                    r.job,
+                    r.overrides,
+                    r.status,
+                    _fmt(r.best_score),
+                    r.objective,
+                    r.completed,
+                    r.failed,
+                    _fmt(r.seconds),
+                ]
+            )
+    lines = [
+        f"# Sweep summary: {sweep_dir.name}",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
+    ]
+    for r in rows:
+        cells = [
+            r.job,
+            f"`{r.overrides}`",
+            r.status,
+            _fmt(r.best_score),
+            r.objective,
+            str(r.completed),
+            str(r.failed),
+            _fmt(r.seconds),
+        ]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    (sweep_dir / "sweep_summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _plot(rows, sweep_dir / "sweep_summary.png")
+    return rows
+
+
+def _plot(rows: list[JobRow], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(rows) + 2), 4))
+    scores = [r.best_score if r.best_score is not None else 0.0 for r in rows]
+    colors = ["tab:blue" if r.best_score is not None else "tab:red" for r in rows]
+    ax.bar(range(len(rows)), scores, color=colors)
+    ax.set_xticks(range(len(rows)), [r.job for r in rows])
+    ax.set_xlabel("job (red: no completed trial)")
+    ax.set_ylabel(rows[0].objective if rows and rows[0].objective else "best score")
+    ax.set_title("Best score per sweep job")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def print_sweep(rows: list[JobRow]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="sweep summary")
+    for col in COLUMNS:
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r.job,
+            r.overrides,
+            r.status,
+            _fmt(r.best_score),
+            r.objective,
+            str(r.completed),
+            str(r.failed),
+            _fmt(r.seconds),
+        )
+    Console().print(table)
+
+
+class SweepSummary(Callback):
+    """Registered in conf/config.yaml under `hydra.callbacks`."""
+
+    def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        if sweep_dir.is_dir():
+            print_sweep(write_sweep_summary(sweep_dir))

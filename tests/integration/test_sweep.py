@@ -1,0 +1,53 @@
+"""Hydra multirun: every combination is its own search; a sweep summary is written at the end."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = [pytest.mark.slow, pytest.mark.keras]
+
+
+def test_two_by_two_sweep_with_a_failing_job(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ktrun.cli",
+            "-m",
+            "+data.limit=200",
+            "fit.epochs=1",
+            "tuner.max_trials=1",
+            f"tuner.state_dir={tmp_path / 'state'}",
+            "experiment.seed=0,1",
+            "objective.name=val_accuracy,val_acuracy",
+            f"hydra.sweep.dir={sweep}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]  # one job failed
+    assert "Traceback" not in proc.stdout + proc.stderr
+    rows = list(csv.DictReader((sweep / "sweep_summary.csv").read_text().splitlines()))
+    assert len(rows) == 4
+    statuses = sorted(r["status"] for r in rows)
+    assert statuses == ["completed", "completed", "config error", "config error"]
+    for r in rows:
+        job = sweep / r["job"]
+        assert json.loads((job / "ktrun_job.json").read_text())["status"] == r["status"]
+        assert (job / "summary.json").is_file() == (r["status"] == "completed")
+    assert (sweep / "sweep_summary.md").read_text().count("| config error |") == 2
+    assert (sweep / "sweep_summary.png").read_bytes()[:4] == b"\x89PNG"
