@@ -187,6 +187,24 @@ def check_main(argv: list[str]) -> int:
     return EXIT_USER_ERROR if any(r.failed(args.strict) for r in reports) else EXIT_OK
 
 
+def plan_main(argv: list[str]) -> int:
+    """`ktrun plan [OVERRIDES]`: the checked search as Markdown for a pull-request comment."""
+    from ktrun.compose import default_config_dir
+
+    p = argparse.ArgumentParser(prog="ktrun plan", description=plan_main.__doc__)
+    p.add_argument("overrides", nargs="*")
+    p.add_argument("--config-dir", type=Path, default=None)
+    args = p.parse_args(argv)
+    config_dir = default_config_dir()
+    extra: list[Path] = [args.config_dir.resolve()] if args.config_dir else []
+    overrides = [_experiment_file(a, config_dir, extra) or a for a in args.overrides]
+    report = check_one(overrides, config_dir, extra)
+    from ktrun.planview import plan_markdown
+
+    print(plan_markdown(report), end="")
+    return EXIT_USER_ERROR if report.failed() else EXIT_OK
+
+
 def schema_main(argv: list[str]) -> int:
     from ktrun import schema_gen
 
@@ -314,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
             return check_main(args[1:])
         if args[:1] == ["schema"]:
             return schema_main(args[1:])
+        if args[:1] == ["plan"]:
+            return plan_main(args[1:])
         if argv is not None:
             sys.argv = [sys.argv[0], *args]
         return run_main()

@@ -131,3 +131,23 @@ def test_a_run_with_a_data_error_exits_2_before_training(tmp_path: Path) -> None
     assert proc.returncode == 2
     assert "data-file-missing" in proc.stdout and str(missing) in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_plan_renders_every_shipped_experiment() -> None:
+    from ktrun.compose import experiment_names
+    from tests.conftest import CONF
+
+    for name in [None, *experiment_names(CONF)]:
+        overrides = [] if name is None else [f"+experiment={name}"]
+        report = check_one(overrides)
+        from ktrun.planview import plan_markdown
+
+        text = plan_markdown(report)
+        assert "| hyperparameter | type | values | cardinality | condition |" in text, name
+        assert "- feasible: **" in text and "epochs trained" in text, name
+
+
+def test_plan_exits_2_on_a_broken_config() -> None:
+    proc = run_cli("plan", "+experiment=mnist_cnn", "objective.name=val_acuracy")
+    assert proc.returncode == 2
+    assert "objective-not-logged" in proc.stdout and "Traceback" not in proc.stderr

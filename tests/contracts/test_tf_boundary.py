@@ -20,6 +20,7 @@ def test_check_never_imports_tensorflow() -> None:
         "import sys, json\n"
         "from ktrun.cli import main\n"
         "rc = main(['check', '--all', '--format', 'json'])\n"
+        "rc += main(['plan', '+experiment=mnist_cnn'])\n"
         f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})\n"
         "print(json.dumps({'rc': rc, 'heavy': heavy}), file=sys.stderr)\n"
     )
