@@ -194,15 +194,59 @@ def plan_main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="ktrun plan", description=plan_main.__doc__)
     p.add_argument("overrides", nargs="*")
     p.add_argument("--config-dir", type=Path, default=None)
+    p.add_argument(
+        "--base",
+        default=None,
+        help="a git ref (the config tree at that commit) or an experiment .yaml file to compare with",
+    )
     args = p.parse_args(argv)
     config_dir = default_config_dir()
     extra: list[Path] = [args.config_dir.resolve()] if args.config_dir else []
     overrides = [_experiment_file(a, config_dir, extra) or a for a in args.overrides]
     report = check_one(overrides, config_dir, extra)
-    from ktrun.planview import plan_markdown
+    from ktrun.planview import diff_markdown, plan_markdown
 
-    print(plan_markdown(report), end="")
+    text = plan_markdown(report)
+    if args.base and report.ctx is not None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            base_dir, base_overrides = _base_config(args.base, config_dir, overrides, Path(tmp))
+            base = check_one(base_overrides, base_dir, extra)
+        text += "\n" + diff_markdown(base, report, args.base)
+    print(text, end="")
     return EXIT_USER_ERROR if report.failed() else EXIT_OK
+
+
+def _base_config(base: str, config_dir: Path, overrides: list[str], tmp: Path) -> tuple[Path, list[str]]:
+    """The config tree to compare with: a file replaces the experiment; a ref is `git archive`d."""
+    import shutil
+    import subprocess
+
+    path = Path(base)
+    if path.is_file():
+        tree = tmp / "conf"
+        shutil.copytree(config_dir, tree)
+        (tree / "experiment").mkdir(exist_ok=True)
+        shutil.copy(path, tree / "experiment" / "__base__.yaml")
+        rest = [o for o in overrides if not o.startswith(("+experiment=", "experiment="))]
+        return tree, ["+experiment=__base__", *rest]
+    top = subprocess.run(
+        ["git", "-C", str(config_dir), "rev-parse", "--show-toplevel"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    rel = config_dir.resolve().relative_to(Path(top).resolve())
+    archive = subprocess.run(
+        ["git", "-C", top, "archive", base, str(rel)], capture_output=True, check=True
+    ).stdout
+    import io
+    import tarfile
+
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(tmp, filter="data")
+    return tmp / rel, overrides
 
 
 def schema_main(argv: list[str]) -> int:

@@ -87,3 +87,77 @@ def plan_markdown(report: CheckReport) -> str:
         out.append("")
         out += [f"- ⚠️ `{p.code}` at `{p.key}`: {p.message}" for p in report.warnings]
     return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- `--base`: what a change does
+
+
+def _domain_change(old: object, new: object) -> str | None:
+    from ktrun.spec.hyperparameters import ChoiceHp, FloatHp, IntHp
+
+    if type(old) is not type(new):
+        return f"type {getattr(old, 'type', '?')} → {getattr(new, 'type', '?')}"
+    if isinstance(old, IntHp | FloatHp) and isinstance(new, IntHp | FloatHp):
+        parts = []
+        if (old.min, old.max) != (new.min, new.max):
+            wider = new.min <= old.min and new.max >= old.max
+            narrower = new.min >= old.min and new.max <= old.max
+            how = "widened" if wider else "narrowed" if narrower else "shifted"
+            parts.append(f"{how}: {old.min:g}..{old.max:g} → {new.min:g}..{new.max:g}")
+        if old.step != new.step:
+            parts.append(f"step {old.step} → {new.step}")
+        if old.sampling != new.sampling:
+            parts.append(f"sampling {old.sampling} → {new.sampling}")
+        return "; ".join(parts) or None
+    if isinstance(old, ChoiceHp) and isinstance(new, ChoiceHp):
+        added = [v for v in new.values if v not in old.values]
+        removed = [v for v in old.values if v not in new.values]
+        if added or removed:
+            how = "widened" if not removed else "narrowed" if not added else "changed"
+            return f"{how}: values {old.values} → {new.values}"
+        return None
+    return None if old == new else "changed"
+
+
+def diff_markdown(base: CheckReport, head: CheckReport, base_label: str) -> str:
+    out = [f"#### Changes against `{base_label}`", ""]
+    if base.ctx is None or head.ctx is None or base.errors:
+        out.append(f"- the base does not check cleanly ({len(base.errors)} error(s)); no diff")
+        return "\n".join(out) + "\n"
+    old, new = base.ctx.spec, head.ctx.spec
+    changes: list[str] = []
+    for name in new.hyperparameters.keys() - old.hyperparameters.keys():
+        changes.append(f"- hyperparameter `{name}` added")
+    for name in old.hyperparameters.keys() - new.hyperparameters.keys():
+        changes.append(f"- hyperparameter `{name}` removed")
+    for name in sorted(old.hyperparameters.keys() & new.hyperparameters.keys()):
+        change = _domain_change(old.hyperparameters[name], new.hyperparameters[name])
+        if change:
+            changes.append(f"- hyperparameter `{name}` {change}")
+    for c in new.constraints:
+        if c not in old.constraints:
+            changes.append(f"- constraint `{c}` added")
+    for c in old.constraints:
+        if c not in new.constraints:
+            changes.append(f"- constraint `{c}` removed")
+    if old.objective.name != new.objective.name:
+        changes.append(f"- objective `{old.objective.name}` → `{new.objective.name}`")
+    old_dir = base.checked.direction if base.checked else old.objective.direction
+    new_dir = head.checked.direction if head.checked else new.objective.direction
+    if old_dir != new_dir:
+        changes.append(f"- direction {old_dir} → {new_dir}")
+    for key in ("algorithm", "max_trials", "executions_per_trial"):
+        a, b = getattr(old.tuner, key), getattr(new.tuner, key)
+        if a != b:
+            changes.append(f"- budget: tuner.{key} {a} → {b}")
+    for key in ("epochs", "batch_size"):
+        a, b = getattr(old.fit, key), getattr(new.fit, key)
+        if a != b:
+            changes.append(f"- budget: fit.{key} {a} → {b}")
+    if old.model.layers != new.model.layers:
+        changes.append("- model layers changed")
+    out += changes or ["- no change to the search"]
+    sb, sh = summarize(base), summarize(head)
+    if sb is not None and sh is not None:
+        out.append(f"- feasible fraction {sb.feasible_fraction:.1%} → {sh.feasible_fraction:.1%}")
+    return "\n".join(out) + "\n"
