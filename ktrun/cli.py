@@ -167,12 +167,19 @@ def check_main(argv: list[str]) -> int:
     config_dir = default_config_dir()
     extra: list[Path] = [args.config_dir.resolve()] if args.config_dir else []
     overrides: list[str] = []
+    files: list[str] = []  # experiment files (pre-commit passes several): one check each
     for a in args.overrides:
-        overrides.append(_experiment_file(a, config_dir, extra) or a)
+        selected = _experiment_file(a, config_dir, extra)
+        if selected:
+            files.append(selected)
+        else:
+            overrides.append(a)
     runs: list[list[str]]
     if args.all:
         names = sorted({n for d in [config_dir, *extra] for n in experiment_names(d)})
         runs = [overrides] + [[f"+experiment={n}", *overrides] for n in names]
+    elif files:
+        runs = [[f, *overrides] for f in files]
     else:
         runs = [overrides]
     if _parallel_ok():
@@ -211,42 +218,42 @@ def plan_main(argv: list[str]) -> int:
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
-            base_dir, base_overrides = _base_config(args.base, config_dir, overrides, Path(tmp))
-            base = check_one(base_overrides, base_dir, extra)
+            base_dir, base_extra, base_overrides = _base_config(
+                args.base, config_dir, extra, overrides, Path(tmp)
+            )
+            base = check_one(base_overrides, base_dir, base_extra)
         text += "\n" + diff_markdown(base, report, args.base)
     print(text, end="")
     return EXIT_USER_ERROR if report.failed() else EXIT_OK
 
 
-def _base_config(base: str, config_dir: Path, overrides: list[str], tmp: Path) -> tuple[Path, list[str]]:
-    """The config tree to compare with: a file replaces the experiment; a ref is `git archive`d."""
+def _base_config(
+    base: str, config_dir: Path, extra: list[Path], overrides: list[str], tmp: Path
+) -> tuple[Path, list[Path], list[str]]:
+    """The configs to compare with: a file stands in for the experiment; a git ref is the tree
+    that holds the experiments (`--config-dir`, else ktrun's own) at that commit."""
+    import io
     import shutil
     import subprocess
+    import tarfile
 
     path = Path(base)
     if path.is_file():
-        tree = tmp / "conf"
-        shutil.copytree(config_dir, tree)
-        (tree / "experiment").mkdir(exist_ok=True)
-        shutil.copy(path, tree / "experiment" / "__base__.yaml")
+        (tmp / "experiment").mkdir(parents=True)
+        shutil.copy(path, tmp / "experiment" / "__base__.yaml")
         rest = [o for o in overrides if not o.startswith(("+experiment=", "experiment="))]
-        return tree, ["+experiment=__base__", *rest]
+        return config_dir, [tmp, *extra], ["+experiment=__base__", *rest]
+    tree = extra[0] if extra else config_dir
     top = subprocess.run(
-        ["git", "-C", str(config_dir), "rev-parse", "--show-toplevel"],
-        capture_output=True,
-        text=True,
-        check=True,
+        ["git", "-C", str(tree), "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=True
     ).stdout.strip()
-    rel = config_dir.resolve().relative_to(Path(top).resolve())
-    archive = subprocess.run(
-        ["git", "-C", top, "archive", base, str(rel)], capture_output=True, check=True
-    ).stdout
-    import io
-    import tarfile
-
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+    rel = tree.resolve().relative_to(Path(top).resolve())
+    archive = subprocess.run(["git", "-C", top, "archive", base, str(rel)], capture_output=True, check=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(tmp, filter="data")
-    return tmp / rel, overrides
+    if extra:
+        return config_dir, [tmp / rel, *extra[1:]], overrides
+    return tmp / rel, extra, overrides
 
 
 def schema_main(argv: list[str]) -> int:

@@ -151,3 +151,12 @@ def test_plan_exits_2_on_a_broken_config() -> None:
     proc = run_cli("plan", "+experiment=mnist_cnn", "objective.name=val_acuracy")
     assert proc.returncode == 2
     assert "objective-not-logged" in proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_several_experiment_files_are_checked_one_by_one(tmp_conf: Path) -> None:
+    """What the pre-commit hook does: `ktrun check FILE FILE ...`."""
+    bad = write(tmp_conf, "bad_kernel", BAD_KERNEL.replace("[3, 5, 7]", "[5, 7]"))
+    proc = run_cli("check", "conf/experiment/mnist_cnn.yaml", str(bad), "fit.epochs=2")
+    assert proc.returncode == 2
+    assert "── +experiment=mnist_cnn fit.epochs=2  ok" in proc.stdout
+    assert "── +experiment=bad_kernel fit.epochs=2  FAIL" in proc.stdout
