@@ -30,6 +30,7 @@ NOT_SEARCH_RELEVANT: tuple[tuple[str, ...], ...] = (
     ("tuner", "state_dir"),
     ("failure_policy",),
     ("fit", "verbose"),
+    ("report",),
 )
 
 

@@ -108,6 +108,10 @@ def run_search(
     )
     tuner.ktrun_init(plan, plan.state_dir / JOURNAL, progress)
     fit_kwargs: dict[str, Any] = {}
+    if spec.report.tensorboard:
+        # Keras Tuner gives each trial its own log directory and writes its hyperparameters
+        # for TensorBoard's HParams view.
+        fit_kwargs["callbacks"] = [keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"))]
     if data.x_val is not None:
         fit_kwargs["validation_data"] = (data.x_val, data.y_val)
     # Everything allocated so far lives for the whole search: keep the collector off it, so

@@ -193,6 +193,13 @@ class FailurePolicySpec(Strict):
     trial_timeout: float | None = Field(None, gt=0.0, description="Seconds; none = no limit.")
 
 
+class ReportSpec(Strict):
+    tensorboard: bool = Field(
+        False,
+        description="Per-trial TensorBoard logs with the HParams view, in <run dir>/tensorboard.",
+    )
+
+
 # ---------------------------------------------------------------- the whole experiment
 
 
@@ -211,6 +218,7 @@ class ExperimentSpec(Strict):
     objective: ObjectiveSpec = ObjectiveSpec()
     tuner: TunerSpec = TunerSpec()
     failure_policy: FailurePolicySpec = FailurePolicySpec()
+    report: ReportSpec = ReportSpec()
     pin: dict[str, Scalar] = Field(
         default_factory=dict,
         description=(

@@ -308,3 +308,12 @@ def test_failures_are_classified() -> None:
     assert classify(TrialTimeoutError("slow"), "fit") == "timeout"
     assert classify(ValueError("bad arg"), "build") == "build_error"
     assert classify(ValueError("bad data"), "fit") == "other"
+
+
+def test_tensorboard_logs_with_hparams(tmp_path: Path) -> None:
+    rc, _, run_dir = search(tmp_path, "tuner.max_trials=1", "report.tensorboard=true")
+    assert rc == 0
+    trial_dir = run_dir / "tensorboard" / "0" / "execution0"
+    assert list((trial_dir / "train").glob("events.out.tfevents.*"))
+    assert list((trial_dir / "validation").glob("events.out.tfevents.*"))
+    assert list(trial_dir.glob("events.out.tfevents.*")), "no HParams summary for the trial"
