@@ -302,6 +302,10 @@ def run_main() -> int:
         status.append(run_experiment(list(hc.overrides.task), config_dir, extra, Path(hc.runtime.output_dir)))
 
     app()
+    from ktrun.sweep import SweepSummary
+
+    if SweepSummary.last_failed:  # jobs may have run in other processes (joblib launcher)
+        status.append(EXIT_USER_ERROR)
     return max(status, default=EXIT_OK)  # a sweep fails if any of its jobs did
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 
 JOB_FILE = "ktrun_job.json"
+OK_STATUSES = frozenset({"completed", "exhausted"})
 COLUMNS = ("job", "overrides", "status", "best_score", "objective", "completed", "failed", "seconds")
 
 
@@ -155,7 +156,13 @@ def print_sweep(rows: list[JobRow]) -> None:
 class SweepSummary(Callback):
     """Registered in conf/config.yaml under `hydra.callbacks`."""
 
+    #: Whether the last sweep had a failed job; read by the launching process, since the jobs
+    #: may have run in other processes (joblib launcher).
+    last_failed = False
+
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
         sweep_dir = Path(str(config.hydra.sweep.dir))
         if sweep_dir.is_dir():
-            print_sweep(write_sweep_summary(sweep_dir))
+            rows = write_sweep_summary(sweep_dir)
+            SweepSummary.last_failed = any(r.status not in OK_STATUSES for r in rows)
+            print_sweep(rows)

@@ -51,3 +51,33 @@ def test_two_by_two_sweep_with_a_failing_job(tmp_path: Path) -> None:
         assert (job / "summary.json").is_file() == (r["status"] == "completed")
     assert (sweep / "sweep_summary.md").read_text().count("| config error |") == 2
     assert (sweep / "sweep_summary.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_joblib_launcher_runs_two_jobs_in_parallel_processes(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ktrun.cli",
+            "-m",
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
+            "+data.limit=200",
+            "fit.epochs=1",
+            "tuner.max_trials=1",
+            f"tuner.state_dir={tmp_path / 'state'}",
+            "experiment.seed=0,1",
+            f"hydra.sweep.dir={sweep}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "Joblib.Parallel(n_jobs=2" in proc.stdout + proc.stderr
+    rows = list(csv.DictReader((sweep / "sweep_summary.csv").read_text().splitlines()))
+    assert [r["status"] for r in rows] == ["completed", "completed"]
