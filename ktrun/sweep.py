@@ -33,6 +33,19 @@ class JobRow:
     failed: int
     seconds: float | None
 
+    def cells(self) -> list[str]:
+        """The row as text, in COLUMNS order: one rendering for csv, Markdown and the terminal."""
+        return [
+            self.job,
+            self.overrides,
+            self.status,
+            _fmt(self.best_score),
+            self.objective,
+            str(self.completed),
+            str(self.failed),
+            _fmt(self.seconds),
+        ]
+
 
 def write_job_file(run_dir: Path, overrides: list[str], exit_code: int, status: str) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -78,18 +91,7 @@ def write_sweep_summary(sweep_dir: Path) -> list[JobRow]:
         writer = csv.writer(fh)
         writer.writerow(COLUMNS)
         for r in rows:
-            writer.writerow(
-                [
-                    r.job,
-                    r.overrides,
-                    r.status,
-                    _fmt(r.best_score),
-                    r.objective,
-                    r.completed,
-                    r.failed,
-                    _fmt(r.seconds),
-                ]
-            )
+            writer.writerow(r.cells())
     lines = [
         f"# Sweep summary: {sweep_dir.name}",
         "",
@@ -97,16 +99,8 @@ def write_sweep_summary(sweep_dir: Path) -> list[JobRow]:
         "|" + "---|" * len(COLUMNS),
     ]
     for r in rows:
-        cells = [
-            r.job,
-            f"`{r.overrides}`",
-            r.status,
-            _fmt(r.best_score),
-            r.objective,
-            str(r.completed),
-            str(r.failed),
-            _fmt(r.seconds),
-        ]
+        cells = r.cells()
+        cells[1] = f"`{cells[1]}`"
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     (sweep_dir / "sweep_summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     _plot(rows, sweep_dir / "sweep_summary.png")
@@ -140,16 +134,7 @@ def print_sweep(rows: list[JobRow]) -> None:
     for col in COLUMNS:
         table.add_column(col)
     for r in rows:
-        table.add_row(
-            r.job,
-            r.overrides,
-            r.status,
-            _fmt(r.best_score),
-            r.objective,
-            str(r.completed),
-            str(r.failed),
-            _fmt(r.seconds),
-        )
+        table.add_row(*r.cells())
     Console().print(table)
 
 
