@@ -15,8 +15,11 @@ from tests.conftest import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras]
 
+QUICK = ["+data.limit=200", "fit.epochs=1", "tuner.max_trials=1"]
 
-def test_two_by_two_sweep_with_a_failing_job(tmp_path: Path) -> None:
+
+def sweep_run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """`ktrun -m ...` in a fresh process, as people run it; returns the sweep directory too."""
     sweep = tmp_path / "sweep"
     proc = subprocess.run(
         [
@@ -24,12 +27,9 @@ def test_two_by_two_sweep_with_a_failing_job(tmp_path: Path) -> None:
             "-m",
             "ktrun.cli",
             "-m",
-            "+data.limit=200",
-            "fit.epochs=1",
-            "tuner.max_trials=1",
+            *QUICK,
             f"tuner.state_dir={tmp_path / 'state'}",
-            "experiment.seed=0,1",
-            "objective.name=val_accuracy,val_acuracy",
+            *args,
             f"hydra.sweep.dir={sweep}",
         ],
         cwd=REPO,
@@ -39,6 +39,11 @@ def test_two_by_two_sweep_with_a_failing_job(tmp_path: Path) -> None:
         check=False,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
+    return proc, sweep
+
+
+def test_two_by_two_sweep_with_a_failing_job(tmp_path: Path) -> None:
+    proc, sweep = sweep_run(tmp_path, "experiment.seed=0,1", "objective.name=val_accuracy,val_acuracy")
     assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]  # one job failed
     assert "Traceback" not in proc.stdout + proc.stderr
     rows = list(csv.DictReader((sweep / "sweep_summary.csv").read_text().splitlines()))
@@ -54,28 +59,8 @@ def test_two_by_two_sweep_with_a_failing_job(tmp_path: Path) -> None:
 
 
 def test_joblib_launcher_runs_two_jobs_in_parallel_processes(tmp_path: Path) -> None:
-    sweep = tmp_path / "sweep"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ktrun.cli",
-            "-m",
-            "hydra/launcher=joblib",
-            "hydra.launcher.n_jobs=2",
-            "+data.limit=200",
-            "fit.epochs=1",
-            "tuner.max_trials=1",
-            f"tuner.state_dir={tmp_path / 'state'}",
-            "experiment.seed=0,1",
-            f"hydra.sweep.dir={sweep}",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    proc, sweep = sweep_run(
+        tmp_path, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "experiment.seed=0,1"
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "Joblib.Parallel(n_jobs=2" in proc.stdout + proc.stderr
