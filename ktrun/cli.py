@@ -342,6 +342,10 @@ def _run_experiment(
         )
     plan = compile_plan(checked)
     spec = plan.spec
+    from ktrun.runtime.distributed import is_worker, launch
+
+    if spec.distributed.workers > 0 and "KERASTUNER_ORACLE_IP" not in os.environ:
+        return launch(overrides, run_dir, spec.distributed.workers, spec.distributed.restarts, console.print)
     try:
         data = load_dataset(
             spec.data,
@@ -372,6 +376,8 @@ def _run_experiment(
 
     with SearchProgress(console, spec.tuner.max_trials, spec.objective.name, checked.direction) as view:
         outcome = run_search(plan, data, run_dir, progress=view, say=console.print)
+    if is_worker():  # the chief holds the search and writes its results
+        return EXIT_OK, "worker"
     outcome.overrides = [o for o in overrides if not o.startswith(("+pin.", "pin."))]
     write_results(outcome, run_dir, space)
     print_results(outcome, console, run_dir)

@@ -31,6 +31,7 @@ NOT_SEARCH_RELEVANT: tuple[tuple[str, ...], ...] = (
     ("failure_policy",),
     ("fit", "verbose"),
     ("report",),
+    ("distributed",),
 )
 
 

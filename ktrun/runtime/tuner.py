@@ -282,7 +282,20 @@ class PolicyMixin:
             raise kt.errors.FatalError(ctx.abort_reason)
         self._check_limits()
 
+    def search(self, *args: Any, **kwargs: Any) -> None:
+        from ktrun.runtime.distributed import is_chief, serve
+
+        if is_chief():
+            self.save()
+            serve(self.oracle)
+            return
+        super().search(*args, **kwargs)  # type: ignore[misc]
+
     def _check_limits(self) -> None:
+        from ktrun.runtime.distributed import is_worker
+
+        if is_worker():  # a worker's oracle is a gRPC client: the limits need the whole search
+            return
         policy = self.plan.spec.failure_policy
         ended = [self.oracle.trials[t] for t in self.oracle.end_order]
         failed = [t for t in ended if t.status == "FAILED"]

@@ -193,6 +193,13 @@ class FailurePolicySpec(Strict):
     trial_timeout: float | None = Field(None, gt=0.0, description="Seconds; none = no limit.")
 
 
+class DistributedSpec(Strict):
+    """Keras Tuner's chief/worker engine on this machine (gRPC on loopback)."""
+
+    workers: int = Field(0, ge=0, le=16, description="0: one process; N: a chief and N workers.")
+    restarts: int = Field(2, ge=0, description="Times a worker that died is restarted (same id).")
+
+
 class ReportSpec(Strict):
     tensorboard: bool = Field(
         False,
@@ -219,6 +226,7 @@ class ExperimentSpec(Strict):
     tuner: TunerSpec = TunerSpec()
     failure_policy: FailurePolicySpec = FailurePolicySpec()
     report: ReportSpec = ReportSpec()
+    distributed: DistributedSpec = DistributedSpec()
     pin: dict[str, Scalar] = Field(
         default_factory=dict,
         description=(

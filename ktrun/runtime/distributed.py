@@ -1,0 +1,118 @@
+"""`distributed.workers=N`: Keras Tuner's chief/worker engine, started and watched on loopback.
+
+The launcher starts the same `ktrun` command as a chief (the oracle, serving over gRPC) and N
+workers (running trials), with Keras Tuner's environment variables set. A worker that dies is
+restarted with the same id, so the chief hands it back its orphaned trial. The chief writes the
+results, exactly as a single-process run does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+CHIEF = "chief"
+
+
+def is_worker() -> bool:
+    return "KERASTUNER_ORACLE_IP" in os.environ and os.environ.get("KERASTUNER_TUNER_ID") != CHIEF
+
+
+def is_chief() -> bool:
+    return "KERASTUNER_ORACLE_IP" in os.environ and os.environ.get("KERASTUNER_TUNER_ID") == CHIEF
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_port(port: int, chief: subprocess.Popen[bytes], timeout: float = 120.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and chief.poll() is None:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.2)
+    return False
+
+
+def launch(overrides: list[str], run_dir: Path, workers: int, restarts: int, say: Any) -> tuple[int, str]:
+    port = _free_port()
+    base_env = {**os.environ, "KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(port)}
+    cmd = [sys.executable, "-m", "ktrun.cli", *overrides]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    chief = subprocess.Popen(
+        [*cmd, f"hydra.run.dir={run_dir}"], env={**base_env, "KERASTUNER_TUNER_ID": CHIEF}
+    )
+    say(f"distributed: chief on 127.0.0.1:{port} (pid {chief.pid}), starting {workers} worker(s)")
+    if not _wait_for_port(port, chief):
+        chief.kill()
+        return 1, "failed"
+
+    def start(i: int) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [*cmd, f"hydra.run.dir={run_dir / 'workers' / f'tuner{i}'}"],
+            env={**base_env, "KERASTUNER_TUNER_ID": f"tuner{i}"},
+            stdout=subprocess.DEVNULL,
+        )
+
+    procs = {i: start(i) for i in range(workers)}
+    left = dict.fromkeys(procs, restarts)
+    pids = run_dir / "workers.json"
+    pids.write_text(json.dumps({f"tuner{i}": p.pid for i, p in procs.items()}))
+    while chief.poll() is None:
+        for i, p in list(procs.items()):
+            code = p.poll()
+            if code is None or code == 0:
+                continue
+            if left[i] > 0:  # it died mid-search: the chief holds its trial for its id
+                left[i] -= 1
+                say(f"distributed: worker tuner{i} exited with {code}; restarting it")
+                procs[i] = start(i)
+                pids.write_text(json.dumps({f"tuner{k}": q.pid for k, q in procs.items()}))
+            else:
+                del procs[i]
+        if not procs or all(p.poll() is not None for p in procs.values()):
+            if all(p.poll() == 0 for p in procs.values()) and procs:
+                chief.wait(timeout=60)  # no ongoing trial left: the chief stops on its own
+            break
+        time.sleep(0.5)
+    if chief.poll() is None:
+        chief.terminate()
+        chief.wait(timeout=30)
+        return 1, "failed"
+    for p in procs.values():
+        if p.poll() is None:
+            p.terminate()
+    summary = run_dir / "summary.json"
+    status = json.loads(summary.read_text())["status"] if summary.is_file() else "failed"
+    return chief.returncode, status
+
+
+def serve(oracle: Any, poll: float = 0.2) -> None:
+    """Keras Tuner's `oracle_chief.start_server`, but it notices the end within `poll` seconds
+    (Keras Tuner re-checks every 20 s, so the chief lingers after the last worker)."""
+    from concurrent import futures
+
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute.oracle_chief import OracleServicer
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    servicer = OracleServicer(oracle)
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    server.add_insecure_port(f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}")
+    server.start()
+    try:
+        while not (servicer.stop_triggered and not oracle.ongoing_trials):
+            time.sleep(poll)
+    finally:
+        server.stop(grace=1)

@@ -1,0 +1,70 @@
+"""Keras Tuner's chief/worker engine on loopback: `distributed.workers=N`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = [pytest.mark.slow, pytest.mark.keras]
+
+
+def _launch(tmp_path: Path, trials: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ktrun.cli",
+            "distributed.workers=2",
+            "+data.limit=300",
+            "fit.epochs=1",
+            f"tuner.max_trials={trials}",
+            f"tuner.state_dir={tmp_path / 'state'}",
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ],
+        cwd=REPO,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+
+
+def test_chief_and_two_workers_write_the_same_results(tmp_path: Path) -> None:
+    proc = _launch(tmp_path, 6)
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out[-3000:]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "completed"
+    assert summary["trials"]["completed"] == 6 and summary["trials"]["failed"] == 0
+    assert (tmp_path / "run" / "best_model.keras").is_file()
+    journal = (tmp_path / "state").glob("*/ktrun_journal.jsonl")
+    ids = {json.loads(line)["trial_id"] for path in journal for line in path.read_text().splitlines()}
+    assert len(ids) == 6
+
+
+def test_a_killed_worker_is_restarted_and_the_search_completes(tmp_path: Path) -> None:
+    proc = _launch(tmp_path, 8)
+    pids_file, journal_glob = tmp_path / "run" / "workers.json", "*/ktrun_journal.jsonl"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        done = sum(len(p.read_text().splitlines()) for p in (tmp_path / "state").glob(journal_glob))
+        if pids_file.is_file() and done >= 2:
+            break
+        time.sleep(0.2)
+    victim = json.loads(pids_file.read_text())["tuner0"]
+    os.kill(victim, signal.SIGKILL)  # mid-search, most likely mid-trial
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out[-3000:]
+    assert "worker tuner0 exited with -9; restarting it" in out
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "completed"
+    assert summary["trials"]["completed"] == 8 and summary["trials"]["failed"] == 0
