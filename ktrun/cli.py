@@ -294,10 +294,10 @@ def run_main() -> int:
         from hydra.core.hydra_config import HydraConfig
 
         hc = HydraConfig.get()
-        extra = [
-            Path(s.path.removeprefix("file://"))
+        extra = [  # `--config-dir` and `hydra.searchpath` directories, for ktrun's own composition
+            Path(s.path)
             for s in hc.runtime.config_sources
-            if s.path.startswith("file://") and Path(s.path.removeprefix("file://")) != config_dir
+            if s.schema == "file" and Path(s.path).resolve() != config_dir.resolve()
         ]
         status.append(run_experiment(list(hc.overrides.task), config_dir, extra, Path(hc.runtime.output_dir)))
 
@@ -345,7 +345,12 @@ def _run_experiment(
     from ktrun.runtime.distributed import is_worker, launch
 
     if spec.distributed.workers > 0 and "KERASTUNER_ORACLE_IP" not in os.environ:
-        return launch(overrides, run_dir, spec.distributed.workers, spec.distributed.restarts, console.print)
+        from ktrun.compose import searchpath_override
+        from ktrun.runtime.search import clear_abort
+
+        clear_abort(plan.state_dir)
+        child = [*overrides, *searchpath_override(extra)]  # children find the same experiments
+        return launch(child, run_dir, spec.distributed.workers, spec.distributed.restarts, console.print)
     try:
         data = load_dataset(
             spec.data,

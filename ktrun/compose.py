@@ -76,7 +76,7 @@ def _search_dirs(config_dir: Path, extra: list[Path]) -> list[Path]:
     return [config_dir, *extra]
 
 
-def _searchpath_override(extra: list[Path]) -> list[str]:
+def searchpath_override(extra: list[Path]) -> list[str]:
     if not extra:
         return []
     return ["hydra.searchpath=[" + ",".join(f"file://{d}" for d in extra) + "]"]
@@ -233,7 +233,7 @@ def compose(
 
     config_dir = (config_dir or default_config_dir()).resolve()
     extra = [d.resolve() for d in extra_dirs or []]
-    all_overrides = [*overrides, *_searchpath_override(extra)]
+    all_overrides = [*overrides, *searchpath_override(extra)]
     GlobalHydra.instance().clear()
     try:
         with (

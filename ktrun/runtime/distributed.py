@@ -82,7 +82,10 @@ def launch(overrides: list[str], run_dir: Path, workers: int, restarts: int, say
                 del procs[i]
         if not procs or all(p.poll() is not None for p in procs.values()):
             if all(p.poll() == 0 for p in procs.values()) and procs:
-                chief.wait(timeout=60)  # no ongoing trial left: the chief stops on its own
+                try:  # no ongoing trial left: the chief stops on its own
+                    chief.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    say("distributed: the chief did not stop after the last worker; stopping it")
             break
         time.sleep(0.5)
     if chief.poll() is None:
@@ -112,7 +115,10 @@ def serve(oracle: Any, poll: float = 0.2) -> None:
     server.add_insecure_port(f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}")
     server.start()
     try:
-        while not (servicer.stop_triggered and not oracle.ongoing_trials):
+        while True:
+            stopping = servicer.stop_triggered or oracle.ktrun_abort_reason() is not None
+            if stopping and not oracle.ongoing_trials:
+                break
             time.sleep(poll)
     finally:
         server.stop(grace=1)

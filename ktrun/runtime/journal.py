@@ -17,13 +17,16 @@ from typing import Any
 
 def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> str:
     text = json.dumps(obj)
+    write_text_atomic(path, text)
+    return text
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)  # atomic: a killed process leaves the old file or the new one
-    return text
 
 
 def append_journal(path: Path, entry: dict[str, Any]) -> None:

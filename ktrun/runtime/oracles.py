@@ -9,6 +9,7 @@ feasible point can be found the oracle stops and the search ends as "exhausted".
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import keras_tuner as kt
@@ -21,6 +22,7 @@ from ktrun.feasibility import Checker
 from ktrun.runtime.journal import write_json_atomic
 from ktrun.space import Space
 
+ABORT_FILE = "ktrun_abort.txt"
 RUNNING = trial_module.TrialStatus.RUNNING
 STOPPED = trial_module.TrialStatus.STOPPED
 
@@ -47,6 +49,19 @@ class FeasibleMixin:
         self.ktrun_rejected.update(reasons)
         self._tried_so_far.add(self._compute_values_hash(values))  # type: ignore[attr-defined]
         return True
+
+    def ktrun_abort_reason(self) -> str | None:
+        """Set by a distributed worker that hit an `abort` policy (a file in the project dir)."""
+        path = Path(self._project_dir) / ABORT_FILE  # type: ignore[attr-defined]
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+
+    def create_trial(self, tuner_id: str) -> Any:
+        """No new trial once the search was aborted elsewhere: every worker gets STOPPED."""
+        if self.ktrun_abort_reason() is not None:
+            self.tuner_ids.discard(tuner_id)  # type: ignore[attr-defined]
+            hps = self.hyperparameters.copy()  # type: ignore[attr-defined]
+            return trial_module.Trial(hyperparameters=hps, trial_id="stopped", status=STOPPED)
+        return super().create_trial(tuner_id)  # type: ignore[misc]
 
     def _random_values(self) -> dict[str, Any] | None:
         for _ in range(self.ktrun_max_attempts):

@@ -20,7 +20,7 @@ from typing import Any
 from ktrun.data import Dataset
 from ktrun.outcome import SearchOutcome, TrialRecord
 from ktrun.plan import Plan, diff_configs
-from ktrun.runtime.journal import read_journal, write_json_atomic
+from ktrun.runtime.journal import read_journal, write_json_atomic, write_text_atomic
 
 JOURNAL = "ktrun_journal.jsonl"
 
@@ -31,6 +31,8 @@ def prepare_state(plan: Plan, say: Any) -> int:
     if plan.spec.tuner.overwrite and state.exists():
         say(f"tuner.overwrite=true: discarding the earlier search in {state}")
         shutil.rmtree(state)
+    if not os.environ.get("KERASTUNER_ORACLE_IP"):  # distributed: the launcher clears it
+        clear_abort(state)
     if latest.is_file():
         try:
             previous = json.loads(latest.read_text(encoding="utf-8"))
@@ -56,6 +58,13 @@ def prepare_state(plan: Plan, say: Any) -> int:
     if done:
         say(f"resuming the search in {state}: {done} trial(s) already ran")
     return done
+
+
+def clear_abort(state_dir: Path) -> None:
+    """An earlier aborted run's signal to stop; a re-run resumes the search instead."""
+    from ktrun.runtime.oracles import ABORT_FILE
+
+    (state_dir / ABORT_FILE).unlink(missing_ok=True)
 
 
 def run_search(
@@ -125,6 +134,13 @@ def run_search(
         status, reason = "aborted", str(e)
     finally:
         gc.unfreeze()
+    from ktrun.runtime.distributed import is_worker
+    from ktrun.runtime.oracles import ABORT_FILE
+
+    if status == "aborted" and is_worker() and reason:  # tell the chief, which stops everyone
+        write_text_atomic(plan.state_dir / ABORT_FILE, reason)
+    elif status == "completed" and oracle.ktrun_abort_reason():
+        status, reason = "aborted", oracle.ktrun_abort_reason()
     if status == "completed" and oracle.ktrun_exhausted:
         status = "exhausted"
         reason = None

@@ -68,3 +68,38 @@ def test_a_killed_worker_is_restarted_and_the_search_completes(tmp_path: Path) -
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["status"] == "completed"
     assert summary["trials"]["completed"] == 8 and summary["trials"]["failed"] == 0
+
+
+def test_an_abort_on_a_worker_stops_the_whole_search(tmp_path: Path) -> None:
+    from tests.integration.test_search import NAN_PRONE, write_experiment
+
+    write_experiment(tmp_path, "nanprone", NAN_PRONE)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ktrun.cli",
+            "--config-dir",
+            str(tmp_path),
+            "+experiment=nanprone",
+            "distributed.workers=2",
+            "+data.limit=300",
+            "fit.epochs=1",
+            "tuner=grid",
+            "tuner.max_trials=4",
+            "+pin.act=exponential",
+            "failure_policy.nan=abort",
+            f"tuner.state_dir={tmp_path / 'state'}",
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ],
+        cwd=REPO,
+        text=True,
+        capture_output=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "aborted", proc.stdout[-3000:]
+    assert "failure_policy.nan is abort" in summary["abort_reason"]
+    assert proc.returncode == 1
