@@ -24,6 +24,7 @@ from ktrun.space import Space
 
 ABORT_FILE = "ktrun_abort.txt"
 RUNNING = trial_module.TrialStatus.RUNNING
+ENDED = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
 STOPPED = trial_module.TrialStatus.STOPPED
 
 
@@ -82,8 +83,28 @@ class FeasibleMixin:
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
+        """Keras Tuner's state, minus ended trials it would otherwise train again on resume.
+
+        `Oracle.end_trial` saves oracle.json before it drops the trial from `ongoing_trials`,
+        and `reload` retries every ongoing trial. A kill after a trial ended (before the next
+        trial's save, or while results are written after the last one) made the resumed
+        search train a completed trial a second time. A trial whose own file says it ended is
+        ended, whatever oracle.json says.
+        """
         super().set_state(state)  # type: ignore[misc]
         self.ktrun_rejected = Counter(state.get("ktrun_rejected", {}))
+        ongoing: dict[str, Any] = self.ongoing_trials  # type: ignore[attr-defined]
+        end_order: list[str] = self.end_order  # type: ignore[attr-defined]
+        for tuner_id, trial in list(ongoing.items()):
+            if trial.status in ENDED:
+                del ongoing[tuner_id]
+                if trial.trial_id not in end_order:
+                    end_order.append(trial.trial_id)
+
+    def end_trial(self, trial: Any) -> None:
+        """Save once more after Keras Tuner dropped the trial from `ongoing_trials`."""
+        super().end_trial(trial)  # type: ignore[misc]
+        self.save()
 
     def save(self) -> None:
         write_json_atomic(self._get_oracle_fname(), self.get_state())  # type: ignore[attr-defined]

@@ -317,3 +317,17 @@ def test_tensorboard_logs_with_hparams(tmp_path: Path) -> None:
     assert list((trial_dir / "train").glob("events.out.tfevents.*"))
     assert list((trial_dir / "validation").glob("events.out.tfevents.*"))
     assert list(trial_dir.glob("events.out.tfevents.*")), "no HParams summary for the trial"
+
+
+def test_rerunning_a_finished_search_trains_nothing_again(tmp_path: Path) -> None:
+    """Keras Tuner leaves the last trial in oracle.json's `ongoing_trials`; a re-run must not
+    train it a second time (found by the crash-loop test)."""
+    rc, first, _ = search(tmp_path, "tuner.max_trials=2")
+    assert rc == 0 and first["trials"]["completed"] == 2
+    rc, second, _ = search(tmp_path, "tuner.max_trials=2", run="run2")
+    assert rc == 0 and second["trials"]["completed"] == 2
+    state = Path(second["state_dir"])
+    runs = [json.loads(line)["trial_id"] for line in (state / "ktrun_journal.jsonl").read_text().splitlines()]
+    assert sorted(runs) == ["0", "1"], runs  # one training run per trial, across both runs
+    oracle = json.loads((state / "oracle.json").read_text())
+    assert oracle["ongoing_trials"] == {} and oracle["end_order"] == ["0", "1"]
