@@ -324,6 +324,7 @@ def _run_experiment(
     from rich.console import Console
 
     from ktrun.data import DataError, load_dataset
+    from ktrun.fmt import percent
     from ktrun.plan import compile_plan
     from ktrun.report import render
     from ktrun.runtime.datasets import keras_dataset
@@ -370,7 +371,7 @@ def _run_experiment(
     console.print(
         f"[bold]{spec.experiment.name}[/]: {spec.tuner.algorithm} search, {spec.tuner.max_trials} trials, "
         f"{len(plan.hyperparameters)} hyperparameters"
-        + (f", {space.feasible_fraction:.0%} of the space feasible" if space else "")
+        + (f", {percent(space.feasible_fraction)} of the space feasible" if space else "")
         + f"; data {data.source}: {len(data.x_train)} train / "
         f"{0 if data.x_val is None else len(data.x_val)} validation rows",
         highlight=False,

@@ -4,6 +4,13 @@ One definition serves the checks (feasible fraction, counterexamples) and the sa
 train a point known to be invalid). The space is split into independent components (linked by
 conditions, shared constraints, or shapes); each is enumerated exactly when small enough and
 estimated by sampling otherwise, and the fractions multiply.
+
+Sampling alone cannot tell "tiny" from "empty": six widths that must shrink layer to layer keep
+0.5% of their points, and a few such constraints together leave a fraction no random sample
+hits. For those, the space is walked as a search tree (hyperparameters in order, each
+constraint checked as soon as its last name is decided): Knuth's random probes estimate the
+fraction, and a randomised depth-first search finds a feasible point or proves there is none.
+The samplers use the same search when rejection sampling keeps missing.
 """
 
 from __future__ import annotations
@@ -16,12 +23,22 @@ from dataclasses import dataclass, field
 from ktrun.expr import EvalError, Expr, ExprError, parse
 from ktrun.shapes import ShapeTrace, infer
 from ktrun.space import Space, max_layers, unroll
+from ktrun.space import sample as space_sample
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.layers import Dense, Embedding, Reshape, _Conv, _Layer
 from ktrun.spec.refs import Scalar
 
 ENUMERATION_LIMIT = 20_000
 SAMPLES = 2_000
+#: Below this many feasible samples, the tree estimator and the solver take over.
+MIN_HITS = 20
+PROBES = 200
+#: Samples after which a component that is still (almost) never feasible goes to the tree.
+EARLY_SAMPLES = 500
+#: Assignments one depth-first search may try before it gives up (undecided, not "empty").
+SOLVE_BUDGET = 50_000
+#: Values one search-tree level tries: all of a finite domain up to this, else a random subset.
+CANDIDATES = 64
 #: Layer-steps of shape inference one analysis may spend: big models get fewer samples.
 WORK_BUDGET = 100_000
 _SIZE_ARGS = {"units", "filters", "output_dim"}
@@ -106,6 +123,8 @@ class Component:
     exact: bool
     constraint_rejected: dict[int, float]
     shape_rejected: dict[str, float]
+    #: True: a feasible point is known; False: proven empty; None: none found, not proven.
+    satisfiable: bool | None = True
 
 
 @dataclass
@@ -133,6 +152,12 @@ class Feasibility:
     @property
     def exact(self) -> bool:
         return all(c.exact for c in self.components)
+
+    @property
+    def satisfiable(self) -> bool | None:
+        """False when some component is proven empty; None when one is undecided."""
+        states = [c.satisfiable for c in self.components]
+        return False if False in states else None if None in states else True
 
     def constraint_fraction(self, index: int) -> float:
         """Fraction of the space a constraint rejects (within its own component)."""
@@ -202,6 +227,105 @@ class Checker:
             out.append(trace.failure.code)
         return out
 
+    # ------------------------------------------------------------ the space as a search tree
+
+    def tree(
+        self,
+        names: Sequence[str] | None = None,
+        cons: Sequence[Constraint] | None = None,
+        with_shapes: bool = True,
+    ) -> SearchTree:
+        """`names` in order (all by default), each check placed at the depth its names are decided."""
+        order = [n for n in self.space.order if names is None or n in set(names)]
+        depth = {n: i for i, n in enumerate(order)}
+        checks: list[list[Constraint]] = [[] for _ in order]
+        for c in self.constraints if cons is None else cons:
+            known = [depth[n] for n in c.names if n in depth]
+            if known:
+                checks[max(known)].append(c)
+        shaped = [depth[n] for n in self.shape_names if n in depth] if with_shapes else []
+        return SearchTree(order, checks, max(shaped) if shaped else None)
+
+    def _passes(self, tree: SearchTree, depth: int, point: Mapping[str, Scalar]) -> bool:
+        for c in tree.checks[depth]:
+            try:
+                if not c.holds(point):
+                    return False
+            except EvalError:
+                return False
+        if depth == tree.shape_depth:
+            trace = self.shape_trace(point)
+            return trace is None or trace.failure is None
+        return True
+
+    def _candidates(self, name: str, rng: random.Random) -> tuple[list[Scalar], bool]:
+        """Values to try at this level, shuffled, and whether they are the whole domain."""
+        param = self.space.params[name]
+        vals = param.values
+        if vals is not None and len(vals) <= CANDIDATES:
+            out = list(vals)
+            rng.shuffle(out)
+            return out, True
+        if vals is not None:
+            return rng.sample(list(vals), CANDIDATES), False
+        return [space_sample(param.decl, rng) for _ in range(CANDIDATES)], False
+
+    def probe(self, tree: SearchTree, rng: random.Random) -> tuple[float, dict[str, Scalar] | None]:
+        """One random root-to-leaf walk: (product of the pass ratios, the point if it got there).
+
+        The mean weight over many probes is an unbiased estimate of the feasible fraction
+        (Knuth, 1975), however small, at the cost of one level's candidates per step.
+        """
+        point: dict[str, Scalar] = {}
+        weight = 1.0
+        for depth, name in enumerate(tree.names):
+            if not self.space.is_active(name, point):
+                if not self._passes(tree, depth, point):
+                    return 0.0, None
+                continue
+            cands, _ = self._candidates(name, rng)
+            good = []
+            for v in cands:
+                point[name] = v
+                if self._passes(tree, depth, point):
+                    good.append(v)
+            if not good:
+                return 0.0, None
+            weight *= len(good) / len(cands)
+            point[name] = rng.choice(good)
+        return weight, point
+
+    def solve(
+        self, tree: SearchTree, rng: random.Random, budget: int = SOLVE_BUDGET
+    ) -> tuple[dict[str, Scalar] | None, bool]:
+        """Randomised depth-first search: (a feasible point or None, whether None is a proof)."""
+        point: dict[str, Scalar] = {}
+        state = {"nodes": 0, "complete": True}
+
+        def rec(depth: int) -> bool:
+            if depth == len(tree.names):
+                return True
+            name = tree.names[depth]
+            if not self.space.is_active(name, point):
+                return self._passes(tree, depth, point) and rec(depth + 1)
+            cands, whole = self._candidates(name, rng)
+            state["complete"] = state["complete"] and whole
+            for v in cands:
+                state["nodes"] += 1
+                if state["nodes"] > budget:
+                    raise _OutOfBudget
+                point[name] = v
+                if self._passes(tree, depth, point) and rec(depth + 1):
+                    return True
+            del point[name]
+            return False
+
+        try:
+            found = rec(0)
+        except _OutOfBudget:
+            return None, False
+        return (dict(point), False) if found else (None, bool(state["complete"]))
+
     def analyze(self, seed: int = 0) -> Feasibility:
         comps = _components(self.space, self.constraints, self.shape_names)
         result = Feasibility([], {}, {})
@@ -245,6 +369,8 @@ class Checker:
         c_rej: dict[int, float] = {c.index: 0.0 for c in cons}
         s_rej: dict[str, float] = {}
         for point in points:
+            if not exact and n == EARLY_SAMPLES and ok < MIN_HITS // 4:
+                break  # enough to rate each constraint; the tree estimates the fraction
             n += 1
             good = True
             for c in cons:
@@ -265,14 +391,56 @@ class Checker:
                     good = False
             ok += good
         n = max(n, 1)
-        return Component(
+        comp = Component(
             names,
             float(n) if exact else bound,
             ok / n,
             exact,
             {k: v / n for k, v in c_rej.items()},
             {k: v / n for k, v in s_rej.items()},
+            ok > 0 if exact else True,
         )
+        if not exact and ok < MIN_HITS:
+            self._refine(comp, cons, with_shapes, rng, n)
+        return comp
+
+    def _refine(
+        self, comp: Component, cons: list[Constraint], with_shapes: bool, rng: random.Random, n: int
+    ) -> None:
+        """Few or no samples were feasible: estimate on the search tree, and decide emptiness."""
+        tree = self.tree(comp.names, cons, with_shapes)
+        probes = [self.probe(tree, rng) for _ in range(PROBES)]
+        comp.fraction = sum(w for w, _ in probes) / PROBES
+        witness = next((p for _, p in probes if p is not None), None)
+        proven = False
+        if witness is None:
+            witness, proven = self.solve(tree, rng)
+        comp.satisfiable = True if witness is not None else False if proven else None
+        # A part that rejected every sample is not known to reject everything: unless a search
+        # proves it, say "almost all" and leave the verdict to the joint result above.
+        almost = n / (n + 1)
+        for c in cons:
+            if comp.constraint_rejected.get(c.index, 0.0) >= 1.0 and (
+                witness is not None or not self.solve(self.tree(comp.names, [c], False), rng)[1]
+            ):
+                comp.constraint_rejected[c.index] = almost
+        if sum(comp.shape_rejected.values()) >= 1.0 and (
+            witness is not None or not self.solve(self.tree(comp.names, [], with_shapes), rng)[1]
+        ):
+            comp.shape_rejected = {k: v * almost for k, v in comp.shape_rejected.items()}
+
+
+@dataclass(frozen=True)
+class SearchTree:
+    """Hyperparameters in order; `checks[d]` are the constraints decided at depth `d`."""
+
+    names: list[str]
+    checks: list[list[Constraint]]
+    shape_depth: int | None
+
+
+class _OutOfBudget(Exception):
+    pass
 
 
 def _walk(layers: Sequence[object]) -> Iterable[object]:

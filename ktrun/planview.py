@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from ktrun.checks import CheckReport
+from ktrun.fmt import percent
 from ktrun.spec.refs import HpRef
 from ktrun.summary import summarize
 
@@ -73,12 +74,14 @@ def plan_markdown(report: CheckReport) -> str:
         out.append(f"| `{h.name}` | {h.type} | {h.domain} | {card} | {h.condition or ''} |")
     out.append("")
     for c in s.constraints:
-        rej = "" if c.rejected is None else f": rejects {c.rejected:.1%}"
+        rej = "" if c.rejected is None else f": rejects {percent(c.rejected)}"
         out.append(f"- constraint `{c.text}`{rej}")
     for code, frac in s.shape_excluded.items():
-        out.append(f"- shapes: `{code}` excludes {frac:.1%}")
+        out.append(f"- shapes: `{code}` excludes {percent(frac)}")
     points = "a continuous space" if not math.isfinite(s.total_points) else f"{s.total_points:,.0f} points"
-    out.append(f"- feasible: **{s.feasible_fraction:.1%}** of {points}{'' if s.exact else ' (estimated)'}")
+    out.append(
+        f"- feasible: **{percent(s.feasible_fraction)}** of {points}{'' if s.exact else ' (estimated)'}"
+    )
     out.append(
         f"- objective: `{spec.objective.name}` ({report.checked.direction if report.checked else '?'})"
     )
@@ -159,5 +162,5 @@ def diff_markdown(base: CheckReport, head: CheckReport, base_label: str) -> str:
     out += changes or ["- no change to the search"]
     sb, sh = summarize(base), summarize(head)
     if sb is not None and sh is not None:
-        out.append(f"- feasible fraction {sb.feasible_fraction:.1%} → {sh.feasible_fraction:.1%}")
+        out.append(f"- feasible fraction {percent(sb.feasible_fraction)} → {percent(sh.feasible_fraction)}")
     return "\n".join(out) + "\n"

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ktrun.fmt import percent, points
 from ktrun.problems import Problem, Severity
 
 if TYPE_CHECKING:  # the CLI imports FORMATS before anything heavy
@@ -25,12 +26,6 @@ def _color(text: str, code: str) -> str:
 
 
 _SEV_COLOR = {Severity.ERROR: "31;1", Severity.WARNING: "33", Severity.INFO: "36"}
-
-
-def _points(n: float) -> str:
-    if not math.isfinite(n):
-        return "a continuous space"
-    return f"{n:,.0f} points" if n < 1e6 else f"{n:.2e} points"
 
 
 def _problem_text(p: Problem) -> str:
@@ -50,12 +45,12 @@ def _space_text(s: SpaceSummary) -> list[str]:
         cond = f"  when {r.condition}" if r.condition else ""
         out.append(f"  {r.name:<{w}}  {r.type:<7} {r.domain:<28} {r.cardinality:>10}{extra}{cond}")
     for c in s.constraints:
-        rej = "not evaluated" if c.rejected is None else f"rejects {c.rejected:.1%}"
+        rej = "not evaluated" if c.rejected is None else f"rejects {percent(c.rejected)}"
         out.append(f"  constraint  {c.text}  ({rej})")
     for code, frac in s.shape_excluded.items():
-        out.append(f"  shapes      {code} excludes {frac:.1%}")
-    how = "exact" if s.exact else "estimated by sampling"
-    out.append(f"  feasible    {s.feasible_fraction:.1%} of {_points(s.total_points)} ({how})")
+        out.append(f"  shapes      {code} excludes {percent(frac)}")
+    how = "exact" if s.exact else "estimated"
+    out.append(f"  feasible    {percent(s.feasible_fraction)} of {points(s.total_points)} ({how})")
     return out
 
 
@@ -171,9 +166,9 @@ def markdown(reports: Sequence[CheckReport], strict: bool = False) -> str:
                 card = h.cardinality + (f" × {h.instances}" if h.instances else "")
                 out.append(f"| `{h.name}` | {h.type} | {h.domain} | {card} |")
             for c in s.constraints:
-                rej = "" if c.rejected is None else f" (rejects {c.rejected:.1%})"
+                rej = "" if c.rejected is None else f" (rejects {percent(c.rejected)})"
                 out.append(f"\nconstraint `{c.text}`{rej}")
-            out.append(f"\nfeasible: {s.feasible_fraction:.1%} of {_points(s.total_points)}\n")
+            out.append(f"\nfeasible: {percent(s.feasible_fraction)} of {points(s.total_points)}\n")
     return "\n".join(out)
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 
+from ktrun.fmt import percent, points
 from ktrun.outcome import FAILURE_CLASSES, SearchOutcome, TrialRecord
 from ktrun.spec.refs import Scalar
 
@@ -344,20 +345,14 @@ def _space_md(space: SpaceSummary) -> list[str]:
     out += _md_table(["name", "type", "domain", "cardinality", "repetitions", "condition"], rows)
     if space.constraints or space.shape_excluded:
         rows = [
-            [f"`{c.text}`", "not evaluated" if c.rejected is None else f"{c.rejected:.1%}"]
+            [f"`{c.text}`", "not evaluated" if c.rejected is None else f"{percent(c.rejected)}"]
             for c in space.constraints
         ]
-        rows += [[f"shapes: `{code}`", f"{frac:.1%}"] for code, frac in space.shape_excluded.items()]
+        rows += [[f"shapes: `{code}`", f"{percent(frac)}"] for code, frac in space.shape_excluded.items()]
         out += _md_table(["constraint", "rejects"], rows)
-    how = "exact" if space.exact else "estimated by sampling"
-    out += [f"Feasible: {space.feasible_fraction:.1%} of {_points(space.total_points)} ({how}).", ""]
+    how = "exact" if space.exact else "estimated"
+    out += [f"Feasible: {percent(space.feasible_fraction)} of {points(space.total_points)} ({how}).", ""]
     return out
-
-
-def _points(n: float) -> str:
-    if not math.isfinite(n):
-        return "a continuous space"
-    return f"{n:,.0f} points" if n < 1e6 else f"{n:.2e} points"
 
 
 def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

@@ -431,17 +431,28 @@ def check_constraints(ctx: Ctx) -> Iterator[Problem]:
                 "remove it, or check that it says what you meant",
             )
     if (
-        not feas.eval_errors
-        and feas.fraction == 0.0
-        and not any(feas.constraint_fraction(i) >= 1.0 for i in range(len(ctx.spec.constraints)))
-        and not feas.shape_fraction()
+        feas.eval_errors
+        or feas.satisfiable is True
+        or any(feas.constraint_fraction(i) >= 1.0 for i in range(len(ctx.spec.constraints)))
+        or feas.shape_fraction()
     ):
+        return
+    if feas.satisfiable is False:
         yield pb.error(
             "constraints-unsatisfiable",
             ("constraints",),
             "no point satisfies all constraints together"
-            + ("" if feas.exact else " (none among the random points sampled)"),
+            + ("" if feas.exact else " (an exhaustive search of the space found none)"),
             "each constraint is satisfiable alone; relax one of them",
+        )
+    else:
+        yield pb.warning(
+            "constraints-undecided",
+            ("constraints",),
+            "no point satisfying all constraints together was found, by sampling or by a "
+            "bounded search, nor proven impossible; a search may end `exhausted` at once",
+            "relax the constraints that reject most (listed with `ktrun check`), or look for "
+            "two that contradict each other",
         )
 
 

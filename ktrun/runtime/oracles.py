@@ -8,6 +8,7 @@ feasible point can be found the oracle stops and the search ends as "exhausted".
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from ktrun.runtime.journal import write_json_atomic
 from ktrun.space import Space
 
 ABORT_FILE = "ktrun_abort.txt"
+#: Depth-first searches for an untried feasible point before the search counts as exhausted.
+SOLVER_TRIES = 50
 RUNNING = trial_module.TrialStatus.RUNNING
 ENDED = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
 STOPPED = trial_module.TrialStatus.STOPPED
@@ -32,11 +35,11 @@ class FeasibleMixin:
     """Rejection sampling in front of Keras Tuner's own sampling (`_random_values`)."""
 
     ktrun_checker: Checker
-    ktrun_max_attempts: int = 1000
+    ktrun_max_attempts: int = 200
     ktrun_rejected: Counter[str]
     ktrun_exhausted: bool = False
 
-    def ktrun_setup(self, checker: Checker, max_attempts: int = 1000) -> None:
+    def ktrun_setup(self, checker: Checker, max_attempts: int = 200) -> None:
         self.ktrun_checker = checker
         self.ktrun_max_attempts = max_attempts
         self.ktrun_rejected = Counter()
@@ -65,6 +68,8 @@ class FeasibleMixin:
         return super().create_trial(tuner_id)  # type: ignore[misc]
 
     def _random_values(self) -> dict[str, Any] | None:
+        """Keras Tuner's uniform sampling while it hits; the checker's tree search when it keeps
+        missing (a feasible fraction of 1e-5 is fine for a search, not for rejection)."""
         for _ in range(self.ktrun_max_attempts):
             values: dict[str, Any] | None = super()._random_values()  # type: ignore[misc]
             if values is None:  # Keras Tuner found no untried point
@@ -72,6 +77,21 @@ class FeasibleMixin:
                 return None
             if not self.ktrun_reject(values):
                 return values
+        return self._solved_values()
+
+    def _solved_values(self) -> dict[str, Any] | None:
+        checker = self.ktrun_checker
+        tree = checker.tree()
+        for _ in range(SOLVER_TRIES):
+            seed = self._seed_state  # type: ignore[attr-defined]
+            self._seed_state += 1  # type: ignore[attr-defined]
+            point, _ = checker.solve(tree, random.Random(seed))
+            if point is None:
+                break
+            key = self._compute_values_hash(point)  # type: ignore[attr-defined]
+            if key not in self._tried_so_far:  # type: ignore[attr-defined]
+                self._tried_so_far.add(key)  # type: ignore[attr-defined]
+                return point
         self.ktrun_exhausted = True
         return None
 
