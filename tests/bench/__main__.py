@@ -2,6 +2,12 @@
 
 This machine is shared and noisy, so each measurement alternates the contenders and reports
 medians and ratios, never a single absolute time. Results: outputs/bench/results.json.
+
+1. check latency: `ktrun check +experiment=mnist_cnn` vs `python -c "import tensorflow"`;
+2. overhead: one digits CNN space by ktrun, plain Keras Tuner and a hand-written loop;
+3. wasted budget: the seeds' space under the same max_trials, plain Keras Tuner vs ktrun;
+4. memory: resident and peak memory after trials 5, 25 and 50;
+5. check at scale: 10^12 points and 20 constraints.
 """
 
 from __future__ import annotations
@@ -11,9 +17,13 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from tests.bench import scale
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "outputs" / "bench"
@@ -34,7 +44,7 @@ def _alternate(contenders: dict[str, Callable[[], float]], rounds: int) -> dict[
     return times
 
 
-def bench_check_latency(rounds: int = 5) -> dict[str, object]:
+def bench_check_latency(rounds: int = 5) -> dict[str, Any]:
     """`ktrun check +experiment=mnist_cnn` against `python -c "import tensorflow"`."""
     py = sys.executable
     times = _alternate(
@@ -56,35 +66,31 @@ def bench_check_latency(rounds: int = 5) -> dict[str, object]:
     }
 
 
-def bench_search_overhead(trials: int = 20, rounds: int = 3) -> dict[str, object]:
+def _contender(module: str, name: str, trials: int) -> dict[str, Any]:
+    """One contender in a fresh process, so imports, caches and memory start equal."""
+    out = OUT / f"{module}-{name}.json"
+    subprocess.run(
+        [sys.executable, "-m", f"tests.bench.{module}", name, str(trials), str(out)],
+        cwd=REPO,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        check=True,
+        capture_output=True,
+    )
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def bench_search_overhead(trials: int = 20, rounds: int = 2) -> dict[str, Any]:
     """The same space, seed, trials and epochs by ktrun, plain Keras Tuner and a hand loop."""
-    runs: dict[str, list[dict[str, object]]] = {"ktrun": [], "keras_tuner": [], "loop": []}
+    runs: dict[str, list[dict[str, Any]]] = {"ktrun": [], "keras_tuner": [], "loop": []}
     for _ in range(rounds):
         for name, results in runs.items():
-            out = OUT / f"overhead-{name}.json"
-            subprocess.run(
-                [sys.executable, "-m", "tests.bench.overhead", name, str(trials), str(out)],
-                cwd=REPO,
-                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-                check=True,
-                capture_output=True,
-            )
-            results.append(json.loads(out.read_text()))
-    med = {k: statistics.median(float(r["seconds"]) for r in v) for k, v in runs.items()}  # type: ignore[arg-type]
-    per_trial = {
-        k: statistics.median(s for r in v for s in r["trial_seconds"])  # type: ignore[attr-defined]
-        for k, v in runs.items()
-    }
+            results.append(_contender("overhead", name, trials))
+    med = {k: statistics.median(float(r["seconds"]) for r in v) for k, v in runs.items()}
+    per_trial = {k: statistics.median(s for r in v for s in r["trial_seconds"]) for k, v in runs.items()}
     loop = med["loop"]
-    memory = {
-        k: [
-            round(statistics.median(float(r["rss_mb"][i]) for r in v), 1)  # type: ignore[index]
-            for i in (0, trials // 2 - 1, trials - 1)
-        ]
-        for k, v in runs.items()
-    }
     return {
-        "what": f"search wall time for {trials} trials of a digits MLP (1 epoch, 600 rows), imports "
+        "what": f"search wall time for {trials} trials of a digits CNN (1 epoch, 600 rows), imports "
         "and data loading excluded; per-trial time = median time between consecutive trial ends "
         f"(first trial excluded); each contender in its own process, alternated, {rounds} rounds",
         "median_seconds": {k: round(v, 2) for k, v in med.items()},
@@ -93,43 +99,181 @@ def bench_search_overhead(trials: int = 20, rounds: int = 3) -> dict[str, object
         "overhead_ms_per_trial_vs_loop": {
             k: round((v - per_trial["loop"]) * 1000) for k, v in per_trial.items()
         },
-        "rss_mb_after_trials": {"trials": [1, trials // 2, trials], **memory},
+    }
+
+
+def bench_wasted_budget(trials: int = 24) -> dict[str, Any]:
+    """The seeds' space (tests/bench/budget.py) under the same budget, plain Keras Tuner vs ktrun."""
+    rows: dict[str, dict[str, Any]] = {}
+    for name in ("keras_tuner", "keras_tuner_tolerant", "ktrun"):
+        r = _contender("budget", name, trials)
+        done = r["trials"]
+        valid = [t for t in done if t["valid"]]
+        rows[name] = {
+            "status": r["status"],
+            "reason": r["reason"],
+            "trials_run": len(done),
+            "valid_models": len(valid),
+            "valid_fraction_of_budget": round(len(valid) / trials, 3),
+            "build_failures": sum(not t["built"] for t in done),
+            "non_finite_loss": sum(t["built"] and not t["finite"] for t in done),
+            "outside_constraint": sum(t["built"] and t["finite"] and not t["valid"] for t in done),
+            "seconds_on_invalid_trials": round(sum(t["seconds"] for t in done if not t["valid"]), 1),
+            "search_seconds": round(r["seconds"], 1),
+            "best_valid_score": None if r["best_valid_score"] is None else round(r["best_valid_score"], 3),
+            "never_trained_rejections": r.get("rejected_candidates", 0),
+        }
+    return {
+        "what": f"max_trials={trials} on the seeds' space (kernel_2 not fitting after pooling for "
+        "half the kernel pairs, units_2 <= units_1 intended, learning rate up to 1.0 with SGD "
+        "momentum 0.95); valid = built, finite loss, units_2 <= units_1; best_valid_score = best "
+        "val_accuracy among valid trials (1 epoch, 600 rows)",
+        "contenders": rows,
+    }
+
+
+def bench_memory(trials: int = 50) -> dict[str, Any]:
+    """Resident and peak resident memory across a long search, per contender."""
+    marks = [5, trials // 2, trials]
+    rows = {}
+    for name in ("ktrun", "keras_tuner", "loop"):
+        r = _contender("overhead", name, trials)
+        rows[name] = {
+            "rss_mb": [round(r["rss_mb"][m - 1], 1) for m in marks],
+            "peak_rss_mb": [round(r["peak_rss_mb"][m - 1], 1) for m in marks],
+            "growth_mb_per_trial": round((r["rss_mb"][trials - 1] - r["rss_mb"][4]) / (trials - 5), 2),
+        }
+    return {
+        "what": f"VmRSS and VmHWM (peak) of the search process after trials {marks}, digits CNN, "
+        "one process per contender",
+        "after_trials": marks,
+        "contenders": rows,
+    }
+
+
+def bench_check_scale(rounds: int = 5) -> dict[str, Any]:
+    """`ktrun check` on 10^12 points and 20 constraints vs on mnist_cnn (and vs importing TF)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        scale.write(Path(tmp))
+        py = sys.executable
+        times = _alternate(
+            {
+                "check 1e12 points, 20 constraints": lambda: _wall(
+                    [py, "-m", "ktrun.cli", "check", "--config-dir", tmp, f"+experiment={scale.NAME}"]
+                ),
+                "check +experiment=mnist_cnn": lambda: _wall(
+                    [py, "-m", "ktrun.cli", "check", "+experiment=mnist_cnn"]
+                ),
+            },
+            rounds,
+        )
+        report = subprocess.run(
+            [
+                py,
+                "-m",
+                "ktrun.cli",
+                "check",
+                "--format",
+                "json",
+                "--config-dir",
+                tmp,
+                f"+experiment={scale.NAME}",
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    space = json.loads(report.stdout)["configs"][0]["space"]
+    med = {k: statistics.median(v) for k, v in times.items()}
+    big, small = med.values()
+    return {
+        "what": f"wall time of `ktrun check` (subprocess, alternated, median of {rounds}) on a "
+        "space of 12 hyperparameters x 10 values with 20 constraints, against mnist_cnn's "
+        "(7 hyperparameters, 1 constraint)",
+        "median_seconds": {k: round(v, 3) for k, v in med.items()},
+        "ratio_to_mnist_cnn_check": round(big / small, 2),
+        "points": space["total_points"],
+        "feasible_fraction": space["feasible_fraction"],
     }
 
 
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
-    results: dict[str, dict[str, object]] = {"check_latency": bench_check_latency()}
-    _print_check(results["check_latency"])
-    results["search_overhead"] = bench_search_overhead()
-    _print_overhead(results["search_overhead"])
-    (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"written to {OUT / 'results.json'}")
+    results: dict[str, dict[str, Any]] = {}
+    steps: list[tuple[str, Callable[[], dict[str, Any]], Callable[[dict[str, Any]], None]]] = [
+        ("check_latency", bench_check_latency, _print_check),
+        ("search_overhead", bench_search_overhead, _print_overhead),
+        ("wasted_budget", bench_wasted_budget, _print_budget),
+        ("memory", bench_memory, _print_memory),
+        ("check_scale", bench_check_scale, _print_scale),
+    ]
+    started = time.perf_counter()
+    for key, run, show in steps:
+        results[key] = run()
+        show(results[key])
+        # Written after every step: a long benchmark interrupted late keeps what it measured.
+        (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written to {OUT / 'results.json'} ({time.perf_counter() - started:.0f} s)")
     return 0
 
 
-def _print_check(lat: dict[str, object]) -> None:
+def _print_check(lat: dict[str, Any]) -> None:
     print("1. check latency")
-    for name, secs in lat["median_seconds"].items():  # type: ignore[attr-defined]
+    for name, secs in lat["median_seconds"].items():
         print(f"  {name:<40} {secs:.3f} s (median)")
     print(f"  ratio check / import tensorflow          {lat['ratio_check_to_import_tensorflow']:.2f}")
     print(f"  ({lat['what']})")
 
 
-def _print_overhead(res: dict[str, object]) -> None:
+def _print_overhead(res: dict[str, Any]) -> None:
     print("2. search overhead")
-    for name, secs in res["median_seconds"].items():  # type: ignore[attr-defined]
-        ratio = res["ratio_to_hand_loop"][name]  # type: ignore[index]
-        ms = res["overhead_ms_per_trial_vs_loop"][name]  # type: ignore[index]
-        trial = res["median_trial_seconds"][name]  # type: ignore[index]
+    for name, secs in res["median_seconds"].items():
+        ratio = res["ratio_to_hand_loop"][name]
+        ms = res["overhead_ms_per_trial_vs_loop"][name]
+        trial = res["median_trial_seconds"][name]
         print(
             f"  {name:<12} {secs:7.2f} s total ({ratio:.2f}x the hand loop)   "
             f"{trial:.3f} s per trial ({ms:+d} ms vs the loop)"
         )
-    rss = res["rss_mb_after_trials"]
-    print(f"  resident memory (MB) after trials {rss['trials']}:")  # type: ignore[index]
-    for name in ("ktrun", "keras_tuner", "loop"):
-        print(f"    {name:<12} {rss[name]}")  # type: ignore[index]
+    print(f"  ({res['what']})")
+
+
+def _print_budget(res: dict[str, Any]) -> None:
+    print("3. wasted budget on the seeds' space")
+    print(
+        f"  {'contender':<22} {'status':<10} {'run':>4} {'valid':>6} {'build✗':>7} {'NaN':>4} "
+        f"{'units✗':>7} {'s wasted':>9} {'best':>6}"
+    )
+    for name, r in res["contenders"].items():
+        best = "-" if r["best_valid_score"] is None else f"{r['best_valid_score']:.3f}"
+        print(
+            f"  {name:<22} {r['status']:<10} {r['trials_run']:>4} "
+            f"{r['valid_fraction_of_budget']:>6.0%} {r['build_failures']:>7} "
+            f"{r['non_finite_loss']:>4} {r['outside_constraint']:>7} "
+            f"{r['seconds_on_invalid_trials']:>9.1f} {best:>6}"
+        )
+    print(f"  ({res['what']})")
+
+
+def _print_memory(res: dict[str, Any]) -> None:
+    print(f"4. memory after trials {res['after_trials']} (MB)")
+    for name, r in res["contenders"].items():
+        print(
+            f"  {name:<12} resident {r['rss_mb']}  peak {r['peak_rss_mb']}  "
+            f"({r['growth_mb_per_trial']:+.2f} MB per trial)"
+        )
+    print(f"  ({res['what']})")
+
+
+def _print_scale(res: dict[str, Any]) -> None:
+    print("5. check at scale")
+    for name, secs in res["median_seconds"].items():
+        print(f"  {name:<40} {secs:.3f} s (median)")
+    print(
+        f"  ratio to the mnist_cnn check              {res['ratio_to_mnist_cnn_check']:.2f}   "
+        f"({res['points']:.0e} points, {res['feasible_fraction']:.2g} feasible)"
+    )
     print(f"  ({res['what']})")
 
 

@@ -1,9 +1,10 @@
 """One contender of the overhead benchmark, run in its own process: `python -m tests.bench.overhead
 ktrun|keras_tuner|loop TRIALS OUT.json`.
 
-All three train the same space (a digits MLP: units 16..128 step 16, learning rate one of three),
-on the same 600 rows, for the same number of trials and epochs, and report the search's wall time
-(imports and data loading excluded) and the resident memory after each trial.
+All three train the same space (a digits CNN: conv filters one of three, dense units 16..128 step
+16, learning rate one of three), on the same 600 rows, for the same number of trials and epochs,
+and report the search's wall time (imports and data loading excluded) and the resident and peak
+resident memory after each trial.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ EPOCHS = 1
 BATCH = 64
 ROWS = 600
 SEED = 7
+FILTERS = [8, 16, 32]
 UNITS = list(range(16, 129, 16))
 RATES = [0.001, 0.003, 0.01]
 
@@ -26,13 +28,16 @@ EXPERIMENT = f"""# @package _global_
 defaults:
   - override /data: digits
   - override /model: none
-experiment: {{name: bench_mlp, seed: {SEED}}}
+experiment: {{name: bench_cnn, seed: {SEED}}}
 data: {{limit: {ROWS}}}
 hyperparameters:
+  filters: {{type: choice, values: {FILTERS}}}
   units: {{type: int, min: 16, max: 128, step: 16}}
   learning_rate: {{type: choice, values: {RATES}}}
 model:
   layers:
+    - {{type: Conv2D, filters: $filters, kernel_size: 3, activation: relu}}
+    - {{type: MaxPooling2D, pool_size: 2}}
     - {{type: Flatten}}
     - {{type: Dense, units: $units, activation: relu}}
     - {{type: Dense, units: 10, activation: softmax}}
@@ -43,27 +48,33 @@ fit: {{epochs: {EPOCHS}, batch_size: {BATCH}}}
 
 
 class Marks:
-    """Resident memory and a timestamp at the end of every trial."""
+    """Resident memory, its peak so far and a timestamp at the end of every trial."""
 
     def __init__(self) -> None:
         self.rss: list[float] = []
+        self.peak: list[float] = []
         self.times: list[float] = []
 
     def __call__(self, *_: object) -> None:
-        self.rss.append(rss_mb())
+        rss, peak = memory_mb()
+        self.rss.append(rss)
+        self.peak.append(peak)
         self.times.append(time.perf_counter())
 
     def result(self, seconds: float) -> dict[str, Any]:
         steps = [b - a for a, b in zip(self.times, self.times[1:], strict=False)]
-        return {"seconds": seconds, "rss_mb": self.rss, "trial_seconds": steps}
+        return {"seconds": seconds, "rss_mb": self.rss, "peak_rss_mb": self.peak, "trial_seconds": steps}
 
 
-def rss_mb() -> float:
-    with open("/proc/self/statm") as fh:
-        pages = int(fh.read().split()[1])
-    import os
-
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+def memory_mb() -> tuple[float, float]:
+    """(VmRSS, VmHWM) of this process in MiB, from /proc (Linux)."""
+    fields = {}
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                fields[key] = int(value.split()[0]) / 1024
+    return fields["VmRSS"], fields["VmHWM"]
 
 
 def digits() -> tuple[Any, Any, Any, Any]:
@@ -85,10 +96,10 @@ def run_ktrun(trials: int, work: Path) -> dict[str, Any]:
     from ktrun.plan import compile_plan
 
     (work / "experiment").mkdir(parents=True, exist_ok=True)
-    (work / "experiment" / "bench_mlp.yaml").write_text(EXPERIMENT)
+    (work / "experiment" / "bench_cnn.yaml").write_text(EXPERIMENT)
     report = check_one(
         [
-            "+experiment=bench_mlp",
+            "+experiment=bench_cnn",
             f"tuner.max_trials={trials}",
             f"tuner.state_dir={work / 'state'}",
             "tuner.overwrite=true",
@@ -125,6 +136,8 @@ def run_keras_tuner(trials: int, work: Path) -> dict[str, Any]:
         model = keras.Sequential(
             [
                 keras.Input((8, 8, 1)),
+                keras.layers.Conv2D(hp.Choice("filters", FILTERS), 3, activation="relu"),
+                keras.layers.MaxPooling2D(2),
                 keras.layers.Flatten(),
                 keras.layers.Dense(hp.Int("units", 16, 128, step=16), activation="relu"),
                 keras.layers.Dense(10, activation="softmax"),
@@ -167,10 +180,12 @@ def run_loop(trials: int, work: Path) -> dict[str, Any]:
     start = time.perf_counter()
     for _ in range(trials):
         keras.backend.clear_session()
-        units, rate = rng.choice(UNITS), rng.choice(RATES)
+        filters, units, rate = rng.choice(FILTERS), rng.choice(UNITS), rng.choice(RATES)
         model = keras.Sequential(
             [
                 keras.Input((8, 8, 1)),
+                keras.layers.Conv2D(filters, 3, activation="relu"),
+                keras.layers.MaxPooling2D(2),
                 keras.layers.Flatten(),
                 keras.layers.Dense(units, activation="relu"),
                 keras.layers.Dense(10, activation="softmax"),
