@@ -9,7 +9,10 @@ source of truth and no dependent bound can freeze.
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -18,6 +21,7 @@ import keras_tuner as kt
 from ktrun import keras_names as kn
 from ktrun.plan import HpDecl, Plan
 from ktrun.space import ConcreteLayer, unroll
+from ktrun.spec.layers import Custom
 from ktrun.spec.refs import HpRef, Scalar
 
 _LOSS_CLASSES: dict[str, str] = {
@@ -63,9 +67,26 @@ def _keras_args(layer: ConcreteLayer) -> dict[str, Any]:
 
 
 def build_layers(plan: Plan, point: Mapping[str, Scalar]) -> list[keras.layers.Layer]:
-    return [
-        getattr(keras.layers, c.layer.type)(**_keras_args(c)) for c in unroll(plan.spec.model.layers, point)
-    ]
+    out = []
+    for c in unroll(plan.spec.model.layers, point):
+        if isinstance(c.layer, Custom):
+            cls = custom_object(plan, c.layer.layer)
+            args = {k: v for k, v in _keras_args(c).items() if k not in ("layer", "output_shape")}
+            out.append(cls(**args))
+        else:
+            out.append(getattr(keras.layers, c.layer.type)(**_keras_args(c)))
+    return out
+
+
+def custom_object(plan: Plan, name: str) -> Any:
+    """Import a `custom_objects` entry: the only place a config makes ktrun import user code."""
+    spec = plan.spec.custom_objects
+    for entry in reversed(spec.paths):
+        path = str(Path(entry).resolve())
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    module, _, attr = spec.layers[name].partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 def _resolve(value: object, point: Mapping[str, Scalar]) -> Any:

@@ -117,6 +117,12 @@ def _step(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
     def fail(code: str, message: str, hint: str, arg: str | None = None) -> ShapeFailure:
         return ShapeFailure(code, layer, message, hint, arg)
 
+    if isinstance(spec, L.Custom):  # opaque: what it declares, or the shape it received
+        declared = a.get("output_shape")
+        if declared is None:
+            return shape
+        sizes = declared if isinstance(declared, list) else [declared]
+        return tuple(d if isinstance(d, int) else None for d in sizes)
     if isinstance(spec, L._Conv | L._Pool | L._GlobalPool):
         rank = spec.rank
         if len(shape) != rank + 1:

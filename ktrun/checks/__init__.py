@@ -65,6 +65,7 @@ CHECKS: tuple[Check, ...] = (
     model_checks.check_data_model,
     model_checks.check_objective,
     model_checks.check_tuner,
+    model_checks.check_custom,
 )
 
 

@@ -109,6 +109,8 @@ CONV1D_PADDING = Domain(
 
 
 def domain_for(owner: str, arg: str) -> Domain | None:
+    if owner == "custom":  # its arguments mean what its class says, not what Keras' do
+        return None
     if arg == "padding" and owner == "Conv1D":
         return CONV1D_PADDING
     if arg == "name" and owner != "optimizer":

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from ktrun import keras_names as kn
 from ktrun import problems as pb
 from ktrun.checks.context import Ctx
 from ktrun.problems import Problem
 from ktrun.shapes import format_shape
-from ktrun.spec.layers import Dense
+from ktrun.spec.layers import Custom, Dense
 from ktrun.spec.refs import HpRef
 
 COMPILE = ("model", "compile")
+Path_ = tuple[str | int, ...]
 
 
 # ---------------------------------------------------------------- 6. data and model
@@ -356,3 +358,54 @@ def _policy(ctx: Ctx) -> Iterator[Problem]:
             "a build error repeats for the same hyperparameters, so retrying only wastes time",
             "use skip (or abort)",
         )
+
+
+# ---------------------------------------------------------------- custom objects (the opt-in)
+
+
+def check_custom(ctx: Ctx) -> Iterator[Problem]:
+    """Declared, findable, never imported: the check runs no user code (and no TensorFlow)."""
+    opt_in = ctx.spec.custom_objects
+    for path, layer in _custom_layers(ctx.spec.model.layers, ("model", "layers")):
+        if layer.layer not in opt_in.layers:
+            close = difflib.get_close_matches(layer.layer, list(opt_in.layers), n=1)
+            yield pb.error(
+                "custom-layer-undeclared",
+                (*path, "layer"),
+                f"custom layer `{layer.layer}` is not declared under custom_objects.layers",
+                (f"did you mean `{close[0]}`? " if close else "")
+                + "declare the class it stands for, e.g. "
+                + f"`custom_objects: {{layers: {{{layer.layer}: my_package.layers:{layer.layer}}}}}`",
+            )
+    for name, target in opt_in.layers.items():
+        top = target.split(":")[0].split(".")[0]
+        if not _findable(top, opt_in.paths):
+            yield pb.error(
+                "custom-module-not-found",
+                ("custom_objects", "layers", name),
+                f"`{target}`: no module `{top}` among the installed packages or in "
+                f"custom_objects.paths {opt_in.paths} (from {Path.cwd()})",
+                "install the package, or list its directory under custom_objects.paths "
+                "(relative to the directory you run ktrun in)",
+            )
+
+
+def _custom_layers(layers: Sequence[object], path: tuple[str | int, ...]) -> Iterator[tuple[Path_, Custom]]:
+    for i, layer in enumerate(layers):
+        if isinstance(layer, Custom):
+            yield (*path, i), layer
+        inner = getattr(layer, "layers", None)
+        if isinstance(inner, list):
+            yield from _custom_layers(inner, (*path, i, "layers"))
+
+
+def _findable(top: str, paths: Sequence[str]) -> bool:
+    """Located without being imported: finding a top-level module runs none of its code."""
+    import importlib.machinery
+    import importlib.util
+
+    dirs = [str(Path(p).resolve()) for p in paths]
+    return (
+        importlib.machinery.PathFinder.find_spec(top, dirs) is not None
+        or importlib.util.find_spec(top) is not None
+    )

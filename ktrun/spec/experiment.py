@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field
 
 from ktrun import keras_names as kn
+from ktrun.spec.base import HpName as HpNameKey
 from ktrun.spec.base import Strict
 from ktrun.spec.hyperparameters import Hyperparameter
 from ktrun.spec.layers import Layer
@@ -99,6 +100,27 @@ class CompileSpec(Strict):
         name="sparse_categorical_crossentropy"
     )
     metrics: list[str] = Field(default_factory=lambda: ["accuracy"])
+
+
+ImportPath = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$",
+        description="`package.module:Name`, imported when the first model is built, never by `check`.",
+    ),
+]
+
+
+class CustomObjectsSpec(Strict):
+    """The explicit opt-in for Python code of your own: nothing else in a config is imported."""
+
+    paths: list[str] = Field(
+        default_factory=lambda: ["."],
+        description="Directories put on `sys.path` before importing, relative to the working directory.",
+    )
+    layers: dict[HpNameKey, ImportPath] = Field(
+        default_factory=dict, description="Layer classes, by the name `type: custom` layers use."
+    )
 
 
 class ModelSpec(Strict):
@@ -227,6 +249,7 @@ class ExperimentSpec(Strict):
     failure_policy: FailurePolicySpec = FailurePolicySpec()
     report: ReportSpec = ReportSpec()
     distributed: DistributedSpec = DistributedSpec()
+    custom_objects: CustomObjectsSpec = CustomObjectsSpec()
     pin: dict[str, Scalar] = Field(
         default_factory=dict,
         description=(

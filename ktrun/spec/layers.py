@@ -11,12 +11,13 @@ from __future__ import annotations
 import typing
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from ktrun import keras_names as kn
 from ktrun.spec.base import Condition, HpName, Strict
 from ktrun.spec.refs import (
     SERIALIZER,
+    AnyArg,
     BoolArg,
     FloatArg,
     HpRef,
@@ -186,6 +187,29 @@ class GRU(_Recurrent):
     type: Literal["GRU"]
 
 
+class Custom(_Layer):
+    """A layer class of your own, declared under `custom_objects.layers` (the opt-in).
+
+    Every key besides `type`, `layer`, `output_shape`, `name` and `when` is passed to its
+    constructor, `$name` references included. ktrun cannot see inside it: declare
+    `output_shape` when it changes the per-sample shape, otherwise it is taken to keep it.
+    """
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, AnyArg] = Field(init=False)
+
+    type: Literal["custom"]
+    layer: str = Field(description="Its name under `custom_objects.layers`.")
+    shape_args: ClassVar[tuple[str, ...]] = ("output_shape",)
+    output_shape: SizeArg | None = Field(
+        None,
+        description="Per-sample output shape: sizes or references, e.g. `[$units]`; unset: unchanged.",
+    )
+
+    def keras_args(self) -> dict[str, Any]:
+        return {k: v for k, v in self if k not in ("type", "when", "layer", "output_shape") and v is not None}
+
+
 class Repeat(Strict):
     """Repeat `layers` `times` times, each repetition with its own hyperparameter instances."""
 
@@ -204,11 +228,14 @@ KerasLayer = (
     Dense | Dropout | Flatten | Reshape | BatchNormalization | LayerNormalization | Activation_
     | Conv1D | Conv2D | MaxPooling1D | MaxPooling2D | AveragePooling1D | AveragePooling2D
     | GlobalAveragePooling1D | GlobalAveragePooling2D | GlobalMaxPooling1D | GlobalMaxPooling2D
-    | Embedding | LSTM | GRU
+    | Embedding | LSTM | GRU | Custom
 )  # fmt: skip
 Layer = Annotated[KerasLayer | Repeat, Field(discriminator="type")]
 Repeat.model_rebuild()
 
+#: Keras' own layers that ktrun builds by name (`custom` is the user's class, declared).
 LAYER_TYPES: tuple[str, ...] = tuple(
-    typing.get_args(c.model_fields["type"].annotation)[0] for c in typing.get_args(KerasLayer)
+    typing.get_args(c.model_fields["type"].annotation)[0]
+    for c in typing.get_args(KerasLayer)
+    if c is not Custom
 )

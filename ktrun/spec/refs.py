@@ -51,6 +51,7 @@ _KINDS: dict[str, tuple[str, Any]] = {
     "float": ("a number", _is_number),
     "bool": ("true or false", lambda v: isinstance(v, bool)),
     "str": ("a name", lambda v: isinstance(v, str)),
+    "any": ("a number, a string or true/false", lambda v: isinstance(v, int | float | str | bool)),
 }
 _JSON_TYPES = {"int": "integer", "float": "number", "bool": "boolean", "str": "string"}
 
@@ -109,7 +110,9 @@ def _serialize(v: object) -> object:
 
 
 def _schema(kind: str, allow_list: bool, enum: list[str] | None) -> dict[str, Any]:
-    base: dict[str, Any] = {"type": _JSON_TYPES[kind]}
+    base: dict[str, Any] = (
+        {"type": _JSON_TYPES[kind]} if kind in _JSON_TYPES else {"type": ["number", "string", "boolean"]}
+    )
     if enum is not None:
         base = {"enum": enum}
     one = {"anyOf": [base, REF_SCHEMA]}
@@ -140,3 +143,10 @@ SizeArg = Annotated[
     SERIALIZER,
     json_schema("int", allow_list=True),
 ]
+AnyArg = Annotated[
+    Scalar | HpRef | list[Scalar | HpRef],
+    validator("any", allow_list=True),
+    SERIALIZER,
+    json_schema("any", allow_list=True),
+]
+"""An argument of a custom layer: ktrun knows nothing of its meaning, only its reference."""
