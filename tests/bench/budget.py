@@ -12,14 +12,12 @@ tolerant (that limit raised to the whole budget), so the comparison is not won b
 
 from __future__ import annotations
 
-import json
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from tests.bench.overhead import SEED, digits
+from tests.bench.overhead import SEED, contender_main, digits
 
 EPOCHS = 1
 BATCH = 32
@@ -202,11 +200,4 @@ CONTENDERS = {
 }
 
 if __name__ == "__main__":
-    import os
-    import tempfile
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    name, trials, out = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
-    with tempfile.TemporaryDirectory() as tmp:
-        result = CONTENDERS[name](trials, Path(tmp))
-    out.write_text(json.dumps(result))
+    contender_main(CONTENDERS)

@@ -13,6 +13,7 @@ import json
 import random
 import sys
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -204,12 +205,18 @@ def run_loop(trials: int, work: Path) -> dict[str, Any]:
 
 CONTENDERS = {"ktrun": run_ktrun, "keras_tuner": run_keras_tuner, "loop": run_loop}
 
-if __name__ == "__main__":
+
+def contender_main(contenders: Mapping[str, Callable[[int, Path], dict[str, Any]]]) -> None:
+    """`python -m tests.bench.<module> NAME TRIALS OUT.json`: one contender, in a scratch dir."""
     import os
     import tempfile
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     name, trials, out = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
     with tempfile.TemporaryDirectory() as tmp:
-        result = CONTENDERS[name](trials, Path(tmp))
+        result = contenders[name](trials, Path(tmp))
     out.write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    contender_main(CONTENDERS)
