@@ -382,7 +382,9 @@ def _prepare(
     ids: NDArray[np.int64] | None = None
     targets: NDArray[np.float32] | None = None
     if data.task == "classification":
-        ids, classes, y_problems = _class_ids(raw, raw.y[order], order, num_classes)
+        # A class count the user set is where a range error points; otherwise at the labels.
+        given = ("data", "num_classes") if data.num_classes is not None else raw.y_path
+        ids, classes, y_problems = _class_ids(raw, raw.y[order], order, num_classes, given)
     else:
         targets, y_problems = _numbers(raw.y[order], "targets", raw.y_path, order, raw)
     problems += y_problems
@@ -513,7 +515,7 @@ def _non_finite(
 
 
 def _class_ids(
-    raw: _Raw, y: Array, rows: NDArray[np.intp], num_classes: int | None
+    raw: _Raw, y: Array, rows: NDArray[np.intp], num_classes: int | None, given: KeyPath
 ) -> tuple[NDArray[np.int64] | None, int | None, list[Problem]]:
     """Labels as int64 class ids in [0, classes), and the number of classes (given or max + 1)."""
     path = raw.y_path
@@ -531,7 +533,7 @@ def _class_ids(
             ],
         )
     if y.ndim == 2 and y.shape[1] > 1:
-        return _one_hot_ids(raw, y, rows, num_classes)
+        return _one_hot_ids(raw, y, rows, num_classes, given)
     if y.ndim != 1:
         return (
             None,
@@ -578,7 +580,7 @@ def _class_ids(
             [
                 pb.error(
                     "data-label-range",
-                    path if num_classes is None else ("data", "num_classes"),
+                    path if num_classes is None else given,
                     f"labels range from {low} to {high} but the model has {classes} classes"
                     if num_classes is not None
                     else f"labels range from {low} to {high}, but class ids start at 0",
@@ -590,7 +592,7 @@ def _class_ids(
 
 
 def _one_hot_ids(
-    raw: _Raw, y: Array, rows: NDArray[np.intp], num_classes: int | None
+    raw: _Raw, y: Array, rows: NDArray[np.intp], num_classes: int | None, given: KeyPath
 ) -> tuple[NDArray[np.int64] | None, int | None, list[Problem]]:
     """Labels stored as one-hot rows: back to ids (they are re-encoded as `data.labels` asks)."""
     valid = ((y == 0) | (y == 1)).all(axis=1) & (y.sum(axis=1) == 1)
@@ -617,7 +619,7 @@ def _one_hot_ids(
             [
                 pb.error(
                     "data-label-range",
-                    ("data", "num_classes"),
+                    given,
                     f"labels are one-hot rows of {classes} classes but the model has {num_classes} classes",
                     "fix data.num_classes or the final layer's units, or relabel the data",
                 )

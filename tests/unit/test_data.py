@@ -235,6 +235,10 @@ def test_label_out_of_range(tmp_path: Path) -> None:
     assert problem.code == "data-label-range"
     assert problem.message == "labels range from 0 to 12 but the model has 10 classes"
     assert "final layer" in problem.hint
+    assert problem.path == ("data", "y_key")  # the labels: data.num_classes was never set
+    with pytest.raises(DataError) as err:
+        load_dataset(spec(source="npz", path=str(path), num_classes=10), (3,), 10, seed=0)
+    assert err.value.problems[0].path == ("data", "num_classes")
 
 
 def test_fractional_labels_are_not_class_ids(tmp_path: Path) -> None:
