@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from keras_tuner.src.tuners.hyperband import HyperbandOracle
 from keras_tuner.src.tuners.randomsearch import RandomSearchOracle
 
 from ktrun.feasibility import Checker
-from ktrun.runtime.journal import write_json_atomic
+from ktrun.runtime.journal import write_json_atomic, write_text_atomic
 from ktrun.space import Space
 
 ABORT_FILE = "ktrun_abort.txt"
@@ -31,6 +32,35 @@ ENDED = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
 STOPPED = trial_module.TrialStatus.STOPPED
 
 
+def failure_limit_reason(
+    trials: Mapping[str, Any], end_order: list[str], policy: Any, max_trials: int
+) -> str | None:
+    """Why the failure policy's limits stop the search now (None while they hold).
+
+    One definition for a single process (the tuner raises it as a FatalError) and for a
+    distributed chief (which writes it as the abort signal every worker obeys).
+    """
+    ended = [trials[t] for t in end_order if t in trials]
+    failed = [t for t in ended if t.status == "FAILED"]
+    streak = 0
+    for t in reversed(ended):
+        if t.status != "FAILED":
+            break
+        streak += 1
+    if streak >= policy.max_consecutive_failures:
+        return (
+            f"{streak} consecutive failed trials (failure_policy.max_consecutive_failures="
+            f"{policy.max_consecutive_failures}); last: {(failed[-1].message or '').splitlines()[-1:]}"
+        )
+    minimum = min(5, max_trials)
+    if len(ended) >= minimum and len(failed) / len(ended) > policy.max_failed_fraction:
+        return (
+            f"{len(failed)} of {len(ended)} trials failed, more than "
+            f"failure_policy.max_failed_fraction={policy.max_failed_fraction}"
+        )
+    return None
+
+
 class FeasibleMixin:
     """Rejection sampling in front of Keras Tuner's own sampling (`_random_values`)."""
 
@@ -38,6 +68,9 @@ class FeasibleMixin:
     ktrun_max_attempts: int = 200
     ktrun_rejected: Counter[str]
     ktrun_exhausted: bool = False
+    #: (failure_policy, max_trials) when this oracle enforces the limits itself: a distributed
+    #: chief, the only process that sees every worker's trials.
+    ktrun_limits: tuple[Any, int] | None = None
 
     def ktrun_setup(self, checker: Checker, max_attempts: int = 200) -> None:
         self.ktrun_checker = checker
@@ -109,22 +142,39 @@ class FeasibleMixin:
         and `reload` retries every ongoing trial. A kill after a trial ended (before the next
         trial's save, or while results are written after the last one) made the resumed
         search train a completed trial a second time. A trial whose own file says it ended is
-        ended, whatever oracle.json says.
+        ended, whatever oracle.json says; one that did not end is run.
         """
         super().set_state(state)  # type: ignore[misc]
         self.ktrun_rejected = Counter(state.get("ktrun_rejected", {}))
         ongoing: dict[str, Any] = self.ongoing_trials  # type: ignore[attr-defined]
         end_order: list[str] = self.end_order  # type: ignore[attr-defined]
+        retry: list[str] = self._retry_queue  # type: ignore[attr-defined]
+        start_order: list[str] = self.start_order  # type: ignore[attr-defined]
         for tuner_id, trial in list(ongoing.items()):
             if trial.status in ENDED:
                 del ongoing[tuner_id]
-                if trial.trial_id not in end_order:
-                    end_order.append(trial.trial_id)
+        # A trial file oracle.json never heard of (a kill between the two writes that create a
+        # trial) still holds one unit of the budget: run it, rather than leave it RUNNING forever.
+        known = set(end_order) | {t.trial_id for t in ongoing.values()} | set(retry)
+        for trial_id, trial in self.trials.items():  # type: ignore[attr-defined]
+            if trial.status in ENDED:
+                if trial_id not in end_order:
+                    end_order.append(trial_id)
+            elif trial_id not in known:
+                retry.append(trial_id)
+            if trial_id not in start_order:  # started, whatever became of it
+                start_order.append(trial_id)
 
     def end_trial(self, trial: Any) -> None:
-        """Save once more after Keras Tuner dropped the trial from `ongoing_trials`."""
+        """Save once more after Keras Tuner dropped the trial from `ongoing_trials`; on a
+        distributed chief, stop every worker once the failure limits are crossed."""
         super().end_trial(trial)  # type: ignore[misc]
         self.save()
+        if self.ktrun_limits is not None and self.ktrun_abort_reason() is None:
+            policy, max_trials = self.ktrun_limits
+            reason = failure_limit_reason(self.trials, self.end_order, policy, max_trials)  # type: ignore[attr-defined]
+            if reason is not None:
+                write_text_atomic(Path(self._project_dir) / ABORT_FILE, reason)  # type: ignore[attr-defined]
 
     def save(self) -> None:
         write_json_atomic(self._get_oracle_fname(), self.get_state())  # type: ignore[attr-defined]

@@ -106,6 +106,10 @@ def run_search(
         max_retries_per_trial=policy.max_retries,
         max_consecutive_failed_trials=10**9,  # enforced by ktrun after the trial is saved
     )
+    from ktrun.runtime.distributed import is_chief, is_worker
+
+    if is_chief():  # workers' trials end here: the chief's oracle enforces the failure limits
+        oracle.ktrun_limits = (policy, spec.tuner.max_trials)
     cls = KtrunHyperband if spec.tuner.algorithm == "hyperband" else KtrunTuner
     tuner = cls(
         oracle=oracle,
@@ -116,6 +120,13 @@ def run_search(
         executions_per_trial=spec.tuner.executions_per_trial,
     )
     tuner.ktrun_init(plan, plan.state_dir / JOURNAL, progress)
+    if not Path(tuner._get_tuner_fname()).exists():
+        # Keras Tuner reloads its oracle only when the tuner's own file exists, which it first
+        # writes after trial 1 ends: a kill before that made the re-run start over, training
+        # (and overwriting) trial 0 again even when it had completed.
+        if not is_worker():
+            oracle.save()
+        tuner.save()
     fit_kwargs: dict[str, Any] = {}
     if spec.report.tensorboard:
         # Keras Tuner gives each trial its own log directory and writes its hyperparameters
@@ -134,7 +145,6 @@ def run_search(
         status, reason = "aborted", str(e)
     finally:
         gc.unfreeze()
-    from ktrun.runtime.distributed import is_worker
     from ktrun.runtime.oracles import ABORT_FILE
 
     if status == "aborted" and is_worker() and reason:  # tell the chief, which stops everyone

@@ -23,6 +23,7 @@ from ktrun import keras_builder as kb
 from ktrun.outcome import FailureClass
 from ktrun.plan import Plan
 from ktrun.runtime.journal import append_journal, write_json_atomic
+from ktrun.runtime.oracles import failure_limit_reason
 
 
 class NanTrialError(ArithmeticError):
@@ -294,27 +295,16 @@ class PolicyMixin:
     def _check_limits(self) -> None:
         from ktrun.runtime.distributed import is_worker
 
-        if is_worker():  # a worker's oracle is a gRPC client: the limits need the whole search
+        if is_worker():  # a worker's oracle is a gRPC client: the chief's oracle enforces them
             return
-        policy = self.plan.spec.failure_policy
-        ended = [self.oracle.trials[t] for t in self.oracle.end_order]
-        failed = [t for t in ended if t.status == "FAILED"]
-        streak = 0
-        for t in reversed(ended):
-            if t.status != "FAILED":
-                break
-            streak += 1
-        if streak >= policy.max_consecutive_failures:
-            raise kt.errors.FatalError(
-                f"{streak} consecutive failed trials (failure_policy.max_consecutive_failures="
-                f"{policy.max_consecutive_failures}); last: {(failed[-1].message or '').splitlines()[-1:]}"
-            )
-        minimum = min(5, self.plan.spec.tuner.max_trials)
-        if len(ended) >= minimum and len(failed) / len(ended) > policy.max_failed_fraction:
-            raise kt.errors.FatalError(
-                f"{len(failed)} of {len(ended)} trials failed, more than "
-                f"failure_policy.max_failed_fraction={policy.max_failed_fraction}"
-            )
+        reason = failure_limit_reason(
+            self.oracle.trials,
+            self.oracle.end_order,
+            self.plan.spec.failure_policy,
+            self.plan.spec.tuner.max_trials,
+        )
+        if reason is not None:
+            raise kt.errors.FatalError(reason)
 
     def _build_and_fit_model(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
         callbacks = []

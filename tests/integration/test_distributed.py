@@ -70,7 +70,17 @@ def test_a_killed_worker_is_restarted_and_the_search_completes(tmp_path: Path) -
     assert summary["trials"]["completed"] == 8 and summary["trials"]["failed"] == 0
 
 
-def test_an_abort_on_a_worker_stops_the_whole_search(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("policy", "reason"),
+    [
+        (["failure_policy.nan=abort"], "failure_policy.nan is abort"),
+        (  # every trial NaNs and is skipped: the chief sees the streak across both workers
+            ["failure_policy.nan=skip", "failure_policy.max_consecutive_failures=2"],
+            "consecutive failed trials (failure_policy.max_consecutive_failures=2)",
+        ),
+    ],
+)
+def test_an_abort_on_a_worker_stops_the_whole_search(tmp_path: Path, policy: list[str], reason: str) -> None:
     from tests.integration.test_search import NAN_PRONE, write_experiment
 
     write_experiment(tmp_path, "nanprone", NAN_PRONE)
@@ -88,7 +98,7 @@ def test_an_abort_on_a_worker_stops_the_whole_search(tmp_path: Path) -> None:
             "tuner=grid",
             "tuner.max_trials=4",
             "+pin.act=exponential",
-            "failure_policy.nan=abort",
+            *policy,
             f"tuner.state_dir={tmp_path / 'state'}",
             f"hydra.run.dir={tmp_path / 'run'}",
         ],
@@ -101,5 +111,5 @@ def test_an_abort_on_a_worker_stops_the_whole_search(tmp_path: Path) -> None:
     )
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["status"] == "aborted", proc.stdout[-3000:]
-    assert "failure_policy.nan is abort" in summary["abort_reason"]
+    assert reason in summary["abort_reason"]
     assert proc.returncode == 1
