@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.bench.overhead import SEED, contender_main, digits
+from tests.bench.overhead import SEED, contender_main, digits, runtime_imported
 
 EPOCHS = 1
 BATCH = 32
@@ -87,7 +87,6 @@ def run_ktrun(trials: int, work: Path) -> dict[str, Any]:
     from ktrun.cli import check_one
     from ktrun.data import load_dataset
     from ktrun.plan import compile_plan
-    from ktrun.runtime.search import run_search
 
     (work / "experiment").mkdir(parents=True, exist_ok=True)
     (work / "experiment" / "bench_seeds.yaml").write_text(EXPERIMENT)
@@ -96,6 +95,7 @@ def run_ktrun(trials: int, work: Path) -> dict[str, Any]:
     assert report.checked is not None, [p.message for p in report.problems]
     plan = compile_plan(report.checked)
     data = load_dataset(plan.spec.data, report.checked.input_shape, 10, SEED)
+    run_search = runtime_imported()
     start = time.perf_counter()
     outcome = run_search(plan, data, work / "run", say=lambda *a, **k: None)
     seconds = time.perf_counter() - start
