@@ -44,7 +44,7 @@ def _alternate(contenders: dict[str, Callable[[], float]], rounds: int) -> dict[
     return times
 
 
-def bench_check_latency(rounds: int = 5) -> dict[str, Any]:
+def bench_check_latency(rounds: int = 3) -> dict[str, Any]:
     """`ktrun check +experiment=mnist_cnn` against `python -c "import tensorflow"`."""
     py = sys.executable
     times = _alternate(
@@ -80,7 +80,7 @@ def _contender(module: str, name: str, trials: int) -> dict[str, Any]:
     return result
 
 
-def bench_search_overhead(trials: int = 15, rounds: int = 2) -> dict[str, Any]:
+def bench_search_overhead(trials: int = 12, rounds: int = 2) -> dict[str, Any]:
     """The same space, seed, trials and epochs by ktrun, plain Keras Tuner and a hand loop."""
     runs: dict[str, list[dict[str, Any]]] = {"ktrun": [], "keras_tuner": [], "loop": []}
     for _ in range(rounds):
@@ -102,7 +102,7 @@ def bench_search_overhead(trials: int = 15, rounds: int = 2) -> dict[str, Any]:
     }
 
 
-def bench_wasted_budget(trials: int = 24) -> dict[str, Any]:
+def bench_wasted_budget(trials: int = 20) -> dict[str, Any]:
     """The seeds' space (tests/bench/budget.py) under the same budget, plain Keras Tuner vs ktrun."""
     rows: dict[str, dict[str, Any]] = {}
     for name in ("keras_tuner", "keras_tuner_tolerant", "ktrun"):
@@ -151,7 +151,7 @@ def bench_memory(trials: int = 50) -> dict[str, Any]:
     }
 
 
-def bench_check_scale(rounds: int = 5) -> dict[str, Any]:
+def bench_check_scale(rounds: int = 3) -> dict[str, Any]:
     """`ktrun check` on 10^12 points and 20 constraints vs on mnist_cnn (and vs importing TF)."""
     with tempfile.TemporaryDirectory() as tmp:
         scale.write(Path(tmp))
