@@ -64,10 +64,10 @@ def test_kills_between_a_trials_state_writes_lose_and_repeat_nothing(tmp_path: P
     killer.write_text(KILLER)
     args = ["+data.limit=300", "fit.epochs=1", "tuner.max_trials=4", f"tuner.state_dir={state}"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
-    seen: dict[str, float] = {}
-    for i, (mode, trial) in enumerate([("completed", "0"), ("created", "1"), ("ended", "2")]):
-        killed = subprocess.run(
-            [sys.executable, str(killer), mode, trial, *args, f"hydra.run.dir={tmp_path / f'run{i}'}"],
+
+    def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, *argv],
             cwd=REPO,
             env=env,
             capture_output=True,
@@ -75,19 +75,15 @@ def test_kills_between_a_trials_state_writes_lose_and_repeat_nothing(tmp_path: P
             timeout=300,
             check=False,
         )
+
+    seen: dict[str, float] = {}
+    for i, (mode, trial) in enumerate([("completed", "0"), ("created", "1"), ("ended", "2")]):
+        killed = run([str(killer), mode, trial, *args, f"hydra.run.dir={tmp_path / f'run{i}'}"])
         assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
         now = _scores(state)
         assert {k: now[k] for k in seen} == seen, (mode, seen, now)  # nothing completed was lost
         seen = now
-    final = subprocess.run(
-        [sys.executable, "-m", "ktrun.cli", *args, f"hydra.run.dir={tmp_path / 'final'}"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    final = run(["-m", "ktrun.cli", *args, f"hydra.run.dir={tmp_path / 'final'}"])
     assert final.returncode == 0, final.stdout[-3000:] + final.stderr[-3000:]
     summary = json.loads((tmp_path / "final" / "summary.json").read_text())
     assert summary["trials"]["completed"] == 4 and summary["trials"]["failed"] == 0
