@@ -25,7 +25,7 @@ from ktrun.shapes import ShapeTrace, infer
 from ktrun.space import Space, max_layers, unroll
 from ktrun.space import sample as space_sample
 from ktrun.spec.experiment import ExperimentSpec
-from ktrun.spec.layers import Dense, Embedding, Reshape, _Conv, _Layer
+from ktrun.spec.layers import Dense, Embedding, Reshape, _Conv, _Layer, iter_layers
 from ktrun.spec.refs import Scalar
 
 ENUMERATION_LIMIT = 20_000
@@ -193,7 +193,7 @@ class Checker:
         self.n_layers = max_layers(spec.model.layers, spec.hyperparameters)
 
     def _shape_names(self) -> set[str]:
-        has_reshape = any(isinstance(layer, Reshape) for layer in _walk(self.spec.model.layers))
+        has_reshape = any(isinstance(layer, Reshape) for _, layer in iter_layers(self.spec.model.layers))
         names = set()
         for u in self.space.uses:
             if u.owner in ("repeat", "when") or (
@@ -441,14 +441,6 @@ class SearchTree:
 
 class _OutOfBudget(Exception):
     pass
-
-
-def _walk(layers: Sequence[object]) -> Iterable[object]:
-    for layer in layers:
-        yield layer
-        inner = getattr(layer, "layers", None)
-        if isinstance(inner, list):
-            yield from _walk(inner)
 
 
 _SHAPE_ARGS: dict[str, tuple[str, ...]] = {}

@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import keras
@@ -57,7 +56,7 @@ def active_values(hp: kt.HyperParameters) -> dict[str, Scalar]:
 
 
 def _keras_args(layer: ConcreteLayer) -> dict[str, Any]:
-    args = {k: v for k, v in layer.args.items() if v is not None}
+    args = {k: v for k, v in layer.args.items() if v is not None and k not in layer.layer.spec_only}
     for key in ("kernel_size", "strides", "pool_size", "dilation_rate", "target_shape"):
         if isinstance(args.get(key), list):
             args[key] = tuple(args[key])
@@ -70,9 +69,7 @@ def build_layers(plan: Plan, point: Mapping[str, Scalar]) -> list[keras.layers.L
     out = []
     for c in unroll(plan.spec.model.layers, point):
         if isinstance(c.layer, Custom):
-            cls = custom_object(plan, c.layer.layer)
-            args = {k: v for k, v in _keras_args(c).items() if k not in ("layer", "output_shape")}
-            out.append(cls(**args))
+            out.append(custom_object(plan, c.layer.layer)(**_keras_args(c)))
         else:
             out.append(getattr(keras.layers, c.layer.type)(**_keras_args(c)))
     return out
@@ -81,8 +78,7 @@ def build_layers(plan: Plan, point: Mapping[str, Scalar]) -> list[keras.layers.L
 def custom_object(plan: Plan, name: str) -> Any:
     """Import a `custom_objects` entry: the only place a config makes ktrun import user code."""
     spec = plan.spec.custom_objects
-    for entry in reversed(spec.paths):
-        path = str(Path(entry).resolve())
+    for path in reversed(spec.search_dirs()):
         if path not in sys.path:
             sys.path.insert(0, path)
     module, _, attr = spec.layers[name].partition(":")

@@ -11,11 +11,10 @@ from ktrun import problems as pb
 from ktrun.checks.context import Ctx
 from ktrun.problems import Problem
 from ktrun.shapes import format_shape
-from ktrun.spec.layers import Custom, Dense
+from ktrun.spec.layers import Custom, Dense, iter_layers
 from ktrun.spec.refs import HpRef
 
 COMPILE = ("model", "compile")
-Path_ = tuple[str | int, ...]
 
 
 # ---------------------------------------------------------------- 6. data and model
@@ -366,8 +365,8 @@ def _policy(ctx: Ctx) -> Iterator[Problem]:
 def check_custom(ctx: Ctx) -> Iterator[Problem]:
     """Declared, findable, never imported: the check runs no user code (and no TensorFlow)."""
     opt_in = ctx.spec.custom_objects
-    for path, layer in _custom_layers(ctx.spec.model.layers, ("model", "layers")):
-        if layer.layer not in opt_in.layers:
+    for path, layer in iter_layers(ctx.spec.model.layers):
+        if isinstance(layer, Custom) and layer.layer not in opt_in.layers:
             close = difflib.get_close_matches(layer.layer, list(opt_in.layers), n=1)
             yield pb.error(
                 "custom-layer-undeclared",
@@ -379,7 +378,7 @@ def check_custom(ctx: Ctx) -> Iterator[Problem]:
             )
     for name, target in opt_in.layers.items():
         top = target.split(":")[0].split(".")[0]
-        if not _findable(top, opt_in.paths):
+        if not _findable(top, opt_in.search_dirs()):
             yield pb.error(
                 "custom-module-not-found",
                 ("custom_objects", "layers", name),
@@ -390,21 +389,11 @@ def check_custom(ctx: Ctx) -> Iterator[Problem]:
             )
 
 
-def _custom_layers(layers: Sequence[object], path: tuple[str | int, ...]) -> Iterator[tuple[Path_, Custom]]:
-    for i, layer in enumerate(layers):
-        if isinstance(layer, Custom):
-            yield (*path, i), layer
-        inner = getattr(layer, "layers", None)
-        if isinstance(inner, list):
-            yield from _custom_layers(inner, (*path, i, "layers"))
-
-
-def _findable(top: str, paths: Sequence[str]) -> bool:
+def _findable(top: str, dirs: list[str]) -> bool:
     """Located without being imported: finding a top-level module runs none of its code."""
     import importlib.machinery
     import importlib.util
 
-    dirs = [str(Path(p).resolve()) for p in paths]
     return (
         importlib.machinery.PathFinder.find_spec(top, dirs) is not None
         or importlib.util.find_spec(top) is not None

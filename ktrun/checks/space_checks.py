@@ -14,6 +14,7 @@ from ktrun.expr import KEYWORDS
 from ktrun.problems import Problem
 from ktrun.space import bounds, cardinality, values
 from ktrun.spec.hyperparameters import BooleanHp, ChoiceHp, FixedHp, FloatHp, IntHp
+from ktrun.spec.layers import Repeat, iter_layers
 from ktrun.spec.refs import NAME_PATTERN, HpRef, Scalar
 
 HP = "hyperparameters"
@@ -242,21 +243,13 @@ def _ref_problems(
 
 def _arguments(ctx: Ctx) -> Iterator[tuple[tuple[str | int, ...], str, str, object]]:
     """(path, owner, argument, value) for every layer, optimizer and fit argument."""
-
-    def walk(
-        layers: list[object], path: tuple[str | int, ...]
-    ) -> Iterator[tuple[tuple[str | int, ...], str, str, object]]:
-        for i, layer in enumerate(layers):
-            lpath = (*path, i)
-            if getattr(layer, "type", "") == "repeat":
-                yield (*lpath, "times"), "repeat", "times", layer.times  # type: ignore[attr-defined]
-                yield from walk(layer.layers, (*lpath, "layers"))  # type: ignore[attr-defined]
-                continue
-            for arg, value in layer:  # type: ignore[attr-defined]
-                if arg not in ("type", "when", "name") and value is not None:
-                    yield (*lpath, arg), layer.type, arg, value  # type: ignore[attr-defined]
-
-    yield from walk(list(ctx.spec.model.layers), ("model", "layers"))
+    for lpath, layer in iter_layers(ctx.spec.model.layers):
+        if isinstance(layer, Repeat):
+            yield (*lpath, "times"), "repeat", "times", layer.times
+            continue
+        for arg, value in layer:  # type: ignore[attr-defined]
+            if arg not in ("type", "when", "name") and value is not None:
+                yield (*lpath, arg), layer.type, arg, value  # type: ignore[attr-defined]
     for arg, value in ctx.spec.model.compile.optimizer:
         if value is not None:
             yield ("model", "compile", "optimizer", arg), "optimizer", arg, value

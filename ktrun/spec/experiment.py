@@ -6,6 +6,7 @@ The section and key names are the public interface: people type them as Hydra ov
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
@@ -121,6 +122,10 @@ class CustomObjectsSpec(Strict):
     layers: dict[HpNameKey, ImportPath] = Field(
         default_factory=dict, description="Layer classes, by the name `type: custom` layers use."
     )
+
+    def search_dirs(self) -> list[str]:
+        """`paths` as absolute directories: where the check looks and the builder imports from."""
+        return [str(Path(p).resolve()) for p in self.paths]
 
 
 class ModelSpec(Strict):

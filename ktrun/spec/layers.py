@@ -9,7 +9,8 @@ in `shared`. Instance `i` is active only when the repeat count is at least `i`.
 from __future__ import annotations
 
 import typing
-from typing import Annotated, Any, ClassVar, Literal
+from collections.abc import Iterator, Sequence
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -41,13 +42,11 @@ Padding = Annotated[
 class _Layer(Strict):
     #: Arguments that decide output shapes; the shape check enumerates the values they take.
     shape_args: ClassVar[tuple[str, ...]] = ()
+    #: Keys that tell ktrun about the layer and are not passed to its constructor.
+    spec_only: ClassVar[tuple[str, ...]] = ()
 
     name: str | None = Field(None, description="Keras layer name (shown in errors and reports).")
     when: Condition | None = Field(None, description="Add this layer only under this condition.")
-
-    def keras_args(self) -> dict[str, Any]:
-        """Arguments for the Keras constructor (references still unresolved)."""
-        return {k: v for k, v in self if k not in ("type", "when") and v is not None}
 
 
 class Dense(_Layer):
@@ -201,13 +200,11 @@ class Custom(_Layer):
     type: Literal["custom"]
     layer: str = Field(description="Its name under `custom_objects.layers`.")
     shape_args: ClassVar[tuple[str, ...]] = ("output_shape",)
+    spec_only: ClassVar[tuple[str, ...]] = ("layer", "output_shape")
     output_shape: SizeArg | None = Field(
         None,
         description="Per-sample output shape: sizes or references, e.g. `[$units]`; unset: unchanged.",
     )
-
-    def keras_args(self) -> dict[str, Any]:
-        return {k: v for k, v in self if k not in ("type", "when", "layer", "output_shape") and v is not None}
 
 
 class Repeat(Strict):
@@ -239,3 +236,13 @@ LAYER_TYPES: tuple[str, ...] = tuple(
     for c in typing.get_args(KerasLayer)
     if c is not Custom
 )
+
+
+def iter_layers(
+    layers: Sequence[object], path: tuple[str | int, ...] = ("model", "layers")
+) -> Iterator[tuple[tuple[str | int, ...], object]]:
+    """Every layer and repeat block with its key path, blocks before the layers inside them."""
+    for i, layer in enumerate(layers):
+        yield (*path, i), layer
+        if isinstance(layer, Repeat):
+            yield from iter_layers(layer.layers, (*path, i, "layers"))
