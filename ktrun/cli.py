@@ -343,9 +343,9 @@ def _run_experiment(
         )
     plan = compile_plan(checked)
     spec = plan.spec
-    from ktrun.runtime.distributed import is_worker, launch
+    from ktrun.runtime.distributed import in_cluster, is_worker, launch
 
-    if spec.distributed.workers > 0 and "KERASTUNER_ORACLE_IP" not in os.environ:
+    if spec.distributed.workers > 0 and not in_cluster():
         from ktrun.compose import searchpath_override
         from ktrun.runtime.search import clear_abort
 

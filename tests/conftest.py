@@ -17,7 +17,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 
 def run_cli(
-    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
+    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     """The real command line, in a fresh interpreter (what users and CI run)."""
     return subprocess.run(
@@ -25,7 +25,7 @@ def run_cli(
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
         env={**os.environ, **(env or {}), "NO_COLOR": "1"},
     )

@@ -20,12 +20,17 @@ from typing import Any
 CHIEF = "chief"
 
 
+def in_cluster() -> bool:
+    """This process is a chief or a worker (Keras Tuner's variables are set)."""
+    return "KERASTUNER_ORACLE_IP" in os.environ
+
+
 def is_worker() -> bool:
-    return "KERASTUNER_ORACLE_IP" in os.environ and os.environ.get("KERASTUNER_TUNER_ID") != CHIEF
+    return in_cluster() and os.environ.get("KERASTUNER_TUNER_ID") != CHIEF
 
 
 def is_chief() -> bool:
-    return "KERASTUNER_ORACLE_IP" in os.environ and os.environ.get("KERASTUNER_TUNER_ID") == CHIEF
+    return in_cluster() and os.environ.get("KERASTUNER_TUNER_ID") == CHIEF
 
 
 def _free_port() -> int:

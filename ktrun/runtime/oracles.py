@@ -87,9 +87,12 @@ class FeasibleMixin:
         self._tried_so_far.add(self._compute_values_hash(values))  # type: ignore[attr-defined]
         return True
 
+    def _abort_file(self) -> Path:
+        return Path(self._project_dir) / ABORT_FILE  # type: ignore[attr-defined]
+
     def ktrun_abort_reason(self) -> str | None:
-        """Set by a distributed worker that hit an `abort` policy (a file in the project dir)."""
-        path = Path(self._project_dir) / ABORT_FILE  # type: ignore[attr-defined]
+        """Set by a distributed worker that hit an `abort` policy, or by the chief's limits."""
+        path = self._abort_file()
         return path.read_text(encoding="utf-8") if path.is_file() else None
 
     def create_trial(self, tuner_id: str) -> Any:
@@ -174,7 +177,7 @@ class FeasibleMixin:
             policy, max_trials = self.ktrun_limits
             reason = failure_limit_reason(self.trials, self.end_order, policy, max_trials)  # type: ignore[attr-defined]
             if reason is not None:
-                write_text_atomic(Path(self._project_dir) / ABORT_FILE, reason)  # type: ignore[attr-defined]
+                write_text_atomic(self._abort_file(), reason)
 
     def save(self) -> None:
         write_json_atomic(self._get_oracle_fname(), self.get_state())  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from typing import Any
 from ktrun.data import Dataset
 from ktrun.outcome import SearchOutcome, TrialRecord
 from ktrun.plan import Plan, diff_configs
+from ktrun.runtime.distributed import in_cluster, is_chief, is_worker
 from ktrun.runtime.journal import read_journal, write_json_atomic, write_text_atomic
 
 JOURNAL = "ktrun_journal.jsonl"
@@ -31,7 +32,7 @@ def prepare_state(plan: Plan, say: Any) -> int:
     if plan.spec.tuner.overwrite and state.exists():
         say(f"tuner.overwrite=true: discarding the earlier search in {state}")
         shutil.rmtree(state)
-    if not os.environ.get("KERASTUNER_ORACLE_IP"):  # distributed: the launcher clears it
+    if not in_cluster():  # distributed: the launcher clears it
         clear_abort(state)
     if latest.is_file():
         try:
@@ -106,8 +107,6 @@ def run_search(
         max_retries_per_trial=policy.max_retries,
         max_consecutive_failed_trials=10**9,  # enforced by ktrun after the trial is saved
     )
-    from ktrun.runtime.distributed import is_chief, is_worker
-
     if is_chief():  # workers' trials end here: the chief's oracle enforces the failure limits
         oracle.ktrun_limits = (policy, spec.tuner.max_trials)
     cls = KtrunHyperband if spec.tuner.algorithm == "hyperband" else KtrunTuner
@@ -149,8 +148,8 @@ def run_search(
 
     if status == "aborted" and is_worker() and reason:  # tell the chief, which stops everyone
         write_text_atomic(plan.state_dir / ABORT_FILE, reason)
-    elif status == "completed" and oracle.ktrun_abort_reason():
-        status, reason = "aborted", oracle.ktrun_abort_reason()
+    elif status == "completed" and (signalled := oracle.ktrun_abort_reason()):
+        status, reason = "aborted", signalled
     if status == "completed" and oracle.ktrun_exhausted:
         status = "exhausted"
         reason = None

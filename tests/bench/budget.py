@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.bench.overhead import SEED, contender_main, digits, runtime_imported
+from tests.bench.overhead import SEED, contender_main, digits, plain_random_search, runtime_imported
 
 EPOCHS = 1
 BATCH = 32
@@ -118,7 +118,6 @@ def run_ktrun(trials: int, work: Path) -> dict[str, Any]:
 def run_keras_tuner(trials: int, work: Path, *, tolerant: bool = False) -> dict[str, Any]:
     """The seeds' script: hp calls inline in build_model, Keras Tuner's defaults."""
     import keras
-    import keras_tuner as kt
 
     x, y, xv, yv = digits()
 
@@ -145,28 +144,7 @@ def run_keras_tuner(trials: int, work: Path, *, tolerant: bool = False) -> dict[
         )
         return model
 
-    started: dict[str, float] = {}
-    seconds: dict[str, float] = {}
-
-    class Tuner(kt.RandomSearch):  # type: ignore[misc]
-        def on_trial_begin(self, trial: Any) -> None:
-            started[trial.trial_id] = time.perf_counter()
-            super().on_trial_begin(trial)
-
-        def on_trial_end(self, trial: Any) -> None:
-            super().on_trial_end(trial)
-            seconds[trial.trial_id] = time.perf_counter() - started[trial.trial_id]
-
-    tuner = Tuner(
-        build,
-        objective="val_accuracy",
-        max_trials=trials,
-        seed=SEED,
-        overwrite=True,
-        directory=str(work),
-        project_name="kt",
-        max_consecutive_failed_trials=trials if tolerant else 3,
-    )
+    tuner = plain_random_search(build, trials, work, max_consecutive_failed_trials=trials if tolerant else 3)
     status, reason = "completed", None
     start = time.perf_counter()
     try:
@@ -186,7 +164,7 @@ def run_keras_tuner(trials: int, work: Path, *, tolerant: bool = False) -> dict[
                 built=built,
                 finite=built and all(math.isfinite(v) for v in losses),
                 score=trial.score if built else None,
-                secs=seconds.get(tid, 0.0),
+                secs=tuner.trial_seconds.get(tid, 0.0),
                 error=(trial.message or "").strip().splitlines()[-1] if trial.message else None,
             )
         )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras]
 
@@ -84,30 +84,21 @@ def test_an_abort_on_a_worker_stops_the_whole_search(tmp_path: Path, policy: lis
     from tests.integration.test_search import NAN_PRONE, write_experiment
 
     write_experiment(tmp_path, "nanprone", NAN_PRONE)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ktrun.cli",
-            "--config-dir",
-            str(tmp_path),
-            "+experiment=nanprone",
-            "distributed.workers=2",
-            "+data.limit=300",
-            "fit.epochs=1",
-            "tuner=grid",
-            "tuner.max_trials=4",
-            "+pin.act=exponential",
-            *policy,
-            f"tuner.state_dir={tmp_path / 'state'}",
-            f"hydra.run.dir={tmp_path / 'run'}",
-        ],
-        cwd=REPO,
-        text=True,
-        capture_output=True,
+    proc = run_cli(
+        "--config-dir",
+        str(tmp_path),
+        "+experiment=nanprone",
+        "distributed.workers=2",
+        "+data.limit=300",
+        "fit.epochs=1",
+        "tuner=grid",
+        "tuner.max_trials=4",
+        "+pin.act=exponential",
+        *policy,
+        f"tuner.state_dir={tmp_path / 'state'}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        env={"TF_CPP_MIN_LOG_LEVEL": "3"},
         timeout=600,
-        check=False,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["status"] == "aborted", proc.stdout[-3000:]

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import run_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras]
 
@@ -21,23 +19,14 @@ QUICK = ["+data.limit=200", "fit.epochs=1", "tuner.max_trials=1"]
 def sweep_run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Path]:
     """`ktrun -m ...` in a fresh process, as people run it; returns the sweep directory too."""
     sweep = tmp_path / "sweep"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ktrun.cli",
-            "-m",
-            *QUICK,
-            f"tuner.state_dir={tmp_path / 'state'}",
-            *args,
-            f"hydra.sweep.dir={sweep}",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+    proc = run_cli(
+        "-m",
+        *QUICK,
+        f"tuner.state_dir={tmp_path / 'state'}",
+        *args,
+        f"hydra.sweep.dir={sweep}",
+        env={"TF_CPP_MIN_LOG_LEVEL": "3"},
         timeout=600,
-        check=False,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     return proc, sweep
 
