@@ -279,14 +279,23 @@ def schema_main(argv: list[str]) -> int:
     return EXIT_OK
 
 
-def run_main() -> int:
-    """The Hydra app: `ktrun [OVERRIDES]` runs a search; `ktrun -m ...` sweeps."""
+def run_main(argv: list[str]) -> int:
+    """The Hydra app: `ktrun [OVERRIDES]` runs a search; `ktrun -m ...` sweeps.
+
+    Before Hydra starts, every job's config is composed and checked exactly as `ktrun check`
+    would: a config mistake is reported the same way (exit 2, codes, locations, hints) and
+    all at once, instead of as Hydra's traceback or a job that fails later.
+    """
     import hydra
     from omegaconf import DictConfig
 
-    from ktrun.compose import default_config_dir
+    from ktrun.compose import default_config_dir, file_rules
+    from ktrun.hydra_compat import guarded_file_sources
 
     config_dir = default_config_dir()
+    code = _preflight(argv, config_dir)
+    if code is not None:
+        return code
     status: list[int] = []
 
     @hydra.main(config_path=str(config_dir), config_name="config", version_base="1.3")
@@ -301,12 +310,72 @@ def run_main() -> int:
         ]
         status.append(run_experiment(list(hc.overrides.task), config_dir, extra, Path(hc.runtime.output_dir)))
 
-    app()
+    with guarded_file_sources(config_dir, file_rules):
+        app()
     from ktrun.sweep import SweepSummary
 
     if SweepSummary.last_failed:  # jobs may have run in other processes (joblib launcher)
         status.append(EXIT_USER_ERROR)
     return max(status, default=EXIT_OK)  # a sweep fails if any of its jobs did
+
+
+#: Checks the pre-flight already ran, by the job's overrides: a run does not check twice.
+_CHECKED: dict[tuple[str, ...], CheckReport] = {}
+#: A sweep's pre-flight checks each swept value once (not every combination), up to this many.
+MAX_PREFLIGHT_JOBS = 50
+
+
+def _preflight(argv: list[str], config_dir: Path) -> int | None:
+    """Exit code 2 with every job's problems, or None when Hydra may start."""
+    from ktrun.hydra_compat import hydra_arg_parser
+    from ktrun.report import render
+
+    args = hydra_arg_parser().parse_args(argv)
+    if args.help or args.hydra_help or args.info or args.shell_completion or args.cfg:
+        return None  # Hydra's own pages; they run nothing
+    if args.config_name or args.config_path:
+        return None  # another primary config: Hydra composes it (through the same trust rules)
+    extra = [Path(args.config_dir).resolve()] if args.config_dir else []
+    jobs = _preflight_jobs(list(args.overrides), bool(args.multirun))
+    reports = [check_one(job, config_dir, extra) for job in jobs]
+    failed = [r for r in reports if r.failed()]
+    if failed:  # a mistake every job shares is shown once
+        shown = {tuple((p.code, p.key) for p in r.problems): r for r in failed}
+        print(render("text", list(shown.values())))
+        return EXIT_USER_ERROR
+    for job, report in zip(jobs, reports, strict=True):
+        _CHECKED[_job_key(job)] = report
+    return None
+
+
+def _job_key(overrides: list[str]) -> tuple[str, ...]:
+    """A job's own overrides, as Hydra hands them to the app (`hydra.*` ones are Hydra's)."""
+    return tuple(o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/")))
+
+
+def _preflight_jobs(overrides: list[str], multirun: bool) -> list[list[str]]:
+    """One job for a run; for a sweep, the first combination and each other swept value once."""
+    if not multirun:
+        return [overrides]
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+        choices = [
+            [f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()]
+            if o.is_sweep_override()
+            else [text]
+            for o, text in zip(parsed, overrides, strict=True)
+        ]
+    except Exception:  # a syntax error, or a sweep Hydra expands itself (glob): check as written
+        return [overrides]
+    if any(not c for c in choices):
+        return [overrides]
+    first = [c[0] for c in choices]
+    jobs = [first]
+    for i, values in enumerate(choices):
+        jobs += [[*first[:i], v, *first[i + 1 :]] for v in values[1:]]
+    return jobs[:MAX_PREFLIGHT_JOBS]
 
 
 def run_experiment(overrides: list[str], config_dir: Path, extra: list[Path], run_dir: Path) -> int:
@@ -331,7 +400,7 @@ def _run_experiment(
     from ktrun.summary import summarize
 
     console = Console()
-    report = check_one(overrides, config_dir, extra)
+    report = _CHECKED.pop(_job_key(overrides), None) or check_one(overrides, config_dir, extra)
     if report.failed():
         print(render("text", [report]))
         return EXIT_USER_ERROR, "config error"
@@ -403,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
             return plan_main(args[1:])
         if argv is not None:
             sys.argv = [sys.argv[0], *args]
-        return run_main()
+        return run_main(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

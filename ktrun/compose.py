@@ -9,8 +9,6 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from ktrun.sources import (
     format_path,
     read_file_lines,
 )
+from ktrun.trust import ConfigFileView
 
 PRIMARY = "config"
 
@@ -153,7 +152,8 @@ def _hydra_problem(e: Exception, overrides: list[str], dirs: list[Path]) -> Prob
             "config-not-found",
             (),
             text.replace("\n\n", "\n"),
-            "pick one of the available options listed above (names are file names without .yaml)",
+            _did_you_mean_option(missing, overrides, dirs)
+            + "pick one of the available options listed above (names are file names without .yaml)",
         ).located(loc)
     if name == "OverrideParseException":
         return pb.error(
@@ -166,7 +166,12 @@ def _hydra_problem(e: Exception, overrides: list[str], dirs: list[Path]) -> Prob
     hint = "check the key and its value against the schema (schemas/experiment.schema.json)"
     path: KeyPath = ()
     if "Config group override must be a string" in text:
-        hint = (
+        culprit = next((o for o in overrides if _is_group(o, dirs)), culprit)
+        loc = Location(override=culprit) if culprit else loc
+        group = culprit.partition("=")[0].lstrip("+~") if culprit else ""
+        options = sorted({p.stem for d in dirs for p in (d / group).glob("*.yaml")}) if group else []
+        path = (group,) if group else ()
+        hint = (f"`{group}` takes one of: {', '.join(options)}. " if options else "") + (
             "Hydra reads an option named like a value (nan, inf, true, null, 1) as that value: "
             "quote it (e.g. +experiment=\"'nan'\") or rename the file"
         )
@@ -175,7 +180,31 @@ def _hydra_problem(e: Exception, overrides: list[str], dirs: list[Path]) -> Prob
         hint = _override_hint(m.group(1), culprit)
         text = f"cannot set `{m.group(1)}`: the key is not in the composed config"
         path = tuple(m.group(1).split("."))
+        if any((d / m.group(1)).is_dir() for d in dirs):
+            option = culprit.partition("=")[2] if culprit else "NAME"
+            text = f"`{m.group(1)}` is a config group the defaults do not select, so it cannot be overridden"
+            hint = f"add it with a plus: `+{m.group(1)}={option}`"
     return pb.error("compose-error", path, text, hint).located(loc)
+
+
+def _is_group(override: str, dirs: list[Path]) -> bool:
+    key = override.partition("=")[0].lstrip("+~")
+    return bool(key) and any((d / key).is_dir() for d in dirs)
+
+
+def _did_you_mean_option(missing: re.Match[str] | None, overrides: list[str], dirs: list[Path]) -> str:
+    """`+experiment=mnsit_cnn` → did you mean `+experiment=mnist_cnn`?"""
+    if missing is None:
+        return ""
+    group, option = missing.group(1), missing.group(2)
+    options = sorted({p.stem for d in dirs for p in (d / group).glob("*.yaml")})
+    close = difflib.get_close_matches(option, options, n=1)
+    if not close:
+        return ""
+    asked = next((o for o in overrides if o.rpartition("=")[2] == option), None)
+    return (
+        f"did you mean `{asked.rpartition('=')[0]}={close[0]}`? " if asked else f"did you mean `{close[0]}`? "
+    )
 
 
 def _override_hint(key: str, override: str | None) -> str:
@@ -195,31 +224,6 @@ def _override_hint(key: str, override: str | None) -> str:
     return "this key is not part of ktrun's schema (schemas/experiment.schema.json)"
 
 
-@contextmanager
-def _capture_defaults_list() -> Iterator[list[Any]]:
-    """Keep the defaults list Hydra computes while composing, instead of computing it twice.
-
-    Hydra has no public API for "which files did this composition merge, in which order"; its
-    config loader calls `create_defaults_list` once per composition, so we record the result.
-    `tests/contracts/test_compose.py` fails if Hydra stops doing so (the fallback still works).
-    """
-    from hydra._internal import config_loader_impl
-
-    original = getattr(config_loader_impl, "create_defaults_list")  # noqa: B009 - not exported
-    captured: list[Any] = []
-
-    def recording(*args: Any, **kwargs: Any) -> Any:
-        result = original(*args, **kwargs)
-        captured.append(result)
-        return result
-
-    setattr(config_loader_impl, "create_defaults_list", recording)  # noqa: B010
-    try:
-        yield captured
-    finally:
-        setattr(config_loader_impl, "create_defaults_list", original)  # noqa: B010
-
-
 def compose(
     overrides: list[str], config_dir: Path | None = None, extra_dirs: list[Path] | None = None
 ) -> Composed:
@@ -231,14 +235,20 @@ def compose(
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
+    from ktrun.hydra_compat import capture_defaults_list, guarded_file_sources
+
     config_dir = (config_dir or default_config_dir()).resolve()
     extra = [d.resolve() for d in extra_dirs or []]
+    refused = override_problems(overrides)
+    if refused:
+        raise ConfigError(refused)
     all_overrides = [*overrides, *searchpath_override(extra)]
     GlobalHydra.instance().clear()
     try:
         with (
+            guarded_file_sources(config_dir, file_rules),
             initialize_config_dir(str(config_dir), version_base="1.3", job_name="ktrun"),
-            _capture_defaults_list() as captured,
+            capture_defaults_list() as captured,
         ):
             cfg = hydra_compose(PRIMARY, overrides=all_overrides)
             if captured:
@@ -248,7 +258,12 @@ def compose(
                 defaults = loader.compute_defaults_list(PRIMARY, all_overrides, RunMode.RUN)
     except yaml.MarkedYAMLError as e:
         raise ConfigError([_yaml_problem(e)]) from None
+    except ConfigError:
+        raise
     except Exception as e:  # Hydra raises many types; all of them are the user's config
+        own = _own_error(e)
+        if own is not None:  # ktrun's trust rules, raised inside Hydra's loading
+            raise own from None
         dirs = _search_dirs(config_dir, extra)
         raise ConfigError([_hydra_problem(e, overrides, dirs)]) from None
     finally:
@@ -292,6 +307,93 @@ def compose(
         ) from None
     assert isinstance(config, dict)
     return Composed({str(k): v for k, v in config.items()}, sources, list(overrides), files, dirs)
+
+
+def _own_error(e: BaseException) -> ConfigError | None:
+    chain: BaseException | None = e
+    while chain is not None:
+        if isinstance(chain, ConfigError):
+            return chain
+        chain = chain.__cause__ or chain.__context__
+    return None
+
+
+def file_rules(view: ConfigFileView) -> list[Problem]:
+    """What every user config file must satisfy before Hydra merges it: the trust rules, and the
+    schema's shape (a mapping where a section belongs), so that every section's mistake is
+    reported with its line instead of one merge error for the whole file."""
+    from ktrun.spec.introspect import container_kind
+    from ktrun.trust import file_problems
+
+    found = file_problems(view)
+    if view.content is None:
+        return found
+    root = view.prefix
+    if not isinstance(view.content, dict):
+        return [
+            *found,
+            pb.error(
+                "wrong-type",
+                root,
+                f"the file holds a {_kind(view.content)}, but a config file is a mapping "
+                "of `key: value` lines",
+                "write `section:` keys at the top level (see conf/experiment/*.yaml)",
+            ).located(Location(view.file, 1, 1)),
+        ]
+    for key, value in view.content.items():
+        if key == "defaults":
+            continue
+        path = (*root, str(key))
+        want = container_kind(path)
+        if want == "mapping" and value is not None and not isinstance(value, dict):
+            found.append(_shape_problem(path, value, "a mapping (`key: value` lines)", view))
+        elif want == "list" and value is not None and not isinstance(value, list):
+            found.append(_shape_problem(path, value, "a list (`- item` lines)", view))
+    return found
+
+
+def _kind(value: object) -> str:
+    return "list" if isinstance(value, list) else "mapping" if isinstance(value, dict) else "single value"
+
+
+def _shape_problem(path: KeyPath, value: object, want: str, view: ConfigFileView) -> Problem:
+    from ktrun.trust import clip
+
+    where = view.lines.get(path[len(view.prefix) :]) or Location(view.file, 1, 1)
+    return pb.error(
+        "wrong-type",
+        path,
+        f"{format_path(path)} must be {want}, not a {_kind(value)} ({clip(value, 40)})",
+        "see the schema for this section (schemas/experiment.schema.json) or a shipped experiment",
+    ).located(where)
+
+
+def override_problems(overrides: list[str]) -> list[Problem]:
+    """The trust rules for command-line overrides (a syntax error is left to Hydra's report)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from ktrun import trust
+
+    parser = OverridesParser.create()
+    found: list[Problem] = []
+    for text in overrides:
+        if not text.partition("=")[0].lstrip("+~").strip():
+            found.append(
+                pb.error(
+                    "override-syntax",
+                    (),
+                    f"the override `{trust.clip(text)}` has no key before `=`",
+                    "write overrides as key=value (e.g. fit.epochs=3), +key=value to add, ~key to delete",
+                ).located(Location(override=text))
+            )
+            continue
+        try:
+            [o] = parser.parse_overrides([text])
+            value = o.value()
+        except Exception:
+            continue
+        found += trust.override_problems(o.get_key_element(), value, text)
+    return found
 
 
 def _key_path(full_key: str) -> KeyPath:

@@ -71,16 +71,27 @@ def _walk(node: yaml.Node, path: KeyPath, file: str, out: FileLines) -> None:
             _walk(item, child, file, out)
 
 
-def read_file_lines(path: Path, package: KeyPath = ()) -> FileLines:
-    """Line of every key in `path`, prefixed by the package the file is merged into."""
+def _file_lines(text: str, file: str, package: KeyPath = ()) -> FileLines:
     out = FileLines({}, set())
-    text = path.read_text(encoding="utf-8")
     node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if node is not None:
-        _walk(node, package, display_path(path), out)
+        _walk(node, package, file, out)
     if package:
-        out.lines.setdefault(package, Location(display_path(path), 1, 1))
+        out.lines.setdefault(package, Location(file, 1, 1))
     return out
+
+
+def read_file_lines(path: Path, package: KeyPath = ()) -> FileLines:
+    """Line of every key in `path`, prefixed by the package the file is merged into."""
+    return _file_lines(path.read_text(encoding="utf-8"), display_path(path), package)
+
+
+def lines_of(text: str, file: str) -> dict[KeyPath, Location]:
+    """Line of every key in one YAML text (a syntax error leaves none: Hydra reports it)."""
+    try:
+        return _file_lines(text, file).lines
+    except yaml.YAMLError:
+        return {}
 
 
 @dataclass

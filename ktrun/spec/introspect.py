@@ -49,3 +49,26 @@ def allowed_at(loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, list[str]]
         return None, []
     fields = list(dict.fromkeys(f for m in models for f in m.model_fields))
     return (models[0] if len(models) == 1 else None), fields
+
+
+def container_kind(loc: tuple[Any, ...]) -> str | None:
+    """`mapping` or `list` where the schema wants one at `loc`; None where it takes anything else.
+
+    Hydra merges files before Pydantic sees them, and a list where a section belongs fails the
+    merge with one message for the whole file; knowing the shape first reports each key.
+    """
+    t: Any = ExperimentSpec
+    for elem in loc:
+        t = _descend(t, elem)
+        if t is None:
+            return None
+    kinds = set()
+    for cand in _unwrap(t):
+        origin = typing.get_origin(cand)
+        if (isinstance(cand, type) and issubclass(cand, BaseModel)) or origin is dict:
+            kinds.add("mapping")
+        elif origin is list:
+            kinds.add("list")
+        elif cand is not type(None):
+            return None  # a scalar is allowed here too
+    return kinds.pop() if len(kinds) == 1 else None
