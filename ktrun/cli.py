@@ -391,13 +391,15 @@ def _run_experiment(
     overrides: list[str], config_dir: Path, extra: list[Path], run_dir: Path
 ) -> tuple[int, str]:
     from rich.console import Console
+    from rich.markup import escape
 
     from ktrun.data import DataError, load_dataset
     from ktrun.fmt import percent
     from ktrun.plan import compile_plan
-    from ktrun.report import render
+    from ktrun.report import problems_text, render
     from ktrun.runtime.datasets import keras_dataset
     from ktrun.summary import summarize
+    from ktrun.trust import safe
 
     console = Console()
     report = _CHECKED.pop(_job_key(overrides), None) or check_one(overrides, config_dir, extra)
@@ -406,10 +408,8 @@ def _run_experiment(
         return EXIT_USER_ERROR, "config error"
     checked = report.checked
     assert checked is not None
-    for problem in report.problems:
-        console.print(
-            f"[yellow]{problem.severity.value}[/] [{problem.code}] {problem.message}", highlight=False
-        )
+    if report.problems:  # warnings, exactly as `ktrun check` shows them
+        print(problems_text(report.problems))
     plan = compile_plan(checked)
     spec = plan.spec
     from ktrun.runtime.distributed import in_cluster, is_worker, launch
@@ -434,14 +434,14 @@ def _run_experiment(
 
         print(render("text", [CheckReport(report.label, e.problems)]))
         return EXIT_USER_ERROR, "data error"
-    for warning in data.warnings:
-        console.print(f"[yellow]warning[/] [{warning.code}] {warning.message}", highlight=False)
+    if data.warnings:
+        print(problems_text(data.warnings))
     space = summarize(report)
     console.print(
         f"[bold]{spec.experiment.name}[/]: {spec.tuner.algorithm} search, {spec.tuner.max_trials} trials, "
         f"{len(plan.hyperparameters)} hyperparameters"
         + (f", {percent(space.feasible_fraction)} of the space feasible" if space else "")
-        + f"; data {data.source}: {len(data.x_train)} train / "
+        + f"; data {escape(safe(data.source))}: {len(data.x_train)} train / "
         f"{0 if data.x_val is None else len(data.x_val)} validation rows",
         highlight=False,
     )

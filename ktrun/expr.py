@@ -3,6 +3,10 @@
 Python's own parser builds a syntax tree (parsing runs no code); every node is checked against a
 small allowlist and compiled into closures. Anything else (attributes, calls other than
 min/max/abs, subscripts, lambdas, `**`) is refused with the column where it starts.
+
+Arithmetic is on numbers and booleans only, and a list may only follow `in`: `'x' * units` or
+`[units] * 10**6` would otherwise build values as large as the numbers they meet, so an
+expression's cost is bounded by its length whatever values the hyperparameters take.
 """
 
 from __future__ import annotations
@@ -120,7 +124,7 @@ def _compile(node: ast.AST, names: set[str]) -> Fn:
         if isinstance(node.op, ast.Not):
             return lambda env: not inner(env)
         if isinstance(node.op, ast.USub):
-            return lambda env: -inner(env)  # type: ignore[operator]
+            return lambda env: -_number(inner(env))
         if isinstance(node.op, ast.UAdd):
             return inner
         raise _refuse(node, "the operator ~")
@@ -128,8 +132,11 @@ def _compile(node: ast.AST, names: set[str]) -> Fn:
         op = _BINOPS.get(type(node.op))
         if op is None:
             raise _refuse(node, f"the operator {type(node.op).__name__}")
+        for side in (node.left, node.right):
+            if isinstance(side, ast.Constant) and isinstance(side.value, str):
+                raise _refuse(side, "arithmetic on text")
         left, right = _compile(node.left, names), _compile(node.right, names)
-        return lambda env: op(left(env), right(env))
+        return lambda env: op(_number(left(env)), _number(right(env)))
     if isinstance(node, ast.BoolOp):
         parts = [_compile(v, names) for v in node.values]
         if isinstance(node.op, ast.And):
@@ -144,22 +151,38 @@ def _compile(node: ast.AST, names: set[str]) -> Fn:
             raise _refuse(node, "this form of call")
         func = FUNCTIONS[node.func.id]
         args = [_compile(a, names) for a in node.args]
-        return lambda env: func(*(a(env) for a in args))
+        return lambda env: func(*(_number(a(env)) for a in args))
     if isinstance(node, ast.List | ast.Tuple | ast.Set):
-        items = [_compile(e, names) for e in node.elts]
-        return lambda env: tuple(i(env) for i in items)
+        raise _refuse(node, "a list outside `x in [...]`")
     raise _refuse(node, type(node).__name__)
 
 
+def _number(value: object) -> int | float | bool:
+    """Arithmetic operands: numbers and booleans, never text or sequences."""
+    if isinstance(value, bool | int | float):
+        return value
+    raise TypeError(f"arithmetic needs numbers, got {type(value).__name__} {str(value)[:40]!r}")
+
+
+def _items(node: ast.List | ast.Tuple | ast.Set, names: set[str]) -> Fn:
+    """The list after `in`: plain values, not nested lists."""
+    items = [_compile(e, names) for e in node.elts]
+    return lambda env: tuple(i(env) for i in items)
+
+
 def _compile_compare(node: ast.Compare, names: set[str]) -> Fn:
-    terms = [_compile(node.left, names)] + [_compile(c, names) for c in node.comparators]
+    terms = [_compile(node.left, names)]
     ops = []
     for op_node, right in zip(node.ops, node.comparators, strict=True):
         op = _CMPOPS.get(type(op_node))
         if op is None:
             raise _refuse(node, f"the comparison {type(op_node).__name__}")
-        if isinstance(op_node, ast.In | ast.NotIn) and not isinstance(right, ast.List | ast.Tuple | ast.Set):
-            raise _refuse(right, "`in` with something other than a [list]")
+        if isinstance(op_node, ast.In | ast.NotIn):
+            if not isinstance(right, ast.List | ast.Tuple | ast.Set):
+                raise _refuse(right, "`in` with something other than a [list]")
+            terms.append(_items(right, names))
+        else:
+            terms.append(_compile(right, names))
         ops.append(op)
 
     def compare(env: Env) -> bool:

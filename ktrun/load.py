@@ -19,6 +19,7 @@ from ktrun.problems import ConfigError, Problem
 from ktrun.sources import KeyPath, format_path
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.introspect import allowed_at
+from ktrun.trust import clip
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,7 @@ def _close(word: object, options: list[str]) -> str:
 def _problem(err: Any, data: dict[str, Any]) -> Problem:
     loc: tuple[Any, ...] = tuple(err["loc"])
     path = _data_path(loc, data)
-    key = format_path(path)
+    key = clip(format_path(path), 200)
     kind: str = err["type"]
     given = err.get("input")
     ctx = err.get("ctx") or {}
@@ -146,7 +147,7 @@ def _problem(err: Any, data: dict[str, Any]) -> Problem:
         return pb.error(
             "unknown-key",
             path,
-            f"unknown key `{loc[-1]}`{owner} (at {key})",
+            f"unknown key `{clip(loc[-1])}`{owner} (at {key})",
             _close(loc[-1], fields) + (f"allowed keys: {', '.join(fields)}" if fields else "remove it"),
         )
     if kind == "missing":
@@ -154,7 +155,7 @@ def _problem(err: Any, data: dict[str, Any]) -> Problem:
             "missing-key",
             path,
             f"`{key}` is required but not set",
-            f"add `{loc[-1]}:` here, or set it on the command line with `{key}=VALUE`",
+            f"add `{clip(loc[-1])}:` here, or set it on the command line with `{key}=VALUE`",
         )
     if kind == "union_tag_invalid":
         tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
@@ -163,7 +164,7 @@ def _problem(err: Any, data: dict[str, Any]) -> Problem:
         return pb.error(
             code,
             (*path, "type"),
-            f"`{ctx.get('tag')}` is not a {what} ktrun knows (at {key})",
+            f"`{clip(ctx.get('tag'))}` is not a {what} ktrun knows (at {key})",
             _close(ctx.get("tag"), tags) + f"allowed: {', '.join(tags)}",
         )
     if kind == "union_tag_not_found":
@@ -180,21 +181,21 @@ def _problem(err: Any, data: dict[str, Any]) -> Problem:
         return pb.error(
             "invalid-value",
             path,
-            f"{key} = {given!r} is not allowed",
+            f"{key} = {clip(repr(given))} is not allowed",
             _close(given, options) + f"expected {expected}",
         )
     if kind.startswith(("greater_than", "less_than", "too_short", "too_long")):
         return pb.error(
             "value-out-of-range",
             path,
-            f"{key} = {given!r}: {err['msg'].lower()}",
+            f"{key} = {clip(repr(given))}: {err['msg'].lower()}",
             "change the value to fit the range (see the schema's description of this key)",
         )
     if kind == "string_pattern_mismatch":
         return pb.error(
             "invalid-name",
             path,
-            f"{key} = {given!r} is not a valid name",
+            f"{key} = {clip(repr(given))} is not a valid name",
             "use letters, digits and underscores, starting with a letter",
         )
     if kind == "bad_reference":
@@ -202,7 +203,7 @@ def _problem(err: Any, data: dict[str, Any]) -> Problem:
     return pb.error(
         "wrong-type",
         path,
-        f"{key}: {err['msg']} (got {given!r})" if kind != "arg_type" else f"{key}: {err['msg']}",
+        f"{key}: {err['msg']} (got {clip(repr(given))})" if kind != "arg_type" else f"{key}: {err['msg']}",
         "YAML reads `3` as a number and `'3'` as text; write the value without quotes"
         if isinstance(given, str)
         else "give a value of the expected type",

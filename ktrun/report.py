@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ktrun.fmt import percent, points
 from ktrun.problems import Problem, Severity
+from ktrun.trust import clip, safe, safe_output
 
 if TYPE_CHECKING:  # the CLI imports FORMATS before anything heavy
     from ktrun.checks import CheckReport
@@ -29,12 +30,17 @@ _SEV_COLOR = {Severity.ERROR: "31;1", Severity.WARNING: "33", Severity.INFO: "36
 
 
 def _problem_text(p: Problem) -> str:
-    where = str(p.location) if p.location else "<config>"
-    head = f"{where}: {_color(p.severity.value, _SEV_COLOR[p.severity])} [{p.code}] {p.key}"
+    where = clip(p.location, 200) if p.location else "<config>"
+    head = f"{where}: {_color(p.severity.value, _SEV_COLOR[p.severity])} [{p.code}] {clip(p.key, 200)}"
     lines = [head, f"    {p.message}"]
     if p.hint:
         lines.append(f"    hint: {p.hint}")
     return "\n".join(lines)
+
+
+def problems_text(problems: Sequence[Problem]) -> str:
+    """Problems as `check` prints them (location, code, key, message, hint), safe to print."""
+    return safe_output("\n".join(_problem_text(p) for p in problems))
 
 
 def _space_text(s: SpaceSummary) -> list[str]:
@@ -122,18 +128,18 @@ def github(reports: Sequence[CheckReport], strict: bool = False) -> str:
     out = []
     for r in reports:
         for p in r.problems:
-            props = [f"title={_escape(f'ktrun {p.code} ({p.key})', True)}"]
+            props = [f"title={_escape(f'ktrun {p.code} ({clip(p.key, 200)})', True)}"]
             loc = p.location
             if loc and loc.file:
-                props.insert(0, f"file={_escape(loc.file, True)}")
+                props.insert(0, f"file={_escape(safe(loc.file), True)}")
                 if loc.line:
                     props.insert(1, f"line={loc.line}")
-            msg = p.message + (f" (hint: {p.hint})" if p.hint else "")
+            msg = safe(p.message + (f" (hint: {p.hint})" if p.hint else ""))
             if loc and loc.override:
-                msg = f"[{r.label}; override `{loc.override}`] {msg}"
+                msg = f"[{clip(r.label, 200)}; override `{clip(loc.override, 200)}`] {msg}"
             sev = Severity.ERROR if strict and p.severity == Severity.WARNING else p.severity
             out.append(f"::{level[sev]} {','.join(props)}::{_escape(msg)}")
-    out.append(text(reports, strict).splitlines()[-1])
+    out.append(safe_output(text(reports, strict).splitlines()[-1]))
     return "\n".join(out)
 
 
@@ -173,4 +179,9 @@ def markdown(reports: Sequence[CheckReport], strict: bool = False) -> str:
 
 
 def render(fmt: str, reports: Sequence[CheckReport], strict: bool = False) -> str:
-    return {"text": text, "json": as_json, "github": github, "markdown": markdown}[fmt](reports, strict)
+    """Any format, safe to print: configs are untrusted text, and CI logs run what looks like a
+    command. `github` makes its own command lines and escapes everything inside them."""
+    if fmt == "github":
+        return github(reports, strict)
+    out = {"text": text, "json": as_json, "markdown": markdown}[fmt](reports, strict)
+    return safe_output(out)
