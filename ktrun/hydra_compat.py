@@ -95,7 +95,15 @@ def guarded_file_sources(trusted: Path, rules: FileRules) -> Iterator[None]:
         return originals["load_config"](self, config_path)
 
     def is_config(self: Any, config_path: str) -> bool:
-        ok, _ = _inside(_source_root(self), self._normalize_file_name(config_path))
+        """Refused, not "not found": a path out of the tree, or a config that is no regular file
+        (a FIFO would block Hydra's reader; its own test says "not found" and hides why)."""
+        root = _source_root(self)
+        name = self._normalize_file_name(config_path)
+        ok, full = _inside(root, name)
+        if not ok and (os.path.lexists(os.path.join(root, name)) or ".." in Path(name).parts):
+            raise ConfigError([escape_problem(display_path(Path(root) / name), config_path)])
+        if ok and os.path.exists(full) and not os.path.isfile(full):
+            read_config_text(full, display_path(Path(full)))  # raises, saying what it is
         return ok and bool(originals["is_config"](self, config_path))
 
     def is_group(self: Any, config_path: str) -> bool:

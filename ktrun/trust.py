@@ -200,11 +200,8 @@ def _content_problems(node: Any, prefix: KeyPath, path: KeyPath, view: ConfigFil
     where = view.lines.get(path) or Location(view.file, 1, 1)
     if path and path[-1] in TARGET_KEYS:
         return [_target_problem(full, where)]
-    if (
-        full[:1] == ("hydra",)
-        and full not in HYDRA_KEYS
-        and not any(k[: len(full)] == full for k in HYDRA_KEYS)
-    ):
+    above = isinstance(node, dict) and any(k[: len(full)] == full for k in HYDRA_KEYS)
+    if full[:1] == ("hydra",) and full not in HYDRA_KEYS and not above:
         return [_hydra_key_problem(full, where)]
     if isinstance(node, dict):
         return [p for k, v in node.items() for p in _content_problems(v, prefix, (*path, str(k)), view)]
@@ -272,11 +269,11 @@ def _hydra_key_problem(path: KeyPath, where: Location) -> Problem:
     ).located(where)
 
 
-def _hydra_choice_problem(group: str, option: str, where: Location) -> Problem:
+def _hydra_choice_problem(group: str, option: str, where: Location, path: KeyPath | None = None) -> Problem:
     allowed = sorted(HYDRA_CHOICES.get(group, frozenset()))
     return pb.error(
         "config-hydra-refused",
-        tuple(group.split("/")),
+        tuple(group.split("/")) if path is None else path,
         f"`{group}: {clip(option)}` chooses a Hydra config ktrun does not allow",
         f"choose one of: {', '.join(allowed)}" if allowed else _HYDRA_HINT,
     ).located(where)
@@ -317,9 +314,10 @@ def _defaults_problem(entry: tuple[str, str], index: int, view: ConfigFileView) 
     found: list[Problem] = []
     is_hydra = group == "hydra" or group.startswith("hydra/")
     if is_hydra and option not in HYDRA_CHOICES.get(group, frozenset()):
-        found.append(_hydra_choice_problem(group, option or key, where))
+        found.append(_hydra_choice_problem(group, option or key, where, ("defaults", index)))
     for text in (key, option):
-        if ".." in Path(text).parts or text.startswith(("/..", "~")) or re.match(r"^[A-Za-z]:[\\/]", text):
+        absolute = text is option and text.startswith("/")  # a group may start with `/`; an option not
+        if ".." in Path(text).parts or absolute or text.startswith("~") or re.match(r"^[A-Za-z]:[\\/]", text):
             found.append(
                 pb.error(
                     "config-path-escape",
