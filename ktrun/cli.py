@@ -340,7 +340,9 @@ def _preflight(argv: list[str], config_dir: Path) -> int | None:
     reports = [check_one(job, config_dir, extra) for job in jobs]
     failed = [r for r in reports if r.failed()]
     if failed:  # a mistake every job shares is shown once
-        shown = {tuple((p.code, p.key) for p in r.problems): r for r in failed}
+        shown: dict[tuple[tuple[str, str], ...], CheckReport] = {}
+        for r in failed:
+            shown.setdefault(tuple((p.code, p.key) for p in r.problems), r)
         print(render("text", list(shown.values())))
         return EXIT_USER_ERROR
     for job, report in zip(jobs, reports, strict=True):
