@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ktrun import problems as pb
-from ktrun.datafiles import CSV_HINT, DataError, Npz, open_data, read_csv, shown, shown_path
+from ktrun.datafiles import CSV_HINT, DataError, Npz, open_data, quoted, read_csv, shown, shown_path
 from ktrun.datainfo import KERAS_NPZ_KEYS
 from ktrun.problems import KtrunError, Problem
 from ktrun.sources import KeyPath
@@ -456,7 +456,7 @@ def _numbers(
                     "data-not-numeric",
                     path,
                     f"{what}: {int((~parses).sum())} non-numeric values in {_rows(int(bad.sum()))}; "
-                    f"the first is {raw.row(int(rows[first]))}: {shown(example)!r}",
+                    f"the first is {raw.row(int(rows[first]))}: {quoted(example)}",
                     "features and targets must be numbers: encode categories as numbers first",
                 )
             ]

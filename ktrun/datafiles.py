@@ -16,6 +16,7 @@ import io
 import math
 import os
 import stat
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -50,6 +51,7 @@ _READ_ERRORS = (
     RuntimeError,
     zipfile.BadZipFile,
     zlib.error,
+    tokenize.TokenError,  # numpy parses a .npy header with tokenize and ast.literal_eval
 )
 
 
@@ -68,6 +70,11 @@ def shown(value: object, limit: int = SHOWN) -> str:
     if len(safe) > limit or len(str(value)) > len(text):
         return safe[: limit - 1] + "…"
     return safe
+
+
+def quoted(value: object, limit: int = SHOWN) -> str:
+    """`shown`, in quotes (not `repr`, which would double the escapes' backslashes)."""
+    return f"'{shown(value, limit)}'"
 
 
 def shown_path(path: Path) -> str:
@@ -228,14 +235,14 @@ class Npz:
         if not missing:
             return
         held = self.arrays
-        listed = ", ".join(repr(shown(a)) for a in held[:10]) + (", ..." if len(held) > 10 else "")
+        listed = ", ".join(quoted(a) for a in held[:10]) + (", ..." if len(held) > 10 else "")
         others = len(self.members) - len(held)
         raise DataError(
             [
                 pb.error(
                     "data-file-keys",
                     keys[missing[0]],
-                    f"{shown_path(self.path)} has no array {', '.join(repr(shown(m)) for m in missing)} "
+                    f"{shown_path(self.path)} has no array {', '.join(quoted(m) for m in missing)} "
                     f"(it holds {listed or 'no arrays'}"
                     + (f", and {others} files that are not .npy arrays" if others else "")
                     + ")",
@@ -247,7 +254,7 @@ class Npz:
     def header(self, key: str, where: KeyPath) -> NpyHeader:
         """The array's header, checked: numeric, and no bigger than the bytes the zip really holds."""
         info = self.members.get(f"{key}.npy")
-        name = repr(shown(key))
+        name = quoted(key)
         if info is None:
             raise unreadable(self.path, f"holds a file {name} that is not a .npy array", self.hint, where)
         try:
@@ -295,7 +302,7 @@ class Npz:
         return header
 
     def _check_dtype(self, header: NpyHeader, where: KeyPath) -> None:
-        dtype, name = header.dtype, repr(shown(header.key))
+        dtype, name = header.dtype, quoted(header.key)
         if dtype.hasobject:
             why = f"array {name} holds Python objects (a pickle), which ktrun never loads (it can run code)"
         elif dtype.kind in "biufUS":
@@ -336,7 +343,7 @@ class Npz:
                     done += len(chunk)
         except _READ_ERRORS as e:
             raise unreadable(
-                self.path, f"has a damaged array {shown(header.key)!r}: {shown(e)}", self.hint, where
+                self.path, f"has a damaged array {quoted(header.key)}: {shown(e)}", self.hint, where
             ) from None
         order: Literal["C", "F"] = "F" if header.fortran_order else "C"
         array: Array = np.frombuffer(buffer, dtype=header.dtype).reshape(header.shape, order=order)
@@ -442,13 +449,13 @@ def _label_index(path: Path, column: str | int, header: list[str]) -> int:
         return found[0]
     if found:
         why = (
-            f"label column {shown(column)!r} is ambiguous: {shown_path(path)} has it {len(found)} times "
+            f"label column {quoted(column)} is ambiguous: {shown_path(path)} has it {len(found)} times "
             f"(columns {', '.join(str(i) for i in found)})"
         )
         return _raise(
             pb.error("data-label-column", key, why, "rename the duplicates, or give the column's index")
         )
-    why = f"label column {shown(column)!r} is not in {shown_path(path)} (columns: {columns})"
+    why = f"label column {quoted(column)} is not in {shown_path(path)} (columns: {columns})"
     return _raise(pb.error("data-label-column", key, why, LABEL_HINT))
 
 
