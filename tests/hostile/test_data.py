@@ -479,12 +479,12 @@ def no_hang() -> Iterator[None]:
     signal.signal(signal.SIGALRM, old)
 
 
-def where(overrides: list[str], key: str, source: str) -> dict[str, str]:
-    """The override that set `key`, or else the data group's file."""
+def where(overrides: list[str], key: str, source: str) -> tuple[str | None, str | None]:
+    """(file, override): the override that set `key`, or else the data group's file."""
     for o in overrides:
         if o.split("=", 1)[0] == key:
-            return {"override": o}
-    return {"file": f"conf/data/{source}.yaml"}
+            return None, o
+    return f"conf/data/{source}.yaml", None
 
 
 def check_and_run(overrides: list[str]) -> tuple[CheckReport, list[Problem]]:
@@ -514,7 +514,8 @@ def test_check_and_run_report_the_data_problem(
     path = case.make(tmp_path)
     overrides = [f"data={case.source}", f"data.path={path}", *case.overrides]
     report, run_problems = check_and_run(overrides)
-    found = problem(report.problems, case.code, key=case.key, **where(overrides, case.key, case.source))
+    file, override = where(overrides, case.key, case.source)
+    found = problem(report.problems, case.code, key=case.key, file=file, override=override)
     if case.says is not None:
         assert case.says in found.message, found.message
     no_raw_echo(report.problems)
