@@ -193,6 +193,7 @@ CASES = [
         says="nor does its directory",
     ),
     Case("a-file-as-directory", "csv", lambda d: text("a\n")(d) / "d.csv", "data-file-missing"),
+    Case("name-too-long", "csv", lambda d: d / ("a" * 300 + ".csv"), "data-file-unreadable", says="too long"),
     Case("directory", "csv", directory, "data-file-unreadable", says="is a directory"),
     Case("npz-directory", "npz", lambda d: d, "data-file-unreadable", says="is a directory"),
     Case("csv-fifo", "csv", fifo("d.csv"), "data-file-unreadable", says="named pipe"),
@@ -548,6 +549,14 @@ def test_a_relative_path_names_the_working_directory(tmp_path: Path, monkeypatch
     found = problem(report.problems, "data-file-missing", key="data.path", override=overrides[1])
     assert f"relative to {tmp_path / 'elsewhere'}" in found.message
     problem(run_problems, "data-file-missing", key="data.path")
+
+
+@pytest.mark.parametrize("source", ["npz", "csv"])
+def test_an_empty_path_is_no_path(source: str) -> None:
+    overrides = [f"data={source}", "data.path=''"]
+    report, run_problems = check_and_run(overrides)
+    problem(report.problems, "data-path-required", key="data.path", override=overrides[1])
+    problem(run_problems, "data-path-required", key="data.path")
 
 
 # ---------------------------------------------------------------- permissions (tests run as root)
