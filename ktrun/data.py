@@ -11,18 +11,15 @@ index in the source (and line, for csv), so the user can find them.
 
 from __future__ import annotations
 
-import csv
-import zipfile
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ktrun import problems as pb
+from ktrun.datafiles import CSV_HINT, DataError, Npz, open_data, quoted, read_csv, shown, shown_path
 from ktrun.datainfo import KERAS_NPZ_KEYS
 from ktrun.problems import KtrunError, Problem
 from ktrun.sources import KeyPath
@@ -37,6 +34,8 @@ KerasLoader = Callable[[str], tuple[tuple[Any, Any], tuple[Any, Any]]]
 KERAS_SOURCES = ("mnist", "fashion_mnist", "cifar10")
 #: csv cells read as a missing value (NaN), so they are reported as "not finite" with an impute hint.
 MISSING_CELLS = frozenset({"", "na", "n/a", "nan", "null", "none"})
+#: More classes than this, inferred from the labels (max + 1), is a labelling mistake, not a data set.
+MAX_CLASSES = 100_000
 _PATH: KeyPath = ("data", "path")
 _KERAS_FILE_HINT = f"give a Keras-format .npz holding {', '.join(KERAS_NPZ_KEYS)}"
 
@@ -54,10 +53,6 @@ class Dataset:
     source: str  # for people: "digits (scikit-learn, 1797 rows)"
     #: Not errors, but worth telling the user (e.g. a class that never appears in the training rows).
     warnings: tuple[Problem, ...] = ()
-
-
-class DataError(KtrunError, ValueError):
-    """The data cannot feed the model: raised before the first trial, with every problem found."""
 
 
 def load_dataset(
@@ -78,6 +73,31 @@ def load_dataset(
     return _prepare(raw, data, tuple(int(d) for d in input_shape), classes, seed)
 
 
+@dataclass(frozen=True)
+class FileInfo:
+    """What `ktrun check` learns from a local data file (see `inspect_file`)."""
+
+    input_shape: tuple[int, ...] | None  # per sample, as stored
+    num_classes: int | None
+    problems: list[Problem]
+
+
+def inspect_file(data: DataSpec, seed: int, budget: int, num_classes: int | None) -> FileInfo:
+    """The check's view of `data.path`: the run's own reading and validation, so the two agree.
+
+    Headers are always read and checked; arrays larger than `budget` bytes are left to the run
+    (check stays fast on big files). Rows are shuffled and limited with the run's seed, so check
+    reports a bad row only if the run would use it. `num_classes` is what the run will be given.
+    """
+    try:
+        raw = _load(data, None, budget)
+        valid = _validate(raw, data, None, num_classes, seed)
+    except DataError as e:
+        return FileInfo(None, num_classes, e.problems)
+    classes = valid.classes if valid.classes is not None else num_classes
+    return FileInfo(raw.x_shape[1:], classes, valid.problems)
+
+
 # ---------------------------------------------------------------- loading
 
 
@@ -85,14 +105,22 @@ def load_dataset(
 class _Raw:
     """Arrays as loaded, with what is needed to word problems about them."""
 
-    x: Array
-    y: Array
+    x: Array | None  # None: not read (larger than the check's budget)
+    y: Array | None
     label: str  # "digits", "mnist from /path/mnist.npz"
     origin: str | None  # "scikit-learn", "keras.datasets"
     x_path: KeyPath  # the config key to fix for a problem with x ...
     y_path: KeyPath  # ... and with y
     lines: list[int] | None = None  # csv: the file line of each row
     note: str = ""  # e.g. how csv text labels were mapped to ids
+    shape: tuple[int, ...] | None = None  # x's shape when x is not read
+
+    @property
+    def x_shape(self) -> tuple[int, ...]:
+        if self.x is not None:
+            return tuple(int(d) for d in self.x.shape)
+        assert self.shape is not None
+        return self.shape
 
     def row(self, i: int) -> str:
         return f"row {i} (line {self.lines[i]})" if self.lines is not None else f"row {i}"
@@ -102,12 +130,13 @@ class _Raw:
         return f"{self.label} ({self.origin + ', ' if self.origin else ''}{count}){self.note}"
 
 
-def _load(data: DataSpec, keras_loader: KerasLoader | None) -> _Raw:
+def _load(data: DataSpec, keras_loader: KerasLoader | None, budget: int | None = None) -> _Raw:
+    """The source's arrays; with a `budget`, arrays larger than it are not read (x or y is None)."""
     if data.source == "digits":
         return _load_digits()
     if data.source in KERAS_SOURCES:
         if data.path:
-            return _load_keras_file(data.source, _existing_file(data.path, _KERAS_FILE_HINT))
+            return _load_keras_file(data.source, data.path, budget)
         return _load_from_keras(data.source, keras_loader)
     if data.source not in ("npz", "csv"):
         raise DataError(
@@ -115,7 +144,7 @@ def _load(data: DataSpec, keras_loader: KerasLoader | None) -> _Raw:
                 pb.error(
                     "data-source-unknown",
                     ("data", "source"),
-                    f"unknown data.source '{data.source}'",
+                    f"unknown data.source '{shown(data.source)}'",
                     "use digits, mnist, fashion_mnist, cifar10, npz or csv",
                 )
             ]
@@ -132,23 +161,8 @@ def _load(data: DataSpec, keras_loader: KerasLoader | None) -> _Raw:
             ]
         )
     if data.source == "npz":
-        hint = "give an .npz written by numpy.savez with the arrays data.x_key / data.y_key name"
-        return _load_npz(data, _existing_file(data.path, hint))
-    hint = "give a utf-8 csv with a header row and one row per sample"
-    return _load_csv(data, _existing_file(data.path, hint))
-
-
-def _existing_file(name: str, hint: str) -> Path:
-    path = Path(name).expanduser()
-    if not path.exists():
-        raise DataError([pb.error("data-file-missing", _PATH, f"{path} does not exist", hint)])
-    if not path.is_file():
-        raise _unreadable(path, "is not a file", hint)
-    return path
-
-
-def _unreadable(path: Path, why: str, hint: str) -> DataError:
-    return DataError([pb.error("data-file-unreadable", _PATH, f"{path} {why}", hint)])
+        return _load_npz(data, data.path, budget)
+    return _load_csv(data, data.path)
 
 
 def _load_digits() -> _Raw:
@@ -169,10 +183,16 @@ def _keras_arrays(x: Array, y: Array) -> tuple[Array, Array]:
     return x, y
 
 
-def _load_keras_file(source: str, path: Path) -> _Raw:
-    arrays = _read_npz(path, {"x_train": _PATH, "y_train": _PATH}, _KERAS_FILE_HINT)
-    x, y = _keras_arrays(arrays["x_train"], arrays["y_train"])
-    return _Raw(x, y, f"{source} from {path}", None, _PATH, _PATH)
+def _load_keras_file(source: str, name: str, budget: int | None) -> _Raw:
+    with open_data(name, _KERAS_FILE_HINT) as (path, fh):
+        npz = Npz(path, fh, _KERAS_FILE_HINT)
+        x, y, shape = _read_pair(npz, ("x_train", _PATH), ("y_train", _PATH), budget)
+    if len(shape) == 3:  # grey images: (n, H, W) → (n, H, W, 1), as `_keras_arrays` does
+        shape = (*shape, 1)
+        x = x[..., np.newaxis] if x is not None else None
+    if y is not None and y.ndim == 2 and y.shape[1] == 1:
+        y = y.reshape(-1)
+    return _Raw(x, y, f"{source} from {shown_path(path)}", None, _PATH, _PATH, shape=shape)
 
 
 def _load_from_keras(source: str, keras_loader: KerasLoader | None) -> _Raw:
@@ -202,7 +222,7 @@ def _load_from_keras(source: str, keras_loader: KerasLoader | None) -> _Raw:
                 pb.error(
                     "data-download-failed",
                     _PATH,
-                    f"could not load '{source}' from keras.datasets: {e}",
+                    f"could not load '{source}' from keras.datasets: {shown(e, 200)}",
                     offline,
                 )
             ]
@@ -213,117 +233,72 @@ def _load_from_keras(source: str, keras_loader: KerasLoader | None) -> _Raw:
     return _Raw(x, y, source, "keras.datasets", here, here)
 
 
-def _load_npz(data: DataSpec, path: Path) -> _Raw:
+def _load_npz(data: DataSpec, name: str, budget: int | None) -> _Raw:
     x_path: KeyPath = ("data", "x_key")
     y_path: KeyPath = ("data", "y_key")
-    hint = "set data.x_key / data.y_key to the names of the arrays in the file"
-    arrays = _read_npz(path, {data.x_key: x_path, data.y_key: y_path}, hint)
-    x, y = arrays[data.x_key], arrays[data.y_key]
-    if y.ndim == 2 and y.shape[1] == 1:
+    hint = "give an .npz written by numpy.savez with the arrays data.x_key / data.y_key name"
+    with open_data(name, hint) as (path, fh):
+        npz = Npz(path, fh, hint)
+        x, y, shape = _read_pair(npz, (data.x_key, x_path), (data.y_key, y_path), budget)
+    if y is not None and y.ndim == 2 and y.shape[1] == 1:
         y = y.reshape(-1)
-    return _Raw(x, y, f"npz from {path}", None, x_path, y_path)
+    return _Raw(x, y, f"npz from {shown_path(path)}", None, x_path, y_path, shape=shape)
 
 
-def _read_npz(path: Path, keys: dict[str, KeyPath], hint: str) -> dict[str, Array]:
-    """The named arrays of an .npz, with a clear problem for each way the file can be wrong."""
-    try:
-        with path.open("rb") as fh:
-            magic = fh.read(6)
-        is_zip = zipfile.is_zipfile(path)
-    except OSError as e:
-        raise _unreadable(path, f"cannot be read: {e}", hint) from e
-    if magic == b"\x93NUMPY":
-        raise _unreadable(path, "holds a single .npy array, not an .npz archive of named arrays", hint)
-    if not is_zip:
-        raise _unreadable(path, "is not an .npz archive (not a zip file)", hint)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            held = list(z.files)
-            arrays = {k: np.asarray(z[k]) for k in keys if k in held}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as e:
-        raise _unreadable(path, f"is not a readable .npz: {e}", hint) from e
-    missing = [k for k in keys if k not in held]
-    if missing:
-        raise DataError(
-            [
-                pb.error(
-                    "data-file-keys",
-                    keys[missing[0]],
-                    f"{path} has no array {', '.join(repr(m) for m in missing)} "
-                    f"(it holds {', '.join(sorted(held)) or 'nothing'})",
-                    hint,
-                )
-            ]
-        )
-    for key, array in arrays.items():
-        if array.ndim == 0:
+def _read_pair(
+    npz: Npz, xs: tuple[str, KeyPath], ys: tuple[str, KeyPath], budget: int | None
+) -> tuple[Array | None, Array | None, tuple[int, ...]]:
+    """Features and labels, checked from their headers (names, dtypes, sizes, rows) before reading."""
+    npz.require(dict([xs, ys]))
+    headers = [npz.header(key, where) for key, where in (xs, ys)]
+    for h, (key, where) in zip(headers, (xs, ys), strict=True):
+        if not h.shape:
             raise DataError(
                 [
                     pb.error(
                         "data-shape-mismatch",
-                        keys[key],
-                        f"array '{key}' in {path} is a single value, not one row per sample",
-                        hint,
+                        where,
+                        f"array '{shown(key)}' in {shown_path(npz.path)} is a single value, "
+                        "not one row per sample",
+                        npz.hint,
                     )
                 ]
             )
-    return arrays
-
-
-def _load_csv(data: DataSpec, path: Path) -> _Raw:
-    hint = "give a utf-8 csv with a header row and one row per sample"
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            header = [h.strip() for h in next(reader, [])]
-            rows: list[list[str]] = []
-            lines: list[int] = []
-            for row in reader:
-                if any(cell.strip() for cell in row):  # blank lines are not samples
-                    rows.append(row)
-                    lines.append(reader.line_num)
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise _unreadable(path, f"cannot be read as a csv: {e}", hint) from e
-    if not header:
-        raise _unreadable(path, "is empty", hint)
-    label = _label_index(data.label_column, header)
-    if label is None:
+    hx, hy = headers
+    if hx.shape[0] != hy.shape[0]:
         raise DataError(
             [
                 pb.error(
-                    "data-label-column",
-                    ("data", "label_column"),
-                    f"label column {data.label_column!r} is not in {path} (columns: {', '.join(header)})",
-                    "set data.label_column to a column name or index (negative counts from the end)",
+                    "data-length-mismatch",
+                    ys[1],
+                    f"'{shown(xs[0])}' has {hx.shape[0]} rows but '{shown(ys[0])}' has {hy.shape[0]}",
+                    "x and y need one row per sample, in the same order",
                 )
             ]
         )
-    ragged = [(line, len(row)) for row, line in zip(rows, lines, strict=True) if len(row) != len(header)]
-    if ragged:
-        line, width = ragged[0]
-        raise _unreadable(
-            path,
-            f"has rows of the wrong width: line {line} has {width} fields but the header has {len(header)} "
-            f"({_rows(len(ragged))} like that)",
-            "every row needs one value per header column (quote values that contain commas)",
-        )
-    table = np.char.strip(np.array(rows, dtype=str).reshape(len(rows), len(header)))
-    table = np.where(np.isin(np.char.lower(table), list(MISSING_CELLS)), "nan", table)  # widens the dtype
-    x = np.delete(table, label, axis=1)
-    y: Array = table[:, label]
+    x, y = (
+        npz.read(h, where) if budget is None or h.nbytes <= budget else None
+        for h, (_, where) in zip(headers, (xs, ys), strict=True)
+    )
+    return x, y, hx.shape
+
+
+def _load_csv(data: DataSpec, name: str) -> _Raw:
+    with open_data(name, CSV_HINT) as (path, fh):
+        table = read_csv(path, fh, data.label_column)
+    rows, header, label = table.rows, table.header, table.label
+    cells = np.char.strip(np.array(rows, dtype=str).reshape(len(rows), len(header)))
+    cells = np.where(np.isin(np.char.lower(cells), list(MISSING_CELLS)), "nan", cells)  # widens the dtype
+    x = np.delete(cells, label, axis=1)
+    y: Array = cells[:, label]
     note = ""
     if data.task == "classification":
         y, names = _csv_class_ids(y)
         if names:
-            shown = ", ".join(f"{n}={i}" for i, n in enumerate(names[:10]))
-            note = f"; labels {shown}{', ...' if len(names) > 10 else ''}"
-    return _Raw(x, y, f"csv from {path}", None, _PATH, ("data", "label_column"), lines, note)
-
-
-def _label_index(column: str | int, header: list[str]) -> int | None:
-    if isinstance(column, int):
-        return column % len(header) if -len(header) <= column < len(header) else None
-    return header.index(column.strip()) if column.strip() in header else None
+            shown_names = ", ".join(f"{shown(n, 30)}={i}" for i, n in enumerate(names[:10]))
+            note = f"; labels {shown_names}{', ...' if len(names) > 10 else ''}"
+    label_path: KeyPath = ("data", "label_column")
+    return _Raw(x, y, f"csv from {shown_path(path)}", None, _PATH, label_path, table.lines, note)
 
 
 def _csv_class_ids(y: Array) -> tuple[Array, list[str]]:
@@ -340,11 +315,24 @@ def _csv_class_ids(y: Array) -> tuple[Array, list[str]]:
 # ---------------------------------------------------------------- validating and preparing
 
 
-def _prepare(
-    raw: _Raw, data: DataSpec, input_shape: tuple[int, ...], num_classes: int | None, seed: int
-) -> Dataset:
-    n = len(raw.x)
-    if len(raw.y) != n:
+@dataclass
+class _Valid:
+    """The rows the search uses (`order`), as numbers, and everything wrong with them."""
+
+    order: NDArray[np.intp]
+    x: NDArray[np.float32] | None
+    ids: NDArray[np.int64] | None  # classification
+    targets: NDArray[np.float32] | None  # regression
+    classes: int | None
+    problems: list[Problem]
+
+
+def _validate(
+    raw: _Raw, data: DataSpec, input_shape: tuple[int, ...] | None, num_classes: int | None, seed: int
+) -> _Valid:
+    """Shuffle, limit and check every row the search will use (x and y only if they were read)."""
+    n = raw.x_shape[0]
+    if raw.y is not None and len(raw.y) != n:
         raise DataError(
             [
                 pb.error(
@@ -355,10 +343,10 @@ def _prepare(
                 )
             ]
         )
-    order = np.random.default_rng(seed).permutation(n)
-    if data.limit is not None:
-        order = order[: data.limit]
-    used = len(order)
+    reading = raw.x is not None or raw.y is not None
+    order = np.random.default_rng(seed).permutation(n) if reading else np.arange(0)
+    used = min(n, data.limit) if data.limit is not None else n
+    order = order[:used]
     n_val = round(used * data.validation_split) if data.validation_split > 0 else 0
     problems: list[Problem] = []
     if used == 0 or (data.validation_split > 0 and n_val in (0, used)):
@@ -375,22 +363,34 @@ def _prepare(
                 "use more rows (raise data.limit), or set data.validation_split=0 to validate on nothing",
             )
         )
-
-    x, x_problems = _check_x(raw, raw.x[order], order, input_shape)
-    problems += x_problems
+    x: NDArray[np.float32] | None = None
+    if raw.x is not None:
+        x, x_problems = _check_x(raw, raw.x[order], order, input_shape)
+        problems += x_problems
     classes: int | None = None
     ids: NDArray[np.int64] | None = None
     targets: NDArray[np.float32] | None = None
-    if data.task == "classification":
+    if raw.y is not None and data.task == "classification":
         # A class count the user set is where a range error points; otherwise at the labels.
         given = ("data", "num_classes") if data.num_classes is not None else raw.y_path
         ids, classes, y_problems = _class_ids(raw, raw.y[order], order, num_classes, given)
-    else:
+        problems += y_problems
+    elif raw.y is not None:
         targets, y_problems = _numbers(raw.y[order], "targets", raw.y_path, order, raw)
-    problems += y_problems
-    if problems:
-        raise DataError(problems)
-    assert x is not None  # no problems means every check passed
+        problems += y_problems
+    return _Valid(order, x, ids, targets, classes, problems)
+
+
+def _prepare(
+    raw: _Raw, data: DataSpec, input_shape: tuple[int, ...], num_classes: int | None, seed: int
+) -> Dataset:
+    valid = _validate(raw, data, input_shape, num_classes, seed)
+    if valid.problems:
+        raise DataError(valid.problems)
+    x, ids, classes, targets = valid.x, valid.ids, valid.classes, valid.targets
+    assert x is not None  # no problems means every check passed (and the run reads everything)
+    n, used = raw.x_shape[0], len(valid.order)
+    n_val = round(used * data.validation_split) if data.validation_split > 0 else 0
 
     n_train = used - n_val
     x_train, x_val = _normalize(data.normalize, x[:n_train], x[n_train:] if n_val else None)
@@ -415,15 +415,15 @@ def _prepare(
 
 
 def _check_x(
-    raw: _Raw, x: Array, rows: NDArray[np.intp], input_shape: tuple[int, ...]
+    raw: _Raw, x: Array, rows: NDArray[np.intp], input_shape: tuple[int, ...] | None
 ) -> tuple[NDArray[np.float32] | None, list[Problem]]:
-    """Per-sample shape, then numbers, then finiteness: independent checks, all reported."""
+    """Per-sample shape (if the model's is known), then numbers, then finiteness: all reported."""
     problems: list[Problem] = []
     per_sample = tuple(int(d) for d in x.shape[1:])
-    if per_sample != input_shape and input_shape == (*per_sample, 1):
+    if input_shape is not None and per_sample != input_shape and input_shape == (*per_sample, 1):
         x = x[..., np.newaxis]  # grey images stored without a channel axis
         per_sample = input_shape
-    if per_sample != input_shape:
+    if input_shape is not None and per_sample != input_shape:
         problems.append(
             pb.error(
                 "data-shape-mismatch",
@@ -456,7 +456,7 @@ def _numbers(
                     "data-not-numeric",
                     path,
                     f"{what}: {int((~parses).sum())} non-numeric values in {_rows(int(bad.sum()))}; "
-                    f"the first is {raw.row(int(rows[first]))}: {str(example)!r}",
+                    f"the first is {raw.row(int(rows[first]))}: {quoted(example)}",
                     "features and targets must be numbers: encode categories as numbers first",
                 )
             ]
@@ -465,7 +465,7 @@ def _numbers(
             pb.error(
                 "data-not-numeric",
                 path,
-                f"{what} holds {a.dtype} values, not numbers",
+                f"{what} holds {shown(a.dtype)} values, not numbers",
                 "store numbers (integers or floats) in the file",
             )
         ]
@@ -527,7 +527,7 @@ def _class_ids(
                 pb.error(
                     "data-label-type",
                     path,
-                    f"labels hold {y.dtype} values, not integer class ids",
+                    f"labels hold {shown(y.dtype)} values, not integer class ids",
                     "store class ids 0..C-1 as integers (or set data.task: regression for numeric targets)",
                 )
             ],
@@ -568,27 +568,53 @@ def _class_ids(
                     )
                 ],
             )
-    ids = y.astype(np.int64)
-    if ids.size == 0:
-        return ids, num_classes, []
-    low, high = int(ids.min()), int(ids.max())
-    classes = num_classes if num_classes is not None else high + 1
-    if low < 0 or high >= classes:
+    if y.size == 0:
+        return y.astype(np.int64), num_classes, []
+    low, high = int(y.min()), int(y.max())  # before the cast: a huge uint64 or float must not wrap
+    if low < 0:
+        first = _first(y < 0, rows)
         return (
             None,
             None,
             [
                 pb.error(
                     "data-label-range",
-                    path if num_classes is None else given,
-                    f"labels range from {low} to {high} but the model has {classes} classes"
-                    if num_classes is not None
-                    else f"labels range from {low} to {high}, but class ids start at 0",
+                    path,
+                    f"labels range from {low} to {high}, but class ids start at 0 (the first negative label "
+                    f"is {raw.row(int(rows[first]))})",
+                    "relabel the data as class ids 0..C-1 (e.g. -1/1 labels as 0/1)",
+                )
+            ],
+        )
+    if num_classes is None and high >= MAX_CLASSES:
+        return (
+            None,
+            None,
+            [
+                pb.error(
+                    "data-label-range",
+                    path,
+                    f"labels go up to {shown(high)}, which would make {shown(high + 1)} classes",
+                    "relabel the data as class ids 0..C-1, set data.num_classes if you truly mean that "
+                    "many, or data.task: regression for numeric targets",
+                )
+            ],
+        )
+    classes = num_classes if num_classes is not None else high + 1
+    if high >= classes:
+        return (
+            None,
+            None,
+            [
+                pb.error(
+                    "data-label-range",
+                    given,
+                    f"labels range from {low} to {shown(high)} but the model has {classes} classes",
                     "fix data.num_classes or the final layer's units, or relabel the data as 0..C-1",
                 )
             ],
         )
-    return ids, classes, []
+    return y.astype(np.int64), classes, []
 
 
 def _one_hot_ids(
@@ -662,4 +688,4 @@ def _normalize(
     return (train - mean32) / std32, ((val - mean32) / std32 if val is not None else None)
 
 
-__all__ = ["DataError", "Dataset", "KerasLoader", "load_dataset"]
+__all__ = ["DataError", "Dataset", "FileInfo", "KerasLoader", "inspect_file", "load_dataset"]

@@ -25,7 +25,7 @@ class Ctx:
 
     @cached_property
     def data(self) -> DataInfo:
-        return describe(self.spec.data)
+        return describe(self.spec.data, self.spec.experiment.seed)
 
     @cached_property
     def input_shape(self) -> tuple[int, ...] | None:
