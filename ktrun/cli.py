@@ -409,7 +409,13 @@ def _run_experiment(
         print(render("text", [report]))
         return EXIT_USER_ERROR, "config error"
     checked = report.checked
-    assert checked is not None
+    if checked is None:  # passed, yet nothing to compile: say so rather than fail later
+        print(
+            render("text", [report])
+            + "\nerror: the model's input shape could not be worked out from the data"
+            + "\n    hint: set model.input_shape (per sample, e.g. [28, 28, 1])"
+        )
+        return EXIT_USER_ERROR, "config error"
     if report.problems:  # warnings, exactly as `ktrun check` shows them
         print(problems_text(report.problems))
     plan = compile_plan(checked)
@@ -434,10 +440,10 @@ def _run_experiment(
     except DataError as e:
         from ktrun.checks import CheckReport
 
-        print(render("text", [CheckReport(report.label, e.problems)]))
+        print(render("text", [CheckReport(report.label, checked.locate(e.problems))]))
         return EXIT_USER_ERROR, "data error"
     if data.warnings:
-        print(problems_text(data.warnings))
+        print(problems_text(checked.locate(data.warnings)))
     space = summarize(report)
     console.print(
         f"[bold]{spec.experiment.name}[/]: {spec.tuner.algorithm} search, {spec.tuner.max_trials} trials, "

@@ -138,7 +138,10 @@ def _hydra_problem(e: Exception, overrides: list[str], dirs: list[Path]) -> Prob
         if isinstance(chain, yaml.MarkedYAMLError):
             return _yaml_problem(chain)
         chain = chain.__cause__ or chain.__context__
+    from ktrun.trust import clip
+
     text = str(e).split("\nConfig search path:")[0].strip()
+    text = "\n".join(clip(line.replace("\t", "      "), 400) for line in text.splitlines()[:40])
     name = type(e).__name__
     culprit = next((o for o in overrides if o.split("=")[0].lstrip("+~") in text), None)
     if name == "OverrideParseException":

@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 from ktrun import problems as pb
 from ktrun.problems import KtrunError, Problem
 from ktrun.sources import KeyPath
+from ktrun.trust import clip
 
 Array = NDArray[Any]
 PATH: KeyPath = ("data", "path")
@@ -60,16 +61,8 @@ class DataError(KtrunError, ValueError):
 
 
 def shown(value: object, limit: int = SHOWN) -> str:
-    """`value` fit for a message: control characters escaped (`\\x1b`), cut to `limit` characters.
-
-    Cells and names come from the user's file; a 10 MB cell or a terminal escape must not reach the
-    terminal as is.
-    """
-    text = str(value)[: limit * 2]
-    safe = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
-    if len(safe) > limit or len(str(value)) > len(text):
-        return safe[: limit - 1] + "…"
-    return safe
+    """A cell, name or error text from the user's file, as a message may echo it (`trust.clip`)."""
+    return clip(value, limit)
 
 
 def quoted(value: object, limit: int = SHOWN) -> str:

@@ -359,9 +359,16 @@ CLIP = 80
 
 
 def clip(value: object, limit: int = CLIP) -> str:
-    """A user value as a message may echo it: controls escaped, at most `limit` characters."""
-    text = safe(str(value))
-    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text):,} characters)"
+    """A user value as a message may echo it: at most `limit` characters, every character that
+    does not print (controls, line breaks, bidi overrides) escaped as `\\x1b`, `\\u202e`.
+
+    Only the head of a huge value is looked at: a 10 MB cell costs what a short one does.
+    """
+    text = str(value)[: limit * 2]
+    escaped = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    if len(escaped) > limit or len(str(value)) > len(text):
+        return escaped[: limit - 1] + "…"
+    return escaped
 
 
 def safe(text: str) -> str:

@@ -6,7 +6,7 @@ search space is reported in well under a second, all problems at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ktrun import problems as pb
@@ -15,7 +15,7 @@ from ktrun.checks.context import Ctx
 from ktrun.feasibility import Checker, Feasibility
 from ktrun.load import LoadedSpec
 from ktrun.problems import Problem, Severity
-from ktrun.sources import format_path
+from ktrun.sources import SourceMap, format_path
 from ktrun.space import Space
 from ktrun.spec.experiment import ExperimentSpec
 
@@ -31,6 +31,11 @@ class CheckedSpec:
     input_shape: tuple[int, ...]
     num_classes: int | None
     direction: str
+    #: Where each value was set, for problems found later (the data, at run time).
+    sources: SourceMap = field(default_factory=SourceMap.empty)
+
+    def locate(self, problems: Sequence[Problem]) -> list[Problem]:
+        return [p.located(p.location or self.sources.lookup(p.path)) for p in problems]
 
 
 @dataclass
@@ -104,6 +109,7 @@ def run_checks(loaded: LoadedSpec, strict: bool = False) -> CheckReport:
             ctx.input_shape,
             ctx.data.num_classes,
             direction,
+            sources,
         )
     return report
 
