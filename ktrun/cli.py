@@ -86,7 +86,11 @@ def _compose(
 
 
 def _check_composed(
-    label: str, composed: Composed | list[Problem], seconds: float, strict: bool
+    label: str,
+    composed: Composed | list[Problem],
+    seconds: float,
+    strict: bool,
+    data_roots: tuple[Path, ...] | None = None,
 ) -> CheckReport:
     from ktrun.checks import CheckReport, run_checks
     from ktrun.load import load_spec
@@ -99,7 +103,7 @@ def _check_composed(
         loaded = load_spec(composed, repair=True)
     except ConfigError as e:
         return CheckReport(label, e.problems, seconds=seconds + time.perf_counter() - t0)
-    report = run_checks(loaded, strict)
+    report = run_checks(loaded, strict, data_roots)
     report.seconds = seconds + time.perf_counter() - t0
     return report
 
@@ -109,10 +113,17 @@ def check_one(
     config_dir: Path | None = None,
     extra: list[Path] | None = None,
     strict: bool = False,
+    data_roots: tuple[Path, ...] | None = None,
 ) -> CheckReport:
-    """Compose, validate and check one config, in this process."""
+    """Compose, validate and check one config, in this process. `data_roots`: see `run_checks`."""
     composed, seconds = _compose(overrides, config_dir, extra)
-    return _check_composed(" ".join(overrides) or "(defaults)", composed, seconds, strict)
+    return _check_composed(" ".join(overrides) or "(defaults)", composed, seconds, strict, data_roots)
+
+
+def project_roots(extra: list[Path]) -> tuple[Path, ...]:
+    """Where `ktrun check` and `plan` may read data files: the project (working directory) and
+    the user's config trees. Configs under review are not trusted to name anything else."""
+    return (Path.cwd(), *extra)
 
 
 def _composed_in_child(
@@ -186,8 +197,9 @@ def check_main(argv: list[str]) -> int:
         stream = _composed_in_child(runs, config_dir, extra)
     else:
         stream = (_compose(r, config_dir, extra) for r in runs)
+    roots = project_roots(extra)
     reports = [
-        _check_composed(" ".join(run) or "(defaults)", composed, seconds, args.strict)
+        _check_composed(" ".join(run) or "(defaults)", composed, seconds, args.strict, roots)
         for run, (composed, seconds) in zip(runs, stream, strict=True)
     ]
     print(render(args.format, reports, args.strict))
@@ -210,7 +222,7 @@ def plan_main(argv: list[str]) -> int:
     config_dir = default_config_dir()
     extra: list[Path] = [args.config_dir.resolve()] if args.config_dir else []
     overrides = [_experiment_file(a, config_dir, extra) or a for a in args.overrides]
-    report = check_one(overrides, config_dir, extra)
+    report = check_one(overrides, config_dir, extra, data_roots=project_roots(extra))
     from ktrun.planview import diff_markdown, plan_markdown
 
     text = plan_markdown(report)
@@ -221,7 +233,7 @@ def plan_main(argv: list[str]) -> int:
             base_dir, base_extra, base_overrides = _base_config(
                 args.base, config_dir, extra, overrides, Path(tmp)
             )
-            base = check_one(base_overrides, base_dir, base_extra)
+            base = check_one(base_overrides, base_dir, base_extra, data_roots=project_roots(extra))
         text += "\n" + diff_markdown(base, report, args.base)
     print(text, end="")
     return EXIT_USER_ERROR if report.failed() else EXIT_OK

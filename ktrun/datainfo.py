@@ -7,8 +7,11 @@ arrays larger than `CHECK_BUDGET` only by their headers, so check stays fast on 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from ktrun import problems as pb
 from ktrun.problems import Problem
 from ktrun.spec.experiment import DataSpec
 
@@ -32,7 +35,7 @@ class DataInfo:
     problems: list[Problem] = field(default_factory=list)
 
 
-def describe(data: DataSpec, seed: int = 0) -> DataInfo:
+def describe(data: DataSpec, seed: int = 0, roots: tuple[Path, ...] | None = None) -> DataInfo:
     """The data's shape and classes for the checks; a local file's problems as the run would find them.
 
     A local file is read by the run's own code (`ktrun.data.inspect_file`), so check and run cannot
@@ -41,6 +44,12 @@ def describe(data: DataSpec, seed: int = 0) -> DataInfo:
     if data.source in BUILTIN and (not data.path or data.source == "digits"):
         shape, classes, _ = BUILTIN[data.source]
         return DataInfo(shape, classes)
+    outside = _outside(data.path, roots)
+    if outside is not None:
+        known = BUILTIN.get(data.source)
+        return (
+            DataInfo(known[0], known[1], [outside]) if known else DataInfo(None, data.num_classes, [outside])
+        )
     from ktrun.data import inspect_file  # numpy: only for local files
 
     if data.source in BUILTIN:  # a Keras-format copy of a built-in data set: its classes are known
@@ -49,3 +58,24 @@ def describe(data: DataSpec, seed: int = 0) -> DataInfo:
         return DataInfo(found.input_shape or shape, classes, found.problems)
     found = inspect_file(data, seed, CHECK_BUDGET, data.num_classes)
     return DataInfo(found.input_shape, found.num_classes, found.problems)
+
+
+def _outside(path: str | None, roots: tuple[Path, ...] | None) -> Problem | None:
+    """`ktrun check` runs on configs nobody vetted: it reads a data file only inside the project
+    (the working directory or a config tree), after resolving `~`, `..` and symbolic links, so a
+    config cannot make it read, and echo pieces of, `/etc/shadow` or `~/.ssh/id_rsa`."""
+    if roots is None or not path:
+        return None
+    real = Path(os.path.realpath(os.path.expanduser(path)))
+    if any(real.is_relative_to(os.path.realpath(r)) for r in roots):
+        return None
+    from ktrun.trust import clip
+
+    return pb.info(
+        "data-file-not-read",
+        ("data", "path"),
+        f"{clip(path, 160)} is outside the project, so `ktrun check` did not read it "
+        "(the run reads and checks it before the first trial)",
+        "keep data under the directory you run ktrun in to have check validate it, and set "
+        "model.input_shape so shapes are checked without it",
+    )

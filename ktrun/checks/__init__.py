@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ktrun import problems as pb
 from ktrun.checks import model_checks, space_checks
@@ -87,8 +88,12 @@ def _guarded(check: Check, ctx: Ctx) -> Iterator[Problem]:
         )
 
 
-def run_checks(loaded: LoadedSpec, strict: bool = False) -> CheckReport:
-    ctx = Ctx(loaded.spec, loaded.dropped_hyperparameters)
+def run_checks(
+    loaded: LoadedSpec, strict: bool = False, data_roots: tuple[Path, ...] | None = None
+) -> CheckReport:
+    """Every check, all problems at once. `data_roots`: where data files may be read (a check of
+    an untrusted config reads only the project's own files); None for a run."""
+    ctx = Ctx(loaded.spec, loaded.dropped_hyperparameters, data_roots)
     found: list[Problem] = [*loaded.schema_problems, *_composition(loaded)]
     for check in CHECKS:
         found.extend(_guarded(check, ctx))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 from ktrun import keras_names as kn
 from ktrun.datainfo import DataInfo, describe
@@ -18,6 +19,8 @@ class Ctx:
     spec: ExperimentSpec
     #: Hyperparameters dropped by repair-and-continue validation (already reported).
     dropped_hyperparameters: frozenset[str] = frozenset()
+    #: Where `ktrun check` may read data files (None: anywhere, as a run does).
+    data_roots: tuple[Path, ...] | None = None
 
     @cached_property
     def space(self) -> Space:
@@ -25,7 +28,7 @@ class Ctx:
 
     @cached_property
     def data(self) -> DataInfo:
-        return describe(self.spec.data, self.spec.experiment.seed)
+        return describe(self.spec.data, self.spec.experiment.seed, self.data_roots)
 
     @cached_property
     def input_shape(self) -> tuple[int, ...] | None:

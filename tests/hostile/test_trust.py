@@ -376,3 +376,58 @@ def test_run_refuses_an_env_resolver_before_hydra(capsys: pytest.CaptureFixture[
     assert main(["+experiment=mnist_cnn", "experiment.description=${oc.env:HOME}"]) == 2
     out = capsys.readouterr().out
     assert "config-resolver-refused" in out and "override `experiment.description=${oc.env:HOME}`" in out
+
+
+# ---------------------------------------------------------------- check reads no file outside the project
+
+SECRET = "root:$6$s3cr3t-salt$hash"
+
+
+@pytest.fixture
+def outside(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory outside the project with a 'secret' csv and npz-named file in it."""
+    d = tmp_path_factory.mktemp("outside")
+    (d / "shadow.csv").write_text(f"a,b,label\n1,2,{SECRET}\n3,4,{SECRET}\n", encoding="utf-8")
+    (d / "id_rsa.npz").write_text(SECRET, encoding="utf-8")
+    return d
+
+
+@pytest.mark.parametrize(
+    ("source", "how"),
+    [
+        ("csv", "absolute"),
+        ("npz", "absolute"),
+        ("csv", "home"),
+        ("csv", "dotdot"),
+        ("csv", "symlink"),
+        ("mnist", "absolute"),
+    ],
+)
+def test_check_reads_no_data_file_outside_the_project(
+    tmp_path: Path, outside: Path, monkeypatch: pytest.MonkeyPatch, source: str, how: str
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    name = "id_rsa.npz" if source in ("npz", "mnist") else "shadow.csv"
+    path = {
+        "absolute": str(outside / name),
+        "home": f"~/{name}",
+        "dotdot": os.path.relpath(outside / name, project),
+        "symlink": "link.csv",
+    }[how]
+    monkeypatch.setenv("HOME", str(outside))
+    (project / "link.csv").symlink_to(outside / name)
+    data = "data=npz" if source == "npz" else "data=csv" if source == "csv" else "data=mnist"
+    override = f"data.path='{path}'"  # quoted: Hydra's grammar reads a bare `~` as a delete
+    report = check_one([data, override], data_roots=(project,))
+    p = problem(report.problems, "data-file-not-read", key="data.path", override=override)
+    assert p.severity.value == "info"
+    for fmt in ("text", "json", "github"):
+        assert "s3cr3t" not in render(fmt, [report])
+
+
+def test_check_on_the_command_line_does_not_read_etc(tmp_path: Path) -> None:
+    proc = run_cli("check", "data=csv", "data.path=/etc/passwd", "--format", "json", cwd=tmp_path)
+    out = clean_exit(proc, 0)
+    assert "data-file-not-read" in out and "root:" not in out
