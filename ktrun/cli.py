@@ -338,7 +338,12 @@ MAX_PREFLIGHT_JOBS = 50
 
 
 def _preflight(argv: list[str], config_dir: Path) -> int | None:
-    """Exit code 2 with every job's problems, or None when Hydra may start."""
+    """Exit code 2 with the problems, or None when Hydra may start.
+
+    A run is checked in full. A sweep's jobs are composed (each swept value once): a job that
+    cannot be composed would crash Hydra's launcher for the whole sweep, so that stops it here;
+    a job that composes but fails a check runs as itself, fails with exit 2 and keeps its row.
+    """
     from ktrun.hydra_compat import hydra_arg_parser
     from ktrun.report import render
 
@@ -349,7 +354,13 @@ def _preflight(argv: list[str], config_dir: Path) -> int | None:
         return None  # another primary config: Hydra composes it (through the same trust rules)
     extra = [Path(args.config_dir).resolve()] if args.config_dir else []
     jobs = _preflight_jobs(list(args.overrides), bool(args.multirun))
-    reports = [check_one(job, config_dir, extra) for job in jobs]
+    if args.multirun:
+        from ktrun.checks import CheckReport
+
+        composed = [(job, _compose(job, config_dir, extra)[0]) for job in jobs]
+        reports = [CheckReport(" ".join(job), c) for job, c in composed if isinstance(c, list)]
+    else:
+        reports = [check_one(job, config_dir, extra) for job in jobs]
     failed = [r for r in reports if r.failed()]
     if failed:  # a mistake every job shares is shown once
         shown: dict[tuple[tuple[str, str], ...], CheckReport] = {}
@@ -357,8 +368,8 @@ def _preflight(argv: list[str], config_dir: Path) -> int | None:
             shown.setdefault(tuple((p.code, p.key) for p in r.problems), r)
         print(render("text", list(shown.values())))
         return EXIT_USER_ERROR
-    for job, report in zip(jobs, reports, strict=True):
-        _CHECKED[_job_key(job)] = report
+    if not args.multirun:
+        _CHECKED[_job_key(jobs[0])] = reports[0]
     return None
 
 

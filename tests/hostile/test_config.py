@@ -70,9 +70,19 @@ CARELESS: list[tuple[list[str], str, str, str]] = [
         "",
     ),
     (["-m", "fit.epoch=1,2"], "compose-error", "override `fit.epoch=1`", "did you mean"),
-    (["-m", "fit.epochs=1,0"], "arg-out-of-range", "override `fit.epochs=0`", ""),
+    (
+        ["-m", "fit.epochs=1,${oc.env:HOME}"],
+        "config-resolver-refused",
+        "override `fit.epochs=${oc.env:HOME}`",
+        "",
+    ),
     (["-m", "tuner=random,annealing"], "config-not-found", "override `tuner=annealing`", "available"),
-    (["-m", "fit.batch_size=16,32", "fit.epochs=-1"], "arg-out-of-range", "override `fit.epochs=-1`", ""),
+    (
+        ["-m", "fit.batch_size=16,32", "+experiment=mnsit_cnn"],
+        "config-not-found",
+        "override `+experiment=mnsit_cnn`",
+        "",
+    ),
 ]
 
 

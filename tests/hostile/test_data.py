@@ -690,7 +690,8 @@ def test_run_on_a_forged_npz_header_exits_2(tmp_path: Path) -> None:
 
 def test_check_json_on_short_csv_rows(tmp_path: Path) -> None:
     path = csv_rows("a,b,y", ["1,2,0", "3"])(tmp_path)
-    proc = run_cli("check", "data=csv", f"data.path={path}", "--format", "json")
+    # run where the data lives: `ktrun check` reads data only inside the project
+    proc = run_cli("check", "data=csv", f"data.path={path}", "--format", "json", cwd=path.parent)
     p = cli_problem(proc, "data-file-unreadable", key="data.path")
     assert p.get("override") == f"data.path={path}"
     assert not any(bad in proc.stdout for bad in FORBIDDEN)
