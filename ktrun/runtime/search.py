@@ -56,12 +56,15 @@ def prepare_state(plan: Plan, say: Any) -> int:
     if latest.is_file():
         try:
             previous = read_json_object(latest)
+            if not isinstance(previous.get("fingerprint"), str) or not isinstance(
+                previous.get("search_config"), dict
+            ):
+                raise ValueError("it lacks a string `fingerprint` or an object `search_config`")
         except ValueError as e:
             say(damaged_line(latest, str(e), move_aside(latest), "it only names the last search: rewrote it"))
             previous = {}
         if previous.get("fingerprint") not in (None, plan.fingerprint):
-            old = previous.get("search_config")
-            changes = diff_configs(old if isinstance(old, dict) else {}, plan.search_config)
+            changes = diff_configs(previous["search_config"], plan.search_config)
             say(
                 "the search-relevant config changed since the last run, so this is a new search "
                 f"(the old one stays in {previous.get('state_dir')}):\n  "

@@ -295,26 +295,27 @@ class PolicyMixin:
         message: str | None = None,
         score: float | None = None,
     ) -> None:
-        append_journal(
-            self.journal_path,
-            {
-                "trial_id": trial.trial_id,
-                "status": status,
-                "failure_class": failure_class,
-                "action": action,
-                "phase": ctx.phase if status == "failed" else None,
-                "exception_type": type(error).__name__ if error is not None else None,
-                "message": message if message is not None else (str(error)[:2000] if error else None),
-                "epochs": ctx.epochs,
-                "seconds": round(time.monotonic() - ctx.started, 3),
-                "score": score,
-                "hyperparameters": {
-                    k: v
-                    for k, v in kb.active_values(trial.hyperparameters).items()
-                    if not k.startswith("tuner/")
-                },
+        entry = {
+            "trial_id": trial.trial_id,
+            "status": status,
+            "failure_class": failure_class,
+            "action": action,
+            "phase": ctx.phase if status == "failed" else None,
+            "exception_type": type(error).__name__ if error is not None else None,
+            "message": message if message is not None else (str(error)[:2000] if error else None),
+            "epochs": ctx.epochs,
+            "seconds": round(time.monotonic() - ctx.started, 3),
+            "score": score,
+            "hyperparameters": {
+                k: v for k, v in kb.active_values(trial.hyperparameters).items() if not k.startswith("tuner/")
             },
-        )
+        }
+        try:
+            append_journal(self.journal_path, entry)
+        except OSError as e:  # Keras Tuner would take it for a failed trial and go on
+            if (disk := disk_error(e, self.journal_path)) is None:
+                raise
+            raise DiskStop(str(disk.strerror)) from e
 
     def on_trial_end(self, trial: Any) -> None:
         super().on_trial_end(trial)  # type: ignore[misc]  # Keras Tuner records and saves it
