@@ -389,6 +389,9 @@ def _run_experiment(
 
         print(render("text", [CheckReport(report.label, e.problems)]))
         return EXIT_USER_ERROR, "state error"
+    except OSError as e:  # a disk failed under the search outside a trial (state files)
+        console.print(f"[red]error[/] the search stopped: {describe(e)}", highlight=False)
+        return 1, "failed"
     if is_worker():  # the chief holds the search and writes its results
         return EXIT_OK, "worker"
     outcome.overrides = [o for o in overrides if not o.startswith(("+pin.", "pin."))]

@@ -29,6 +29,8 @@ from ktrun.problems import Problem, error
 LOCK_FILE = "ktrun.lock"
 #: errno values that mean "this disk cannot take the write", not a bug in the trial.
 DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+#: Less free space than this on the state or run disk refuses the search before training.
+MIN_FREE = 1 << 20
 OVERWRITE_HINT = "to start this search over, run the same command with tuner.overwrite=true"
 
 
@@ -176,6 +178,13 @@ def probe_dir(path: Path, key: str) -> Problem | None:
         fd, probe = tempfile.mkstemp(prefix=".ktrun-probe-", dir=path)
         os.close(fd)
         os.unlink(probe)
+        if free_bytes(path) < MIN_FREE:  # an empty file fits on a full disk; a trial does not
+            return error(
+                "dir-full",
+                tuple(key.split(".")),
+                f"cannot write to {path}: No space left on device ({free_bytes(path)} bytes free)",
+                f"free some space on that disk, or set {key}= to a directory on another disk",
+            )
     except OSError as e:
         reason = e.strerror or str(e)
         return error("dir-not-writable", tuple(key.split(".")), f"cannot write to {path}: {reason}", hint)

@@ -9,7 +9,12 @@ from collections.abc import Iterable
 from ktrun.problems import Problem
 
 #: Text that must never reach a user: a Python traceback, or ktrun blaming itself for their input.
-FORBIDDEN = ("Traceback (most recent call last)", "internal error", "this is a ktrun bug", "internal-check-error")
+FORBIDDEN = (
+    "Traceback (most recent call last)",
+    "internal error",
+    "this is a ktrun bug",
+    "internal-check-error",
+)
 
 
 def show(problems: Iterable[Problem]) -> str:
