@@ -310,6 +310,8 @@ def test_a_held_lock_refuses_with_the_holder(zygote: Zygote, base: Base, tmp_pat
     finally:
         holder.kill()
         holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
     out = " ".join(clean_exit(proc, 2).split())
     assert "state-locked" in out and f"pid {holder.pid} since then" in out and "hint:" in out
     assert _completed_runs(root) == Counter({"0": 1, "1": 1})  # nothing ran
