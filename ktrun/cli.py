@@ -479,14 +479,38 @@ def _run_experiment(
     from ktrun.progress import SearchProgress
     from ktrun.results import print_results, write_results
     from ktrun.runtime.search import run_search
+    from ktrun.runtime.state import SearchRefused, describe
 
-    with SearchProgress(console, spec.tuner.max_trials, spec.objective.name, checked.direction) as view:
-        outcome = run_search(plan, data, run_dir, progress=view, say=console.print)
+    try:
+        with SearchProgress(console, spec.tuner.max_trials, spec.objective.name, checked.direction) as view:
+            outcome = run_search(plan, data, run_dir, progress=view, say=console.print)
+    except SearchRefused as e:  # busy or unusable state or run dir: nothing was trained
+        from ktrun.checks import CheckReport
+
+        print(render("text", [CheckReport(report.label, e.problems)]))
+        return EXIT_USER_ERROR, "state error"
+    except OSError as e:  # a disk failed under the search outside a trial (state files)
+        console.print(f"[red]error[/] the search stopped: {describe(e)}", highlight=False)
+        return 1, "failed"
     if is_worker():  # the chief holds the search and writes its results
         return EXIT_OK, "worker"
     outcome.overrides = [o for o in overrides if not o.startswith(("+pin.", "pin."))]
-    write_results(outcome, run_dir, space)
+    try:
+        write_results(outcome, run_dir, space)
+    except OSError as e:  # the run dir filled up or went read-only after the probe
+        console.print(f"[red]error[/] the results could not be written: {describe(e)}", highlight=False)
+        return 1, "failed"
     print_results(outcome, console, run_dir)
+    if outcome.status == "interrupted":
+        import shlex
+
+        console.print(
+            f"Interrupted: the completed trials are kept. Resume with:\n  "
+            f"{shlex.join(['ktrun', *sys.argv[1:]])}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return 128 + (outcome.signal or 2), outcome.status
     return (1 if outcome.status == "aborted" else EXIT_OK), outcome.status
 
 

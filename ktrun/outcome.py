@@ -14,7 +14,8 @@ from ktrun.spec.refs import Scalar
 
 FailureClass = Literal["build_error", "nan", "oom", "timeout", "other"]
 FAILURE_CLASSES: tuple[FailureClass, ...] = ("build_error", "nan", "oom", "timeout", "other")
-SearchStatus = Literal["completed", "aborted", "exhausted"]
+#: "interrupted": stopped by Ctrl-C or SIGTERM; the completed trials are kept and resume.
+SearchStatus = Literal["completed", "aborted", "exhausted", "interrupted"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class SearchOutcome:
     state_dir: str | None = None
     #: Trials that came from an earlier, interrupted run of the same search.
     resumed_trials: int = 0
+    #: The signal that interrupted the search (SIGINT, SIGTERM), for the exit code 128 + n.
+    signal: int | None = None
 
     def best(self) -> TrialRecord | None:
         """The best completed trial with a finite score (None when there is none)."""

@@ -88,6 +88,25 @@ def values(decl: Hyperparameter) -> tuple[Scalar, ...] | None:
     return tuple(_value_at(decl, i) for i in range(n))
 
 
+def iter_values(decl: Hyperparameter) -> Iterator[Scalar]:
+    """Every value, in order, lazily: a finite domain too large to list (`values` gives None)
+    still enumerates, so a grid over 200,000 integers walks them instead of finding none."""
+    listed = values(decl)
+    if listed is not None:
+        yield from listed
+        return
+    if not isinstance(decl, IntHp | FloatHp):
+        return
+    n = cardinality(decl)
+    if n is None:  # continuous: nothing to enumerate (`grid-infinite-space` refuses it)
+        return
+    if isinstance(decl, IntHp) and decl.step is None:
+        yield from range(decl.min, decl.max + 1)
+        return
+    for i in range(n):
+        yield _value_at(decl, i)
+
+
 def keras_tuner_max(decl: IntHp | FloatHp) -> float:
     """The max_value to give Keras Tuner so that it samples exactly `values(decl)`.
 
@@ -243,7 +262,7 @@ class Space:
             if not self.is_active(name, point):
                 yield from rec(i + 1, point)
                 return
-            for v in self.params[name].values or ():
+            for v in iter_values(self.params[name].decl):
                 point[name] = v
                 yield from rec(i + 1, point)
             point.pop(name, None)

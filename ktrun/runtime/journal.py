@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+JOURNAL = "ktrun_journal.jsonl"
+
 
 def write_json_atomic(path: str | os.PathLike[str], obj: Any) -> str:
     text = json.dumps(obj)
@@ -25,8 +27,12 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)  # atomic: a killed process leaves the old file or the new one
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)  # atomic: a killed process leaves the old file or the new one
+    except OSError:  # a full or read-only disk: no half-written temp file left behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def append_journal(path: Path, entry: dict[str, Any]) -> None:
@@ -37,15 +43,30 @@ def append_journal(path: Path, entry: dict[str, Any]) -> None:
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:
-    """Every complete entry; a line torn by a kill is skipped."""
+    """Every complete entry; a line torn by a kill (or otherwise damaged) is skipped."""
+    return scan_journal(path)[0]
+
+
+def scan_journal(path: Path) -> tuple[list[dict[str, Any]], list[int]]:
+    """The journal's valid entries, and the (1-based) numbers of the lines that are not one.
+
+    A valid entry is a JSON object with a string `trial_id` and `status`; anything else (a torn
+    line, foreign JSON, bytes that are not UTF-8) is damage, never a reason to crash.
+    """
     if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+        return [], []
+    out, bad = [], []
+    for number, raw in enumerate(path.read_bytes().splitlines(), 1):
         try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(entry, dict):
+            entry = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            entry = None
+        if (
+            isinstance(entry, dict)
+            and isinstance(entry.get("trial_id"), str)
+            and isinstance(entry.get("status"), str)
+        ):
             out.append(entry)
-    return out
+        elif raw.strip():
+            bad.append(number)
+    return out, bad

@@ -8,9 +8,10 @@ feasible point can be found the oracle stops and the search ends as "exhausted".
 
 from __future__ import annotations
 
+import json
 import random
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,10 @@ from keras_tuner.src.tuners.hyperband import HyperbandOracle
 from keras_tuner.src.tuners.randomsearch import RandomSearchOracle
 
 from ktrun.feasibility import Checker
-from ktrun.runtime.journal import write_json_atomic, write_text_atomic
+from ktrun.runtime.journal import JOURNAL, append_journal, read_journal, write_json_atomic, write_text_atomic
+from ktrun.runtime.state import OVERWRITE_HINT, damaged_line, move_aside, read_json_object
 from ktrun.space import Space
+from ktrun.spec.refs import Scalar
 
 ABORT_FILE = "ktrun_abort.txt"
 #: Depth-first searches for an untried feasible point before the search counts as exhausted.
@@ -30,6 +33,42 @@ SOLVER_TRIES = 50
 RUNNING = trial_module.TrialStatus.RUNNING
 ENDED = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
 STOPPED = trial_module.TrialStatus.STOPPED
+STATUSES = frozenset(
+    v for k, v in vars(trial_module.TrialStatus).items() if k.isupper() and isinstance(v, str)
+)
+#: What Keras Tuner's `Oracle.set_state` reads from oracle.json, with the type each must have.
+ORACLE_FIELDS: dict[str, type] = {
+    "ongoing_trials": dict,
+    "hyperparameters": dict,
+    "start_order": list,
+    "end_order": list,
+    "run_times": dict,
+    "retry_queue": list,
+    "seed": int,
+    "seed_state": int,
+    "tried_so_far": list,
+    "id_to_hash": dict,
+    "display": dict,
+}
+#: What reading a damaged state file raises (bad JSON is a ValueError; missing or odd fields
+#: surface as the others inside Keras Tuner's `set_state`/`from_state`).
+DAMAGE = (ValueError, KeyError, TypeError, AttributeError, IndexError)
+
+
+def oracle_state_problem(state: dict[str, Any]) -> str | None:
+    """Why `state` (oracle.json) cannot be Keras Tuner's oracle state; None when it can."""
+    for key, kind in ORACLE_FIELDS.items():
+        if key not in state:
+            return f"it has no `{key}`"
+        value = state[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            return f"`{key}` is a JSON {type(value).__name__}, not a {kind.__name__}"
+    for key in ("start_order", "end_order", "retry_queue", "tried_so_far"):
+        if not all(isinstance(x, str) for x in state[key]):
+            return f"`{key}` holds something other than trial ids"
+    if not all(isinstance(x, str) for x in state["ongoing_trials"].values()):
+        return "`ongoing_trials` holds something other than trial ids"
+    return None
 
 
 def failure_limit_reason(
@@ -71,6 +110,8 @@ class FeasibleMixin:
     #: (failure_policy, max_trials) when this oracle enforces the limits itself: a distributed
     #: chief, the only process that sees every worker's trials.
     ktrun_limits: tuple[Any, int] | None = None
+    #: Where a repaired state file is announced (the run's console).
+    ktrun_say: Callable[[str], Any] = print
 
     def ktrun_setup(self, checker: Checker, max_attempts: int = 200) -> None:
         self.ktrun_checker = checker
@@ -168,6 +209,131 @@ class FeasibleMixin:
             if trial_id not in start_order:  # started, whatever became of it
                 start_order.append(trial_id)
 
+    def reload(self) -> None:
+        """Keras Tuner's reload (trial files, then oracle.json), where damage never blocks.
+
+        A trial.json that cannot be read is moved aside and rebuilt from the journal (which
+        holds each ended trial's values, status and score). A damaged or missing oracle.json is
+        moved aside and the oracle state rebuilt from the trial files: ended trials stay ended
+        and count towards the budget, unfinished ones run again, tried points are not proposed
+        again. Hyperband's bracket bookkeeping is not in the trial files: it starts afresh.
+        """
+        project = Path(self._project_dir)  # type: ignore[attr-defined]
+        fresh = json.loads(json.dumps(self.get_state()))  # a new search's state, to rebuild on
+        last: dict[str, dict[str, Any]] = {e["trial_id"]: e for e in read_journal(project / JOURNAL)}
+        trials: dict[str, Any] = self.trials  # type: ignore[attr-defined]
+        for fname in sorted(project.glob("trial_*/trial.json")):
+            trial = self._ktrun_load_trial(fname, last)
+            trials[trial.trial_id] = trial
+        path = Path(self._get_oracle_fname())  # type: ignore[attr-defined]
+        try:
+            state = read_json_object(path)
+            problem = oracle_state_problem(state)
+            if problem is not None:
+                raise ValueError(problem)
+            self.set_state(self._ktrun_known(state))
+        except FileNotFoundError:
+            self._ktrun_rebuild(fresh)
+            self.ktrun_say(f"[yellow]missing state[/] {path}: rebuilt it from {self._ktrun_salvage()}")
+        except DAMAGE as e:
+            reason = str(e) if isinstance(e, ValueError) else f"a field is missing or wrong ({e!r})"
+            aside = move_aside(path)
+            self._ktrun_rebuild(fresh)
+            self.ktrun_say(damaged_line(path, reason, aside, f"rebuilt it from {self._ktrun_salvage()}"))
+        ongoing: dict[str, Any] = self.ongoing_trials  # type: ignore[attr-defined]
+        for trial in ongoing.values():  # as Keras Tuner does: what was running runs again
+            self._retry_queue.append(trial.trial_id)  # type: ignore[attr-defined]
+        ongoing.clear()
+
+    def _ktrun_salvage(self) -> str:
+        trials = self.trials.values()  # type: ignore[attr-defined]
+        done = sum(t.status == trial_module.TrialStatus.COMPLETED for t in trials)
+        if not trials:
+            return "nothing (no trial file was intact): the search starts over"
+        return f"{len(trials)} trial file(s), {done} completed (kept, not trained again)"
+
+    def _ktrun_known(self, state: dict[str, Any]) -> dict[str, Any]:
+        """oracle.json without references to trials that have no file (Keras Tuner KeyErrors)."""
+        known = self.trials  # type: ignore[attr-defined]
+        state = dict(state)
+        state["ongoing_trials"] = {k: v for k, v in state["ongoing_trials"].items() if v in known}
+        for key in ("start_order", "end_order", "retry_queue"):
+            state[key] = [t for t in state[key] if t in known]
+        return state
+
+    def _ktrun_rebuild(self, fresh: dict[str, Any]) -> None:
+        """The oracle state of a new search plus the trial files (`set_state` orders them)."""
+        self.set_state(fresh)
+        for trial_id, trial in self.trials.items():  # type: ignore[attr-defined]
+            key = self._compute_values_hash(trial.hyperparameters.values)  # type: ignore[attr-defined]
+            self._tried_so_far.add(key)  # type: ignore[attr-defined]
+            self._id_to_hash[trial_id] = key  # type: ignore[attr-defined]
+            self._run_times[trial_id] += 1  # type: ignore[attr-defined]
+        self._seed_state += len(self.trials)  # type: ignore[attr-defined]
+        self.save()
+
+    def _ktrun_load_trial(self, fname: Path, journal: dict[str, dict[str, Any]]) -> Any:
+        """The trial in `fname`; when it is damaged, the same trial rebuilt from the journal."""
+        trial_id = fname.parent.name.removeprefix("trial_")
+        try:
+            trial = trial_module.Trial.from_state(read_json_object(fname))
+            if trial.trial_id != trial_id:
+                raise ValueError(f"its trial_id is {trial.trial_id!r}, not {trial_id!r}")
+            if trial.status not in STATUSES:
+                raise ValueError(f"unknown status {trial.status!r}")
+            if not isinstance(trial.score, int | float | None) or isinstance(trial.score, bool):
+                raise ValueError(f"its score is a {type(trial.score).__name__}")
+            return trial
+        except DAMAGE as e:
+            reason = str(e) if isinstance(e, ValueError) else f"a field is missing or wrong ({e!r})"
+            aside = move_aside(fname)
+            trial, salvaged = self._ktrun_trial_from_journal(trial_id, journal.get(trial_id))
+            write_json_atomic(fname, trial.get_state())
+            self.ktrun_say(damaged_line(fname, reason, aside, salvaged))
+            return trial
+
+    def _ktrun_trial_from_journal(self, trial_id: str, entry: dict[str, Any] | None) -> tuple[Any, str]:
+        hp = self.hyperparameters.copy()  # type: ignore[attr-defined]
+        values: dict[str, Scalar] = entry.get("hyperparameters") or {} if entry else {}
+        if isinstance(values, dict):
+            hp.values.update(values)
+        status = entry.get("status") if entry else None
+        if status == "completed":
+            trial = trial_module.Trial(hp, trial_id=trial_id, status=trial_module.TrialStatus.COMPLETED)
+            score = entry.get("score") if entry else None
+            if isinstance(score, int | float):
+                trial.score, trial.best_step = float(score), 0
+                return trial, f"rebuilt completed trial {trial_id} (score {score}) from {JOURNAL}"
+            return trial, f"rebuilt completed trial {trial_id} from {JOURNAL}, but its score is lost"
+        if status == "failed" and entry and entry.get("action") == "retry":
+            trial = trial_module.Trial(hp, trial_id=trial_id, status=RUNNING)
+            return trial, f"trial {trial_id} failed and will be retried, as its policy says"
+        if status == "failed" and entry:
+            trial = trial_module.Trial(hp, trial_id=trial_id, status=trial_module.TrialStatus.FAILED)
+            trial.message = entry.get("message")
+            return trial, f"rebuilt failed trial {trial_id} from {JOURNAL}"
+        # It never ended (a kill mid-trial), so no intact file holds its values: it is recorded
+        # as failed rather than silently dropped (trial ids count trials: a gap would reuse one).
+        message = (
+            f"its trial.json was damaged before it ended, and its hyperparameters with it; {OVERWRITE_HINT}"
+        )
+        trial = trial_module.Trial(
+            kt.HyperParameters(), trial_id=trial_id, status=trial_module.TrialStatus.FAILED
+        )
+        trial.message = message
+        append_journal(
+            Path(self._project_dir) / JOURNAL,  # type: ignore[attr-defined]
+            {
+                "trial_id": trial_id,
+                "status": "failed",
+                "failure_class": "other",
+                "phase": None,
+                "message": message,
+                "hyperparameters": {},
+            },
+        )
+        return trial, f"trial {trial_id} had not ended and nothing else holds it: recorded as failed"
+
     def end_trial(self, trial: Any) -> None:
         """Save once more after Keras Tuner dropped the trial from `ongoing_trials`; on a
         distributed chief, stop every worker once the failure limits are crossed."""
@@ -209,12 +375,17 @@ class GridOracle(FeasibleMixin, kt.Oracle):
     """Every feasible point, in the space's order; skips what is tried or known infeasible."""
 
     ktrun_space: Space
+    #: The walk through the grid, kept across calls (a lazy generator: a grid of 200,000 values
+    #: costs nothing up front). A resumed search starts a new walk that skips what was tried.
+    _ktrun_cursor: Iterator[dict[str, Scalar]] | None = None
 
     def ktrun_grid(self, space: Space) -> None:
         self.ktrun_space = space
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
-        for values in self.ktrun_space.enumerate(self.ktrun_space.order):
+        if self._ktrun_cursor is None:
+            self._ktrun_cursor = self.ktrun_space.enumerate(self.ktrun_space.order)
+        for values in self._ktrun_cursor:
             if self._compute_values_hash(values) in self._tried_so_far:
                 continue
             if self.ktrun_reject(values):

@@ -21,9 +21,22 @@ from ktrun.data import Dataset
 from ktrun.outcome import SearchOutcome, TrialRecord
 from ktrun.plan import Plan, diff_configs
 from ktrun.runtime.distributed import in_cluster, is_chief, is_worker
-from ktrun.runtime.journal import read_journal, write_json_atomic, write_text_atomic
+from ktrun.runtime.journal import JOURNAL, read_journal, scan_journal, write_json_atomic, write_text_atomic
+from ktrun.runtime.state import (
+    LOCK_FILE,
+    SearchRefused,
+    StateLock,
+    damaged_line,
+    describe,
+    disk_error,
+    move_aside,
+    probe_dir,
+    read_json_object,
+    repair_json_file,
+    written_via_temp,
+)
 
-JOURNAL = "ktrun_journal.jsonl"
+__all__ = ["JOURNAL", "SearchRefused", "collect", "prepare_state", "run_search"]
 
 
 def prepare_state(plan: Plan, say: Any) -> int:
@@ -31,16 +44,27 @@ def prepare_state(plan: Plan, say: Any) -> int:
     state, latest = plan.state_dir, plan.state_root / f"{plan.spec.experiment.name}.latest.json"
     if plan.spec.tuner.overwrite and state.exists():
         say(f"tuner.overwrite=true: discarding the earlier search in {state}")
-        shutil.rmtree(state)
+        for child in state.iterdir():  # all but the lock this run holds
+            if child.name == LOCK_FILE:
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
     if not in_cluster():  # distributed: the launcher clears it
         clear_abort(state)
     if latest.is_file():
         try:
-            previous = json.loads(latest.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+            previous = read_json_object(latest)
+            if not isinstance(previous.get("fingerprint"), str) or not isinstance(
+                previous.get("search_config"), dict
+            ):
+                raise ValueError("it lacks a string `fingerprint` or an object `search_config`")
+        except ValueError as e:
+            say(damaged_line(latest, str(e), move_aside(latest), "it only names the last search: rewrote it"))
             previous = {}
         if previous.get("fingerprint") not in (None, plan.fingerprint):
-            changes = diff_configs(previous.get("search_config", {}), plan.search_config)
+            changes = diff_configs(previous["search_config"], plan.search_config)
             say(
                 "the search-relevant config changed since the last run, so this is a new search "
                 f"(the old one stays in {previous.get('state_dir')}):\n  "
@@ -61,6 +85,38 @@ def prepare_state(plan: Plan, say: Any) -> int:
     return done
 
 
+def repair_state(plan: Plan, say: Any) -> None:
+    """Damaged files Keras Tuner would crash on, set right before it reads them.
+
+    The journal keeps its valid lines (a torn or foreign line would otherwise swallow the next
+    append); a tuner file that is not JSON is moved aside. Trial files and oracle.json are read
+    (and repaired) by the oracle's `reload`, which knows the space to rebuild them with.
+    """
+    state = plan.state_dir
+    journal = state / JOURNAL
+    entries, bad = scan_journal(journal)
+    if bad:
+        aside = move_aside(journal)
+        write_text_atomic(journal, "".join(json.dumps(e, default=str) + "\n" for e in entries))
+        lines = ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
+        say(
+            damaged_line(
+                journal,
+                f"line(s) {lines} are not journal entries",
+                aside,
+                f"kept its {len(entries)} valid entries",
+            )
+        )
+    tuner_file = state / f"{os.environ.get('KERASTUNER_TUNER_ID', 'tuner0')}.json"
+    repair_json_file(tuner_file, "it holds no trial: a new one is written", say)
+    if not tuner_file.is_file() and (
+        (state / "oracle.json").exists() or any(state.glob("trial_*/trial.json"))
+    ):
+        # Keras Tuner reloads the oracle only when the tuner file exists; without it, the search
+        # would start over and overwrite oracle.json. An empty tuner state makes it reload.
+        write_json_atomic(tuner_file, {})
+
+
 def clear_abort(state_dir: Path) -> None:
     """An earlier aborted run's signal to stop; a re-run resumes the search instead."""
     from ktrun.runtime.oracles import ABORT_FILE
@@ -76,20 +132,47 @@ def run_search(
     progress: Any = None,
     say: Any = print,
 ) -> SearchOutcome:
-    import keras
-    import keras_tuner as kt
+    """Probe the disks, take the lock, then resume or start the search (see `_search`)."""
     from keras_tuner.src import config as kt_config
-
-    from ktrun.keras_builder import declare_hyperparameters
-    from ktrun.runtime.oracles import make_oracle
-    from ktrun.runtime.tuner import KtrunHyperband, KtrunHyperModel, KtrunTuner
 
     # Keras Tuner prints each failed trial's traceback; ktrun records and reports failures itself.
     kt_config.DEBUG = bool(os.environ.get("KTRUN_DEBUG"))
     # A search builds a new model per trial: TensorFlow's "retracing" advice does not apply.
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     started = time.monotonic()
+    problems = [
+        p
+        for p in (
+            probe_dir(plan.state_root, "tuner.state_dir") or probe_dir(plan.state_dir, "tuner.state_dir"),
+            probe_dir(run_dir, "hydra.run.dir"),
+        )
+        if p is not None
+    ]
+    if problems:
+        raise SearchRefused(problems)
+    lock = StateLock(plan.state_dir)
+    if not is_worker():  # workers share the chief's state on purpose
+        lock.acquire()
+    try:
+        return _search(plan, data, run_dir, started, progress, say)
+    finally:
+        lock.release()
+
+
+def _search(
+    plan: Plan, data: Dataset, run_dir: Path, started: float, progress: Any, say: Any
+) -> SearchOutcome:
+    import keras
+    import keras_tuner as kt
+
+    from ktrun.keras_builder import declare_hyperparameters
+    from ktrun.runtime import interrupt
+    from ktrun.runtime.oracles import make_oracle
+    from ktrun.runtime.tuner import DiskStop, KtrunHyperband, KtrunHyperModel, KtrunTuner
+
     resumed = prepare_state(plan, say)
+    if not is_worker():
+        repair_state(plan, say)
     spec = plan.spec
     keras.utils.set_random_seed(plan.kt_seed)
     policy = spec.failure_policy
@@ -109,6 +192,7 @@ def run_search(
     )
     if is_chief():  # workers' trials end here: the chief's oracle enforces the failure limits
         oracle.ktrun_limits = (policy, spec.tuner.max_trials)
+    oracle.ktrun_say = say
     cls = KtrunHyperband if spec.tuner.algorithm == "hyperband" else KtrunTuner
     tuner = cls(
         oracle=oracle,
@@ -138,12 +222,26 @@ def run_search(
     gc.collect()
     gc.freeze()
     status, reason = "completed", None
+    signum: int | None = None
     try:
-        tuner.search(data.x_train, data.y_train, verbose=0, **fit_kwargs)
-    except kt.errors.FatalError as e:
-        status, reason = "aborted", str(e)
+        with interrupt.handlers():
+            try:
+                tuner.search(data.x_train, data.y_train, verbose=0, **fit_kwargs)
+            except interrupt.SearchInterrupted:
+                status, reason = "interrupted", None
+            except DiskStop as e:
+                status, reason = "aborted", str(e)
+            except kt.errors.FatalError as e:
+                status, reason = "aborted", str(e)
+            except OSError as e:  # a state write outside a trial (oracle.json, trial.json)
+                if disk_error(e) is None:
+                    raise
+                status, reason = "aborted", describe(disk_error(e) or e)
+            signum = interrupt.request.signum
     finally:
         gc.unfreeze()
+    if signum is not None and status != "aborted":
+        status = "interrupted"
     from ktrun.runtime.oracles import ABORT_FILE
 
     if status == "aborted" and is_worker() and reason:  # tell the chief, which stops everyone
@@ -154,6 +252,7 @@ def run_search(
         status = "exhausted"
         reason = None
     outcome = collect(plan, tuner, oracle, status, reason, time.monotonic() - started, resumed)
+    outcome.signal = signum
     outcome.best_model_path = _save_best_model(tuner, outcome, run_dir)
     return outcome
 
@@ -232,8 +331,9 @@ def _save_best_model(tuner: Any, outcome: SearchOutcome, run_dir: Path) -> str |
             warnings.simplefilter("ignore", UserWarning)
             model = tuner.load_model(tuner.oracle.trials[best.trial_id])
         path = run_dir / "best_model.keras"
-        run_dir.mkdir(parents=True, exist_ok=True)
-        model.save(path)
+        need = 3 * sum(int(w.nbytes) for w in model.get_weights()) + (1 << 20)
+        with written_via_temp(path, need) as tmp:  # never a 0-byte best_model.keras
+            model.save(tmp)
     except Exception:  # the results stay valid without the model file; say so, do not crash
         return None
     return str(path)

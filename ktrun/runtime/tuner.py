@@ -12,7 +12,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import keras
 import keras_tuner as kt
@@ -22,8 +22,10 @@ from keras_tuner.src.tuners.hyperband import Hyperband
 from ktrun import keras_builder as kb
 from ktrun.outcome import FailureClass
 from ktrun.plan import Plan
+from ktrun.runtime import interrupt
 from ktrun.runtime.journal import append_journal, write_json_atomic
-from ktrun.runtime.oracles import failure_limit_reason
+from ktrun.runtime.oracles import DAMAGE, failure_limit_reason
+from ktrun.runtime.state import damaged_line, disk_error, move_aside, read_json_object, written_via_temp
 
 
 class NanTrialError(ArithmeticError):
@@ -36,6 +38,14 @@ class TrialTimeoutError(TimeoutError):
 
 class RetryTrialError(RuntimeError):
     """Raised for `retry`: Keras Tuner marks the trial INVALID and runs it again."""
+
+
+class DiskStop(kt.errors.FatalError):
+    """A write the search needs failed (full or read-only disk): stop; the trial runs on resume."""
+
+
+class UserExit(Exception):
+    """User code (a custom object) raised SystemExit or KeyboardInterrupt: that trial fails."""
 
 
 @dataclass
@@ -74,6 +84,8 @@ class TrialGuard(keras.callbacks.Callback):
             if not finite and self.ctx.nan_at is None:
                 self.ctx.nan_at = f"{key}={float(value)} at {where}"
                 self.model.stop_training = True
+        if interrupt.request.signum is not None:  # Ctrl-C or SIGTERM: stop at this batch
+            self.model.stop_training = True
         if self.limit is not None and time.monotonic() - self.ctx.started > self.limit:
             self.ctx.timed_out = True
             self.model.stop_training = True
@@ -105,7 +117,10 @@ class KeepBestEpoch(tuner_utils.SaveBestEpoch):
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self.best_weights is not None and self.persist(self.best_value):
             self.model.set_weights(self.best_weights)
-            self.model.save_weights(self.filepath)
+            # Never through HDF5 onto the state disk: it segfaults when that disk is full.
+            need = 2 * sum(int(w.nbytes) for w in self.best_weights) + (1 << 20)
+            with written_via_temp(Path(self.filepath), need) as tmp:
+                self.model.save_weights(str(tmp))
 
 
 class KtrunHyperModel(kt.HyperModel):
@@ -158,6 +173,7 @@ class KtrunHyperModel(kt.HyperModel):
         kwargs["verbose"] = fit.verbose
         kwargs["shuffle"] = fit.shuffle
         history = model.fit(*args, callbacks=callbacks, **kwargs)
+        interrupt.check()  # a stopped fit is not a result: the trial runs again on resume
         if ctx is not None and ctx.nan_at is not None:
             raise NanTrialError(f"non-finite value {ctx.nan_at}; the trial was stopped there")
         if ctx is not None and ctx.timed_out:
@@ -198,6 +214,7 @@ class PolicyMixin:
         self.ctx: TrialContext | None = None
 
     def on_trial_begin(self, trial: Any) -> None:
+        interrupt.check()  # asked to stop between trials: this one stays unstarted
         super().on_trial_begin(trial)  # type: ignore[misc]
         self.ctx = TrialContext(trial.trial_id)
         self.hypermodel.ctx = self.ctx
@@ -206,28 +223,51 @@ class PolicyMixin:
 
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
         ctx = self.ctx or TrialContext(trial.trial_id)
-        policy = self.plan.spec.failure_policy
         try:
-            results = super().run_trial(trial, *args, **kwargs)  # type: ignore[misc]
+            try:
+                results = super().run_trial(trial, *args, **kwargs)  # type: ignore[misc]
+            except (SystemExit, KeyboardInterrupt) as leaving:
+                interrupt.check()  # the user's own Ctrl-C (the handler saw it) stops the search
+                # Otherwise user code raised it (a custom object at import or build): that
+                # trial fails by its policy; it is no reason to end the search or the process.
+                raise UserExit(f"user code raised {type(leaving).__name__}({leaving})") from leaving
         except kt.errors.FatalError:
             raise
+        except OSError as error:
+            if (disk := disk_error(error)) is None:
+                self._failed(trial, ctx, error)
+            raise DiskStop(str(disk.strerror)) from error
         except Exception as error:
-            cls = classify(error, ctx.phase)
-            action = getattr(policy, cls)
-            self._journal(trial, "failed", ctx, error=error, failure_class=cls, action=action)
-            message = f"[{cls}] {type(error).__name__}: {error}"
-            if action == "abort":
-                ctx.abort_reason = (
-                    f"trial {trial.trial_id} failed with {cls} and failure_policy.{cls} is abort: "
-                    f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-                )
-                raise kt.errors.FailedTrialError(message) from error
-            if action == "retry":
-                raise RetryTrialError(message) from error
-            raise kt.errors.FailedTrialError(message) from error
+            self._failed(trial, ctx, error)
         self._check_objective(results, trial, ctx)
-        self._journal(trial, "completed", ctx)
+        self._journal(trial, "completed", ctx, score=self._score(results))
         return results
+
+    def _score(self, results: Any) -> float | None:
+        """The trial's score as Keras Tuner computes it, for the journal (rebuilding a trial.json)."""
+        objective = self.oracle.objective
+        try:
+            value = tuner_utils.convert_to_metrics_dict(results, objective).get(objective.name)
+            return None if value is None else float(value)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            return None
+
+    def _failed(self, trial: Any, ctx: TrialContext, error: Exception) -> NoReturn:
+        """Journal the failure; raise what makes Keras Tuner skip, retry or (after saving) abort."""
+        policy = self.plan.spec.failure_policy
+        cls = classify(error, ctx.phase)
+        action = getattr(policy, cls)
+        self._journal(trial, "failed", ctx, error=error, failure_class=cls, action=action)
+        message = f"[{cls}] {type(error).__name__}: {error}"
+        if action == "abort":
+            ctx.abort_reason = (
+                f"trial {trial.trial_id} failed with {cls} and failure_policy.{cls} is abort: "
+                f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+            )
+            raise kt.errors.FailedTrialError(message) from error
+        if action == "retry":
+            raise RetryTrialError(message) from error
+        raise kt.errors.FailedTrialError(message) from error
 
     def _check_objective(self, results: Any, trial: Any, ctx: TrialContext) -> None:
         name = self.plan.spec.objective.name
@@ -253,26 +293,29 @@ class PolicyMixin:
         failure_class: str | None = None,
         action: str | None = None,
         message: str | None = None,
+        score: float | None = None,
     ) -> None:
-        append_journal(
-            self.journal_path,
-            {
-                "trial_id": trial.trial_id,
-                "status": status,
-                "failure_class": failure_class,
-                "action": action,
-                "phase": ctx.phase if status == "failed" else None,
-                "exception_type": type(error).__name__ if error is not None else None,
-                "message": message if message is not None else (str(error)[:2000] if error else None),
-                "epochs": ctx.epochs,
-                "seconds": round(time.monotonic() - ctx.started, 3),
-                "hyperparameters": {
-                    k: v
-                    for k, v in kb.active_values(trial.hyperparameters).items()
-                    if not k.startswith("tuner/")
-                },
+        entry = {
+            "trial_id": trial.trial_id,
+            "status": status,
+            "failure_class": failure_class,
+            "action": action,
+            "phase": ctx.phase if status == "failed" else None,
+            "exception_type": type(error).__name__ if error is not None else None,
+            "message": message if message is not None else (str(error)[:2000] if error else None),
+            "epochs": ctx.epochs,
+            "seconds": round(time.monotonic() - ctx.started, 3),
+            "score": score,
+            "hyperparameters": {
+                k: v for k, v in kb.active_values(trial.hyperparameters).items() if not k.startswith("tuner/")
             },
-        )
+        }
+        try:
+            append_journal(self.journal_path, entry)
+        except OSError as e:  # Keras Tuner would take it for a failed trial and go on
+            if (disk := disk_error(e, self.journal_path)) is None:
+                raise
+            raise DiskStop(str(disk.strerror)) from e
 
     def on_trial_end(self, trial: Any) -> None:
         super().on_trial_end(trial)  # type: ignore[misc]  # Keras Tuner records and saves it
@@ -282,6 +325,7 @@ class PolicyMixin:
         if ctx is not None and ctx.abort_reason:
             raise kt.errors.FatalError(ctx.abort_reason)
         self._check_limits()
+        interrupt.check()  # this trial is saved; stop before the next
 
     def search(self, *args: Any, **kwargs: Any) -> None:
         from ktrun.runtime.distributed import is_chief, serve
@@ -338,6 +382,18 @@ class PolicyMixin:
 
     def save(self) -> None:
         write_json_atomic(self._get_tuner_fname(), self.get_state())  # type: ignore[attr-defined]
+
+    def reload(self) -> None:
+        """Keras Tuner's reload; a damaged tuner file (display state only) is moved aside."""
+        if not self._is_worker():  # type: ignore[attr-defined]
+            self.oracle.reload()
+        path = Path(self._get_tuner_fname())  # type: ignore[attr-defined]
+        try:
+            self.set_state(read_json_object(path))  # type: ignore[attr-defined]
+        except DAMAGE as e:
+            aside = move_aside(path)
+            self.save()
+            self.oracle.ktrun_say(damaged_line(path, str(e), aside, "it holds no trial: wrote a new one"))
 
 
 class KtrunTuner(PolicyMixin, kt.Tuner):
