@@ -33,6 +33,15 @@ from tests.hostile.expect import clean_exit
 pytestmark = [pytest.mark.slow, pytest.mark.keras]
 
 TINY = ["fit.epochs=1", "+data.limit=200"]
+SHORT_THEN_LONG = [
+    "tuner=grid",
+    "+hyperparameters.n_epochs={type: choice, values: [1, 5]}",
+    "fit.epochs=$n_epochs",
+    "fit.batch_size=1",  # long in steps, not epochs: an epoch ends with a validation pass
+    "+pin.units=16",
+    "+pin.dropout=0.0",
+    "+pin.learning_rate=0.001",
+]
 ZYGOTE = Path(__file__).with_name("zygote.py")
 
 
@@ -220,14 +229,16 @@ def test_damaged_state_file_is_set_aside_and_nothing_completed_is_lost(
     path = (_state_dir(root) / name).resolve()
     damage(path)
     run = tmp_path / "run"
+    # The same budget: the repaired search must hold both trials and train nothing again. (The
+    # cases below raise it to 3, where going on with the repaired search is the point.)
     proc = zygote.run(
-        *TINY, "tuner.max_trials=3", f"tuner.state_dir={root}", f"hydra.run.dir={run}", cwd=tmp_path
+        *TINY, "tuner.max_trials=2", f"tuner.state_dir={root}", f"hydra.run.dir={run}", cwd=tmp_path
     )
     out = " ".join(clean_exit(proc, 0).split())  # Rich wraps long lines
     assert path.name in out, out[-3000:]
     if how != "missing":
         assert "damaged state" in out and list(path.parent.glob(f"{path.name}.damaged-*")), out[-3000:]
-    _assert_nothing_lost(base, root, run)
+    _assert_nothing_lost(base, root, run, total=2)
 
 
 def test_oracle_and_a_trial_damaged_together(zygote: Zygote, base: Base, tmp_path: Path) -> None:
@@ -442,7 +453,14 @@ def test_signal_stops_at_the_next_batch_keeps_completed_trials_and_resumes(
 ) -> None:
     """Also the lock: a second run of the same search while this one trains is refused."""
     root, run = tmp_path / "state", tmp_path / "run"
-    args = ["fit.epochs=150", "+data.limit=200", "tuner.max_trials=2", f"tuner.state_dir={root}"]
+    # A grid over the epoch count: trial 0 trains 1 epoch, trial 1 (the one signalled) 5 epochs
+    # of 160 single-sample batches.
+    args = [
+        *SHORT_THEN_LONG,
+        "+data.limit=200",
+        "tuner.max_trials=2",
+        f"tuner.state_dir={root}",
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "ktrun.cli", *args, f"hydra.run.dir={run}"],
@@ -474,7 +492,7 @@ def test_signal_stops_at_the_next_batch_keeps_completed_trials_and_resumes(
             proc.kill()
     stopped_in = time.monotonic() - sent
     done = clean_exit(subprocess.CompletedProcess(args, proc.returncode, out, ""), code)
-    assert stopped_in < 15, stopped_in  # at the next batch, not at the end of a 150-epoch trial
+    assert stopped_in < 15, stopped_in  # at the next batch, not at the end of trial 1
     assert "Resume with:" in done and "tuner.state_dir=" in done
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "interrupted" and summary["trials"]["completed"] == 1
