@@ -22,14 +22,16 @@ install: $(STAMP) ## create .venv and install ktrun with everything to run and t
 run: install ## run the default experiment (digits, offline)
 	$(BIN)/ktrun
 
-test: install ## run the test suite
-	$(BIN)/python -m pytest
+PYTEST := $(BIN)/python -m pytest -n auto --maxprocesses 4
+
+test: install ## run the test suite (on up to 4 cores)
+	$(PYTEST)
 
 test-fast: install ## tests that train nothing
-	$(BIN)/python -m pytest -m "not slow"
+	$(PYTEST) -m "not slow"
 
 test-slow: install ## only the slow tests
-	$(BIN)/python -m pytest -m slow
+	$(PYTEST) -m slow
 
 check: install ## check every shipped experiment
 	$(BIN)/ktrun check --all
