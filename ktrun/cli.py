@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from ktrun.checks import CheckReport
-    from ktrun.compose import Composed
+    from ktrun.config.compose import Composed
     from ktrun.problems import Problem
 
 EXIT_OK = 0
@@ -25,7 +25,7 @@ EXIT_USER_ERROR = 2
 
 
 def _check_parser() -> argparse.ArgumentParser:
-    from ktrun.report import FORMATS
+    from ktrun.render.check_output import FORMATS
 
     p = argparse.ArgumentParser(
         prog="ktrun check",
@@ -75,7 +75,7 @@ def _experiment_file(arg: str, config_dir: Path, extra: list[Path]) -> str | Non
 def _compose(
     overrides: list[str], config_dir: Path | None, extra: list[Path] | None
 ) -> tuple[Composed | list[Problem], float]:
-    from ktrun.compose import compose
+    from ktrun.config.compose import compose
     from ktrun.problems import ConfigError
 
     t0 = time.perf_counter()
@@ -93,7 +93,7 @@ def _check_composed(
     data_roots: tuple[Path, ...] | None = None,
 ) -> CheckReport:
     from ktrun.checks import CheckReport, run_checks
-    from ktrun.load import load_spec
+    from ktrun.config.load import load_spec
     from ktrun.problems import ConfigError
 
     t0 = time.perf_counter()
@@ -153,7 +153,7 @@ def _composed_in_child(
         os._exit(code)
     os.close(write_fd)
     import ktrun.checks
-    import ktrun.load  # noqa: F401
+    import ktrun.config.load  # noqa: F401
 
     try:
         with os.fdopen(read_fd, "rb") as inp:
@@ -171,8 +171,8 @@ def _parallel_ok() -> bool:
 
 
 def check_main(argv: list[str]) -> int:
-    from ktrun.compose import default_config_dir, experiment_names
-    from ktrun.report import render
+    from ktrun.config.compose import default_config_dir, experiment_names
+    from ktrun.render.check_output import render
 
     args = _check_parser().parse_args(argv)
     config_dir = default_config_dir()
@@ -208,7 +208,7 @@ def check_main(argv: list[str]) -> int:
 
 def plan_main(argv: list[str]) -> int:
     """`ktrun plan [OVERRIDES]`: the checked search as Markdown for a pull-request comment."""
-    from ktrun.compose import default_config_dir
+    from ktrun.config.compose import default_config_dir
 
     p = argparse.ArgumentParser(prog="ktrun plan", description=plan_main.__doc__)
     p.add_argument("overrides", nargs="*")
@@ -223,7 +223,7 @@ def plan_main(argv: list[str]) -> int:
     extra: list[Path] = [args.config_dir.resolve()] if args.config_dir else []
     overrides = [_experiment_file(a, config_dir, extra) or a for a in args.overrides]
     report = check_one(overrides, config_dir, extra, data_roots=project_roots(extra))
-    from ktrun.planview import diff_markdown, plan_markdown
+    from ktrun.render.plan_markdown import diff_markdown, plan_markdown
 
     text = plan_markdown(report)
     if args.base and report.ctx is not None:
@@ -269,7 +269,7 @@ def _base_config(
 
 
 def schema_main(argv: list[str]) -> int:
-    from ktrun import schema_gen
+    from ktrun.config import schema_export as schema_gen
 
     p = argparse.ArgumentParser(prog="ktrun schema", description="Write or verify schemas/.")
     p.add_argument("--check", action="store_true", help="fail if schemas/ is out of date")
@@ -301,8 +301,8 @@ def run_main(argv: list[str]) -> int:
     import hydra
     from omegaconf import DictConfig
 
-    from ktrun.compose import default_config_dir, file_rules
-    from ktrun.hydra_compat import guarded_file_sources
+    from ktrun.config.compose import default_config_dir, file_rules
+    from ktrun.config.hydra_compat import guarded_file_sources
 
     config_dir = default_config_dir()
     code = _preflight(argv, config_dir)
@@ -324,7 +324,7 @@ def run_main(argv: list[str]) -> int:
 
     with guarded_file_sources(config_dir, file_rules):
         app()
-    from ktrun.sweep import SweepSummary
+    from ktrun.results.sweep import SweepSummary
 
     if SweepSummary.last_failed:  # jobs may have run in other processes (joblib launcher)
         status.append(EXIT_USER_ERROR)
@@ -344,8 +344,8 @@ def _preflight(argv: list[str], config_dir: Path) -> int | None:
     cannot be composed would crash Hydra's launcher for the whole sweep, so that stops it here;
     a job that composes but fails a check runs as itself, fails with exit 2 and keeps its row.
     """
-    from ktrun.hydra_compat import hydra_arg_parser
-    from ktrun.report import render
+    from ktrun.config.hydra_compat import hydra_arg_parser
+    from ktrun.render.check_output import render
 
     args = hydra_arg_parser().parse_args(argv)
     if args.help or args.hydra_help or args.info or args.shell_completion or args.cfg:
@@ -405,7 +405,7 @@ def _preflight_jobs(overrides: list[str], multirun: bool) -> list[list[str]]:
 
 def run_experiment(overrides: list[str], config_dir: Path, extra: list[Path], run_dir: Path) -> int:
     """Check (exit 2 before any training), load the data once, search, write the results."""
-    from ktrun.sweep import write_job_file
+    from ktrun.results.sweep import write_job_file
 
     code, status = _run_experiment(overrides, config_dir, extra, run_dir)
     write_job_file(run_dir, overrides, code, status)
@@ -418,13 +418,13 @@ def _run_experiment(
     from rich.console import Console
     from rich.markup import escape
 
-    from ktrun.data import DataError, load_dataset
-    from ktrun.fmt import percent
-    from ktrun.plan import compile_plan
-    from ktrun.report import problems_text, render
+    from ktrun.compiler.plan import compile_plan
+    from ktrun.config.trust import safe
+    from ktrun.data.load import DataError, load_dataset
+    from ktrun.render.check_output import problems_text, render
+    from ktrun.render.fmt import percent
+    from ktrun.render.space_summary import summarize
     from ktrun.runtime.datasets import keras_dataset
-    from ktrun.summary import summarize
-    from ktrun.trust import safe
 
     console = Console()
     report = _CHECKED.pop(_job_key(overrides), None) or check_one(overrides, config_dir, extra)
@@ -446,7 +446,7 @@ def _run_experiment(
     from ktrun.runtime.distributed import in_cluster, is_worker, launch
 
     if spec.distributed.workers > 0 and not in_cluster():
-        from ktrun.compose import searchpath_override
+        from ktrun.config.compose import searchpath_override
         from ktrun.runtime.search import clear_abort
 
         clear_abort(plan.state_dir)
@@ -476,8 +476,8 @@ def _run_experiment(
         f"{0 if data.x_val is None else len(data.x_val)} validation rows",
         highlight=False,
     )
-    from ktrun.progress import SearchProgress
-    from ktrun.results import print_results, write_results
+    from ktrun.results.files import print_results, write_results
+    from ktrun.results.progress import SearchProgress
     from ktrun.runtime.search import run_search
     from ktrun.runtime.state import SearchRefused, describe
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from ktrun.sources import KeyPath, Location, format_path
+from ktrun.config.provenance import KeyPath, Location, format_path
 
 
 class Severity(StrEnum):

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ktrun import problems as pb
+from ktrun.analysis.feasibility import Checker, Feasibility
+from ktrun.analysis.space import Space
 from ktrun.checks import model_checks, space_checks
 from ktrun.checks.context import Ctx
-from ktrun.feasibility import Checker, Feasibility
-from ktrun.load import LoadedSpec
+from ktrun.config.load import LoadedSpec
+from ktrun.config.provenance import SourceMap, format_path
 from ktrun.problems import Problem, Severity
-from ktrun.sources import SourceMap, format_path
-from ktrun.space import Space
 from ktrun.spec.experiment import ExperimentSpec
 
 

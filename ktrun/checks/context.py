@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from ktrun import keras_names as kn
-from ktrun.datainfo import DataInfo, describe
-from ktrun.feasibility import Checker, Feasibility, ParsedConstraints, parse_constraints
-from ktrun.space import Param, Space, build_space
+from ktrun.analysis.feasibility import Checker, Feasibility, ParsedConstraints, parse_constraints
+from ktrun.analysis.space import Param, Space, build_space
+from ktrun.data.describe import DataInfo, describe
+from ktrun.spec import keras_names as kn
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.refs import HpRef, Scalar
 
@@ -67,7 +67,7 @@ class Ctx:
             decl = self.spec.hyperparameters.get(value.name)
             if decl is None:
                 return None
-            from ktrun.space import values
+            from ktrun.analysis.space import values
 
             vals = values(decl)
             return list(vals) if vals is not None else None

@@ -6,11 +6,11 @@ import difflib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from ktrun import keras_names as kn
 from ktrun import problems as pb
+from ktrun.analysis.shapes import format_shape
 from ktrun.checks.context import Ctx
 from ktrun.problems import Problem
-from ktrun.shapes import format_shape
+from ktrun.spec import keras_names as kn
 from ktrun.spec.layers import Custom, Dense, iter_layers
 from ktrun.spec.refs import HpRef
 

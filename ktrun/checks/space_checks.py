@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from ktrun import problems as pb
+from ktrun.analysis.domains import Domain, domain_for
+from ktrun.analysis.expressions import KEYWORDS
+from ktrun.analysis.space import bounds, cardinality, values
 from ktrun.checks.context import Ctx
-from ktrun.checks.domains import Domain, domain_for
-from ktrun.expr import KEYWORDS
 from ktrun.problems import Problem
-from ktrun.space import bounds, cardinality, values
 from ktrun.spec.hyperparameters import BooleanHp, ChoiceHp, FixedHp, FloatHp, IntHp
 from ktrun.spec.layers import Repeat, iter_layers
 from ktrun.spec.refs import NAME_PATTERN, HpRef, Scalar
@@ -181,7 +181,7 @@ def _check_ref(
 def _ref_problems(
     name: str, decl: object, dom: Domain, owner: str, arg: str, path: tuple[str | int, ...]
 ) -> Iterator[Problem]:
-    from ktrun.sources import format_path
+    from ktrun.config.provenance import format_path
 
     at = (HP, name)
     where = f"{owner}.{arg} at {format_path(path)}"

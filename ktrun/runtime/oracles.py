@@ -21,10 +21,10 @@ from keras_tuner.src.tuners.bayesian import BayesianOptimizationOracle
 from keras_tuner.src.tuners.hyperband import HyperbandOracle
 from keras_tuner.src.tuners.randomsearch import RandomSearchOracle
 
-from ktrun.feasibility import Checker
+from ktrun.analysis.feasibility import Checker
+from ktrun.analysis.space import Space
 from ktrun.runtime.journal import JOURNAL, append_journal, read_journal, write_json_atomic, write_text_atomic
 from ktrun.runtime.state import OVERWRITE_HINT, damaged_line, move_aside, read_json_object
-from ktrun.space import Space
 from ktrun.spec.refs import Scalar
 
 ABORT_FILE = "ktrun_abort.txt"

@@ -17,11 +17,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ktrun.data import Dataset
-from ktrun.outcome import SearchOutcome, TrialRecord
-from ktrun.plan import Plan, diff_configs
+from ktrun.compiler.plan import Plan, diff_configs
+from ktrun.data.load import Dataset
 from ktrun.runtime.distributed import in_cluster, is_chief, is_worker
 from ktrun.runtime.journal import JOURNAL, read_journal, scan_journal, write_json_atomic, write_text_atomic
+from ktrun.runtime.outcome import SearchOutcome, TrialRecord
 from ktrun.runtime.state import (
     LOCK_FILE,
     SearchRefused,
@@ -165,7 +165,7 @@ def _search(
     import keras
     import keras_tuner as kt
 
-    from ktrun.keras_builder import declare_hyperparameters
+    from ktrun.compiler.keras_model import declare_hyperparameters
     from ktrun.runtime import interrupt
     from ktrun.runtime.oracles import make_oracle
     from ktrun.runtime.tuner import DiskStop, KtrunHyperband, KtrunHyperModel, KtrunTuner

@@ -19,12 +19,12 @@ import keras_tuner as kt
 from keras_tuner.src.engine import tuner_utils
 from keras_tuner.src.tuners.hyperband import Hyperband
 
-from ktrun import keras_builder as kb
-from ktrun.outcome import FailureClass
-from ktrun.plan import Plan
+from ktrun.compiler import keras_model as kb
+from ktrun.compiler.plan import Plan
 from ktrun.runtime import interrupt
 from ktrun.runtime.journal import append_journal, write_json_atomic
 from ktrun.runtime.oracles import DAMAGE, failure_limit_reason
+from ktrun.runtime.outcome import FailureClass
 from ktrun.runtime.state import damaged_line, disk_error, move_aside, read_json_object, written_via_temp
 
 

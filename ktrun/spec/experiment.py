@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
-from ktrun import keras_names as kn
+from ktrun.spec import keras_names as kn
 from ktrun.spec.base import HpName as HpNameKey
 from ktrun.spec.base import Strict
 from ktrun.spec.hyperparameters import Hyperparameter

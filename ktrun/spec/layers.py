@@ -14,7 +14,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
-from ktrun import keras_names as kn
+from ktrun.spec import keras_names as kn
 from ktrun.spec.base import Condition, HpName, Strict
 from ktrun.spec.refs import (
     SERIALIZER,

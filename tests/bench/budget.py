@@ -85,8 +85,8 @@ def _result(trials: list[dict[str, Any]], status: str, reason: str | None, secs:
 
 def run_ktrun(trials: int, work: Path) -> dict[str, Any]:
     from ktrun.cli import check_one
-    from ktrun.data import load_dataset
-    from ktrun.plan import compile_plan
+    from ktrun.compiler.plan import compile_plan
+    from ktrun.data.load import load_dataset
 
     (work / "experiment").mkdir(parents=True, exist_ok=True)
     (work / "experiment" / "bench_seeds.yaml").write_text(EXPERIMENT)

@@ -93,8 +93,8 @@ def digits() -> tuple[Any, Any, Any, Any]:
 
 def run_ktrun(trials: int, work: Path) -> dict[str, Any]:
     from ktrun.cli import check_one
-    from ktrun.data import load_dataset
-    from ktrun.plan import compile_plan
+    from ktrun.compiler.plan import compile_plan
+    from ktrun.data.load import load_dataset
 
     (work / "experiment").mkdir(parents=True, exist_ok=True)
     (work / "experiment" / "bench_cnn.yaml").write_text(EXPERIMENT)
@@ -131,7 +131,7 @@ def runtime_imported() -> Any:
     clock starts, as the other contenders' scripts do at their top."""
     import keras_tuner  # noqa: F401
 
-    import ktrun.keras_builder
+    import ktrun.compiler.keras_model
     import ktrun.runtime.oracles
     import ktrun.runtime.tuner  # noqa: F401
     from ktrun.runtime.search import run_search

@@ -134,13 +134,13 @@ def test_a_run_with_a_data_error_exits_2_before_training(tmp_path: Path) -> None
 
 
 def test_plan_renders_every_shipped_experiment() -> None:
-    from ktrun.compose import experiment_names
+    from ktrun.config.compose import experiment_names
     from tests.conftest import CONF
 
     for name in [None, *experiment_names(CONF)]:
         overrides = [] if name is None else [f"+experiment={name}"]
         report = check_one(overrides)
-        from ktrun.planview import plan_markdown
+        from ktrun.render.plan_markdown import plan_markdown
 
         text = plan_markdown(report)
         assert "| hyperparameter | type | values | cardinality | condition |" in text, name

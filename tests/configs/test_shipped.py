@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from ktrun.cli import check_one
-from ktrun.compose import experiment_names
+from ktrun.config.compose import experiment_names
 from tests.conftest import CONF, REPO
 
 EXPERIMENTS = experiment_names(CONF)

@@ -1,4 +1,4 @@
-"""Contracts for the Hydra internals `ktrun.hydra_compat` relies on: one test per symbol.
+"""Contracts for the Hydra internals `ktrun.config.hydra_compat` relies on: one test per symbol.
 
 An upgrade of hydra-core that moves or changes one of them fails here, by name, instead of
 silently disabling the trust boundary or the provenance of errors.
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ktrun import hydra_compat
-from ktrun.compose import default_config_dir, file_rules
+from ktrun.config import hydra_compat
+from ktrun.config.compose import default_config_dir, file_rules
 from ktrun.problems import ConfigError
 
 

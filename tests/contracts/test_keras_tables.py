@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ktrun import keras_names as kn
-from ktrun.checks.domains import domain_for
+from ktrun.analysis.domains import domain_for
+from ktrun.spec import keras_names as kn
 from ktrun.spec.layers import LAYER_TYPES
 
 pytestmark = pytest.mark.keras

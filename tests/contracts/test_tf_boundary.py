@@ -12,7 +12,7 @@ from tests.conftest import REPO
 
 HEAVY = ("tensorflow", "keras", "keras_tuner", "tensorboard")
 #: Modules allowed to import TensorFlow, Keras or keras_tuner (the Keras side of the pipeline).
-ALLOWED = {"ktrun/keras_builder.py", "ktrun/runtime"}
+ALLOWED = {"ktrun/compiler/keras_model.py", "ktrun/runtime"}
 
 
 def test_check_never_imports_tensorflow() -> None:

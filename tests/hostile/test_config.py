@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ktrun.cli import main
-from ktrun.report import render
+from ktrun.render.check_output import render
 from tests.configs.test_bad_configs import EXPERIMENTS, FIXTURES_DIR, NAMES, check, expectations
 from tests.hostile.expect import FORBIDDEN
 

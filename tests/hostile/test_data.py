@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ktrun import datafiles
 from ktrun.checks import CheckReport
 from ktrun.cli import check_one
-from ktrun.data import DataError, load_dataset
+from ktrun.data import files as datafiles
+from ktrun.data.load import DataError, load_dataset
 from ktrun.problems import Problem
 from tests.conftest import run_cli
 from tests.hostile.expect import FORBIDDEN, clean_exit, cli_problem, problem, show
@@ -639,7 +639,7 @@ def test_a_big_npz_is_checked_by_its_headers_and_loaded_by_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Beyond the check's budget only headers are read; a NaN there is the run's to find."""
-    monkeypatch.setattr("ktrun.datainfo.CHECK_BUDGET", 100)
+    monkeypatch.setattr("ktrun.data.describe.CHECK_BUDGET", 100)
     path = npz(x=with_nan(np.ones((40, 3)), 5), y=np.arange(40) % 2)(tmp_path)
     overrides = ["data=npz", f"data.path={path}", "model.layers.3.units=2"]
     report, run_problems = check_and_run(overrides)

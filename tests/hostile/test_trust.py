@@ -17,7 +17,7 @@ import pytest
 
 from ktrun.checks import CheckReport
 from ktrun.cli import check_one, main
-from ktrun.report import render
+from ktrun.render.check_output import render
 from tests.conftest import run_cli
 from tests.hostile.expect import clean_exit, problem
 

@@ -18,7 +18,7 @@ import keras_tuner  # noqa: F401
 import tensorflow  # noqa: F401
 
 import ktrun.cli
-import ktrun.results
+import ktrun.results.files
 import ktrun.runtime.search
 import ktrun.runtime.tuner
 

@@ -107,8 +107,8 @@ class Injector:
 
 @pytest.fixture
 def injector(monkeypatch: pytest.MonkeyPatch) -> Iterator[Injector]:
-    """Real Keras behind a wrapper on `ktrun.keras_builder.build_model` (what the tuner calls)."""
-    import ktrun.keras_builder as kb
+    """Real Keras behind a wrapper on `ktrun.compiler.keras_model.build_model` (what the tuner calls)."""
+    import ktrun.compiler.keras_model as kb
 
     inj = Injector()
     monkeypatch.setattr(kb, "build_model", inj.wrap(kb.build_model))

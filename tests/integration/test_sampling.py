@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ktrun.cli import check_one
-from ktrun.plan import compile_plan
+from ktrun.compiler.plan import compile_plan
 from tests.bench import scale
 
 pytestmark = [pytest.mark.keras]
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.keras]
 def test_oracle_proposes_distinct_feasible_points_in_a_tiny_fraction(tmp_conf: Path) -> None:
     import keras_tuner as kt
 
-    from ktrun.keras_builder import declare_hyperparameters
+    from ktrun.compiler.keras_model import declare_hyperparameters
     from ktrun.runtime.oracles import make_oracle
 
     scale.write(tmp_conf)

@@ -170,7 +170,7 @@ def test_nan_abort_policy_aborts_with_the_reason(tmp_path: Path) -> None:
 @pytest.fixture
 def failing_builds(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
     """Builds with units=16 raise, as a layer would on a bad argument (our code, real Keras)."""
-    import ktrun.keras_builder as kb
+    import ktrun.compiler.keras_model as kb
 
     real = kb.build_model
     calls: list[dict[str, Any]] = []

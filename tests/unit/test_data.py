@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ktrun.data import DataError, Dataset, load_dataset
+from ktrun.data.load import DataError, Dataset, load_dataset
 from ktrun.spec.experiment import DataSpec
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ktrun.expr import EvalError, ExprError, parse
+from ktrun.analysis.expressions import EvalError, ExprError, parse
 
 
 @pytest.mark.parametrize(

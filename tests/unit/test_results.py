@@ -16,9 +16,9 @@ import pytest
 import yaml
 from rich.console import Console
 
-from ktrun import results
-from ktrun.outcome import SearchOutcome, TrialRecord
-from ktrun.results import (
+from ktrun.render.space_summary import ConstraintRow, HpRow, SpaceSummary
+from ktrun.results import files as results
+from ktrun.results.files import (
     SUMMARY_EXTRA_KEYS,
     SUMMARY_KEYS,
     best_hparams_yaml,
@@ -28,8 +28,8 @@ from ktrun.results import (
     retrain_command,
     write_results,
 )
+from ktrun.runtime.outcome import SearchOutcome, TrialRecord
 from ktrun.spec.refs import Scalar
-from ktrun.summary import ConstraintRow, HpRow, SpaceSummary
 from tests.conftest import REPO
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -350,7 +350,7 @@ def test_results_table_and_print(tmp_path: Path) -> None:
 
 def test_importing_results_stays_cheap() -> None:
     code = (
-        "import sys, ktrun.results\n"
+        "import sys, ktrun.results.files\n"
         "print(sorted(m for m in ('matplotlib', 'rich', 'tensorflow', 'keras') if m in sys.modules))"
     )
     proc = subprocess.run(

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from ktrun.shapes import infer
-from ktrun.space import unroll
+from ktrun.analysis.shapes import infer
+from ktrun.analysis.space import unroll
 from ktrun.spec.experiment import ExperimentSpec
 
 

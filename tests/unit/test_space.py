@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from ktrun.space import build_space, cardinality, sample, unroll, values
+from ktrun.analysis.space import build_space, cardinality, sample, unroll, values
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.hyperparameters import ChoiceHp, FloatHp, IntHp
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from ktrun.analysis.space import cardinality
 from ktrun.checks import CheckReport
-from ktrun.space import cardinality
 from ktrun.spec.hyperparameters import BooleanHp, ChoiceHp, FixedHp, FloatHp, IntHp
 
 

@@ -16,8 +16,7 @@ from typing import Any
 import yaml
 
 from ktrun import problems as pb
-from ktrun.problems import ConfigError, Problem
-from ktrun.sources import (
+from ktrun.config.provenance import (
     FileLines,
     KeyPath,
     Location,
@@ -26,7 +25,8 @@ from ktrun.sources import (
     format_path,
     read_file_lines,
 )
-from ktrun.trust import ConfigFileView
+from ktrun.config.trust import ConfigFileView
+from ktrun.problems import ConfigError, Problem
 
 PRIMARY = "config"
 
@@ -36,7 +36,7 @@ def default_config_dir() -> Path:
     env = os.environ.get("KTRUN_CONFIG_DIR")
     if env:
         return Path(env).resolve()
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # the ktrun package
     for candidate in (here.parent / "conf", here / "conf"):
         if (candidate / f"{PRIMARY}.yaml").is_file():
             return candidate
@@ -138,7 +138,7 @@ def _hydra_problem(e: Exception, overrides: list[str], dirs: list[Path]) -> Prob
         if isinstance(chain, yaml.MarkedYAMLError):
             return _yaml_problem(chain)
         chain = chain.__cause__ or chain.__context__
-    from ktrun.trust import clip
+    from ktrun.config.trust import clip
 
     text = str(e).split("\nConfig search path:")[0].strip()
     text = "\n".join(clip(line.replace("\t", "      "), 400) for line in text.splitlines()[:40])
@@ -238,7 +238,7 @@ def compose(
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
-    from ktrun.hydra_compat import capture_defaults_list, guarded_file_sources
+    from ktrun.config.hydra_compat import capture_defaults_list, guarded_file_sources
 
     config_dir = (config_dir or default_config_dir()).resolve()
     extra = [d.resolve() for d in extra_dirs or []]
@@ -325,8 +325,8 @@ def file_rules(view: ConfigFileView) -> list[Problem]:
     """What every user config file must satisfy before Hydra merges it: the trust rules, and the
     schema's shape (a mapping where a section belongs), so that every section's mistake is
     reported with its line instead of one merge error for the whole file."""
+    from ktrun.config.trust import file_problems
     from ktrun.spec.introspect import container_kind
-    from ktrun.trust import file_problems
 
     found = file_problems(view)
     if view.content is None:
@@ -360,7 +360,7 @@ def _kind(value: object) -> str:
 
 
 def _shape_problem(path: KeyPath, value: object, want: str, view: ConfigFileView) -> Problem:
-    from ktrun.trust import clip
+    from ktrun.config.trust import clip
 
     where = view.lines.get(path[len(view.prefix) :]) or Location(view.file, 1, 1)
     return pb.error(
@@ -375,7 +375,7 @@ def override_problems(overrides: list[str]) -> list[Problem]:
     """The trust rules for command-line overrides (a syntax error is left to Hydra's report)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from ktrun import trust
+    from ktrun.config import trust
 
     parser = OverridesParser.create()
     found: list[Problem] = []

@@ -4,7 +4,7 @@
 else. It may not make Hydra instantiate or call anything (`_target_`, Hydra's callbacks, logging
 handlers, sweepers), read the environment or files through resolvers (`oc.env`, `oc.decode`,
 `hydra:`), load files outside its config trees, or make the parser do unbounded work. Each rule is
-a `Problem` with a code, a location and a hint; `ktrun.hydra_compat` applies them to every file
+a `Problem` with a code, a location and a hint; `ktrun.config.hydra_compat` applies them to every file
 Hydra loads, before Hydra merges or instantiates anything, and `compose` to the overrides.
 
 Pure functions over plain data: no Hydra, no TensorFlow.
@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 
 from ktrun import problems as pb
+from ktrun.config.provenance import KeyPath, Location, format_path
 from ktrun.problems import ConfigError, Problem
-from ktrun.sources import KeyPath, Location, format_path
 
 #: A config file larger than this is refused before it is parsed (ktrun's largest is ~3 KB).
 MAX_FILE_BYTES = 1 << 20

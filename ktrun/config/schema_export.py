@@ -71,7 +71,7 @@ def render(schema: dict[str, Any]) -> str:
 
 
 def default_dir() -> Path:
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # the ktrun package
     for candidate in (here.parent / "schemas", here / "schemas"):
         if candidate.is_dir():
             return candidate

@@ -20,10 +20,10 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ktrun.expr import EvalError, Expr, ExprError, parse
-from ktrun.shapes import ShapeTrace, infer
-from ktrun.space import Space, max_layers, unroll
-from ktrun.space import sample as space_sample
+from ktrun.analysis.expressions import EvalError, Expr, ExprError, parse
+from ktrun.analysis.shapes import ShapeTrace, infer
+from ktrun.analysis.space import Space, max_layers, unroll
+from ktrun.analysis.space import sample as space_sample
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.layers import Dense, Embedding, Reshape, _Conv, _Layer, iter_layers
 from ktrun.spec.refs import Scalar

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 
-from ktrun.fmt import percent, points
-from ktrun.outcome import FAILURE_CLASSES, SearchOutcome, TrialRecord
+from ktrun.render.fmt import percent, points
+from ktrun.runtime.outcome import FAILURE_CLASSES, SearchOutcome, TrialRecord
 from ktrun.spec.refs import Scalar
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from ktrun.summary import SpaceSummary
+    from ktrun.render.space_summary import SpaceSummary
 
 #: The top-level keys of summary.json, in order. Scripts rely on them.
 SUMMARY_KEYS = ("experiment", "objective", "status", "abort_reason", "best", "trials", "seconds")

@@ -1,4 +1,4 @@
-"""What a finished (or aborted) search leaves: plain data, written out by `ktrun.results`.
+"""What a finished (or aborted) search leaves: plain data, written out by `ktrun.results.files`.
 
 The runtime fills these from Keras Tuner's trials and ktrun's own trial journal; everything
 downstream (summary.json, trials.csv, report.md, plots, the terminal table) reads only this.

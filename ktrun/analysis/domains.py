@@ -6,7 +6,7 @@ import difflib
 import math
 from dataclasses import dataclass
 
-from ktrun import keras_names as kn
+from ktrun.spec import keras_names as kn
 from ktrun.spec.refs import Scalar
 
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
+from ktrun.config.provenance import display_path, lines_of
+from ktrun.config.trust import ConfigFileView, escape_problem, read_config_text
 from ktrun.problems import ConfigError, Problem
-from ktrun.sources import display_path, lines_of
-from ktrun.trust import ConfigFileView, escape_problem, read_config_text
 
 
 @contextmanager

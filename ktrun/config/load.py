@@ -14,12 +14,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from ktrun import problems as pb
-from ktrun.compose import Composed
+from ktrun.config.compose import Composed
+from ktrun.config.provenance import KeyPath, format_path
+from ktrun.config.trust import clip
 from ktrun.problems import ConfigError, Problem
-from ktrun.sources import KeyPath, format_path
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.introspect import allowed_at
-from ktrun.trust import clip
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ class DataInfo:
 def describe(data: DataSpec, seed: int = 0, roots: tuple[Path, ...] | None = None) -> DataInfo:
     """The data's shape and classes for the checks; a local file's problems as the run would find them.
 
-    A local file is read by the run's own code (`ktrun.data.inspect_file`), so check and run cannot
+    A local file is read by the run's own code (`ktrun.data.load.inspect_file`), so check and run cannot
     disagree about it; arrays over `CHECK_BUDGET` are left to the run, only their headers are read.
     """
     if data.source in BUILTIN and (not data.path or data.source == "digits"):
@@ -50,7 +50,7 @@ def describe(data: DataSpec, seed: int = 0, roots: tuple[Path, ...] | None = Non
         return (
             DataInfo(known[0], known[1], [outside]) if known else DataInfo(None, data.num_classes, [outside])
         )
-    from ktrun.data import inspect_file  # numpy: only for local files
+    from ktrun.data.load import inspect_file  # numpy: only for local files
 
     if data.source in BUILTIN:  # a Keras-format copy of a built-in data set: its classes are known
         shape, classes, _ = BUILTIN[data.source]
@@ -69,7 +69,7 @@ def _outside(path: str | None, roots: tuple[Path, ...] | None) -> Problem | None
     real = Path(os.path.realpath(os.path.expanduser(path)))
     if any(real.is_relative_to(os.path.realpath(r)) for r in roots):
         return None
-    from ktrun.trust import clip
+    from ktrun.config.trust import clip
 
     return pb.info(
         "data-file-not-read",

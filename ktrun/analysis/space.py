@@ -16,8 +16,8 @@ from functools import cached_property
 from typing import Any
 
 from ktrun import problems as pb
+from ktrun.config.provenance import KeyPath
 from ktrun.problems import Problem
-from ktrun.sources import KeyPath
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.hyperparameters import BooleanHp, ChoiceHp, FixedHp, FloatHp, Hyperparameter, IntHp
 from ktrun.spec.layers import KerasLayer, Repeat

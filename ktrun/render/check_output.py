@@ -9,13 +9,13 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ktrun.fmt import percent, points
+from ktrun.config.trust import clip, safe, safe_output
 from ktrun.problems import Problem, Severity
-from ktrun.trust import clip, safe, safe_output
+from ktrun.render.fmt import percent, points
 
 if TYPE_CHECKING:  # the CLI imports FORMATS before anything heavy
     from ktrun.checks import CheckReport
-    from ktrun.summary import SpaceSummary
+    from ktrun.render.space_summary import SpaceSummary
 
 FORMATS = ("text", "json", "github", "markdown")
 
@@ -61,7 +61,7 @@ def _space_text(s: SpaceSummary) -> list[str]:
 
 
 def text(reports: Sequence[CheckReport], strict: bool = False) -> str:
-    from ktrun.summary import summarize
+    from ktrun.render.space_summary import summarize
 
     out: list[str] = []
     for r in reports:
@@ -95,7 +95,7 @@ def problem_dict(p: Problem) -> dict[str, object]:
 
 
 def as_json(reports: Sequence[CheckReport], strict: bool = False) -> str:
-    from ktrun.summary import summarize
+    from ktrun.render.space_summary import summarize
 
     data = {
         "ok": not any(r.failed(strict) for r in reports),
@@ -144,7 +144,7 @@ def github(reports: Sequence[CheckReport], strict: bool = False) -> str:
 
 
 def markdown(reports: Sequence[CheckReport], strict: bool = False) -> str:
-    from ktrun.summary import summarize
+    from ktrun.render.space_summary import summarize
 
     out = []
     for r in reports:

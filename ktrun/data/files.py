@@ -29,9 +29,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ktrun import problems as pb
+from ktrun.config.provenance import KeyPath
+from ktrun.config.trust import clip
 from ktrun.problems import KtrunError, Problem
-from ktrun.sources import KeyPath
-from ktrun.trust import clip
 
 Array = NDArray[Any]
 PATH: KeyPath = ("data", "path")

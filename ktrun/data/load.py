@@ -19,10 +19,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ktrun import problems as pb
-from ktrun.datafiles import CSV_HINT, DataError, Npz, open_data, quoted, read_csv, shown, shown_path
-from ktrun.datainfo import KERAS_NPZ_KEYS
+from ktrun.config.provenance import KeyPath
+from ktrun.data.describe import KERAS_NPZ_KEYS
+from ktrun.data.files import CSV_HINT, DataError, Npz, open_data, quoted, read_csv, shown, shown_path
 from ktrun.problems import KtrunError, Problem
-from ktrun.sources import KeyPath
 from ktrun.spec.experiment import DataSpec
 
 Array = NDArray[Any]

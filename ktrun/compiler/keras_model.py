@@ -17,9 +17,9 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
-from ktrun import keras_names as kn
-from ktrun.plan import HpDecl, Plan
-from ktrun.space import ConcreteLayer, unroll
+from ktrun.analysis.space import ConcreteLayer, unroll
+from ktrun.compiler.plan import HpDecl, Plan
+from ktrun.spec import keras_names as kn
 from ktrun.spec.layers import Custom
 from ktrun.spec.refs import HpRef, Scalar
 

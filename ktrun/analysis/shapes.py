@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ktrun.space import ConcreteLayer
+from ktrun.analysis.space import ConcreteLayer
 from ktrun.spec import layers as L
 
 Dim = int | None

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 
 from ktrun.checks import CheckReport
-from ktrun.fmt import percent
+from ktrun.render.fmt import percent
+from ktrun.render.space_summary import summarize
 from ktrun.spec.refs import HpRef
-from ktrun.summary import summarize
 
 
 def _hyperband_epochs(max_epochs: int, factor: int, iterations: int) -> tuple[int, int]:

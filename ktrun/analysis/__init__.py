@@ -1,0 +1,1 @@
+"""The static analysis of a search space (TF-free): domains, the space, expressions, shapes, feasibility."""

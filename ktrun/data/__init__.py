@@ -1,0 +1,1 @@
+"""Data as the checks see it (described, TF-free) and as a run loads it."""

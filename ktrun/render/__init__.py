@@ -1,0 +1,1 @@
+"""What `ktrun check` and `ktrun plan` print: text, json, GitHub annotations, Markdown."""
