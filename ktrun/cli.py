@@ -1,4 +1,6 @@
-"""`ktrun` command line: `check` and `schema` are subcommands; anything else is the Hydra app.
+"""`ktrun` command line: `check`, `plan` and `schema` are subcommands; anything else is the Hydra app.
+
+This module parses arguments and hands them to `ktrun.pipeline`, which holds the stages.
 
 Heavy modules are imported inside the functions that need them: `ktrun check` must stay free of
 TensorFlow and fast, and `ktrun --help` should not wait for Pydantic models to build.
@@ -9,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,8 +21,15 @@ if TYPE_CHECKING:
     from ktrun.config.compose import Composed
     from ktrun.problems import Problem
 
-EXIT_OK = 0
-EXIT_USER_ERROR = 2
+from ktrun.pipeline import (
+    EXIT_OK,
+    EXIT_USER_ERROR,
+    check_composed,
+    check_one,
+    compose_timed,
+    project_roots,
+    run_experiment,
+)
 
 
 def _check_parser() -> argparse.ArgumentParser:
@@ -72,60 +80,6 @@ def _experiment_file(arg: str, config_dir: Path, extra: list[Path]) -> str | Non
     return None
 
 
-def _compose(
-    overrides: list[str], config_dir: Path | None, extra: list[Path] | None
-) -> tuple[Composed | list[Problem], float]:
-    from ktrun.config.compose import compose
-    from ktrun.problems import ConfigError
-
-    t0 = time.perf_counter()
-    try:
-        return compose(overrides, config_dir, extra), time.perf_counter() - t0
-    except ConfigError as e:
-        return e.problems, time.perf_counter() - t0
-
-
-def _check_composed(
-    label: str,
-    composed: Composed | list[Problem],
-    seconds: float,
-    strict: bool,
-    data_roots: tuple[Path, ...] | None = None,
-) -> CheckReport:
-    from ktrun.checks import CheckReport, run_checks
-    from ktrun.config.load import load_spec
-    from ktrun.problems import ConfigError
-
-    t0 = time.perf_counter()
-    if isinstance(composed, list):
-        return CheckReport(label, composed, seconds=seconds)
-    try:
-        loaded = load_spec(composed, repair=True)
-    except ConfigError as e:
-        return CheckReport(label, e.problems, seconds=seconds + time.perf_counter() - t0)
-    report = run_checks(loaded, strict, data_roots)
-    report.seconds = seconds + time.perf_counter() - t0
-    return report
-
-
-def check_one(
-    overrides: list[str],
-    config_dir: Path | None = None,
-    extra: list[Path] | None = None,
-    strict: bool = False,
-    data_roots: tuple[Path, ...] | None = None,
-) -> CheckReport:
-    """Compose, validate and check one config, in this process. `data_roots`: see `run_checks`."""
-    composed, seconds = _compose(overrides, config_dir, extra)
-    return _check_composed(" ".join(overrides) or "(defaults)", composed, seconds, strict, data_roots)
-
-
-def project_roots(extra: list[Path]) -> tuple[Path, ...]:
-    """Where `ktrun check` and `plan` may read data files: the project (working directory) and
-    the user's config trees. Configs under review are not trusted to name anything else."""
-    return (Path.cwd(), *extra)
-
-
 def _composed_in_child(
     runs: list[list[str]], config_dir: Path, extra: list[Path]
 ) -> Iterator[tuple[Composed | list[Problem], float]]:
@@ -145,7 +99,7 @@ def _composed_in_child(
         with os.fdopen(write_fd, "wb") as out:
             try:
                 for run in runs:
-                    pickle.dump(("ok", _compose(run, config_dir, extra)), out)
+                    pickle.dump(("ok", compose_timed(run, config_dir, extra)), out)
                     out.flush()
             except BaseException as e:  # reported by the parent as an internal error
                 pickle.dump(("crash", f"{type(e).__name__}: {e}"), out)
@@ -196,10 +150,10 @@ def check_main(argv: list[str]) -> int:
     if _parallel_ok():
         stream = _composed_in_child(runs, config_dir, extra)
     else:
-        stream = (_compose(r, config_dir, extra) for r in runs)
+        stream = (compose_timed(r, config_dir, extra) for r in runs)
     roots = project_roots(extra)
     reports = [
-        _check_composed(" ".join(run) or "(defaults)", composed, seconds, args.strict, roots)
+        check_composed(" ".join(run) or "(defaults)", composed, seconds, args.strict, roots)
         for run, (composed, seconds) in zip(runs, stream, strict=True)
     ]
     print(render(args.format, reports, args.strict))
@@ -320,7 +274,9 @@ def run_main(argv: list[str]) -> int:
             for s in hc.runtime.config_sources
             if s.schema == "file" and Path(s.path).resolve() != config_dir.resolve()
         ]
-        status.append(run_experiment(list(hc.overrides.task), config_dir, extra, Path(hc.runtime.output_dir)))
+        job = list(hc.overrides.task)
+        cached = _CHECKED.pop(_job_key(job), None)
+        status.append(run_experiment(job, config_dir, extra, Path(hc.runtime.output_dir), cached))
 
     with guarded_file_sources(config_dir, file_rules):
         app()
@@ -357,7 +313,7 @@ def _preflight(argv: list[str], config_dir: Path) -> int | None:
     if args.multirun:
         from ktrun.checks import CheckReport
 
-        composed = [(job, _compose(job, config_dir, extra)[0]) for job in jobs]
+        composed = [(job, compose_timed(job, config_dir, extra)[0]) for job in jobs]
         reports = [CheckReport(" ".join(job), c) for job, c in composed if isinstance(c, list)]
     else:
         reports = [check_one(job, config_dir, extra) for job in jobs]
@@ -401,117 +357,6 @@ def _preflight_jobs(overrides: list[str], multirun: bool) -> list[list[str]]:
     for i, values in enumerate(choices):
         jobs += [[*first[:i], v, *first[i + 1 :]] for v in values[1:]]
     return jobs[:MAX_PREFLIGHT_JOBS]
-
-
-def run_experiment(overrides: list[str], config_dir: Path, extra: list[Path], run_dir: Path) -> int:
-    """Check (exit 2 before any training), load the data once, search, write the results."""
-    from ktrun.results.sweep import write_job_file
-
-    code, status = _run_experiment(overrides, config_dir, extra, run_dir)
-    write_job_file(run_dir, overrides, code, status)
-    return code
-
-
-def _run_experiment(
-    overrides: list[str], config_dir: Path, extra: list[Path], run_dir: Path
-) -> tuple[int, str]:
-    from rich.console import Console
-    from rich.markup import escape
-
-    from ktrun.compiler.plan import compile_plan
-    from ktrun.config.trust import safe
-    from ktrun.data.load import DataError, load_dataset
-    from ktrun.render.check_output import problems_text, render
-    from ktrun.render.fmt import percent
-    from ktrun.render.space_summary import summarize
-    from ktrun.runtime.datasets import keras_dataset
-
-    console = Console()
-    report = _CHECKED.pop(_job_key(overrides), None) or check_one(overrides, config_dir, extra)
-    if report.failed():
-        print(render("text", [report]))
-        return EXIT_USER_ERROR, "config error"
-    checked = report.checked
-    if checked is None:  # passed, yet nothing to compile: say so rather than fail later
-        print(
-            render("text", [report])
-            + "\nerror: the model's input shape could not be worked out from the data"
-            + "\n    hint: set model.input_shape (per sample, e.g. [28, 28, 1])"
-        )
-        return EXIT_USER_ERROR, "config error"
-    if report.problems:  # warnings, exactly as `ktrun check` shows them
-        print(problems_text(report.problems))
-    plan = compile_plan(checked)
-    spec = plan.spec
-    from ktrun.runtime.distributed import in_cluster, is_worker, launch
-
-    if spec.distributed.workers > 0 and not in_cluster():
-        from ktrun.config.compose import searchpath_override
-        from ktrun.runtime.search import clear_abort
-
-        clear_abort(plan.state_dir)
-        child = [*overrides, *searchpath_override(extra)]  # children find the same experiments
-        return launch(child, run_dir, spec.distributed.workers, spec.distributed.restarts, console.print)
-    try:
-        data = load_dataset(
-            spec.data,
-            checked.input_shape,
-            checked.num_classes,
-            spec.experiment.seed,
-            keras_loader=keras_dataset,
-        )
-    except DataError as e:
-        from ktrun.checks import CheckReport
-
-        print(render("text", [CheckReport(report.label, checked.locate(e.problems))]))
-        return EXIT_USER_ERROR, "data error"
-    if data.warnings:
-        print(problems_text(checked.locate(data.warnings)))
-    space = summarize(report)
-    console.print(
-        f"[bold]{spec.experiment.name}[/]: {spec.tuner.algorithm} search, {spec.tuner.max_trials} trials, "
-        f"{len(plan.hyperparameters)} hyperparameters"
-        + (f", {percent(space.feasible_fraction)} of the space feasible" if space else "")
-        + f"; data {escape(safe(data.source))}: {len(data.x_train)} train / "
-        f"{0 if data.x_val is None else len(data.x_val)} validation rows",
-        highlight=False,
-    )
-    from ktrun.results.files import print_results, write_results
-    from ktrun.results.progress import SearchProgress
-    from ktrun.runtime.search import run_search
-    from ktrun.runtime.state import SearchRefused, describe
-
-    try:
-        with SearchProgress(console, spec.tuner.max_trials, spec.objective.name, checked.direction) as view:
-            outcome = run_search(plan, data, run_dir, progress=view, say=console.print)
-    except SearchRefused as e:  # busy or unusable state or run dir: nothing was trained
-        from ktrun.checks import CheckReport
-
-        print(render("text", [CheckReport(report.label, e.problems)]))
-        return EXIT_USER_ERROR, "state error"
-    except OSError as e:  # a disk failed under the search outside a trial (state files)
-        console.print(f"[red]error[/] the search stopped: {describe(e)}", highlight=False)
-        return 1, "failed"
-    if is_worker():  # the chief holds the search and writes its results
-        return EXIT_OK, "worker"
-    outcome.overrides = [o for o in overrides if not o.startswith(("+pin.", "pin."))]
-    try:
-        write_results(outcome, run_dir, space)
-    except OSError as e:  # the run dir filled up or went read-only after the probe
-        console.print(f"[red]error[/] the results could not be written: {describe(e)}", highlight=False)
-        return 1, "failed"
-    print_results(outcome, console, run_dir)
-    if outcome.status == "interrupted":
-        import shlex
-
-        console.print(
-            f"Interrupted: the completed trials are kept. Resume with:\n  "
-            f"{shlex.join(['ktrun', *sys.argv[1:]])}",
-            highlight=False,
-            soft_wrap=True,
-        )
-        return 128 + (outcome.signal or 2), outcome.status
-    return (1 if outcome.status == "aborted" else EXIT_OK), outcome.status
 
 
 def main(argv: list[str] | None = None) -> int:

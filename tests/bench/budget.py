@@ -84,9 +84,9 @@ def _result(trials: list[dict[str, Any]], status: str, reason: str | None, secs:
 
 
 def run_ktrun(trials: int, work: Path) -> dict[str, Any]:
-    from ktrun.cli import check_one
     from ktrun.compiler.plan import compile_plan
     from ktrun.data.load import load_dataset
+    from ktrun.pipeline import check_one
 
     (work / "experiment").mkdir(parents=True, exist_ok=True)
     (work / "experiment" / "bench_seeds.yaml").write_text(EXPERIMENT)

@@ -92,9 +92,9 @@ def digits() -> tuple[Any, Any, Any, Any]:
 
 
 def run_ktrun(trials: int, work: Path) -> dict[str, Any]:
-    from ktrun.cli import check_one
     from ktrun.compiler.plan import compile_plan
     from ktrun.data.load import load_dataset
+    from ktrun.pipeline import check_one
 
     (work / "experiment").mkdir(parents=True, exist_ok=True)
     (work / "experiment" / "bench_cnn.yaml").write_text(EXPERIMENT)

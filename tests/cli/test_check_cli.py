@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from ktrun.cli import check_one
+from ktrun.pipeline import check_one
 from tests.conftest import run_cli
 
 BAD_KERNEL = """\

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from ktrun.checks import CheckReport
-from ktrun.cli import check_one
+from ktrun.pipeline import check_one
 from ktrun.problems import Problem, Severity
 from tests.conftest import REPO, run_cli
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ktrun.cli import check_one
 from ktrun.config.compose import experiment_names
+from ktrun.pipeline import check_one
 from tests.conftest import CONF, REPO
 
 EXPERIMENTS = experiment_names(CONF)

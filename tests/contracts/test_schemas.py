@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ktrun.cli import check_one
 from ktrun.config import schema_export as schema_gen
+from ktrun.pipeline import check_one
 from tests.conftest import REPO, run_cli
 
 

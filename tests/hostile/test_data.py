@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 
 from ktrun.checks import CheckReport
-from ktrun.cli import check_one
 from ktrun.data import files as datafiles
 from ktrun.data.load import DataError, load_dataset
+from ktrun.pipeline import check_one
 from ktrun.problems import Problem
 from tests.conftest import run_cli
 from tests.hostile.expect import FORBIDDEN, clean_exit, cli_problem, problem, show

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from ktrun.checks import CheckReport
-from ktrun.cli import check_one, main
+from ktrun.cli import main
+from ktrun.pipeline import check_one
 from ktrun.render.check_output import render
 from tests.conftest import run_cli
 from tests.hostile.expect import clean_exit, problem

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ktrun.checks import CheckReport
-from ktrun.cli import check_one, run_experiment
+from ktrun.pipeline import check_one, run_experiment
 from tests.conftest import CONF
 
 MODULE = """

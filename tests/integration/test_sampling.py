@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ktrun.cli import check_one
 from ktrun.compiler.plan import compile_plan
+from ktrun.pipeline import check_one
 from tests.bench import scale
 
 pytestmark = [pytest.mark.keras]

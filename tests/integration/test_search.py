@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ktrun.cli import run_experiment
+from ktrun.pipeline import run_experiment
 from tests.conftest import CONF
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras]

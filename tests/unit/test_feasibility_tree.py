@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ktrun.checks import CheckReport
-from ktrun.cli import check_one
+from ktrun.pipeline import check_one
 from tests.bench import scale
 
 

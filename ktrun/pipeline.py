@@ -1,0 +1,264 @@
+"""A run, stage by stage: compose → spec → checks → plan → build → search → results.
+
+`ktrun check` stops after the checks; a run goes on to compile the plan, load the data once,
+search (the builder makes each trial's model inside the search) and write the results. The CLI
+parses arguments and calls these functions; tests call them the same way. Heavy modules are
+imported where they are first needed: the checks must stay free of TensorFlow.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ktrun.checks import CheckedSpec, CheckReport
+    from ktrun.compiler.plan import Plan
+    from ktrun.config.compose import Composed
+    from ktrun.data.load import Dataset
+    from ktrun.problems import Problem
+    from ktrun.render.space_summary import SpaceSummary
+    from ktrun.runtime.outcome import SearchOutcome
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USER_ERROR = 2
+
+
+# ---------------------------------------------------------------- stages 1–3: compose, spec, checks
+
+
+def compose_timed(
+    overrides: list[str], config_dir: Path | None, extra: list[Path] | None
+) -> tuple[Composed | list[Problem], float]:
+    from ktrun.config.compose import compose
+    from ktrun.problems import ConfigError
+
+    t0 = time.perf_counter()
+    try:
+        return compose(overrides, config_dir, extra), time.perf_counter() - t0
+    except ConfigError as e:
+        return e.problems, time.perf_counter() - t0
+
+
+def check_composed(
+    label: str,
+    composed: Composed | list[Problem],
+    seconds: float,
+    strict: bool,
+    data_roots: tuple[Path, ...] | None = None,
+) -> CheckReport:
+    from ktrun.checks import CheckReport, run_checks
+    from ktrun.config.load import load_spec
+    from ktrun.problems import ConfigError
+
+    t0 = time.perf_counter()
+    if isinstance(composed, list):
+        return CheckReport(label, composed, seconds=seconds)
+    try:
+        loaded = load_spec(composed, repair=True)
+    except ConfigError as e:
+        return CheckReport(label, e.problems, seconds=seconds + time.perf_counter() - t0)
+    report = run_checks(loaded, strict, data_roots)
+    report.seconds = seconds + time.perf_counter() - t0
+    return report
+
+
+def check_one(
+    overrides: list[str],
+    config_dir: Path | None = None,
+    extra: list[Path] | None = None,
+    strict: bool = False,
+    data_roots: tuple[Path, ...] | None = None,
+) -> CheckReport:
+    """Compose, validate and check one config, in this process. `data_roots`: see `run_checks`."""
+    composed, seconds = compose_timed(overrides, config_dir, extra)
+    return check_composed(" ".join(overrides) or "(defaults)", composed, seconds, strict, data_roots)
+
+
+def project_roots(extra: list[Path]) -> tuple[Path, ...]:
+    """Where `ktrun check` and `plan` may read data files: the project (working directory) and
+    the user's config trees. Configs under review are not trusted to name anything else."""
+    return (Path.cwd(), *extra)
+
+
+# ---------------------------------------------------------------- stages 4–7: plan, build, search, results
+
+
+@dataclass(frozen=True)
+class RunResult:
+    code: int  # the process's exit code
+    status: str  # for the sweep summary: completed, aborted, config error, data error, ...
+
+
+def run_experiment(
+    overrides: list[str],
+    config_dir: Path,
+    extra: list[Path],
+    run_dir: Path,
+    report: CheckReport | None = None,
+) -> int:
+    """One job, start to finish; its status is written beside its results for the sweep summary.
+    `report`: the checks already run for these overrides (the CLI's pre-flight), if any."""
+    from ktrun.results.sweep import write_job_file
+
+    result = run(overrides, config_dir, extra, run_dir, report)
+    write_job_file(run_dir, overrides, result.code, result.status)
+    return result.code
+
+
+def run(
+    overrides: list[str],
+    config_dir: Path,
+    extra: list[Path],
+    run_dir: Path,
+    report: CheckReport | None = None,
+) -> RunResult:
+    """The stages in order; each returns early with its exit code when it cannot go on."""
+    from rich.console import Console
+
+    from ktrun.compiler.plan import compile_plan
+    from ktrun.render.check_output import problems_text, render
+
+    console = Console()
+    report = report or check_one(overrides, config_dir, extra)  # 1–3: compose, spec, checks
+    checked = report.checked
+    if report.failed() or checked is None:
+        print(render("text", [report]) + ("" if report.failed() else _NO_INPUT_SHAPE))
+        return RunResult(EXIT_USER_ERROR, "config error")
+    if report.problems:  # warnings, exactly as `ktrun check` shows them
+        print(problems_text(report.problems))
+    plan = compile_plan(checked)  # 4: the plan (TF-free)
+    if plan.spec.distributed.workers > 0:
+        from ktrun.runtime.distributed import in_cluster
+
+        if not in_cluster():  # this process launches a chief and workers, which run the stages
+            return _launch(plan, overrides, extra, run_dir, console)
+    data = _load_data(checked, report.label)
+    if isinstance(data, RunResult):
+        return data
+    space = _announce(plan, data, report, console)
+    outcome = _search(plan, data, run_dir, report.label, console)  # 5–6: build and search
+    if isinstance(outcome, RunResult):
+        return outcome
+    return _results(outcome, overrides, run_dir, space, console)  # 7: results
+
+
+_NO_INPUT_SHAPE = (
+    "\nerror: the model's input shape could not be worked out from the data"
+    "\n    hint: set model.input_shape (per sample, e.g. [28, 28, 1])"
+)
+
+
+def _launch(
+    plan: Plan, overrides: list[str], extra: list[Path], run_dir: Path, console: Console
+) -> RunResult:
+    from ktrun.config.compose import searchpath_override
+    from ktrun.runtime.distributed import launch
+    from ktrun.runtime.search import clear_abort
+
+    clear_abort(plan.state_dir)
+    child = [*overrides, *searchpath_override(extra)]  # children find the same experiments
+    d = plan.spec.distributed
+    return RunResult(*launch(child, run_dir, d.workers, d.restarts, console.print))
+
+
+def _load_data(checked: CheckedSpec, label: str) -> Dataset | RunResult:
+    """Once per search, before the first trial: every data problem is exit code 2 here."""
+    from ktrun.checks import CheckReport
+    from ktrun.data.load import DataError, load_dataset
+    from ktrun.render.check_output import problems_text, render
+    from ktrun.runtime.datasets import keras_dataset
+
+    spec = checked.spec
+    try:
+        data = load_dataset(
+            spec.data,
+            checked.input_shape,
+            checked.num_classes,
+            spec.experiment.seed,
+            keras_loader=keras_dataset,
+        )
+    except DataError as e:
+        print(render("text", [CheckReport(label, checked.locate(e.problems))]))
+        return RunResult(EXIT_USER_ERROR, "data error")
+    if data.warnings:
+        print(problems_text(checked.locate(data.warnings)))
+    return data
+
+
+def _announce(plan: Plan, data: Dataset, report: CheckReport, console: Console) -> SpaceSummary | None:
+    from rich.markup import escape
+
+    from ktrun.config.trust import safe
+    from ktrun.render.fmt import percent
+    from ktrun.render.space_summary import summarize
+
+    spec = plan.spec
+    space = summarize(report)
+    console.print(
+        f"[bold]{spec.experiment.name}[/]: {spec.tuner.algorithm} search, {spec.tuner.max_trials} trials, "
+        f"{len(plan.hyperparameters)} hyperparameters"
+        + (f", {percent(space.feasible_fraction)} of the space feasible" if space else "")
+        + f"; data {escape(safe(data.source))}: {len(data.x_train)} train / "
+        f"{0 if data.x_val is None else len(data.x_val)} validation rows",
+        highlight=False,
+    )
+    return space
+
+
+def _search(
+    plan: Plan, data: Dataset, run_dir: Path, label: str, console: Console
+) -> SearchOutcome | RunResult:
+    from ktrun.checks import CheckReport
+    from ktrun.render.check_output import render
+    from ktrun.results.progress import SearchProgress
+    from ktrun.runtime.search import run_search
+    from ktrun.runtime.state import SearchRefused, describe
+
+    spec = plan.spec
+    try:
+        with SearchProgress(
+            console, spec.tuner.max_trials, spec.objective.name, plan.checked.direction
+        ) as view:
+            return run_search(plan, data, run_dir, progress=view, say=console.print)
+    except SearchRefused as e:  # busy or unusable state or run dir: nothing was trained
+        print(render("text", [CheckReport(label, e.problems)]))
+        return RunResult(EXIT_USER_ERROR, "state error")
+    except OSError as e:  # a disk failed under the search outside a trial (state files)
+        console.print(f"[red]error[/] the search stopped: {describe(e)}", highlight=False)
+        return RunResult(EXIT_FAILED, "failed")
+
+
+def _results(
+    outcome: SearchOutcome, overrides: list[str], run_dir: Path, space: SpaceSummary | None, console: Console
+) -> RunResult:
+    from ktrun.results.files import print_results, write_results
+    from ktrun.runtime.distributed import is_worker
+    from ktrun.runtime.state import describe
+
+    if is_worker():  # the chief holds the search and writes its results
+        return RunResult(EXIT_OK, "worker")
+    outcome.overrides = [o for o in overrides if not o.startswith(("+pin.", "pin."))]
+    try:
+        write_results(outcome, run_dir, space)
+    except OSError as e:  # the run dir filled up or went read-only after the probe
+        console.print(f"[red]error[/] the results could not be written: {describe(e)}", highlight=False)
+        return RunResult(EXIT_FAILED, "failed")
+    print_results(outcome, console, run_dir)
+    if outcome.status == "interrupted":
+        import shlex
+
+        console.print(
+            f"Interrupted: the completed trials are kept. Resume with:\n  "
+            f"{shlex.join(['ktrun', *sys.argv[1:]])}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return RunResult(128 + (outcome.signal or 2), outcome.status)
+    return RunResult(EXIT_FAILED if outcome.status == "aborted" else EXIT_OK, outcome.status)
