@@ -174,7 +174,14 @@ class ObjectiveSpec(Strict):
 
 
 class BayesianSettings(Strict):
-    num_initial_points: int | None = Field(None, ge=1)
+    num_initial_points: int | None = Field(
+        3,
+        ge=1,
+        description=(
+            "Random trials before the Gaussian process proposes. null: Keras Tuner's own 3 per "
+            "hyperparameter, which makes every trial of a small search random."
+        ),
+    )
     alpha: float = Field(1e-4, gt=0.0)
     beta: float = Field(2.6, ge=0.0)
 

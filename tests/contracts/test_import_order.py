@@ -71,7 +71,7 @@ def test_every_module_has_a_rank() -> None:
     assert unranked == [], "give these modules a rank in RANKS (where do they belong?)"
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda p: _module(p))
+@pytest.mark.parametrize("path", MODULES, ids=_module)
 def test_no_module_imports_a_later_stage(path: Path) -> None:
     me = _module(path)
     later = sorted(m for m in _ktrun_imports(path) if rank(m) > rank(me))
