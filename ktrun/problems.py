@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from ktrun.config.provenance import KeyPath, Location, format_path
+
+#: The test suite names a file here: every problem's code is appended to it, so the suite can tell
+#: which codes no test makes ktrun emit (in subprocesses too). Unset for users: nothing is written.
+RECORD_CODES = "KTRUN_RECORD_CODES"
 
 
 class Severity(StrEnum):
@@ -24,6 +29,12 @@ class Problem:
     message: str
     hint: str = ""
     location: Location | None = None
+
+    def __post_init__(self) -> None:
+        record = os.environ.get(RECORD_CODES)
+        if record:
+            with open(record, "a", encoding="utf-8") as fh:
+                fh.write(self.code + "\n")
 
     @property
     def key(self) -> str:

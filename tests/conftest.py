@@ -5,15 +5,47 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+
+from ktrun.problems import RECORD_CODES
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+# Every process ktrun runs in during the suite (this one, xdist workers, subprocesses, forks)
+# appends the codes of the problems it creates here; see `pytest_sessionfinish`.
+os.environ.setdefault(RECORD_CODES, str(Path(tempfile.mkdtemp(prefix="ktrun-codes-")) / "codes.txt"))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After a whole run of the suite: every problem code was emitted by some test, and no code
+    was emitted that the table does not list. (Partial runs, -k/-m, prove neither.)"""
+    from ktrun.problem_codes import CODES
+
+    config = session.config
+    if hasattr(config, "workerinput") or exitstatus != 0:
+        return
+    opts = config.option
+    whole = not opts.keyword and not opts.markexpr and not getattr(opts, "lf", False)
+    if not whole or any(a not in ("tests", str(REPO / "tests")) for a in config.args):
+        return
+    record = Path(os.environ[RECORD_CODES])
+    emitted = set(record.read_text(encoding="utf-8").split()) if record.is_file() else set()
+    never = sorted(set(CODES) - emitted - {"internal-check-error"})  # a ktrun bug: no test can make it
+    unknown = sorted(emitted - set(CODES))
+    if never or unknown:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"problem codes no test emits: {never}", red=True)
+            reporter.write_line(
+                f"problem codes emitted but not in ktrun/problem_codes.py: {unknown}", red=True
+            )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def run_cli(

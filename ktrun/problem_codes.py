@@ -1,0 +1,166 @@
+"""Every problem code ktrun can report, with what it means: one table, rendered as
+`docs/problem-codes.md` (`python -m ktrun.problem_codes`).
+
+Codes are a public contract: CI scripts and editors match on them. `tests/contracts/
+test_problem_codes.py` fails when the source emits a code that is not here, when a code here is
+emitted nowhere, and when the test suite never makes ktrun emit one.
+"""
+
+from __future__ import annotations
+
+#: stage → code → one line: what is wrong.
+GROUPS: dict[str, dict[str, str]] = {
+    "Config files and overrides": {
+        "yaml-syntax": "a YAML file does not parse (the line and column say where)",
+        "yaml-unsafe-tag": "a YAML tag such as `!!python/object` asks for code: configs are data",
+        "yaml-too-large": "a config file is larger than 1 MiB",
+        "yaml-too-deep": "a config file nests mappings and lists more than 64 levels deep",
+        "yaml-alias-bomb": "a file's YAML aliases would expand to more than 100,000 values",
+        "config-file-unreadable": "a config file is not a regular file, cannot be read, or is not UTF-8",
+        "config-not-found": "an experiment or group option (`tuner=...`) names no file in the config trees",
+        "config-path-escape": "a defaults entry or config path leads outside the config trees",
+        "config-hydra-refused": "a config sets a Hydra setting outside the short allowlist",
+        "config-target-refused": "a config holds `_target_` (or another instantiation key): code to run",
+        "config-resolver-refused": "a config calls a resolver that could read the environment or files",
+        "override-syntax": "a command-line override does not parse (or has no key)",
+        "compose-error": "Hydra cannot compose the config (e.g. a key that does not exist, without `+`)",
+        "interpolation-error": "a `${...}` interpolation names no key",
+        "model-group-merged": "an experiment declares layers but the default model group's are merged in too",
+    },
+    "Schema": {
+        "unknown-key": "a key the schema does not have (with a did-you-mean)",
+        "missing-key": "a required key is not set",
+        "missing-type": "a layer or hyperparameter has no `type:`",
+        "unknown-type": "a `type:` that is not a hyperparameter type",
+        "unknown-layer": "a layer `type:` ktrun does not know",
+        "wrong-type": "a value of the wrong type (text for a number, a list for a section, ...)",
+        "invalid-value": "a value outside a fixed set of names (`tuner.algorithm: annealing`)",
+        "invalid-name": "a name with characters it cannot have (it is used in paths)",
+        "value-out-of-range": "a number outside the range the schema allows",
+        "bad-reference": "a `$reference` that is not of the form `$name`",
+    },
+    "Hyperparameters and their space": {
+        "hp-invalid-name": "a hyperparameter name that is a keyword or not an identifier",
+        "hp-min-gt-max": "a range whose min is larger than its max",
+        "log-sampling-nonpositive": "log sampling over a range that includes 0 or less",
+        "hp-step-invalid": "a step that cannot work with the sampling (zero, negative, a log step of 1)",
+        "hp-step-too-large": "a step larger than the range: only min is ever sampled",
+        "hp-step-misfit": "max is never sampled: the range is not a whole number of steps",
+        "hp-default-invalid": "a default that is not one of the hyperparameter's values",
+        "choice-mixed-types": "a choice mixes numbers, text and booleans",
+        "choice-duplicates": "a choice lists the same value twice",
+        "hp-type-mismatch": "a hyperparameter can take a value the argument it feeds cannot",
+        "hp-unused": "a hyperparameter that nothing uses: the tuner would search it for nothing",
+        "hp-name-collision": "a declared name equals a repetition's instance name (`filters_2`)",
+        "hp-in-two-repeats": "one hyperparameter is used in two repeat blocks",
+        "hp-mixed-repeat-use": "one hyperparameter is used both inside and outside a repeat block",
+        "unknown-reference": "a `$name`, a `when:` or a pin names no declared hyperparameter",
+        "condition-cycle": "conditions (`when:`) depend on each other in a cycle",
+        "condition-parent-continuous": "a condition on a continuous hyperparameter, which almost never holds",
+        "condition-value-impossible": "a condition on a value its parent can never take",
+        "pin-value-invalid": "a pinned value the hyperparameter cannot take",
+        "model-too-large": "repeat blocks can unroll to more layers than a model can sensibly have",
+    },
+    "Constraints": {
+        "constraint-syntax": "a constraint does not parse, or uses something the allowlist refuses",
+        "constraint-type-error": "a constraint cannot be evaluated (it compares text with a number, ...)",
+        "constraint-unsatisfiable": "no point of the space satisfies this constraint",
+        "constraints-unsatisfiable": "no point satisfies all constraints together (proven)",
+        "constraints-undecided": "no point satisfying all constraints was found, nor proven impossible",
+        "constraint-redundant": "a constraint holds everywhere, so it excludes nothing",
+    },
+    "Layer arguments and shapes": {
+        "arg-out-of-range": "a layer, optimizer or fit argument outside what it accepts (`filters: 0`)",
+        "learning-rate-out-of-range": "a learning rate that cannot train (zero, or 100 and more)",
+        "unknown-activation": "an activation Keras does not have",
+        "unknown-initializer": "an initializer Keras does not have",
+        "unknown-optimizer": "an optimizer Keras does not have",
+        "invalid-padding": "a padding other than `valid` or `same` (or `causal` where allowed)",
+        "kernel-too-large": "a kernel larger than the feature map it meets, for some points",
+        "pool-too-large": "a pooling window larger than the feature map it meets, for some points",
+        "conv-strides-dilation": "strides and dilation above 1 together, which Keras refuses",
+        "rank-mismatch": "a layer gets an input of a rank it cannot take (Conv2D after Flatten)",
+        "reshape-mismatch": "a Reshape whose target size differs from its input's",
+        "shapes-unchecked": "the input shape is unknown, so layer shapes were not checked",
+        "optimizer-arg-unused": "an argument the chosen optimizer does not take",
+        "custom-layer-undeclared": "a custom layer not declared under `custom_objects.layers`",
+        "custom-module-not-found": "a `custom_objects` module that is neither installed nor on its paths",
+    },
+    "Data against the model": {
+        "input-shape-mismatch": "`model.input_shape` does not match the data's samples",
+        "output-rank": "the model's output per sample has another rank than the labels",
+        "output-units-mismatch": "the last layer's units do not match the number of classes",
+        "unknown-loss": "a loss Keras does not have",
+        "unknown-metric": "a metric Keras does not have",
+        "loss-label-mismatch": "the loss does not fit the labels (sparse vs one-hot, regression vs classes)",
+        "metric-label-mismatch": "a metric does not fit the labels",
+        "logits-mismatch": "the last activation and the loss's `from_logits` contradict each other",
+    },
+    "Objective, tuner and failure policy": {
+        "objective-not-logged": "the objective is a metric the model never logs (with a did-you-mean)",
+        "objective-needs-validation": "a `val_` objective or monitor without validation data",
+        "objective-direction-contradiction": "a direction that contradicts the metric (`val_loss` with max)",
+        "objective-on-training-data": "the objective is measured on the training data",
+        "monitor-not-logged": "early stopping or LR reduction watches a metric the model never logs",
+        "monitor-mode-contradiction": "a monitor's mode contradicts its metric",
+        "monitor-differs": "early stopping watches another metric than the objective",
+        "grid-infinite-space": "grid search over a continuous hyperparameter",
+        "hyperband-epochs-tunable": "Hyperband with a tuned `fit.epochs` (Hyperband decides epochs itself)",
+        "hyperband-single-bracket": "Hyperband settings that leave a single bracket",
+        "bayesian-all-random": "Bayesian search whose initial random points fill the whole budget",
+        "max-trials-exceeds-space": "more trials than the space has feasible points",
+        "retry-without-retries": "a failure class says retry, but `max_retries` is 0",
+        "retry-deterministic": "retrying build errors, which repeat for the same point",
+    },
+    "Data files": {
+        "data-source-unknown": "a `data.source` ktrun does not know",
+        "data-path-required": "a source that reads a file, without `data.path`",
+        "data-needs-download": "a Keras data set without a local copy, where downloading is not possible",
+        "data-download-failed": "a Keras data set could not be downloaded",
+        "data-file-missing": "`data.path` names nothing (or a dangling link)",
+        "data-file-not-read": "`ktrun check` did not read a data file outside the project",
+        "data-file-unreadable": "`data.path` is not a readable file of its format",
+        "data-file-too-large": "a file or array claims more bytes than ktrun reads",
+        "data-file-keys": "an `.npz` lacks the arrays the config names",
+        "data-label-column": "a csv label column that is not in the header (or out of range)",
+        "data-length-mismatch": "features and labels have different numbers of rows",
+        "data-shape-mismatch": "samples have another shape than the model's input",
+        "data-not-numeric": "features or targets that are not numbers",
+        "data-not-finite": "NaN or infinite values",
+        "data-label-type": "labels that are not integer class ids (or one-hot rows)",
+        "data-label-shape": "labels of a shape classification cannot use",
+        "data-label-range": "labels outside 0..classes-1",
+        "data-too-small": "too few rows for the split (or none)",
+        "data-class-missing": "a class never appears in the training rows",
+    },
+    "State and disks (a run)": {
+        "state-locked": "the same search is running in another process",
+        "dir-not-a-directory": "the run or state directory is a file",
+        "dir-not-writable": "the run or state directory cannot be written",
+        "dir-full": "the run or state directory's disk is (nearly) full",
+    },
+    "ktrun itself": {
+        "internal-check-error": "a check crashed: a bug in ktrun, reported with the config that caused it",
+    },
+}
+
+CODES: dict[str, str] = {code: meaning for group in GROUPS.values() for code, meaning in group.items()}
+
+
+def markdown() -> str:
+    """`docs/problem-codes.md`."""
+    out = [
+        "# Problem codes",
+        "",
+        "Every problem ktrun reports has a code, a severity, the key path, where it was set",
+        "(file:line or the override), a message and a hint. Generated from `ktrun/problem_codes.py`;",
+        "run `python -m ktrun.problem_codes > docs/problem-codes.md` after changing it.",
+    ]
+    for group, codes in GROUPS.items():
+        out += ["", f"## {group}", "", "| code | meaning |", "|---|---|"]
+        out += [f"| `{code}` | {meaning} |" for code, meaning in codes.items()]
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
