@@ -238,7 +238,8 @@ def _search(
 def _results(
     outcome: SearchOutcome, overrides: list[str], run_dir: Path, space: SpaceSummary | None, console: Console
 ) -> RunResult:
-    from ktrun.results.files import print_results, write_results
+    from ktrun.results.files import write_results
+    from ktrun.results.table import print_results
     from ktrun.runtime.distributed import is_worker
     from ktrun.runtime.state import describe
 

@@ -17,17 +17,11 @@ import yaml
 from rich.console import Console
 
 from ktrun.render.space_summary import ConstraintRow, HpRow, SpaceSummary
-from ktrun.results import files as results
-from ktrun.results.files import (
-    SUMMARY_EXTRA_KEYS,
-    SUMMARY_KEYS,
-    best_hparams_yaml,
-    print_results,
-    ranked,
-    results_table,
-    retrain_command,
-    write_results,
-)
+from ktrun.results import plots
+from ktrun.results.files import SUMMARY_EXTRA_KEYS, SUMMARY_KEYS, best_hparams_yaml, write_results
+from ktrun.results.retrain import retrain_command
+from ktrun.results.table import print_results, results_table
+from ktrun.results.trials import ranked
 from ktrun.runtime.outcome import SearchOutcome, TrialRecord
 from ktrun.spec.refs import Scalar
 from tests.conftest import REPO
@@ -277,7 +271,7 @@ def test_a_broken_plot_does_not_cost_the_report(tmp_path: Path, monkeypatch: pyt
     def broken(outcome: SearchOutcome, names: list[str]) -> None:
         raise ValueError("no room for panels")
 
-    monkeypatch.setattr(results, "_hparams_figure", broken)
+    monkeypatch.setattr(plots, "_hparams_figure", broken)
     written = {p.name for p in write_results(min_outcome(), tmp_path)}
     assert "hparams.png" not in written and {"objective.png", "report.md", "best_hparams.yaml"} <= written
     report = (tmp_path / "report.md").read_text()

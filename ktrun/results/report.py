@@ -1,0 +1,163 @@
+"""`report.md`: the search for people who read it later (best trial, top trials, failures, space)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ktrun.render.fmt import percent, points
+from ktrun.results import BEST_YAML
+from ktrun.results.retrain import retrain_command
+from ktrun.results.trials import (
+    TOP_TRIALS,
+    cell,
+    flatten,
+    hp_columns,
+    one_line,
+    ranked,
+    score_text,
+    search_hparams,
+    secs,
+    short,
+    status_sentence,
+)
+from ktrun.runtime.outcome import FAILURE_CLASSES, SearchOutcome
+
+if TYPE_CHECKING:
+    from ktrun.render.space_summary import SpaceSummary
+
+
+def report_markdown(
+    outcome: SearchOutcome,
+    space: SpaceSummary | None = None,
+    plots: Sequence[str] = (),
+    plot_errors: Sequence[str] = (),
+) -> str:
+    """report.md: what a person wants after a search, most useful first."""
+    best = outcome.best()
+    obj = f"`{outcome.objective_name}` ({outcome.direction})"
+    status: str = outcome.status
+    if outcome.status == "aborted" and outcome.abort_reason:
+        status += f": {one_line(outcome.abort_reason)}"
+    out = [f"# {outcome.experiment}: {status}", ""]
+    out += [status_sentence(outcome), ""]
+    if outcome.resumed_trials:
+        out += [f"{outcome.resumed_trials} trial(s) came from an earlier, interrupted run.", ""]
+
+    out += ["## Best trial", ""]
+    if best is None:
+        out += [f"No completed trial with a finite {obj}: there is no best trial.", ""]
+    else:
+        out += [f"Trial **{one_line(best.trial_id)}**: {obj} = **{score_text(best.score)}**", ""]
+        hps = search_hparams(outcome, best)
+        if hps:
+            out += _md_table(["hyperparameter", "value"], [[k, cell(v)] for k, v in hps.items()])
+        if best.epochs is not None:
+            out += [
+                f"Trained {best.epochs} epoch(s)" + (f" in {secs(best.seconds)}." if best.seconds else ".")
+            ]
+        if outcome.best_model_path:
+            out += [f"Saved model: `{outcome.best_model_path}`."]
+        out += [""]
+
+    top = ranked(outcome)[:TOP_TRIALS]
+    if top:
+        names = hp_columns(outcome, top)
+        out += [f"## Top trials by {obj}", ""]
+        rows = [
+            [str(i), t.trial_id, score_text(t.score)]
+            + [short(t.hyperparameters.get(n)) for n in names]
+            + [cell(t.epochs), secs(t.seconds)]
+            for i, t in enumerate(top, 1)
+        ]
+        out += _md_table(["rank", "trial", "score", *names, "epochs", "seconds"], rows)
+    unscored = sum(t.status == "completed" and not t.scored for t in outcome.trials)
+    if unscored:
+        out += [
+            f"{unscored} completed trial(s) reported a missing or non-finite score and are not ranked.",
+            "",
+        ]
+
+    out += _failures_md(outcome)
+    out += _rejected_md(outcome)
+    if space is not None:
+        out += _space_md(space)
+    if plots or plot_errors:
+        out += ["## Plots", ""]
+        out += [f"![{p.removesuffix('.png')}]({p})" for p in plots]
+        out += [f"- {one_line(e)}" for e in plot_errors]
+        out += [""]
+    out += ["## Retrain the best configuration", ""]
+    command = retrain_command(outcome, best)
+    if command is None:
+        out += ["There is no best trial to retrain.", ""]
+    else:
+        out += ["```sh", command, "```", ""]
+        out += [f"The same values are in `{BEST_YAML}` under `pin:`.", ""]
+    if outcome.state_dir:
+        out += [f"Keras Tuner state: `{outcome.state_dir}`.", ""]
+    return "\n".join(out)
+
+
+def _failures_md(outcome: SearchOutcome) -> list[str]:
+    out = ["## Failures", ""]
+    failed = [t for t in outcome.trials if t.status == "failed"]
+    if not failed:
+        return [*out, "No failed trials.", ""]
+    counts = outcome.failed_by_reason()
+    order = [c for c in FAILURE_CLASSES if c in counts] + [c for c in counts if c not in FAILURE_CLASSES]
+    rows = []
+    for cls in order:
+        example = next(t for t in failed if (t.failure_class or "other") == cls)
+        what = example.exception_type or "no exception"
+        if example.phase:
+            what += f" during {example.phase}"
+        first = (example.message or "").strip().splitlines()
+        detail = f"trial {example.trial_id}: {what}" + (f": {flatten(first[0], 160)}" if first else "")
+        rows.append([cls, str(counts[cls]), detail])
+    return out + _md_table(["class", "trials", "example"], rows)
+
+
+def _rejected_md(outcome: SearchOutcome) -> list[str]:
+    out = ["## Rejected candidates", ""]
+    total = sum(outcome.rejected.values())
+    if total == 0:
+        return [*out, "No candidates were rejected: every point the tuner proposed was trained.", ""]
+    out += [
+        f"{total} candidate point(s) were rejected before training because they were known to be "
+        "invalid (a constraint or a shape check). They were never trained and did not count against "
+        "`max_trials`.",
+        "",
+    ]
+    rows = [[f"`{r}`", str(n)] for r, n in sorted(outcome.rejected.items(), key=lambda kv: -kv[1])]
+    return out + _md_table(["reason", "candidates"], rows)
+
+
+def _space_md(space: SpaceSummary) -> list[str]:
+    out = ["## Search space", ""]
+    rows = [
+        [f"`{r.name}`", r.type, f"`{r.domain}`", r.cardinality, str(r.instances or ""), r.condition]
+        for r in space.hyperparameters
+    ]
+    out += _md_table(["name", "type", "domain", "cardinality", "repetitions", "condition"], rows)
+    if space.constraints or space.shape_excluded:
+        rows = [
+            [f"`{c.text}`", "not evaluated" if c.rejected is None else f"{percent(c.rejected)}"]
+            for c in space.constraints
+        ]
+        rows += [[f"shapes: `{code}`", f"{percent(frac)}"] for code, frac in space.shape_excluded.items()]
+        out += _md_table(["constraint", "rejects"], rows)
+    how = "exact" if space.exact else "estimated"
+    out += [f"Feasible: {percent(space.feasible_fraction)} of {points(space.total_points)} ({how}).", ""]
+    return out
+
+
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(_md(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _md(text: str) -> str:
+    """A table cell: one line, pipes escaped."""
+    return one_line(text).replace("|", "\\|")

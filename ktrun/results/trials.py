@@ -1,0 +1,93 @@
+"""What a trial shows wherever results are written: its values, score, time and message, as cells."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ktrun.runtime.outcome import SearchOutcome, TrialRecord
+from ktrun.spec.refs import Scalar
+
+if TYPE_CHECKING:
+    pass
+
+
+#: Keras Tuner's Hyperband adds bookkeeping values under this prefix; they are not search choices.
+TUNER_PREFIX = "tuner/"
+
+
+MESSAGE_CHARS = 200
+
+
+TOP_TRIALS = 10
+
+
+def ranked(outcome: SearchOutcome) -> list[TrialRecord]:
+    """Completed trials with a finite score, best first (ties keep trial order)."""
+    sign = -1.0 if outcome.direction == "max" else 1.0
+    return sorted((t for t in outcome.trials if t.scored), key=lambda t: sign * (t.score or 0.0))
+
+
+def search_hparams(outcome: SearchOutcome, trial: TrialRecord) -> dict[str, Scalar]:
+    """The trial's own choices (no `tuner/` bookkeeping), in declaration order."""
+    order = {n: i for i, n in enumerate(outcome.hyperparameter_names)}
+    keys = [k for k in trial.hyperparameters if not k.startswith(TUNER_PREFIX)]
+    keys.sort(key=lambda k: order.get(k, len(order)))
+    return {k: trial.hyperparameters[k] for k in keys}
+
+
+def hp_columns(outcome: SearchOutcome, trials: Sequence[TrialRecord]) -> list[str]:
+    """Declared hyperparameters that at least one of `trials` has a value for."""
+    present = {k for t in trials for k in t.hyperparameters}
+    return [n for n in outcome.hyperparameter_names if n in present and not n.startswith(TUNER_PREFIX)]
+
+
+def cell(value: Scalar | None) -> str:
+    """A csv/markdown cell: empty when missing; floats at full precision; booleans as YAML spells them."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def short(value: Scalar | None) -> str:
+    """A compact value for tables people read."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return cell(value)
+
+
+def score_text(score: float | None) -> str:
+    return "" if score is None else f"{score:.6g}"
+
+
+def secs(seconds: float | None) -> str:
+    return "" if seconds is None else f"{seconds:.1f} s"
+
+
+def one_line(text: str) -> str:
+    """Text on one line (runs of whitespace, line breaks included, become one space)."""
+    return " ".join(text.split())
+
+
+def flatten(message: str | None, limit: int) -> str:
+    text = one_line(message or "")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def status_sentence(outcome: SearchOutcome) -> str:
+    done = sum(t.status == "completed" for t in outcome.trials)
+    failed = len(outcome.trials) - done
+    head = f"Search {outcome.status}"
+    if outcome.status == "aborted" and outcome.abort_reason:
+        head += f" ({one_line(outcome.abort_reason)})"
+    if outcome.status == "exhausted":
+        head += " (every feasible point was tried before tuner.max_trials was reached)"
+    text = f"{head}: {done} trial(s) completed, {failed} failed in {secs(outcome.seconds)}."
+    best = outcome.best()
+    if best is not None:
+        text += f" Best: trial {best.trial_id}, {outcome.objective_name} = {score_text(best.score)}."
+    return text
