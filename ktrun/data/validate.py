@@ -122,141 +122,115 @@ def _non_finite(
     )
 
 
-def class_ids(
-    raw: Raw, y: Array, rows: NDArray[np.intp], num_classes: int | None, given: KeyPath
-) -> tuple[NDArray[np.int64] | None, int | None, list[Problem]]:
+_Labels = tuple[NDArray[np.int64] | None, int | None, list[Problem]]
+
+
+def _no_ids(problem: Problem) -> _Labels:
+    """Labels that cannot be class ids: nothing to encode, and why."""
+    return None, None, [problem]
+
+
+def class_ids(raw: Raw, y: Array, rows: NDArray[np.intp], num_classes: int | None, given: KeyPath) -> _Labels:
     """Labels as int64 class ids in [0, classes), and the number of classes (given or max + 1)."""
     path = raw.y_path
     if y.dtype.kind not in "biuf":
-        return (
-            None,
-            None,
-            [
-                pb.error(
-                    "data-label-type",
-                    path,
-                    f"labels hold {shown(y.dtype)} values, not integer class ids",
-                    "store class ids 0..C-1 as integers (or set data.task: regression for numeric targets)",
-                )
-            ],
+        return _no_ids(
+            pb.error(
+                "data-label-type",
+                path,
+                f"labels hold {shown(y.dtype)} values, not integer class ids",
+                "store class ids 0..C-1 as integers (or set data.task: regression for numeric targets)",
+            )
         )
     if y.ndim == 2 and y.shape[1] > 1:
         return _one_hot_ids(raw, y, rows, num_classes, given)
     if y.ndim != 1:
-        return (
-            None,
-            None,
-            [
-                pb.error(
-                    "data-label-shape",
-                    path,
-                    f"labels have shape {tuple(y.shape[1:])} per sample; classification needs one id each",
-                    "store one integer class id per sample (or one one-hot row)",
-                )
-            ],
+        return _no_ids(
+            pb.error(
+                "data-label-shape",
+                path,
+                f"labels have shape {tuple(y.shape[1:])} per sample; classification needs one id each",
+                "store one integer class id per sample (or one one-hot row)",
+            )
         )
     if y.dtype.kind == "f":
         problem = _non_finite(y, "labels", path, rows, raw)
         if problem:
-            return None, None, [problem]
+            return _no_ids(problem)
         fractional = y != np.round(y)
         if fractional.any():
             first = _first(fractional, rows)
-            return (
-                None,
-                None,
-                [
-                    pb.error(
-                        "data-label-type",
-                        path,
-                        f"{int(fractional.sum())} labels are not whole numbers; the first is "
-                        f"{raw.row(int(rows[first]))}: {y[first]}",
-                        "classification needs integer class ids 0..C-1; set data.task: regression for "
-                        "continuous targets",
-                    )
-                ],
+            return _no_ids(
+                pb.error(
+                    "data-label-type",
+                    path,
+                    f"{int(fractional.sum())} labels are not whole numbers; the first is "
+                    f"{raw.row(int(rows[first]))}: {y[first]}",
+                    "classification needs integer class ids 0..C-1; set data.task: regression for "
+                    "continuous targets",
+                )
             )
     if y.size == 0:
         return y.astype(np.int64), num_classes, []
     low, high = int(y.min()), int(y.max())  # before the cast: a huge uint64 or float must not wrap
     if low < 0:
         first = _first(y < 0, rows)
-        return (
-            None,
-            None,
-            [
-                pb.error(
-                    "data-label-range",
-                    path,
-                    f"labels range from {low} to {high}, but class ids start at 0 (the first negative label "
-                    f"is {raw.row(int(rows[first]))})",
-                    "relabel the data as class ids 0..C-1 (e.g. -1/1 labels as 0/1)",
-                )
-            ],
+        return _no_ids(
+            pb.error(
+                "data-label-range",
+                path,
+                f"labels range from {low} to {high}, but class ids start at 0 (the first negative label "
+                f"is {raw.row(int(rows[first]))})",
+                "relabel the data as class ids 0..C-1 (e.g. -1/1 labels as 0/1)",
+            )
         )
     if num_classes is None and high >= MAX_CLASSES:
-        return (
-            None,
-            None,
-            [
-                pb.error(
-                    "data-label-range",
-                    path,
-                    f"labels go up to {shown(high)}, which would make {shown(high + 1)} classes",
-                    "relabel the data as class ids 0..C-1, set data.num_classes if you truly mean that "
-                    "many, or data.task: regression for numeric targets",
-                )
-            ],
+        return _no_ids(
+            pb.error(
+                "data-label-range",
+                path,
+                f"labels go up to {shown(high)}, which would make {shown(high + 1)} classes",
+                "relabel the data as class ids 0..C-1, set data.num_classes if you truly mean that "
+                "many, or data.task: regression for numeric targets",
+            )
         )
     classes = num_classes if num_classes is not None else high + 1
     if high >= classes:
-        return (
-            None,
-            None,
-            [
-                pb.error(
-                    "data-label-range",
-                    given,
-                    f"labels range from {low} to {shown(high)} but the model has {classes} classes",
-                    "fix data.num_classes or the final layer's units, or relabel the data as 0..C-1",
-                )
-            ],
+        return _no_ids(
+            pb.error(
+                "data-label-range",
+                given,
+                f"labels range from {low} to {shown(high)} but the model has {classes} classes",
+                "fix data.num_classes or the final layer's units, or relabel the data as 0..C-1",
+            )
         )
     return y.astype(np.int64), classes, []
 
 
 def _one_hot_ids(
     raw: Raw, y: Array, rows: NDArray[np.intp], num_classes: int | None, given: KeyPath
-) -> tuple[NDArray[np.int64] | None, int | None, list[Problem]]:
+) -> _Labels:
     """Labels stored as one-hot rows: back to ids (they are re-encoded as `data.labels` asks)."""
     valid = ((y == 0) | (y == 1)).all(axis=1) & (y.sum(axis=1) == 1)
     if not valid.all():
         first = int(rows[_first(~valid, rows)])
-        return (
-            None,
-            None,
-            [
-                pb.error(
-                    "data-label-type",
-                    raw.y_path,
-                    f"labels are rows of {y.shape[1]} values but {int((~valid).sum())} are not one-hot; "
-                    f"the first is {raw.row(first)}",
-                    "store one integer class id per sample, or exactly one 1 per one-hot row",
-                )
-            ],
+        return _no_ids(
+            pb.error(
+                "data-label-type",
+                raw.y_path,
+                f"labels are rows of {y.shape[1]} values but {int((~valid).sum())} are not one-hot; "
+                f"the first is {raw.row(first)}",
+                "store one integer class id per sample, or exactly one 1 per one-hot row",
+            )
         )
     classes = int(y.shape[1])
     if num_classes is not None and num_classes != classes:
-        return (
-            None,
-            None,
-            [
-                pb.error(
-                    "data-label-range",
-                    given,
-                    f"labels are one-hot rows of {classes} classes but the model has {num_classes} classes",
-                    "fix data.num_classes or the final layer's units, or relabel the data",
-                )
-            ],
+        return _no_ids(
+            pb.error(
+                "data-label-range",
+                given,
+                f"labels are one-hot rows of {classes} classes but the model has {num_classes} classes",
+                "fix data.num_classes or the final layer's units, or relabel the data",
+            )
         )
     return np.argmax(y, axis=1).astype(np.int64), classes, []
