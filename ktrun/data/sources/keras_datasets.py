@@ -32,7 +32,12 @@ class KerasDataset(DataSource):
         return DataInfo(self.shape, self.classes)
 
     def describe(self, data: DataSpec, seed: int, budget: int) -> DataInfo:
-        return super().describe(data, seed, budget) if data.path else self.known(data)
+        if not data.path:
+            return self.known(data)
+        found = super().describe(data, seed, budget)
+        # A file whose samples are single values is still described as this data set's images,
+        # so the run, which checks them against the model, reports the mismatch.
+        return DataInfo(found.input_shape or self.shape, self.classes, found.problems)
 
     def load(self, data: DataSpec, budget: int | None = None, keras_loader: KerasLoader | None = None) -> Raw:
         if data.path:
