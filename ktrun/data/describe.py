@@ -1,63 +1,41 @@
-"""What the data will look like (per-sample shape, classes) without TensorFlow.
+"""`ktrun check`'s entry to the data: its per-sample shape and classes, without TensorFlow.
 
-Built-in sources have known shapes and are not read. Local files are read and validated by the
-run's own code, so `ktrun check` reports every problem the run would (exit 2 before any training);
-arrays larger than `CHECK_BUDGET` only by their headers, so check stays fast on big files.
+The source named by `data.source` says what it knows (`ktrun.data.sources`): built-in data sets by
+their known shapes, without reading anything; local files by the run's own reading and validation,
+so `ktrun check` reports every problem the run would (exit 2 before any training), arrays larger
+than `CHECK_BUDGET` only by their headers, so check stays fast on big files. A file outside the
+project is not read at all (`_outside`), whatever the source.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ktrun import problems as pb
+from ktrun.data.raw import DataError, DataInfo
+from ktrun.data.sources import source_for
 from ktrun.problems import Problem
 from ktrun.spec.experiment import DataSpec
 
-#: source → (per-sample shape as the model sees it, classes, file name in Keras' cache)
-BUILTIN: dict[str, tuple[tuple[int, ...], int, str | None]] = {
-    "digits": ((8, 8, 1), 10, None),
-    "mnist": ((28, 28, 1), 10, "mnist.npz"),
-    "fashion_mnist": ((28, 28, 1), 10, None),
-    "cifar10": ((32, 32, 3), 10, None),
-}
-#: Keras-format local files: the arrays they must hold.
-KERAS_NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 #: `ktrun check` reads and validates arrays up to this size; larger ones only by their headers.
 CHECK_BUDGET = 64 << 20
-
-
-@dataclass
-class DataInfo:
-    input_shape: tuple[int, ...] | None
-    num_classes: int | None
-    problems: list[Problem] = field(default_factory=list)
 
 
 def describe(data: DataSpec, seed: int = 0, roots: tuple[Path, ...] | None = None) -> DataInfo:
     """The data's shape and classes for the checks; a local file's problems as the run would find them.
 
-    A local file is read by the run's own code (`ktrun.data.load.inspect_file`), so check and run cannot
-    disagree about it; arrays over `CHECK_BUDGET` are left to the run, only their headers are read.
+    `roots`: where a data file may be read (None: anywhere, as a run does).
     """
-    if data.source in BUILTIN and (not data.path or data.source == "digits"):
-        shape, classes, _ = BUILTIN[data.source]
-        return DataInfo(shape, classes)
-    outside = _outside(data.path, roots)
+    try:
+        source = source_for(data.source)
+    except DataError as e:
+        return DataInfo(None, data.num_classes, e.problems)
+    outside = _outside(data.path, roots) if "path" in source.keys else None
     if outside is not None:
-        known = BUILTIN.get(data.source)
-        return (
-            DataInfo(known[0], known[1], [outside]) if known else DataInfo(None, data.num_classes, [outside])
-        )
-    from ktrun.data.load import inspect_file  # numpy: only for local files
-
-    if data.source in BUILTIN:  # a Keras-format copy of a built-in data set: its classes are known
-        shape, classes, _ = BUILTIN[data.source]
-        found = inspect_file(data, seed, CHECK_BUDGET, classes)
-        return DataInfo(found.input_shape or shape, classes, found.problems)
-    found = inspect_file(data, seed, CHECK_BUDGET, data.num_classes)
-    return DataInfo(found.input_shape, found.num_classes, found.problems)
+        known = source.known(data)
+        return DataInfo(known.input_shape, known.num_classes, [outside])
+    return source.describe(data, seed, CHECK_BUDGET)
 
 
 def _outside(path: str | None, roots: tuple[Path, ...] | None) -> Problem | None:
@@ -79,3 +57,6 @@ def _outside(path: str | None, roots: tuple[Path, ...] | None) -> Problem | None
         "keep data under the directory you run ktrun in to have check validate it, and set "
         "model.input_shape so shapes are checked without it",
     )
+
+
+__all__ = ["CHECK_BUDGET", "DataInfo", "describe"]

@@ -31,7 +31,8 @@ from numpy.typing import NDArray
 from ktrun import problems as pb
 from ktrun.config.provenance import KeyPath
 from ktrun.config.trust import clip
-from ktrun.problems import KtrunError, Problem
+from ktrun.data.raw import DataError
+from ktrun.problems import Problem
 
 Array = NDArray[Any]
 PATH: KeyPath = ("data", "path")
@@ -54,10 +55,6 @@ _READ_ERRORS = (
     zlib.error,
     tokenize.TokenError,  # numpy parses a .npy header with tokenize and ast.literal_eval
 )
-
-
-class DataError(KtrunError, ValueError):
-    """The data cannot feed the model: raised before the first trial, with every problem found."""
 
 
 def shown(value: object, limit: int = SHOWN) -> str:

@@ -29,13 +29,14 @@ class ExperimentInfo(Strict):
 
 # ---------------------------------------------------------------- data
 
-DataSource = Literal["digits", "mnist", "fashion_mnist", "cifar10", "npz", "csv"]
+#: One per module in `ktrun.data.sources` (tests/unit/test_sources.py checks they agree).
+DataSourceName = Literal["digits", "mnist", "fashion_mnist", "cifar10", "npz", "csv"]
 
 
 class DataSpec(Strict):
     """Where the data comes from and how it is prepared (once per search, not per trial)."""
 
-    source: DataSource = "digits"
+    source: DataSourceName = "digits"
     path: str | None = Field(
         None,
         description=(

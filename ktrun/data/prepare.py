@@ -1,0 +1,190 @@
+"""The preparation every source shares, once per search: from a source's `Raw` arrays to a `Dataset`.
+
+A search trains many models on the same arrays, so every data problem (a per-sample shape the model
+does not take, NaN/inf, labels the final layer cannot produce) is found here, all at once, as a user
+error with a hint: not as a NaN loss or a crash in trial 7.
+
+Order of work: shuffle (seeded) → `limit` → validate → split → normalise (train statistics only) →
+encode labels. Validation runs on the rows the search will use, but names rows by their index in
+the source (and line, for csv), so the user can find them. `ktrun check` runs the same validation
+(`inspect`), so check and run cannot disagree about a file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ktrun import problems as pb
+from ktrun.data.raw import DataError, DataInfo, Raw
+from ktrun.data.validate import as_numbers, check_x, class_ids, row_count
+from ktrun.problems import Problem
+from ktrun.spec.experiment import DataSpec
+
+Array = NDArray[Any]
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: comparing arrays with `==` has no single truth value
+class Dataset:
+    """Arrays ready for `model.fit`: validated, shuffled, limited, split and normalised."""
+
+    x_train: NDArray[np.float32]  # (n, *input_shape)
+    y_train: Array  # int64 (n,) sparse; float32 (n, classes) one-hot; float32 for regression
+    x_val: NDArray[np.float32] | None
+    y_val: Array | None
+    input_shape: tuple[int, ...]
+    num_classes: int | None
+    source: str  # for people: "digits (scikit-learn, 1797 rows)"
+    #: Not errors, but worth telling the user (e.g. a class that never appears in the training rows).
+    warnings: tuple[Problem, ...] = ()
+
+
+def inspect(raw: Raw, data: DataSpec, seed: int, num_classes: int | None) -> DataInfo:
+    """`ktrun check`'s view of a source's arrays: the run's own validation of the rows it would use.
+
+    Arrays the source did not read (larger than the check's budget) are described by their shape
+    only. `num_classes` is what the run will be given.
+    """
+    try:
+        valid = validate(raw, data, None, num_classes, seed)
+    except DataError as e:
+        return DataInfo(None, num_classes, e.problems)
+    classes = valid.classes if valid.classes is not None else num_classes
+    return DataInfo(raw.x_shape[1:], classes, valid.problems)
+
+
+@dataclass
+class _Valid:
+    """The rows the search uses (`order`), as numbers, and everything wrong with them."""
+
+    order: NDArray[np.intp]
+    x: NDArray[np.float32] | None
+    ids: NDArray[np.int64] | None  # classification
+    targets: NDArray[np.float32] | None  # regression
+    classes: int | None
+    problems: list[Problem]
+
+
+def validate(
+    raw: Raw, data: DataSpec, input_shape: tuple[int, ...] | None, num_classes: int | None, seed: int
+) -> _Valid:
+    """Shuffle, limit and check every row the search will use (x and y only if they were read)."""
+    n = raw.x_shape[0]
+    if raw.y is not None and len(raw.y) != n:
+        raise DataError(
+            [
+                pb.error(
+                    "data-length-mismatch",
+                    raw.y_path,
+                    f"x has {n} rows but y has {len(raw.y)}",
+                    "x and y need one row per sample, in the same order",
+                )
+            ]
+        )
+    reading = raw.x is not None or raw.y is not None
+    order = np.random.default_rng(seed).permutation(n) if reading else np.arange(0)
+    used = min(n, data.limit) if data.limit is not None else n
+    order = order[:used]
+    n_val = round(used * data.validation_split) if data.validation_split > 0 else 0
+    problems: list[Problem] = []
+    if used == 0 or (data.validation_split > 0 and n_val in (0, used)):
+        problems.append(
+            pb.error(
+                "data-too-small",
+                ("data", "limit")
+                if data.limit is not None and data.limit < n
+                else ("data", "validation_split"),
+                "there are no rows"
+                if used == 0
+                else f"{row_count(used)} with validation_split {data.validation_split} leave {used - n_val} "
+                f"for training and {n_val} for validation",
+                "use more rows (raise data.limit), or set data.validation_split=0 to validate on nothing",
+            )
+        )
+    x: NDArray[np.float32] | None = None
+    if raw.x is not None:
+        x, x_problems = check_x(raw, raw.x[order], order, input_shape)
+        problems += x_problems
+    classes: int | None = None
+    ids: NDArray[np.int64] | None = None
+    targets: NDArray[np.float32] | None = None
+    if raw.y is not None and data.task == "classification":
+        # A class count the user set is where a range error points; otherwise at the labels.
+        given = ("data", "num_classes") if data.num_classes is not None else raw.y_path
+        ids, classes, y_problems = class_ids(raw, raw.y[order], order, num_classes, given)
+        problems += y_problems
+    elif raw.y is not None:
+        targets, y_problems = as_numbers(raw.y[order], "targets", raw.y_path, order, raw)
+        problems += y_problems
+    return _Valid(order, x, ids, targets, classes, problems)
+
+
+def prepare(
+    raw: Raw, data: DataSpec, input_shape: tuple[int, ...], num_classes: int | None, seed: int
+) -> Dataset:
+    """The search's arrays, or one `DataError` listing everything wrong with the rows it would use."""
+    valid = validate(raw, data, input_shape, num_classes, seed)
+    if valid.problems:
+        raise DataError(valid.problems)
+    x, ids, classes, targets = valid.x, valid.ids, valid.classes, valid.targets
+    assert x is not None  # no problems means every check passed (and the run reads everything)
+    n, used = raw.x_shape[0], len(valid.order)
+    n_val = round(used * data.validation_split) if data.validation_split > 0 else 0
+
+    n_train = used - n_val
+    x_train, x_val = _normalize(data.normalize, x[:n_train], x[n_train:] if n_val else None)
+    warnings: tuple[Problem, ...] = ()
+    y: Array
+    if ids is not None and classes is not None:
+        warnings = _missing_classes(ids[:n_train], classes)
+        y = np.eye(classes, dtype=np.float32)[ids] if data.labels == "one_hot" else ids
+    else:
+        assert targets is not None
+        y = targets
+    return Dataset(
+        x_train=x_train,
+        y_train=y[:n_train],
+        x_val=x_val,
+        y_val=y[n_train:] if n_val else None,
+        input_shape=input_shape,
+        num_classes=classes,
+        source=raw.describe(n, used),
+        warnings=warnings,
+    )
+
+
+def _missing_classes(ids: NDArray[np.int64], classes: int) -> tuple[Problem, ...]:
+    """Not an error (small or limited data sets often lack a class), but the model can never learn it."""
+    missing = sorted(set(range(classes)) - {int(i) for i in np.unique(ids)})
+    if not missing:
+        return ()
+    shown = ", ".join(str(c) for c in missing[:10]) + (", ..." if len(missing) > 10 else "")
+    return (
+        pb.warning(
+            "data-class-missing",
+            ("data", "num_classes"),
+            f"{len(missing)} of {classes} classes never appear in the training rows: {shown}",
+            "check data.num_classes and data.limit; the model cannot learn a class it never sees",
+        ),
+    )
+
+
+def _normalize(
+    how: str, train: NDArray[np.float32], val: NDArray[np.float32] | None
+) -> tuple[NDArray[np.float32], NDArray[np.float32] | None]:
+    """Statistics come from the training rows only, so nothing about the validation rows leaks in."""
+    if how == "none":
+        return train, val
+    if how == "scale":
+        peak = float(np.abs(train).max()) if train.size else 0.0
+        factor = np.float32(peak if peak > 0 else 1.0)
+        return train / factor, (val / factor if val is not None else None)
+    mean = train.mean(axis=0, dtype=np.float64)
+    std = train.std(axis=0, dtype=np.float64)
+    # Constant features (std below float32 resolution) are only centred: dividing would amplify rounding.
+    std = np.where(std <= np.finfo(np.float32).eps * np.maximum(1.0, np.abs(mean)), 1.0, std)
+    mean32, std32 = mean.astype(np.float32), std.astype(np.float32)
+    return (train - mean32) / std32, ((val - mean32) / std32 if val is not None else None)

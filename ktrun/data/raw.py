@@ -1,0 +1,58 @@
+"""What a data source hands over, to the run (`Raw`) and to `ktrun check` (`DataInfo`).
+
+The contract between the per-source modules and the shared preparation. It imports no numpy, so
+`ktrun check` on a built-in data set never loads it (arrays are only annotated here).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ktrun.config.provenance import KeyPath
+from ktrun.problems import KtrunError, Problem
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+
+class DataError(KtrunError, ValueError):
+    """The data cannot feed the model: raised before the first trial, with every problem found."""
+
+
+@dataclass
+class DataInfo:
+    """What the checks know of the data without training: per-sample shape, classes, problems."""
+
+    input_shape: tuple[int, ...] | None
+    num_classes: int | None
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class Raw:
+    """A source's arrays as loaded, with what is needed to word problems about them."""
+
+    x: NDArray[Any] | None  # None: not read (larger than the check's budget)
+    y: NDArray[Any] | None
+    label: str  # "digits", "mnist from /path/mnist.npz"
+    origin: str | None  # "scikit-learn", "keras.datasets"
+    x_path: KeyPath  # the config key to fix for a problem with x ...
+    y_path: KeyPath  # ... and with y
+    lines: list[int] | None = None  # csv: the file line of each row
+    note: str = ""  # e.g. how csv text labels were mapped to ids
+    shape: tuple[int, ...] | None = None  # x's shape when x is not read
+
+    @property
+    def x_shape(self) -> tuple[int, ...]:
+        if self.x is not None:
+            return tuple(int(d) for d in self.x.shape)
+        assert self.shape is not None
+        return self.shape
+
+    def row(self, i: int) -> str:
+        return f"row {i} (line {self.lines[i]})" if self.lines is not None else f"row {i}"
+
+    def describe(self, rows: int, used: int) -> str:
+        count = f"{rows} rows" + (f", {used} used" if used < rows else "")
+        return f"{self.label} ({self.origin + ', ' if self.origin else ''}{count}){self.note}"

@@ -1,0 +1,78 @@
+"""`DataSource`: what one `data.source` value must say about its data, to `ktrun check` and to the run.
+
+A source only reads: it returns raw arrays (`load`) and, for check, the per-sample shape and classes
+(`known`, `describe`). Shuffling, limits, validation, the split and normalisation are the same for
+every source (`ktrun.data.prepare`). Modules here import numpy only inside the functions that read
+data, so `ktrun check` on a built-in data set never loads it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+from ktrun import problems as pb
+from ktrun.config.provenance import KeyPath
+from ktrun.data.raw import DataError, DataInfo, Raw
+from ktrun.spec.experiment import DataSpec
+
+#: `keras.datasets.<name>.load_data` by name: ((x_train, y_train), (x_test, y_test)). The items are
+#: typed Any because Keras is untyped; they are passed through `np.asarray`.
+KerasLoader = Callable[[str], tuple[tuple[Any, Any], tuple[Any, Any]]]
+PATH: KeyPath = ("data", "path")
+
+
+class DataSource(ABC):
+    """One `data.source`: the keys it reads, and how check describes it and the run loads it."""
+
+    #: The value of `data.source` that selects it.
+    name: str
+    #: The `data.*` keys of its own it reads (beyond the preparation's: validation_split, normalize,
+    #: labels, num_classes, task, limit). With `path` among them, `ktrun check` reads `data.path` only
+    #: inside the project (`ktrun.data.describe`).
+    keys: tuple[str, ...] = ()
+
+    def known(self, data: DataSpec) -> DataInfo:
+        """Shape and classes known without reading anything (all a file outside the project gets)."""
+        return DataInfo(None, data.num_classes)
+
+    def describe(self, data: DataSpec, seed: int, budget: int) -> DataInfo:
+        """Check's view: the run's own reading and validation, arrays over `budget` bytes by header only.
+
+        Rows are shuffled and limited with the run's seed, so check reports a bad row only if the run
+        would use it.
+        """
+        from ktrun.data.prepare import inspect  # numpy: only when a file is read
+
+        known = self.known(data)
+        try:
+            raw = self.load(data, budget)
+        except DataError as e:
+            return DataInfo(known.input_shape, known.num_classes, e.problems)
+        found = inspect(raw, data, seed, known.num_classes)
+        shape = found.input_shape if found.input_shape is not None else known.input_shape
+        return DataInfo(shape, found.num_classes, found.problems)
+
+    @abstractmethod
+    def load(self, data: DataSpec, budget: int | None = None, keras_loader: KerasLoader | None = None) -> Raw:
+        """The source's arrays; with a `budget`, arrays larger than it are left unread (None).
+
+        `keras_loader` downloads keras.datasets' data sets: the runtime passes it, so nothing under
+        `ktrun.data` imports Keras. Problems are raised as one `DataError`.
+        """
+
+    def required_path(self, data: DataSpec) -> str:
+        """`data.path`, for a source that cannot do without it (`data-path-required` if unset or empty)."""
+        if data.path:
+            return data.path
+        raise DataError(
+            [
+                pb.error(
+                    "data-path-required",
+                    PATH,
+                    f"data.source '{self.name}' needs data.path",
+                    f"set data.path to a .{self.name} file",
+                )
+            ]
+        )

@@ -1,0 +1,104 @@
+"""`data.source: mnist | fashion_mnist | cifar10`: keras.datasets, or a local copy in Keras' format.
+
+Without `data.path` the run downloads through the `keras_loader` the runtime passes (this module
+never imports Keras); with it, the file is read like any .npz, from its `x_train`/`y_train` arrays.
+Shapes and classes are known, so check reads only a local file.
+"""
+
+from __future__ import annotations
+
+from ktrun import problems as pb
+from ktrun.config.provenance import KeyPath
+from ktrun.data.raw import DataError, DataInfo, Raw
+from ktrun.data.sources.base import PATH, DataSource, KerasLoader
+from ktrun.data.sources.npz import flat_labels, read_pair
+from ktrun.problems import KtrunError
+from ktrun.spec.experiment import DataSpec
+
+#: Keras-format local files: the arrays they must hold.
+KERAS_NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+_FILE_HINT = f"give a Keras-format .npz holding {', '.join(KERAS_NPZ_KEYS)}"
+
+
+class KerasDataset(DataSource):
+    """One of keras.datasets' image sets: they differ only in name, image shape and classes."""
+
+    keys = ("path",)
+
+    def __init__(self, name: str, shape: tuple[int, ...], classes: int) -> None:
+        self.name, self.shape, self.classes = name, shape, classes
+
+    def known(self, data: DataSpec) -> DataInfo:
+        return DataInfo(self.shape, self.classes)
+
+    def describe(self, data: DataSpec, seed: int, budget: int) -> DataInfo:
+        if not data.path:
+            return self.known(data)
+        found = super().describe(data, seed, budget)
+        # A file whose samples are single values is still described as this data set's images,
+        # so the run, which checks them against the model, reports the mismatch.
+        return DataInfo(found.input_shape or self.shape, self.classes, found.problems)
+
+    def load(self, data: DataSpec, budget: int | None = None, keras_loader: KerasLoader | None = None) -> Raw:
+        if data.path:
+            return self._load_file(data.path, budget)
+        return self._download(keras_loader)
+
+    def _load_file(self, name: str, budget: int | None) -> Raw:
+        from ktrun.data.files import shown_path  # numpy: only when a file is read
+
+        path, x, y, shape = read_pair(name, _FILE_HINT, ("x_train", PATH), ("y_train", PATH), budget)
+        if len(shape) == 3:  # grey images: (n, H, W) → (n, H, W, 1), as keras.datasets' arrays
+            shape = (*shape, 1)
+            x = x[..., None] if x is not None else None
+        return Raw(x, y, f"{self.name} from {shown_path(path)}", None, PATH, PATH, shape=shape)
+
+    def _download(self, keras_loader: KerasLoader | None) -> Raw:
+        import numpy as np
+
+        from ktrun.data.files import shown
+
+        offline = (
+            f"for offline use pass data.path=FILE.npz: a Keras-format .npz ({', '.join(KERAS_NPZ_KEYS)}), "
+            f"e.g. ~/.keras/datasets/{self.name}.npz saved from keras.datasets.{self.name}.load_data()"
+        )
+        if keras_loader is None:
+            raise DataError(
+                [
+                    pb.error(
+                        "data-needs-download",
+                        PATH,
+                        f"data.source '{self.name}' without data.path is downloaded by keras.datasets, "
+                        "which is not available here",
+                        offline,
+                    )
+                ]
+            )
+        try:
+            loaded = keras_loader(self.name)
+        except KtrunError:
+            raise
+        except (
+            Exception
+        ) as e:  # a failed download (no network, proxy, full disk): a user problem, not a crash
+            raise DataError(
+                [
+                    pb.error(
+                        "data-download-failed",
+                        PATH,
+                        f"could not load '{self.name}' from keras.datasets: {shown(e, 200)}",
+                        offline,
+                    )
+                ]
+            ) from e
+        (x_any, y_any), _ = loaded
+        x = np.asarray(x_any)
+        if x.ndim == 3:  # grey images come as (n, H, W): the model takes (n, H, W, 1)
+            x = x[..., np.newaxis]
+        here: KeyPath = ("data", "source")
+        return Raw(x, flat_labels(np.asarray(y_any)), self.name, "keras.datasets", here, here)
+
+
+MNIST = KerasDataset("mnist", (28, 28, 1), 10)
+FASHION_MNIST = KerasDataset("fashion_mnist", (28, 28, 1), 10)
+CIFAR10 = KerasDataset("cifar10", (32, 32, 3), 10)
