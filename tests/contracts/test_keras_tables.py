@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ktrun.analysis.domains import domain_for
+from ktrun.layers import LAYER_TYPES, REGISTRY
 from ktrun.spec import keras_names as kn
-from ktrun.spec.layers import LAYER_TYPES
 
 pytestmark = pytest.mark.keras
 
@@ -51,8 +50,8 @@ def test_padding_table_matches_conv_layers() -> None:
     for padding in kn.PADDINGS:
         keras.layers.Conv2D(2, 3, padding=padding)
     keras.layers.Conv1D(2, 3, padding="causal")
-    dom = domain_for("Conv2D", "padding")
-    assert dom is not None and dom.names == kn.PADDINGS
+    assert REGISTRY["Conv2D"].domains["padding"].names == kn.PADDINGS
+    assert REGISTRY["Conv1D"].domains["padding"].names == kn.CONV1D_PADDINGS
 
 
 def test_metric_names_are_logged_as_the_table_says() -> None:
