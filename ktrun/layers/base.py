@@ -127,8 +127,11 @@ class LayerType:
 def build_registry(types: Iterable[LayerType], reserved: Iterable[str] = ()) -> dict[str, LayerType]:
     """Layer types by `type`; a name used twice (or taken, like `repeat`) is refused."""
     registry: dict[str, LayerType] = {}
+    taken = set(reserved)
     for t in types:
-        if t.type in registry or t.type in set(reserved):
+        if t.type in taken:
+            raise LayerTypeError(f"layer type `{t.type}` is taken by a block ({t.spec.__module__})")
+        if t.type in registry:
             raise LayerTypeError(f"layer type `{t.type}` is registered twice ({t.spec.__module__})")
         registry[t.type] = t
     return registry
