@@ -1,4 +1,7 @@
-"""What each layer, optimizer and fit argument accepts, as data: one table drives checks 1 and 2."""
+"""What each argument accepts, as data: the tables check 2 reads, and the domains layers share.
+
+Each layer type declares its own arguments' domains (`ktrun.layers`) from the shared ones here.
+"""
 
 from __future__ import annotations
 
@@ -56,31 +59,17 @@ MAX_SIZE = 2**31 - 1
 POSITIVE_INT = Domain("int", f"an integer from 1 to {MAX_SIZE:,}", lo=1, hi=MAX_SIZE)
 FRACTION = Domain("float", "a number in [0, 1)", lo=0, hi=1, hi_open=True)
 POSITIVE = Domain("float", "a number > 0", lo=0, lo_open=True)
+BOOL = Domain("bool", "true or false")
+ACTIVATION = Domain("str", "an activation name", names=kn.ACTIVATIONS, code="unknown-activation")
+INITIALIZER = Domain("str", "an initializer name", names=kn.INITIALIZERS, code="unknown-initializer")
+PADDING = Domain("str", "'valid' or 'same'", names=kn.PADDINGS, code="invalid-padding")
+CONV1D_PADDING = Domain(
+    "str", "'valid', 'same' or 'causal'", names=kn.CONV1D_PADDINGS, code="invalid-padding"
+)
 
-ARGS: dict[str, Domain] = {
-    **dict.fromkeys(
-        (
-            "units",
-            "filters",
-            "input_dim",
-            "output_dim",
-            "kernel_size",
-            "pool_size",
-            "strides",
-            "dilation_rate",
-            "epochs",
-            "batch_size",
-        ),
-        POSITIVE_INT,
-    ),
-    **dict.fromkeys(
-        ("rate", "dropout", "recurrent_dropout", "momentum", "beta_1", "beta_2", "rho"), FRACTION
-    ),
-    "epsilon": POSITIVE,
-    "clipnorm": POSITIVE,
-    "clipvalue": POSITIVE,
-    "weight_decay": Domain("float", "a number >= 0", lo=0),
-    "times": Domain("int", "an integer >= 0", lo=0),
+#: The optimizer's arguments (layer arguments are declared with their layer type, `ktrun.layers`).
+OPTIMIZER_ARGS: dict[str, Domain] = {
+    "name": Domain("str", "an optimizer name", names=kn.OPTIMIZERS, code="unknown-optimizer"),
     "learning_rate": Domain(
         "float",
         "a number in (0, 1]",
@@ -91,30 +80,9 @@ ARGS: dict[str, Domain] = {
         hint="useful learning rates are about 1e-5 to 1e-1; sample them on a log scale, e.g. "
         "`{type: float, min: 1e-4, max: 1e-2, sampling: log}`",
     ),
-    "activation": Domain("str", "an activation name", names=kn.ACTIVATIONS, code="unknown-activation"),
-    **dict.fromkeys(
-        ("kernel_initializer", "bias_initializer"),
-        Domain("str", "an initializer name", names=kn.INITIALIZERS, code="unknown-initializer"),
-    ),
-    "padding": Domain("str", "'valid' or 'same'", names=kn.PADDINGS, code="invalid-padding"),
-    "name": Domain("str", "an optimizer name", names=kn.OPTIMIZERS, code="unknown-optimizer"),
-    **dict.fromkeys(
-        ("use_bias", "return_sequences", "amsgrad", "nesterov", "centered"),
-        Domain("bool", "true or false"),
-    ),
+    **dict.fromkeys(("beta_1", "beta_2", "rho", "momentum"), FRACTION),
+    **dict.fromkeys(("epsilon", "clipnorm", "clipvalue"), POSITIVE),
+    "weight_decay": Domain("float", "a number >= 0", lo=0),
+    **dict.fromkeys(("amsgrad", "nesterov", "centered"), BOOL),
 }
-CONV1D_PADDING = Domain(
-    "str", "'valid', 'same' or 'causal'", names=kn.CONV1D_PADDINGS, code="invalid-padding"
-)
-
-
-def domain_for(owner: str, arg: str) -> Domain | None:
-    if owner == "custom":  # its arguments mean what its class says, not what Keras' do
-        return None
-    if arg == "padding" and owner == "Conv1D":
-        return CONV1D_PADDING
-    if arg == "name" and owner != "optimizer":
-        return None
-    if arg == "momentum" and owner == "BatchNormalization":
-        return FRACTION
-    return ARGS.get(arg)
+FIT_ARGS: dict[str, Domain] = dict.fromkeys(("epochs", "batch_size"), POSITIVE_INT)

@@ -24,8 +24,8 @@ from ktrun.analysis.expressions import EvalError, Expr, ExprError, parse
 from ktrun.analysis.shapes import ShapeTrace, infer
 from ktrun.analysis.space import Space, max_layers, unroll
 from ktrun.analysis.space import sample as space_sample
+from ktrun.layers import REGISTRY, LayerSpec, iter_layers
 from ktrun.spec.experiment import ExperimentSpec
-from ktrun.spec.layers import Dense, Embedding, Reshape, _Conv, _Layer, iter_layers
 from ktrun.spec.refs import Scalar
 
 ENUMERATION_LIMIT = 20_000
@@ -41,7 +41,6 @@ SOLVE_BUDGET = 50_000
 CANDIDATES = 64
 #: Layer-steps of shape inference one analysis may spend: big models get fewer samples.
 WORK_BUDGET = 100_000
-_SIZE_ARGS = {"units", "filters", "output_dim"}
 
 
 @dataclass(frozen=True)
@@ -193,11 +192,20 @@ class Checker:
         self.n_layers = max_layers(spec.model.layers, spec.hyperparameters)
 
     def _shape_names(self) -> set[str]:
-        has_reshape = any(isinstance(layer, Reshape) for _, layer in iter_layers(self.spec.model.layers))
+        """What decides shapes: repeat counts, conditions, and the layers' shape arguments.
+
+        A size argument (Dense units) only decides something when a layer that reads sizes
+        (Reshape) is in the model; leaving it out elsewhere keeps the enumeration small.
+        """
+        sizes_read = any(
+            isinstance(layer, LayerSpec) and REGISTRY[layer.type].reads_sizes
+            for _, layer in iter_layers(self.spec.model.layers)
+        )
         names = set()
         for u in self.space.uses:
+            kind = REGISTRY.get(u.owner)
             if u.owner in ("repeat", "when") or (
-                u.arg in _shape_args(u.owner) and (u.arg not in _SIZE_ARGS or has_reshape)
+                kind is not None and u.arg in kind.shape_args and (u.arg not in kind.size_args or sizes_read)
             ):
                 names.add(u.param)
         return self.space.ancestors(names) & set(self.space.params)
@@ -443,20 +451,6 @@ class _OutOfBudget(Exception):
     pass
 
 
-_SHAPE_ARGS: dict[str, tuple[str, ...]] = {}
-
-
-def _shape_args(owner: str) -> tuple[str, ...]:
-    if not _SHAPE_ARGS:
-        from ktrun.spec import layers as L
-
-        for cls in vars(L).values():
-            if isinstance(cls, type) and issubclass(cls, _Layer) and "type" in cls.model_fields:
-                for tag in cls.model_fields["type"].annotation.__args__:  # type: ignore[union-attr]
-                    _SHAPE_ARGS[tag] = cls.shape_args
-    return _SHAPE_ARGS.get(owner, ())
-
-
 def _components(space: Space, cons: list[Constraint], shape_names: set[str]) -> list[list[str]]:
     parent = {n: n for n in space.params}
 
@@ -485,9 +479,6 @@ def _components(space: Space, cons: list[Constraint], shape_names: set[str]) -> 
 __all__ = [
     "Checker",
     "Constraint",
-    "Dense",
-    "Embedding",
     "Feasibility",
-    "_Conv",
     "parse_constraints",
 ]

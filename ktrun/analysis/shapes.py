@@ -4,6 +4,9 @@ Keras raises "Computed output size would be zero or negative" when a kernel or p
 than the feature map it meets; that happens inside `build_model`, after TensorFlow has loaded
 and often after earlier trials trained. Here the same arithmetic runs on plain integers, for
 every combination of the hyperparameters that decide shapes.
+
+This module is the walk and the arithmetic several layers share; each layer type's own rule
+lives with the rest of that type in `ktrun.layers` and is reached through its registry entry.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ktrun.analysis.space import ConcreteLayer
-from ktrun.spec import layers as L
+if TYPE_CHECKING:  # the layer modules import this one: no runtime import back into the space
+    from ktrun.analysis.space import ConcreteLayer
 
 Dim = int | None
 Shape = tuple[Dim, ...]
@@ -65,7 +69,16 @@ class ShapeTrace:
         return " → ".join(parts)
 
 
-def _tuple(v: object, rank: int) -> tuple[Dim, ...]:
+# ---------------------------------------------------------------- arithmetic the rules share
+
+
+def size(v: object) -> Dim:
+    """A resolved size argument: the integer, or None (unknown) for anything else."""
+    return v if isinstance(v, int) else None
+
+
+def per_axis(v: object, rank: int) -> tuple[Dim, ...]:
+    """`kernel_size: 3` or `[3, 5]` as one size per spatial axis (None where unknown)."""
     if isinstance(v, list):
         if len(v) != rank:
             return (None,) * rank
@@ -73,7 +86,7 @@ def _tuple(v: object, rank: int) -> tuple[Dim, ...]:
     return (v if isinstance(v, int) else None,) * rank
 
 
-def _rank_hint(layer: ConcreteLayer, shape: Shape, need: int) -> str:
+def rank_hint(layer: ConcreteLayer, shape: Shape, need: int) -> str:
     t = layer.layer.type
     if need > len(shape):
         return (
@@ -84,7 +97,21 @@ def _rank_hint(layer: ConcreteLayer, shape: Shape, need: int) -> str:
     return f"{t} needs a per-sample input of rank {need}; add Flatten or a global pooling layer"
 
 
-def _conv_out(
+def spatial_rank_failure(layer: ConcreteLayer, shape: Shape, rank: int) -> ShapeFailure | None:
+    """Convolutions and poolings of `rank` spatial axes take (axes..., channels)."""
+    if len(shape) == rank + 1:
+        return None
+    return ShapeFailure(
+        "rank-mismatch",
+        layer,
+        f"{layer.layer.type} expects a per-sample input of rank {rank + 1} "
+        f"({'steps, channels' if rank == 1 else 'height, width, channels'}) but receives "
+        f"{format_shape(shape)}",
+        rank_hint(layer, shape, rank + 1),
+    )
+
+
+def conv_out(
     dims: Shape,
     k: tuple[Dim, ...],
     s: tuple[Dim, ...],
@@ -111,134 +138,15 @@ def _conv_out(
     return tuple(out), bad
 
 
-def _step(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
-    spec, a = layer.layer, layer.args
-
-    def fail(code: str, message: str, hint: str, arg: str | None = None) -> ShapeFailure:
-        return ShapeFailure(code, layer, message, hint, arg)
-
-    if isinstance(spec, L.Custom):  # opaque: what it declares, or the shape it received
-        declared = a.get("output_shape")
-        if declared is None:
-            return shape
-        sizes = declared if isinstance(declared, list) else [declared]
-        return tuple(d if isinstance(d, int) else None for d in sizes)
-    if isinstance(spec, L._Conv | L._Pool | L._GlobalPool):
-        rank = spec.rank
-        if len(shape) != rank + 1:
-            return fail(
-                "rank-mismatch",
-                f"{spec.type} expects a per-sample input of rank {rank + 1} "
-                f"({'steps, channels' if rank == 1 else 'height, width, channels'}) but receives "
-                f"{format_shape(shape)}",
-                _rank_hint(layer, shape, rank + 1),
-            )
-        if isinstance(spec, L._GlobalPool):
-            return (shape[-1],)
-        dims = shape[:-1]
-        if isinstance(spec, L._Conv):
-            k = _tuple(a["kernel_size"], rank)
-            strides, dilation = _tuple(a["strides"], rank), _tuple(a["dilation_rate"], rank)
-            if any((x or 1) > 1 for x in strides) and any((x or 1) > 1 for x in dilation):
-                return fail(
-                    "conv-strides-dilation",
-                    f"{spec.type} has strides {a['strides']} and dilation_rate "
-                    f"{a['dilation_rate']}; Keras supports strides > 1 or dilation > 1, not both",
-                    "use strides 1 with dilation, or dilation 1 with strides",
-                )
-            out, bad = _conv_out(
-                dims, k, _tuple(a["strides"], rank), _tuple(a["dilation_rate"], rank), a["padding"]
-            )
-            if bad is not None:
-                size = "x".join(str(x) for x in k)
-                return fail(
-                    "kernel-too-large",
-                    f"{spec.type} kernel {size} does not fit its {format_shape(shape)} input "
-                    f"(padding '{a['padding']}' would give an output size <= 0)",
-                    "constrain the kernel (e.g. `kernel_1 <= 5`), use `padding: same`, or pool "
-                    "less before this layer; or leave it: such points are excluded from the search",
-                    "kernel_size",
-                )
-            f = a["filters"]
-            return (*out, f if isinstance(f, int) else None)
-        p = _tuple(a["pool_size"], rank)
-        s = _tuple(a["strides"] if a.get("strides") is not None else a["pool_size"], rank)
-        out, bad = _conv_out(dims, p, s, (1,) * rank, a["padding"])
-        if bad is not None:
-            return fail(
-                "pool-too-large",
-                f"{spec.type} pool {'x'.join(str(x) for x in p)} does not fit its "
-                f"{format_shape(shape)} input",
-                "pool less, use `padding: same`, or limit the repeat count; or leave it: such "
-                "points are excluded from the search",
-                "pool_size",
-            )
-        return (*out, shape[-1])
-    if isinstance(spec, L.Dense):
-        if not shape:
-            return fail("rank-mismatch", "Dense receives a scalar input", "add a Reshape layer")
-        u = a["units"]
-        return (*shape[:-1], u if isinstance(u, int) else None)
-    if isinstance(spec, L.Flatten):
-        if any(d is None for d in shape):
-            return (None,)
-        return (math.prod(shape),)  # type: ignore[arg-type]
-    if isinstance(spec, L.Reshape):
-        target = list(spec.target_shape)
-        if target.count(-1) > 1 or any(t == 0 or t < -1 for t in target):
-            return fail(
-                "reshape-mismatch",
-                f"Reshape target_shape {target} is not a shape (positive sizes, at most one -1)",
-                "give positive sizes, with at most one -1",
-            )
-        if any(d is None for d in shape):
-            return tuple(None if t == -1 else t for t in target)
-        total = math.prod(shape)  # type: ignore[arg-type]
-        known = math.prod(t for t in target if t != -1)
-        if -1 in target:
-            if total % known:
-                return fail(
-                    "reshape-mismatch",
-                    f"Reshape cannot turn {format_shape(shape)} ({total} values) into {target}",
-                    f"the known sizes must divide {total}",
-                )
-            target[target.index(-1)] = total // known
-        elif known != total:
-            return fail(
-                "reshape-mismatch",
-                f"Reshape cannot turn {format_shape(shape)} ({total} values) into {target} ({known} values)",
-                f"choose a target_shape whose sizes multiply to {total}, or use -1 for one axis",
-            )
-        return tuple(target)
-    if isinstance(spec, L.Embedding):
-        if len(shape) != 1:
-            return fail(
-                "rank-mismatch",
-                f"Embedding expects a per-sample sequence of token ids (rank 1) but receives "
-                f"{format_shape(shape)}",
-                "put Embedding first, on integer token data",
-            )
-        od = a["output_dim"]
-        return (shape[0], od if isinstance(od, int) else None)
-    if isinstance(spec, L._Recurrent):
-        if len(shape) != 2:
-            return fail(
-                "rank-mismatch",
-                f"{spec.type} expects a per-sample input of rank 2 (timesteps, features) but "
-                f"receives {format_shape(shape)}",
-                _rank_hint(layer, shape, 2),
-            )
-        u = a["units"]
-        u = u if isinstance(u, int) else None
-        return (shape[0], u) if a["return_sequences"] is True else (u,)
-    return shape  # Dropout, normalisation, Activation keep the shape
+# ---------------------------------------------------------------- the walk
 
 
 def infer(input_shape: Sequence[int], layers: Sequence[ConcreteLayer]) -> ShapeTrace:
+    """Each layer's registered shape rule in turn, up to the first failure."""
     shape: Shape = tuple(input_shape)
     steps: list[tuple[ConcreteLayer, Shape]] = []
     for layer in layers:
-        out = _step(layer, shape)
+        out = layer.kind.shape(layer, shape)
         if isinstance(out, ShapeFailure):
             return ShapeTrace(tuple(input_shape), tuple(steps), out)
         steps.append((layer, out))

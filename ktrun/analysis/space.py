@@ -17,10 +17,10 @@ from typing import Any
 
 from ktrun import problems as pb
 from ktrun.config.provenance import KeyPath
+from ktrun.layers import REGISTRY, LayerSpec, LayerType, Repeat
 from ktrun.problems import Problem
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.hyperparameters import BooleanHp, ChoiceHp, FixedHp, FloatHp, Hyperparameter, IntHp
-from ktrun.spec.layers import KerasLayer, Repeat
 from ktrun.spec.refs import HpRef, Scalar
 
 #: Above this many values a domain is counted, not listed.
@@ -541,11 +541,16 @@ def _param(
 class ConcreteLayer:
     """A layer as one trial builds it: references replaced by the point's values."""
 
-    layer: KerasLayer
+    layer: LayerSpec
     args: dict[str, Any]
     path: KeyPath
     index: tuple[int, ...] = ()
     refs: tuple[str, ...] = ()  # the hyperparameter instances its arguments read
+
+    @property
+    def kind(self) -> LayerType:
+        """Its registered type: the shape rule and the Keras construction."""
+        return REGISTRY[self.layer.type]
 
     @property
     def label(self) -> str:

@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from ktrun import problems as pb
-from ktrun.analysis.domains import Domain, domain_for
+from ktrun.analysis.domains import FIT_ARGS, OPTIMIZER_ARGS, Domain
 from ktrun.analysis.expressions import KEYWORDS
 from ktrun.analysis.space import bounds, cardinality, values
 from ktrun.checks.context import Ctx
+from ktrun.layers import REGISTRY, LayerSpec, Repeat, iter_layers
+from ktrun.layers import repeat as repeat_block
 from ktrun.problems import Problem
 from ktrun.spec.hyperparameters import BooleanHp, ChoiceHp, FixedHp, FloatHp, IntHp
-from ktrun.spec.layers import Repeat, iter_layers
 from ktrun.spec.refs import NAME_PATTERN, HpRef, Scalar
 
 HP = "hyperparameters"
@@ -143,10 +144,7 @@ def _choice(name: str, decl: ChoiceHp) -> Iterator[Problem]:
 def check_arguments(ctx: Ctx) -> Iterator[Problem]:
     """Every literal and every value a referenced hyperparameter can take fits its argument."""
     reported: set[tuple[str, str]] = set()
-    for path, owner, arg, value in _arguments(ctx):
-        dom = domain_for(owner, arg)
-        if dom is None:
-            continue
+    for path, owner, arg, value, dom in _arguments(ctx):
         items: list[Any] = value if isinstance(value, list) else [value]
         for v in items:
             if isinstance(v, HpRef):
@@ -241,20 +239,23 @@ def _ref_problems(
         )
 
 
-def _arguments(ctx: Ctx) -> Iterator[tuple[tuple[str | int, ...], str, str, object]]:
-    """(path, owner, argument, value) for every layer, optimizer and fit argument."""
+def _arguments(ctx: Ctx) -> Iterator[tuple[tuple[str | int, ...], str, str, object, Domain]]:
+    """(path, owner, argument, value, domain) for every layer, optimizer and fit argument that has
+    a domain: a layer's are declared with its type, in `ktrun.layers`."""
     for lpath, layer in iter_layers(ctx.spec.model.layers):
         if isinstance(layer, Repeat):
-            yield (*lpath, "times"), "repeat", "times", layer.times
+            yield (*lpath, "times"), "repeat", "times", layer.times, repeat_block.DOMAINS["times"]
             continue
-        for arg, value in layer:  # type: ignore[attr-defined]
-            if arg not in ("type", "when", "name") and value is not None:
-                yield (*lpath, arg), layer.type, arg, value  # type: ignore[attr-defined]
+        assert isinstance(layer, LayerSpec)
+        domains = REGISTRY[layer.type].domains
+        for arg, value in layer:
+            if arg in domains and value is not None:
+                yield (*lpath, arg), layer.type, arg, value, domains[arg]
     for arg, value in ctx.spec.model.compile.optimizer:
-        if value is not None:
-            yield ("model", "compile", "optimizer", arg), "optimizer", arg, value
-    for arg in ("epochs", "batch_size"):
-        yield ("fit", arg), "fit", arg, getattr(ctx.spec.fit, arg)
+        if arg in OPTIMIZER_ARGS and value is not None:
+            yield ("model", "compile", "optimizer", arg), "optimizer", arg, value, OPTIMIZER_ARGS[arg]
+    for arg, dom in FIT_ARGS.items():
+        yield ("fit", arg), "fit", arg, getattr(ctx.spec.fit, arg), dom
 
 
 # ---------------------------------------------------------------- 3. references and conditions

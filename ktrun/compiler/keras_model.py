@@ -20,7 +20,6 @@ import keras_tuner as kt
 from ktrun.analysis.space import ConcreteLayer, unroll
 from ktrun.compiler.plan import HpDecl, Plan
 from ktrun.spec import keras_names as kn
-from ktrun.spec.layers import Custom
 from ktrun.spec.refs import HpRef, Scalar
 
 _LOSS_CLASSES: dict[str, str] = {
@@ -55,24 +54,17 @@ def active_values(hp: kt.HyperParameters) -> dict[str, Scalar]:
     return {k: v for k, v in hp.values.items() if k.startswith("tuner/") or hp.is_active(k)}
 
 
-def _keras_args(layer: ConcreteLayer) -> dict[str, Any]:
-    args = {k: v for k, v in layer.args.items() if v is not None and k not in layer.layer.spec_only}
-    for key in ("kernel_size", "strides", "pool_size", "dilation_rate", "target_shape"):
-        if isinstance(args.get(key), list):
-            args[key] = tuple(args[key])
-    if layer.index and "name" in args:
-        args["name"] = f"{args['name']}_{'_'.join(map(str, layer.index))}"
-    return args
-
-
 def build_layers(plan: Plan, point: Mapping[str, Scalar]) -> list[keras.layers.Layer]:
-    out = []
-    for c in unroll(plan.spec.model.layers, point):
-        if isinstance(c.layer, Custom):
-            out.append(custom_object(plan, c.layer.layer)(**_keras_args(c)))
-        else:
-            out.append(getattr(keras.layers, c.layer.type)(**_keras_args(c)))
-    return out
+    """Each layer as its registered type says: a class and its keyword arguments."""
+    return [_layer_class(plan, c)(**c.kind.kwargs(c)) for c in unroll(plan.spec.model.layers, point)]
+
+
+def _layer_class(plan: Plan, layer: ConcreteLayer) -> Any:
+    kind = layer.kind
+    if kind.keras_class is not None:
+        return getattr(keras.layers, kind.keras_class)
+    assert kind.custom_object is not None  # a LayerType has one or the other
+    return custom_object(plan, kind.custom_object(layer.layer))
 
 
 def custom_object(plan: Plan, name: str) -> Any:

@@ -11,11 +11,11 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
+from ktrun.layers import Layer
 from ktrun.spec import keras_names as kn
 from ktrun.spec.base import HpName as HpNameKey
 from ktrun.spec.base import Strict
 from ktrun.spec.hyperparameters import Hyperparameter
-from ktrun.spec.layers import Layer
 from ktrun.spec.refs import BoolArg, FloatArg, IntArg, Scalar, StrArg
 
 # ---------------------------------------------------------------- experiment

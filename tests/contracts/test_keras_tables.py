@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ktrun.analysis.domains import domain_for
+from ktrun.analysis.shapes import infer
+from ktrun.analysis.space import unroll
+from ktrun.layers import LAYER_TYPES, REGISTRY
 from ktrun.spec import keras_names as kn
-from ktrun.spec.layers import LAYER_TYPES
+from ktrun.spec.experiment import ExperimentSpec
 
 pytestmark = pytest.mark.keras
 
@@ -42,7 +44,50 @@ def test_layer_allowlist_exists_in_keras() -> None:
     import keras
 
     for name in LAYER_TYPES:
-        assert hasattr(keras.layers, name), name
+        assert hasattr(keras.layers, str(REGISTRY[name].keras_class)), name
+
+
+#: One example per Keras layer type: (per-sample input shape, arguments). A new type needs one.
+EXAMPLES: dict[str, tuple[tuple[int, ...], dict[str, object]]] = {
+    "Dense": ((4,), {"units": 3}),
+    "Dropout": ((4,), {"rate": 0.5}),
+    "Flatten": ((2, 3, 1), {}),
+    "Reshape": ((6,), {"target_shape": [2, -1]}),
+    "BatchNormalization": ((4, 3), {}),
+    "LayerNormalization": ((4, 3), {}),
+    "Activation": ((4,), {"activation": "relu"}),
+    "Conv1D": ((10, 2), {"filters": 3, "kernel_size": 3, "strides": 2}),
+    "Conv2D": ((9, 9, 1), {"filters": 2, "kernel_size": [3, 2], "padding": "same", "strides": 2}),
+    "MaxPooling1D": ((10, 2), {"pool_size": 3}),
+    "MaxPooling2D": ((9, 9, 1), {"pool_size": 2, "strides": 1}),
+    "AveragePooling1D": ((10, 2), {"pool_size": 2, "padding": "same"}),
+    "AveragePooling2D": ((9, 9, 1), {}),
+    "GlobalAveragePooling1D": ((10, 2), {}),
+    "GlobalAveragePooling2D": ((9, 9, 1), {}),
+    "GlobalMaxPooling1D": ((10, 2), {}),
+    "GlobalMaxPooling2D": ((9, 9, 1), {}),
+    "Embedding": ((5,), {"input_dim": 10, "output_dim": 4}),
+    "LSTM": ((5, 3), {"units": 2, "return_sequences": True}),
+    "GRU": ((5, 3), {"units": 2}),
+}
+
+
+def test_each_layer_type_builds_and_its_shape_rule_agrees_with_keras() -> None:
+    """Construction and shape rule of every registered Keras type, against Keras itself."""
+    import keras
+
+    assert set(EXAMPLES) == set(LAYER_TYPES), "give each registered layer type an example"
+    for name, (shape, args) in EXAMPLES.items():
+        spec = ExperimentSpec.model_validate(
+            {"experiment": {"name": "t"}, "model": {"layers": [{"type": name, **args}]}}
+        )
+        (layer,) = unroll(spec.model.layers, {})
+        kind = layer.kind
+        built = getattr(keras.layers, str(kind.keras_class))(**kind.kwargs(layer))
+        model = keras.Sequential([keras.Input(shape), built])
+        trace = infer(shape, [layer])
+        assert trace.failure is None, name
+        assert tuple(model.output_shape[1:]) == trace.output, name
 
 
 def test_padding_table_matches_conv_layers() -> None:
@@ -51,8 +96,8 @@ def test_padding_table_matches_conv_layers() -> None:
     for padding in kn.PADDINGS:
         keras.layers.Conv2D(2, 3, padding=padding)
     keras.layers.Conv1D(2, 3, padding="causal")
-    dom = domain_for("Conv2D", "padding")
-    assert dom is not None and dom.names == kn.PADDINGS
+    assert REGISTRY["Conv2D"].domains["padding"].names == kn.PADDINGS
+    assert REGISTRY["Conv1D"].domains["padding"].names == kn.CONV1D_PADDINGS
 
 
 def test_metric_names_are_logged_as_the_table_says() -> None:

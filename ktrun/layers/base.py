@@ -1,0 +1,137 @@
+"""What a layer type is to ktrun, as one record: spec, argument domains, shape rule, construction.
+
+Before, one type was spread over four modules nothing tied together, and a new one could get
+its shape silently wrong. A `LayerType` holds every piece, and an incomplete one is refused when
+its module is imported. The Keras construction is data (a class name under `keras.layers` and
+the constructor's keyword arguments): only the builder imports Keras.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import Field
+
+from ktrun.analysis.domains import Domain
+from ktrun.spec import keras_names as kn
+from ktrun.spec.base import Condition, Strict
+from ktrun.spec.refs import SERIALIZER, HpRef, json_schema, validator
+
+if TYPE_CHECKING:
+    from ktrun.analysis.shapes import Shape, ShapeFailure
+    from ktrun.analysis.space import ConcreteLayer
+
+Activation = Annotated[
+    str | HpRef, validator("str"), SERIALIZER, json_schema("str", enum=list(kn.ACTIVATIONS))
+]
+Initializer = Annotated[
+    str | HpRef, validator("str"), SERIALIZER, json_schema("str", enum=list(kn.INITIALIZERS))
+]
+Padding = Annotated[
+    str | HpRef, validator("str"), SERIALIZER, json_schema("str", enum=list(kn.CONV1D_PADDINGS))
+]
+
+
+class LayerSpec(Strict):
+    """Keys every layer takes; each type adds `type: Literal["<its name>"]` and its arguments."""
+
+    if TYPE_CHECKING:  # declared by each type as its Literal (first among its own keys)
+        type: str
+
+    name: str | None = Field(None, description="Keras layer name (shown in errors and reports).")
+    when: Condition | None = Field(None, description="Add this layer only under this condition.")
+
+
+#: Output shape from input shape; arguments resolved for one point (None where unknown).
+ShapeRule = Callable[["ConcreteLayer", "Shape"], "Shape | ShapeFailure"]
+#: Keyword arguments of the Keras constructor, from the layer as one point builds it.
+KwargsRule = Callable[["ConcreteLayer"], dict[str, Any]]
+
+#: Keras takes these as tuples; YAML gives lists.
+_TUPLE_ARGS = ("kernel_size", "strides", "pool_size", "dilation_rate", "target_shape")
+
+
+def keras_kwargs(layer: ConcreteLayer, drop: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The spec's arguments as Keras takes them: unset ones and keys only ktrun reads left out."""
+    args = {k: v for k, v in layer.args.items() if v is not None and k not in drop}
+    for key in _TUPLE_ARGS:
+        if isinstance(args.get(key), list):
+            args[key] = tuple(args[key])
+    if layer.index and "name" in args:  # one Keras name per repetition of a repeat block
+        args["name"] = f"{args['name']}_{'_'.join(map(str, layer.index))}"
+    return args
+
+
+class LayerTypeError(TypeError):
+    """A layer type declared without a piece the checks or the builder rely on."""
+
+
+def _no_shape_rule(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
+    raise AssertionError("unreachable: LayerType refuses a type without a shape rule")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayerType:
+    """One `type:` of `model.layers`, complete: nothing about it lives anywhere else."""
+
+    spec: type[LayerSpec]
+    #: Required: without it the shape checks would pass anything through this layer.
+    shape: ShapeRule = _no_shape_rule
+    #: The class under `keras.layers` the builder instantiates ...
+    keras_class: str | None = None
+    #: ... or the `custom_objects.layers` entry the spec names (the user's own class).
+    custom_object: Callable[[Any], str] | None = None
+    kwargs: KwargsRule = keras_kwargs
+    #: What each argument may take (check 2); an argument absent here is not range-checked.
+    domains: Mapping[str, Domain] = field(default_factory=dict)
+    #: Arguments that decide output shapes: the shape check enumerates the values they take.
+    shape_args: tuple[str, ...] = ()
+    #: Those of `shape_args` that only set an output size, which no rule rejects unless a
+    #: layer with `reads_sizes` follows: elsewhere the checks need not enumerate them.
+    size_args: tuple[str, ...] = ()
+    #: Its rule can fail on the sizes it receives (Reshape), not only on ranks and extents.
+    reads_sizes: bool = False
+
+    def __post_init__(self) -> None:
+        where = f"layer type `{self.type}` ({self.spec.__module__})"
+        if self.shape is _no_shape_rule:
+            raise LayerTypeError(
+                f"{where} has no shape rule: give it `shape=`, or the static checks would let "
+                "any shape through it unchecked"
+            )
+        if (self.keras_class is None) == (self.custom_object is None):
+            raise LayerTypeError(
+                f"{where} needs exactly one Keras construction: `keras_class=` (a class of "
+                "keras.layers) or `custom_object=` (an entry of custom_objects.layers)"
+            )
+        unknown = sorted((set(self.domains) | set(self.shape_args)) - set(self.spec.model_fields))
+        if unknown:
+            raise LayerTypeError(f"{where}: {unknown} are not arguments of its spec")
+        if not set(self.size_args) <= set(self.shape_args):
+            raise LayerTypeError(f"{where}: size_args must be among its shape_args")
+
+    @property
+    def type(self) -> str:
+        """The `type:` value, from the spec's `Literal` (one source for both)."""
+        field_info = self.spec.model_fields.get("type")
+        annotation = field_info.annotation if field_info is not None else None
+        args = typing.get_args(annotation)
+        if typing.get_origin(annotation) is not typing.Literal or len(args) != 1:
+            raise LayerTypeError(f'{self.spec.__qualname__} needs `type: Literal["<name>"]`')
+        return str(args[0])
+
+
+def build_registry(types: Iterable[LayerType], reserved: Iterable[str] = ()) -> dict[str, LayerType]:
+    """Layer types by `type`; a name used twice (or taken, like `repeat`) is refused."""
+    registry: dict[str, LayerType] = {}
+    taken = set(reserved)
+    for t in types:
+        if t.type in taken:
+            raise LayerTypeError(f"layer type `{t.type}` is taken by a block ({t.spec.__module__})")
+        if t.type in registry:
+            raise LayerTypeError(f"layer type `{t.type}` is registered twice ({t.spec.__module__})")
+        registry[t.type] = t
+    return registry

@@ -1,0 +1,47 @@
+"""Dense: the fully connected layer; it maps the last axis to `units`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from ktrun.analysis.domains import ACTIVATION, BOOL, INITIALIZER, POSITIVE_INT
+from ktrun.analysis.shapes import ShapeFailure, size
+from ktrun.layers.base import Activation, Initializer, LayerSpec, LayerType
+from ktrun.spec.refs import BoolArg, IntArg
+
+if TYPE_CHECKING:
+    from ktrun.analysis.shapes import Shape
+    from ktrun.analysis.space import ConcreteLayer
+
+
+class Dense(LayerSpec):
+    type: Literal["Dense"]
+    units: IntArg
+    activation: Activation | None = None
+    use_bias: BoolArg = True
+    kernel_initializer: Initializer | None = None
+    bias_initializer: Initializer | None = None
+
+
+def _shape(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
+    if not shape:
+        return ShapeFailure("rank-mismatch", layer, "Dense receives a scalar input", "add a Reshape layer")
+    return (*shape[:-1], size(layer.args["units"]))
+
+
+TYPES = (
+    LayerType(
+        spec=Dense,
+        shape=_shape,
+        keras_class="Dense",
+        domains={
+            "units": POSITIVE_INT,
+            "activation": ACTIVATION,
+            "use_bias": BOOL,
+            "kernel_initializer": INITIALIZER,
+            "bias_initializer": INITIALIZER,
+        },
+        shape_args=("units",),
+        size_args=("units",),
+    ),
+)

@@ -1,0 +1,46 @@
+"""Embedding: token ids (a per-sample sequence) to vectors of `output_dim`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from ktrun.analysis.domains import POSITIVE_INT
+from ktrun.analysis.shapes import ShapeFailure, format_shape, size
+from ktrun.layers.base import LayerSpec, LayerType
+from ktrun.spec.refs import IntArg
+
+if TYPE_CHECKING:
+    from ktrun.analysis.shapes import Shape
+    from ktrun.analysis.space import ConcreteLayer
+
+
+class Embedding(LayerSpec):
+    type: Literal["Embedding"]
+    input_dim: IntArg = Field(description="Vocabulary size: largest token id + 1.")
+    output_dim: IntArg
+
+
+def _shape(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
+    if len(shape) != 1:
+        return ShapeFailure(
+            "rank-mismatch",
+            layer,
+            "Embedding expects a per-sample sequence of token ids (rank 1) but receives "
+            f"{format_shape(shape)}",
+            "put Embedding first, on integer token data",
+        )
+    return (shape[0], size(layer.args["output_dim"]))
+
+
+TYPES = (
+    LayerType(
+        spec=Embedding,
+        shape=_shape,
+        keras_class="Embedding",
+        domains={"input_dim": POSITIVE_INT, "output_dim": POSITIVE_INT},
+        shape_args=("output_dim",),
+        size_args=("output_dim",),
+    ),
+)

@@ -1,0 +1,120 @@
+"""Max and average pooling (1D/2D) and their global forms; pooling keeps the channels."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from ktrun.analysis.domains import PADDING, POSITIVE_INT
+from ktrun.analysis.shapes import ShapeFailure, conv_out, format_shape, per_axis, spatial_rank_failure
+from ktrun.layers.base import LayerSpec, LayerType, Padding, ShapeRule
+from ktrun.spec.refs import SizeArg
+
+if TYPE_CHECKING:
+    from ktrun.analysis.shapes import Shape
+    from ktrun.analysis.space import ConcreteLayer
+
+
+class _Pool(LayerSpec):
+    pool_size: SizeArg = 2
+    strides: SizeArg | None = Field(None, description="Defaults to pool_size.")
+    padding: Padding = "valid"
+
+
+class MaxPooling1D(_Pool):
+    type: Literal["MaxPooling1D"]
+
+
+class MaxPooling2D(_Pool):
+    type: Literal["MaxPooling2D"]
+
+
+class AveragePooling1D(_Pool):
+    type: Literal["AveragePooling1D"]
+
+
+class AveragePooling2D(_Pool):
+    type: Literal["AveragePooling2D"]
+
+
+class GlobalAveragePooling1D(LayerSpec):
+    type: Literal["GlobalAveragePooling1D"]
+
+
+class GlobalAveragePooling2D(LayerSpec):
+    type: Literal["GlobalAveragePooling2D"]
+
+
+class GlobalMaxPooling1D(LayerSpec):
+    type: Literal["GlobalMaxPooling1D"]
+
+
+class GlobalMaxPooling2D(LayerSpec):
+    type: Literal["GlobalMaxPooling2D"]
+
+
+def pool_shape(rank: int) -> ShapeRule:
+    """The rule of a pooling over `rank` spatial axes; strides default to the pool size."""
+
+    def rule(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
+        a = layer.args
+        wrong_rank = spatial_rank_failure(layer, shape, rank)
+        if wrong_rank is not None:
+            return wrong_rank
+        p = per_axis(a["pool_size"], rank)
+        s = per_axis(a["strides"] if a.get("strides") is not None else a["pool_size"], rank)
+        out, bad = conv_out(shape[:-1], p, s, (1,) * rank, a["padding"])
+        if bad is not None:
+            return ShapeFailure(
+                "pool-too-large",
+                layer,
+                f"{layer.layer.type} pool {'x'.join(str(x) for x in p)} does not fit its "
+                f"{format_shape(shape)} input",
+                "pool less, use `padding: same`, or limit the repeat count; or leave it: such "
+                "points are excluded from the search",
+                "pool_size",
+            )
+        return (*out, shape[-1])
+
+    return rule
+
+
+def global_pool_shape(rank: int) -> ShapeRule:
+    """Global pooling over `rank` spatial axes leaves the channels alone."""
+
+    def rule(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
+        wrong_rank = spatial_rank_failure(layer, shape, rank)
+        return wrong_rank if wrong_rank is not None else (shape[-1],)
+
+    return rule
+
+
+_DOMAINS = {"pool_size": POSITIVE_INT, "strides": POSITIVE_INT, "padding": PADDING}
+_SHAPE_ARGS = ("pool_size", "strides", "padding")
+
+
+def _pool(spec: type[_Pool], rank: int) -> LayerType:
+    return LayerType(
+        spec=spec,
+        shape=pool_shape(rank),
+        keras_class=spec.__name__,
+        domains=_DOMAINS,
+        shape_args=_SHAPE_ARGS,
+    )
+
+
+def _global(spec: type[LayerSpec], rank: int) -> LayerType:
+    return LayerType(spec=spec, shape=global_pool_shape(rank), keras_class=spec.__name__)
+
+
+TYPES = (
+    _pool(MaxPooling1D, 1),
+    _pool(MaxPooling2D, 2),
+    _pool(AveragePooling1D, 1),
+    _pool(AveragePooling2D, 2),
+    _global(GlobalAveragePooling1D, 1),
+    _global(GlobalAveragePooling2D, 2),
+    _global(GlobalMaxPooling1D, 1),
+    _global(GlobalMaxPooling2D, 2),
+)

@@ -1,0 +1,63 @@
+"""LSTM and GRU: (timesteps, features) to the last output, or to every step's output."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from ktrun.analysis.domains import ACTIVATION, BOOL, FRACTION, POSITIVE_INT
+from ktrun.analysis.shapes import ShapeFailure, format_shape, rank_hint, size
+from ktrun.layers.base import Activation, LayerSpec, LayerType
+from ktrun.spec.refs import BoolArg, FloatArg, IntArg
+
+if TYPE_CHECKING:
+    from ktrun.analysis.shapes import Shape
+    from ktrun.analysis.space import ConcreteLayer
+
+
+class _Recurrent(LayerSpec):
+    units: IntArg
+    activation: Activation | None = None
+    dropout: FloatArg = 0.0
+    recurrent_dropout: FloatArg = 0.0
+    return_sequences: BoolArg = False
+
+
+class LSTM(_Recurrent):
+    type: Literal["LSTM"]
+
+
+class GRU(_Recurrent):
+    type: Literal["GRU"]
+
+
+def _shape(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
+    if len(shape) != 2:
+        return ShapeFailure(
+            "rank-mismatch",
+            layer,
+            f"{layer.layer.type} expects a per-sample input of rank 2 (timesteps, features) but "
+            f"receives {format_shape(shape)}",
+            rank_hint(layer, shape, 2),
+        )
+    u = size(layer.args["units"])
+    return (shape[0], u) if layer.args["return_sequences"] is True else (u,)
+
+
+def _recurrent(spec: type[_Recurrent]) -> LayerType:
+    return LayerType(
+        spec=spec,
+        shape=_shape,
+        keras_class=spec.__name__,
+        domains={
+            "units": POSITIVE_INT,
+            "activation": ACTIVATION,
+            "dropout": FRACTION,
+            "recurrent_dropout": FRACTION,
+            "return_sequences": BOOL,
+        },
+        shape_args=("units", "return_sequences"),
+        size_args=("units",),
+    )
+
+
+TYPES = (_recurrent(LSTM), _recurrent(GRU))

@@ -1,0 +1,49 @@
+"""`type: repeat`: a block of layers, not a layer; the space unrolls it, so it has no rule of its own.
+
+A `repeat` block is Keras Tuner's most common pattern (`for i in range(hp.Int("num_blocks",
+1, 3))`): each repetition gets its own instance of every hyperparameter used inside it
+(`filters` → `filters_1`, `filters_2`, ...), except those listed in `shared`. Instance `i` is
+active only when the repeat count is at least `i`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from ktrun.analysis.domains import Domain
+from ktrun.spec.base import Condition, HpName, Strict
+from ktrun.spec.refs import IntArg
+
+if TYPE_CHECKING:
+    from ktrun.layers import Layer
+
+
+class Repeat(Strict):
+    """Repeat `layers` `times` times, each repetition with its own hyperparameter instances."""
+
+    type: Literal["repeat"]
+    times: IntArg = Field(description="A count, or `$name` of an int/choice hyperparameter.")
+    layers: list[Layer] = Field(min_length=1)
+    shared: list[HpName] = Field(
+        default_factory=list,
+        description="Hyperparameters that keep one value across repetitions.",
+    )
+    name: str | None = None
+    when: Condition | None = None
+
+
+#: What `times` may be (check 2): zero repetitions is a block switched off.
+DOMAINS: dict[str, Domain] = {"times": Domain("int", "an integer >= 0", lo=0)}
+
+
+def iter_layers(
+    layers: Sequence[object], path: tuple[str | int, ...] = ("model", "layers")
+) -> Iterator[tuple[tuple[str | int, ...], object]]:
+    """Every layer and repeat block with its key path, blocks before the layers inside them."""
+    for i, layer in enumerate(layers):
+        yield (*path, i), layer
+        if isinstance(layer, Repeat):
+            yield from iter_layers(layer.layers, (*path, i, "layers"))

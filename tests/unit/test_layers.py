@@ -1,0 +1,124 @@
+"""The layer registry: every type complete, an incomplete one refused at import (TF-free)."""
+
+from __future__ import annotations
+
+import importlib
+import textwrap
+import typing
+from pathlib import Path
+from typing import Literal
+
+import pytest
+
+from ktrun.analysis.shapes import Shape
+from ktrun.analysis.space import ConcreteLayer, unroll
+from ktrun.layers import LAYER_TYPES, REGISTRY, Layer, Repeat
+from ktrun.layers.base import LayerSpec, LayerType, LayerTypeError, build_registry
+from ktrun.layers.core import same_shape
+from ktrun.spec.experiment import ExperimentSpec
+from ktrun.spec.refs import IntArg
+
+
+class Conv2DTranspose(LayerSpec):
+    """A type someone is adding; the tests below leave out one piece at a time."""
+
+    type: Literal["Conv2DTranspose"]
+    filters: IntArg
+
+
+def _keep(layer: ConcreteLayer, shape: Shape) -> Shape:
+    return shape
+
+
+def test_registry_is_complete_and_drives_the_union() -> None:
+    union = typing.get_args(typing.get_args(Layer)[0])
+    assert union == (*(t.spec for t in REGISTRY.values()), Repeat)
+    for name, kind in REGISTRY.items():
+        assert kind.type == name
+        assert callable(kind.shape) and callable(kind.kwargs)
+        assert (kind.keras_class is None) != (kind.custom_object is None), name
+    assert set(LAYER_TYPES) == set(REGISTRY) - {"custom"}
+
+
+def test_type_without_shape_rule_is_refused() -> None:
+    with pytest.raises(LayerTypeError, match=r"`Conv2DTranspose` .* has no shape rule"):
+        LayerType(spec=Conv2DTranspose, keras_class="Conv2DTranspose")
+
+
+def test_type_without_construction_is_refused() -> None:
+    with pytest.raises(LayerTypeError, match="needs exactly one Keras construction"):
+        LayerType(spec=Conv2DTranspose, shape=_keep)
+    with pytest.raises(LayerTypeError, match="needs exactly one Keras construction"):
+        LayerType(spec=Conv2DTranspose, shape=_keep, keras_class="X", custom_object=lambda s: "X")
+
+
+def test_type_naming_arguments_its_spec_lacks_is_refused() -> None:
+    with pytest.raises(LayerTypeError, match=r"\['kernel_size'\] are not arguments"):
+        LayerType(
+            spec=Conv2DTranspose, shape=_keep, keras_class="Conv2DTranspose", shape_args=("kernel_size",)
+        )
+    with pytest.raises(LayerTypeError, match="size_args must be among its shape_args"):
+        LayerType(spec=Conv2DTranspose, shape=_keep, keras_class="Conv2DTranspose", size_args=("filters",))
+
+
+def test_registering_a_type_twice_or_as_repeat_is_refused() -> None:
+    dense = REGISTRY["Dense"]
+    with pytest.raises(LayerTypeError, match="registered twice"):
+        build_registry([dense, dense])
+
+    class Block(LayerSpec):
+        type: Literal["repeat"]
+
+    with pytest.raises(LayerTypeError, match="`repeat` is taken"):
+        build_registry([LayerType(spec=Block, shape=same_shape, keras_class="X")], reserved=("repeat",))
+
+
+def test_incomplete_type_fails_when_its_module_is_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a family module forgetting `shape=` does: the import itself raises, with the reason."""
+    (tmp_path / "ktrun_test_incomplete_family.py").write_text(
+        textwrap.dedent(
+            """
+            from typing import Literal
+
+            from ktrun.layers.base import LayerSpec, LayerType
+
+
+            class Conv3D(LayerSpec):
+                type: Literal["Conv3D"]
+
+
+            TYPES = (LayerType(spec=Conv3D, keras_class="Conv3D"),)
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(LayerTypeError, match=r"`Conv3D` .* has no shape rule"):
+        importlib.import_module("ktrun_test_incomplete_family")
+
+
+def _concrete(layers: list[dict[str, object]], point: dict[str, object] | None = None) -> list[ConcreteLayer]:
+    spec = ExperimentSpec.model_validate({"experiment": {"name": "t"}, "model": {"layers": layers}})
+    return unroll(spec.model.layers, point or {})  # type: ignore[arg-type]
+
+
+def test_keras_construction_is_data() -> None:
+    conv, custom = _concrete(
+        [
+            {"type": "Conv2D", "filters": 4, "kernel_size": [3, 5], "name": "c"},
+            {"type": "custom", "layer": "Scaled", "output_shape": [4], "scale": 2.0},
+        ]
+    )
+    assert conv.kind.keras_class == "Conv2D"
+    assert conv.kind.kwargs(conv)["kernel_size"] == (3, 5)
+    assert custom.kind.keras_class is None and custom.kind.custom_object is not None
+    assert custom.kind.custom_object(custom.layer) == "Scaled"
+    assert custom.kind.kwargs(custom) == {"scale": 2.0}
+
+
+def test_keras_names_are_unique_per_repetition() -> None:
+    layers = _concrete(
+        [{"type": "repeat", "times": 2, "layers": [{"type": "Dense", "units": 3, "name": "d"}]}]
+    )
+    assert [c.kind.kwargs(c)["name"] for c in layers] == ["d_1", "d_2"]
