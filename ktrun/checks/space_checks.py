@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from ktrun import problems as pb
-from ktrun.analysis.domains import FIT_ARGS, OPTIMIZER_ARGS, Domain
 from ktrun.analysis.expressions import KEYWORDS
 from ktrun.analysis.space import bounds, cardinality, values
 from ktrun.checks.context import Ctx
 from ktrun.layers import REGISTRY, LayerSpec, Repeat, iter_layers
 from ktrun.layers import repeat as repeat_block
 from ktrun.problems import Problem
+from ktrun.spec.domains import FIT_ARGS, OPTIMIZER_ARGS, Domain
 from ktrun.spec.hyperparameters import BooleanHp, ChoiceHp, FixedHp, FloatHp, IntHp
 from ktrun.spec.refs import NAME_PATTERN, HpRef, Scalar
 

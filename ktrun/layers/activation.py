@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ktrun.analysis.domains import ACTIVATION
 from ktrun.layers.base import Activation, LayerSpec, LayerType
 from ktrun.layers.core import same_shape
+from ktrun.spec.domains import ACTIVATION
 
 
 class Activation_(LayerSpec):  # the name `Activation` is the argument type; the schema says Activation_

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
-from ktrun.analysis.domains import Domain
 from ktrun.spec import keras_names as kn
 from ktrun.spec.base import Condition, Strict
+from ktrun.spec.domains import Domain
 from ktrun.spec.refs import SERIALIZER, HpRef, json_schema, validator
 
 if TYPE_CHECKING:

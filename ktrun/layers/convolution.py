@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ktrun.analysis.domains import ACTIVATION, BOOL, CONV1D_PADDING, INITIALIZER, PADDING, POSITIVE_INT
 from ktrun.analysis.shapes import ShapeFailure, conv_out, format_shape, per_axis, size, spatial_rank_failure
 from ktrun.layers.base import Activation, Initializer, LayerSpec, LayerType, Padding, ShapeRule
+from ktrun.spec.domains import ACTIVATION, BOOL, CONV1D_PADDING, INITIALIZER, PADDING, POSITIVE_INT
 from ktrun.spec.refs import BoolArg, IntArg, SizeArg
 
 if TYPE_CHECKING:

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from ktrun.analysis.domains import FRACTION
 from ktrun.analysis.shapes import ShapeFailure, format_shape
 from ktrun.layers.base import LayerSpec, LayerType
+from ktrun.spec.domains import FRACTION
 from ktrun.spec.refs import FloatArg
 
 if TYPE_CHECKING:

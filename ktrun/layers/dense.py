@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ktrun.analysis.domains import ACTIVATION, BOOL, INITIALIZER, POSITIVE_INT
 from ktrun.analysis.shapes import ShapeFailure, size
 from ktrun.layers.base import Activation, Initializer, LayerSpec, LayerType
+from ktrun.spec.domains import ACTIVATION, BOOL, INITIALIZER, POSITIVE_INT
 from ktrun.spec.refs import BoolArg, IntArg
 
 if TYPE_CHECKING:

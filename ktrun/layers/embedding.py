@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from ktrun.analysis.domains import POSITIVE_INT
 from ktrun.analysis.shapes import ShapeFailure, format_shape, size
 from ktrun.layers.base import LayerSpec, LayerType
+from ktrun.spec.domains import POSITIVE_INT
 from ktrun.spec.refs import IntArg
 
 if TYPE_CHECKING:

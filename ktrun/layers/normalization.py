@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ktrun.analysis.domains import FRACTION, POSITIVE
 from ktrun.layers.base import LayerSpec, LayerType
 from ktrun.layers.core import same_shape
+from ktrun.spec.domains import FRACTION, POSITIVE
 from ktrun.spec.refs import FloatArg
 
 

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from ktrun.analysis.domains import PADDING, POSITIVE_INT
 from ktrun.analysis.shapes import ShapeFailure, conv_out, format_shape, per_axis, spatial_rank_failure
 from ktrun.layers.base import LayerSpec, LayerType, Padding, ShapeRule
+from ktrun.spec.domains import PADDING, POSITIVE_INT
 from ktrun.spec.refs import SizeArg
 
 if TYPE_CHECKING:

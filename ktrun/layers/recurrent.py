@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ktrun.analysis.domains import ACTIVATION, BOOL, FRACTION, POSITIVE_INT
 from ktrun.analysis.shapes import ShapeFailure, format_shape, rank_hint, size
 from ktrun.layers.base import Activation, LayerSpec, LayerType
+from ktrun.spec.domains import ACTIVATION, BOOL, FRACTION, POSITIVE_INT
 from ktrun.spec.refs import BoolArg, FloatArg, IntArg
 
 if TYPE_CHECKING:

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from ktrun.analysis.domains import Domain
 from ktrun.spec.base import Condition, HpName, Strict
+from ktrun.spec.domains import Domain
 from ktrun.spec.refs import IntArg
 
 if TYPE_CHECKING:
