@@ -17,7 +17,8 @@ from typing import Any
 
 from ktrun import problems as pb
 from ktrun.config.provenance import KeyPath
-from ktrun.layers import REGISTRY, LayerSpec, LayerType, Repeat
+from ktrun.layers import Repeat
+from ktrun.layers.base import ConcreteLayer
 from ktrun.problems import Problem
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.hyperparameters import BooleanHp, ChoiceHp, FixedHp, FloatHp, Hyperparameter, IntHp
@@ -535,27 +536,6 @@ def _param(
 
 
 # ---------------------------------------------------------------- one point's concrete model
-
-
-@dataclass(frozen=True)
-class ConcreteLayer:
-    """A layer as one trial builds it: references replaced by the point's values."""
-
-    layer: LayerSpec
-    args: dict[str, Any]
-    path: KeyPath
-    index: tuple[int, ...] = ()
-    refs: tuple[str, ...] = ()  # the hyperparameter instances its arguments read
-
-    @property
-    def kind(self) -> LayerType:
-        """Its registered type: the shape rule and the Keras construction."""
-        return REGISTRY[self.layer.type]
-
-    @property
-    def label(self) -> str:
-        rep = f" (repetition {'.'.join(map(str, self.index))})" if self.index else ""
-        return f"{self.layer.type} at model.layers.{'.'.join(map(str, self.path[2:]))}{rep}"
 
 
 def _resolve(value: object, scope: _Scope, point: Mapping[str, Scalar]) -> object:

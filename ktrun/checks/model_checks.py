@@ -7,11 +7,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ktrun import problems as pb
-from ktrun.analysis.shapes import format_shape
 from ktrun.checks.context import Ctx
 from ktrun.layers import iter_layers
 from ktrun.layers.custom import Custom
 from ktrun.layers.dense import Dense
+from ktrun.layers.shape_math import format_shape
 from ktrun.problems import Problem
 from ktrun.spec import keras_names as kn
 from ktrun.spec.refs import HpRef

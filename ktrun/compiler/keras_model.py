@@ -17,8 +17,9 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
-from ktrun.analysis.space import ConcreteLayer, unroll
+from ktrun.analysis.space import unroll
 from ktrun.compiler.plan import HpDecl, Plan
+from ktrun.layers.base import ConcreteLayer
 from ktrun.spec import keras_names as kn
 from ktrun.spec.refs import HpRef, Scalar
 

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
+from ktrun.config.provenance import KeyPath
 from ktrun.spec import keras_names as kn
 from ktrun.spec.base import Condition, Strict
 from ktrun.spec.domains import Domain
 from ktrun.spec.refs import SERIALIZER, HpRef, json_schema, validator
 
 if TYPE_CHECKING:
-    from ktrun.analysis.shapes import Shape, ShapeFailure
-    from ktrun.analysis.space import ConcreteLayer
+    from ktrun.layers.shape_math import Shape, ShapeFailure
 
 Activation = Annotated[
     str | HpRef, validator("str"), SERIALIZER, json_schema("str", enum=list(kn.ACTIVATIONS))
@@ -135,3 +135,26 @@ def build_registry(types: Iterable[LayerType], reserved: Iterable[str] = ()) -> 
             raise LayerTypeError(f"layer type `{t.type}` is registered twice ({t.spec.__module__})")
         registry[t.type] = t
     return registry
+
+
+@dataclass(frozen=True)
+class ConcreteLayer:
+    """A layer as one trial builds it: references replaced by the point's values."""
+
+    layer: LayerSpec
+    args: dict[str, Any]
+    path: KeyPath
+    index: tuple[int, ...] = ()
+    refs: tuple[str, ...] = ()  # the hyperparameter instances its arguments read
+
+    @property
+    def kind(self) -> LayerType:
+        """Its registered type: the shape rule and the Keras construction."""
+        from ktrun.layers import REGISTRY  # the registry is built from the modules that use this class
+
+        return REGISTRY[self.layer.type]
+
+    @property
+    def label(self) -> str:
+        rep = f" (repetition {'.'.join(map(str, self.index))})" if self.index else ""
+        return f"{self.layer.type} at model.layers.{'.'.join(map(str, self.path[2:]))}{rep}"

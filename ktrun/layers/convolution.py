@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ktrun.analysis.shapes import ShapeFailure, conv_out, format_shape, per_axis, size, spatial_rank_failure
 from ktrun.layers.base import Activation, Initializer, LayerSpec, LayerType, Padding, ShapeRule
+from ktrun.layers.shape_math import ShapeFailure, conv_out, format_shape, per_axis, size, spatial_rank_failure
 from ktrun.spec.domains import ACTIVATION, BOOL, CONV1D_PADDING, INITIALIZER, PADDING, POSITIVE_INT
 from ktrun.spec.refs import BoolArg, IntArg, SizeArg
 
 if TYPE_CHECKING:
-    from ktrun.analysis.shapes import Shape
-    from ktrun.analysis.space import ConcreteLayer
+    from ktrun.layers.base import ConcreteLayer
+    from ktrun.layers.shape_math import Shape
 
 
 class _Conv(LayerSpec):

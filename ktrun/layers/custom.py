@@ -14,8 +14,8 @@ from ktrun.layers.base import LayerSpec, LayerType, keras_kwargs
 from ktrun.spec.refs import AnyArg, SizeArg
 
 if TYPE_CHECKING:
-    from ktrun.analysis.shapes import Shape
-    from ktrun.analysis.space import ConcreteLayer
+    from ktrun.layers.base import ConcreteLayer
+    from ktrun.layers.shape_math import Shape
 
 
 class Custom(LayerSpec):

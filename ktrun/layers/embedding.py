@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from ktrun.analysis.shapes import ShapeFailure, format_shape, size
 from ktrun.layers.base import LayerSpec, LayerType
+from ktrun.layers.shape_math import ShapeFailure, format_shape, size
 from ktrun.spec.domains import POSITIVE_INT
 from ktrun.spec.refs import IntArg
 
 if TYPE_CHECKING:
-    from ktrun.analysis.shapes import Shape
-    from ktrun.analysis.space import ConcreteLayer
+    from ktrun.layers.base import ConcreteLayer
+    from ktrun.layers.shape_math import Shape
 
 
 class Embedding(LayerSpec):

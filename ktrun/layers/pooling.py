@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from ktrun.analysis.shapes import ShapeFailure, conv_out, format_shape, per_axis, spatial_rank_failure
 from ktrun.layers.base import LayerSpec, LayerType, Padding, ShapeRule
+from ktrun.layers.shape_math import ShapeFailure, conv_out, format_shape, per_axis, spatial_rank_failure
 from ktrun.spec.domains import PADDING, POSITIVE_INT
 from ktrun.spec.refs import SizeArg
 
 if TYPE_CHECKING:
-    from ktrun.analysis.shapes import Shape
-    from ktrun.analysis.space import ConcreteLayer
+    from ktrun.layers.base import ConcreteLayer
+    from ktrun.layers.shape_math import Shape
 
 
 class _Pool(LayerSpec):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ktrun.analysis.shapes import ShapeFailure, format_shape, rank_hint, size
 from ktrun.layers.base import Activation, LayerSpec, LayerType
+from ktrun.layers.shape_math import ShapeFailure, format_shape, rank_hint, size
 from ktrun.spec.domains import ACTIVATION, BOOL, FRACTION, POSITIVE_INT
 from ktrun.spec.refs import BoolArg, FloatArg, IntArg
 
 if TYPE_CHECKING:
-    from ktrun.analysis.shapes import Shape
-    from ktrun.analysis.space import ConcreteLayer
+    from ktrun.layers.base import ConcreteLayer
+    from ktrun.layers.shape_math import Shape
 
 
 class _Recurrent(LayerSpec):

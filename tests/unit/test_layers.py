@@ -10,11 +10,11 @@ from typing import Literal
 
 import pytest
 
-from ktrun.analysis.shapes import Shape
-from ktrun.analysis.space import ConcreteLayer, unroll
+from ktrun.analysis.space import unroll
 from ktrun.layers import LAYER_TYPES, REGISTRY, Layer, Repeat
-from ktrun.layers.base import LayerSpec, LayerType, LayerTypeError, build_registry
+from ktrun.layers.base import ConcreteLayer, LayerSpec, LayerType, LayerTypeError, build_registry
 from ktrun.layers.core import same_shape
+from ktrun.layers.shape_math import Shape
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.refs import IntArg
 

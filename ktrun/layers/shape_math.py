@@ -1,0 +1,105 @@
+"""The shape arithmetic layer rules are written in: Keras 3's own output-size formulas on plain
+integers (None where a size is not known), and the failure a rule returns instead of raising."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ktrun.layers.base import ConcreteLayer
+
+Dim = int | None
+Shape = tuple[Dim, ...]
+
+
+def format_shape(shape: Shape) -> str:
+    return (
+        "(" + ", ".join("?" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    )
+
+
+@dataclass(frozen=True)
+class ShapeFailure:
+    code: str
+    layer: ConcreteLayer
+    message: str
+    hint: str
+    arg: str | None = None  # the argument to change, when one is to blame
+
+    @property
+    def path(self) -> tuple[str | int, ...]:
+        return (*self.layer.path, self.arg) if self.arg else self.layer.path
+
+
+# ---------------------------------------------------------------- arithmetic the rules share
+
+
+def size(v: object) -> Dim:
+    """A resolved size argument: the integer, or None (unknown) for anything else."""
+    return v if isinstance(v, int) else None
+
+
+def per_axis(v: object, rank: int) -> tuple[Dim, ...]:
+    """`kernel_size: 3` or `[3, 5]` as one size per spatial axis (None where unknown)."""
+    if isinstance(v, list):
+        if len(v) != rank:
+            return (None,) * rank
+        return tuple(x if isinstance(x, int) else None for x in v)
+    return (v if isinstance(v, int) else None,) * rank
+
+
+def rank_hint(layer: ConcreteLayer, shape: Shape, need: int) -> str:
+    t = layer.layer.type
+    if need > len(shape):
+        return (
+            f"{t} needs a per-sample input of rank {need}; add a Reshape layer before it "
+            f"(e.g. target_shape {list(shape) + [1] * (need - len(shape))}) or set "
+            f"model.input_shape"
+        )
+    return f"{t} needs a per-sample input of rank {need}; add Flatten or a global pooling layer"
+
+
+def spatial_rank_failure(layer: ConcreteLayer, shape: Shape, rank: int) -> ShapeFailure | None:
+    """Convolutions and poolings of `rank` spatial axes take (axes..., channels)."""
+    if len(shape) == rank + 1:
+        return None
+    return ShapeFailure(
+        "rank-mismatch",
+        layer,
+        f"{layer.layer.type} expects a per-sample input of rank {rank + 1} "
+        f"({'steps, channels' if rank == 1 else 'height, width, channels'}) but receives "
+        f"{format_shape(shape)}",
+        rank_hint(layer, shape, rank + 1),
+    )
+
+
+def conv_out(
+    dims: Shape,
+    k: tuple[Dim, ...],
+    s: tuple[Dim, ...],
+    d: tuple[Dim, ...],
+    padding: object,
+) -> tuple[Shape, int | None]:
+    """Output spatial dims and the first axis whose output would be <= 0."""
+    out: list[Dim] = []
+    bad: int | None = None
+    for axis, (n, kk, ss, dd) in enumerate(zip(dims, k, s, d, strict=True)):
+        if n is None or ss is None or (padding == "valid" and (kk is None or dd is None)):
+            out.append(None)
+            continue
+        if padding == "valid":
+            o = math.floor((n - dd * (kk - 1) - 1) / ss) + 1  # type: ignore[operator]
+        elif padding in ("same", "causal"):
+            o = math.floor((n - 1) / ss) + 1
+        else:
+            out.append(None)
+            continue
+        if o <= 0 and bad is None:
+            bad = axis
+        out.append(o)
+    return tuple(out), bad
+
+
+# ---------------------------------------------------------------- the walk
