@@ -13,7 +13,17 @@ from pathlib import Path
 from ktrun import problems as pb
 from ktrun.analysis.feasibility import Checker, Feasibility
 from ktrun.analysis.space import Space
-from ktrun.checks import model_checks, space_checks
+from ktrun.checks import (
+    arguments,
+    constraints,
+    custom_objects,
+    data_model,
+    hyperparameters,
+    objective,
+    references,
+    shapes,
+    tuner,
+)
 from ktrun.checks.context import Ctx
 from ktrun.config.load import LoadedSpec
 from ktrun.config.provenance import SourceMap, format_path
@@ -64,14 +74,14 @@ Check = Callable[[Ctx], Iterable[Problem]]
 
 #: Order matters only for reading: every check runs, whatever the others found.
 CHECKS: tuple[Check, ...] = (
-    space_checks.check_declarations,
-    space_checks.check_arguments,
-    space_checks.check_references,
-    space_checks.check_constraints,
-    model_checks.check_data_model,
-    model_checks.check_objective,
-    model_checks.check_tuner,
-    model_checks.check_custom,
+    hyperparameters.check_declarations,
+    arguments.check_arguments,
+    references.check_references,
+    constraints.check_constraints,
+    data_model.check_data_model,
+    objective.check_objective,
+    tuner.check_tuner,
+    custom_objects.check_custom,
 )
 
 
@@ -97,7 +107,7 @@ def run_checks(
     found: list[Problem] = [*loaded.schema_problems, *_composition(loaded)]
     for check in CHECKS:
         found.extend(_guarded(check, ctx))
-    found.extend(_guarded(lambda c: space_checks.check_shapes(c, strict), ctx))
+    found.extend(_guarded(lambda c: shapes.check_shapes(c, strict), ctx))
     found = [p for p in found if not _echo(p, loaded)]
     sources = loaded.composed.sources
     located = [p.located(p.location or sources.lookup(p.path)) for p in _dedupe(found)]

@@ -1,0 +1,134 @@
+"""Check 2: every value a layer, optimizer or fit argument can receive fits what it accepts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ktrun import problems as pb
+from ktrun.analysis.space import bounds, values
+from ktrun.checks.common import HP
+from ktrun.checks.context import Ctx
+from ktrun.layers import REGISTRY, LayerSpec, Repeat, iter_layers
+from ktrun.layers import repeat as repeat_block
+from ktrun.problems import Problem
+from ktrun.spec.domains import FIT_ARGS, OPTIMIZER_ARGS, Domain
+from ktrun.spec.hyperparameters import ChoiceHp, FloatHp, IntHp
+from ktrun.spec.refs import HpRef
+
+
+def check_arguments(ctx: Ctx) -> Iterator[Problem]:
+    """Every literal and every value a referenced hyperparameter can take fits its argument."""
+    reported: set[tuple[str, str]] = set()
+    for path, owner, arg, value, dom in _arguments(ctx):
+        items: list[Any] = value if isinstance(value, list) else [value]
+        for v in items:
+            if isinstance(v, HpRef):
+                yield from _check_ref(ctx, v, dom, owner, arg, path, reported)
+            elif not dom.type_ok(v) or not dom.value_ok(v):
+                yield pb.error(
+                    dom.code,
+                    path,
+                    f"{owner}.{arg} = {v!r} is not {dom.text}",
+                    dom.suggestion(v) + (dom.hint or f"give {dom.text}"),
+                )
+
+
+def _check_ref(
+    ctx: Ctx,
+    ref: HpRef,
+    dom: Domain,
+    owner: str,
+    arg: str,
+    path: tuple[str | int, ...],
+    reported: set[tuple[str, str]],
+) -> Iterator[Problem]:
+    decl = ctx.spec.hyperparameters.get(ref.name)
+    if decl is None or (ref.name, arg) in reported:
+        return
+    found = list(_ref_problems(ref.name, decl, dom, owner, arg, path))
+    if found:
+        reported.add((ref.name, arg))
+    yield from found
+
+
+def _ref_problems(
+    name: str, decl: object, dom: Domain, owner: str, arg: str, path: tuple[str | int, ...]
+) -> Iterator[Problem]:
+    from ktrun.config.provenance import format_path
+
+    at = (HP, name)
+    where = f"{owner}.{arg} at {format_path(path)}"
+    if isinstance(decl, IntHp | FloatHp):
+        if (
+            isinstance(decl, FloatHp)
+            and dom.kind in ("int", "str", "bool")
+            and not (decl.step is not None and float(decl.step).is_integer() and float(decl.min).is_integer())
+        ):
+            yield pb.error(
+                "hp-type-mismatch",
+                (*at, "type"),
+                f"`{name}` is a float but feeds {where}, which takes {dom.text}",
+                "declare it `type: int`" if dom.kind == "int" else "use a choice of names",
+            )
+            return
+        if dom.kind in ("str", "bool"):
+            yield pb.error(
+                "hp-type-mismatch",
+                (*at, "type"),
+                f"`{name}` is numeric but feeds {where}, which takes {dom.text}",
+                "use `type: choice` with names" if dom.kind == "str" else "use `type: boolean`",
+            )
+            return
+        lo_hi = bounds(decl)
+        if lo_hi is None or decl.min > decl.max:
+            return
+        bad = [v for v in lo_hi if not dom.value_ok(v)]
+        if bad:
+            key = "min" if bad[0] == decl.min else "max"
+            yield pb.error(
+                dom.code,
+                (*at, key),
+                f"`{name}` can be {bad[0]} ({key}: {bad[0]}), but {where} must be {dom.text}",
+                dom.hint or f"narrow the range of `{name}` to {dom.text}",
+            )
+        return
+    vals = values(decl)  # type: ignore[arg-type]
+    if not vals:
+        return
+    wrong_type = [v for v in vals if not dom.type_ok(v)]
+    if wrong_type:
+        yield pb.error(
+            "hp-type-mismatch",
+            (*at, "values" if isinstance(decl, ChoiceHp) else "type"),
+            f"`{name}` can be {wrong_type[0]!r}, but {where} takes {dom.text}",
+            f"keep only {dom.text} values" + (f"; for example {list(dom.names[:4])}" if dom.names else ""),
+        )
+        return
+    bad = [v for v in vals if not dom.value_ok(v)]
+    if bad:
+        yield pb.error(
+            dom.code,
+            (*at, "values" if isinstance(decl, ChoiceHp) else "value"),
+            f"`{name}` can be {bad[0]!r}, but {where} must be {dom.text}",
+            dom.suggestion(bad[0]) + (dom.hint or f"keep only {dom.text} values"),
+        )
+
+
+def _arguments(ctx: Ctx) -> Iterator[tuple[tuple[str | int, ...], str, str, object, Domain]]:
+    """(path, owner, argument, value, domain) for every layer, optimizer and fit argument that has
+    a domain: a layer's are declared with its type, in `ktrun.layers`."""
+    for lpath, layer in iter_layers(ctx.spec.model.layers):
+        if isinstance(layer, Repeat):
+            yield (*lpath, "times"), "repeat", "times", layer.times, repeat_block.DOMAINS["times"]
+            continue
+        assert isinstance(layer, LayerSpec)
+        domains = REGISTRY[layer.type].domains
+        for arg, value in layer:
+            if arg in domains and value is not None:
+                yield (*lpath, arg), layer.type, arg, value, domains[arg]
+    for arg, value in ctx.spec.model.compile.optimizer:
+        if arg in OPTIMIZER_ARGS and value is not None:
+            yield ("model", "compile", "optimizer", arg), "optimizer", arg, value, OPTIMIZER_ARGS[arg]
+    for arg, dom in FIT_ARGS.items():
+        yield ("fit", arg), "fit", arg, getattr(ctx.spec.fit, arg), dom

@@ -1,0 +1,124 @@
+"""Check 1: each hyperparameter's declaration: names, ranges, steps, sampling, choices, defaults."""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Iterator
+
+from ktrun import problems as pb
+from ktrun.analysis.expressions import KEYWORDS
+from ktrun.analysis.space import cardinality, values
+from ktrun.checks.common import HP, preview
+from ktrun.checks.context import Ctx
+from ktrun.problems import Problem
+from ktrun.spec.hyperparameters import BooleanHp, ChoiceHp, FixedHp, FloatHp, IntHp
+from ktrun.spec.refs import NAME_PATTERN
+
+
+def check_declarations(ctx: Ctx) -> Iterator[Problem]:
+    import re
+
+    for name, decl in ctx.spec.hyperparameters.items():
+        at = (HP, name)
+        if not re.match(NAME_PATTERN, name) or keyword.iskeyword(name) or name in KEYWORDS:
+            yield pb.error(
+                "hp-invalid-name",
+                at,
+                f"`{name}` cannot be a hyperparameter name",
+                "use letters, digits and underscores, starting with a letter, and not a word "
+                f"constraints use ({', '.join(sorted(KEYWORDS))})",
+            )
+        if isinstance(decl, IntHp | FloatHp):
+            yield from _numeric(name, decl)
+        elif isinstance(decl, ChoiceHp):
+            yield from _choice(name, decl)
+        if isinstance(decl, BooleanHp | FixedHp):
+            continue
+        n = cardinality(decl)
+        if n == 0:
+            continue  # reported above
+        default = decl.default
+        vals = values(decl)
+        if default is not None and vals is not None and default not in vals:
+            yield pb.error(
+                "hp-default-invalid",
+                (*at, "default"),
+                f"default {default!r} of `{name}` is not one of its values",
+                f"pick a default among {preview(vals)}",
+            )
+
+
+def _numeric(name: str, decl: IntHp | FloatHp) -> Iterator[Problem]:
+    at = (HP, name)
+    if decl.min > decl.max:
+        yield pb.error(
+            "hp-min-gt-max",
+            (*at, "min"),
+            f"`{name}` has min {decl.min} > max {decl.max}",
+            "swap them: min and max are both inclusive",
+        )
+        return
+    if decl.sampling != "linear" and decl.min <= 0:
+        yield pb.error(
+            "log-sampling-nonpositive",
+            (*at, "min"),
+            f"`{name}` uses {decl.sampling} sampling with min {decl.min}; a log scale needs min > 0",
+            "set min to a small positive value (e.g. 1e-5), or use `sampling: linear`",
+        )
+        return
+    step = decl.step
+    if step is None:
+        return
+    if decl.sampling != "linear" and step <= 1:
+        yield pb.error(
+            "hp-step-invalid",
+            (*at, "step"),
+            f"`{name}` has step {step} with {decl.sampling} sampling, where step is a factor",
+            "use a factor > 1 (e.g. step: 2 gives 16, 32, 64...), or drop step",
+        )
+        return
+    if step <= 0:
+        yield pb.error(
+            "hp-step-invalid",
+            (*at, "step"),
+            f"`{name}` has step {step}; it must be > 0",
+            "use a positive step, or drop it",
+        )
+        return
+    vals = values(decl)
+    if decl.max > decl.min and vals is not None and len(vals) == 1:
+        yield pb.warning(
+            "hp-step-too-large",
+            (*at, "step"),
+            f"step {step} is larger than the range of `{name}` ({decl.min}..{decl.max}): only "
+            f"{decl.min} is ever sampled",
+            "use a smaller step, or declare `type: fixed` if one value is meant",
+        )
+    elif vals and abs(float(vals[-1]) - decl.max) > 1e-9 * max(1.0, abs(decl.max)):
+        yield pb.warning(
+            "hp-step-misfit",
+            (*at, "max"),
+            f"max {decl.max} of `{name}` is never sampled: the values are {preview(vals, 5)} "
+            f"(last {vals[-1]})",
+            f"set max to {vals[-1]} or adjust step so max is reachable",
+        )
+
+
+def _choice(name: str, decl: ChoiceHp) -> Iterator[Problem]:
+    at = (HP, name, "values")
+    kinds = sorted({type(v).__name__ for v in decl.values})
+    if len(kinds) > 1:
+        yield pb.error(
+            "choice-mixed-types",
+            at,
+            f"choice `{name}` mixes {' and '.join(kinds)} values: {decl.values}",
+            "a choice holds one type (Keras Tuner compares its values); write 1.0 rather than "
+            "1 for numbers, and keep names with names",
+        )
+    if len(set(map(repr, decl.values))) != len(decl.values):
+        yield pb.warning(
+            "choice-duplicates",
+            at,
+            f"choice `{name}` lists a value twice: {decl.values}",
+            "remove the duplicates (they skew random sampling)",
+        )
