@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 
 from ktrun.analysis.expressions import EvalError, Expr, ExprError, parse
 from ktrun.analysis.shapes import ShapeTrace, infer
-from ktrun.analysis.space import Space, max_layers, unroll
-from ktrun.analysis.space import sample as space_sample
+from ktrun.analysis.space import Space, max_layers
+from ktrun.analysis.unroll import unroll
+from ktrun.analysis.values import sample as space_sample
 from ktrun.layers import REGISTRY, LayerSpec, iter_layers
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.refs import Scalar

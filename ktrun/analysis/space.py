@@ -16,142 +16,19 @@ from functools import cached_property
 from typing import Any
 
 from ktrun import problems as pb
+from ktrun.analysis.values import (
+    bounds,
+    cardinality,
+    iter_values,
+    sample,
+    values,
+)
 from ktrun.config.provenance import KeyPath
 from ktrun.layers import Repeat
-from ktrun.layers.base import ConcreteLayer
 from ktrun.problems import Problem
 from ktrun.spec.experiment import ExperimentSpec
-from ktrun.spec.hyperparameters import BooleanHp, ChoiceHp, FixedHp, FloatHp, Hyperparameter, IntHp
+from ktrun.spec.hyperparameters import FixedHp, Hyperparameter
 from ktrun.spec.refs import HpRef, Scalar
-
-#: Above this many values a domain is counted, not listed.
-MAX_LISTED_VALUES = 100_000
-
-
-# ---------------------------------------------------------------- one hyperparameter's values
-
-
-def cardinality(decl: Hyperparameter) -> int | None:
-    """Number of distinct values, None for a continuous range, 0 for an invalid declaration."""
-    if isinstance(decl, ChoiceHp):
-        return len(decl.values)
-    if isinstance(decl, BooleanHp):
-        return 2
-    if isinstance(decl, FixedHp):
-        return 1
-    lo, hi, step = decl.min, decl.max, decl.step
-    if hi < lo:
-        return 0
-    if decl.sampling != "linear" and lo <= 0:
-        return 0
-    if isinstance(decl, FloatHp) and step is None:
-        return None if hi > lo else 1
-    if step is not None and step <= 0:
-        return 0
-    if decl.sampling == "linear":
-        # Inclusive max, robust to float rounding (0.5 // 0.1 == 4.0); the compiler passes
-        # Keras Tuner a max nudged by the same tolerance so both agree.
-        return int((hi - lo) / (step or 1) + 1e-9) + 1
-    if step is None:  # int with log sampling and no step: any integer in range
-        return int(hi - lo + 1)
-    if lo <= 0 or step <= 1:
-        return 0
-    # Keras Tuner's own formula (Numerical._get_n_values).
-    return int(math.log(hi / lo, step) + 1e-8) + 1
-
-
-def _value_at(decl: IntHp | FloatHp, i: int) -> Scalar:
-    lo, hi, step = decl.min, decl.max, decl.step
-    if decl.sampling == "linear" or step is None:
-        v: float = lo + i * (step or 1)
-    elif decl.sampling == "log":
-        v = lo * math.pow(step, i)
-    else:
-        v = hi + lo - lo * math.pow(step, i)
-    return int(v) if isinstance(decl, IntHp) else v
-
-
-def values(decl: Hyperparameter) -> tuple[Scalar, ...] | None:
-    """Every value, in order; None when continuous or too many to list."""
-    if isinstance(decl, ChoiceHp):
-        return tuple(decl.values)
-    if isinstance(decl, BooleanHp):
-        return (False, True)
-    if isinstance(decl, FixedHp):
-        return (decl.value,)
-    n = cardinality(decl)
-    if n == 0:  # an invalid declaration (reported by the checks) is analysed as its min
-        return (decl.min,)
-    if n is None or n > MAX_LISTED_VALUES:
-        return None
-    if isinstance(decl, IntHp) and decl.step is None:
-        return tuple(range(decl.min, decl.max + 1))
-    return tuple(_value_at(decl, i) for i in range(n))
-
-
-def iter_values(decl: Hyperparameter) -> Iterator[Scalar]:
-    """Every value, in order, lazily: a finite domain too large to list (`values` gives None)
-    still enumerates, so a grid over 200,000 integers walks them instead of finding none."""
-    listed = values(decl)
-    if listed is not None:
-        yield from listed
-        return
-    if not isinstance(decl, IntHp | FloatHp):
-        return
-    n = cardinality(decl)
-    if n is None:  # continuous: nothing to enumerate (`grid-infinite-space` refuses it)
-        return
-    if isinstance(decl, IntHp) and decl.step is None:
-        yield from range(decl.min, decl.max + 1)
-        return
-    for i in range(n):
-        yield _value_at(decl, i)
-
-
-def keras_tuner_max(decl: IntHp | FloatHp) -> float:
-    """The max_value to give Keras Tuner so that it samples exactly `values(decl)`.
-
-    Keras Tuner counts stepped floats with `(max - min) // step + 1`, and `0.5 // 0.1 == 4.0`
-    in floating point, so `{min: 0, max: 0.5, step: 0.1}` would silently never sample 0.5.
-    """
-    if isinstance(decl, FloatHp) and decl.step is not None and decl.sampling == "linear":
-        return decl.max + decl.step * 1e-6
-    return decl.max
-
-
-def bounds(decl: Hyperparameter) -> tuple[Scalar, Scalar] | None:
-    """Smallest and largest value of a numeric domain (None for non-numeric choices)."""
-    if isinstance(decl, IntHp | FloatHp):
-        return (decl.min, decl.max)
-    vals = values(decl)
-    nums = [v for v in vals or () if isinstance(v, int | float) and not isinstance(v, bool)]
-    if not nums or len(nums) != len(vals or ()):
-        return None
-    return (min(nums), max(nums))
-
-
-def sample(decl: Hyperparameter, rng: random.Random) -> Scalar:
-    """One value, with Keras Tuner's distribution (uniform in the sampling's scale)."""
-    if isinstance(decl, ChoiceHp):
-        return rng.choice(decl.values)
-    if isinstance(decl, BooleanHp):
-        return rng.random() < 0.5
-    if isinstance(decl, FixedHp):
-        return decl.value
-    n = cardinality(decl)
-    if n == 0:  # invalid declaration: see `values`
-        return decl.min
-    if n is not None and (decl.step is not None or isinstance(decl, IntHp)):
-        if isinstance(decl, IntHp) and decl.step is None:
-            return rng.randint(decl.min, decl.max)
-        return _value_at(decl, rng.randrange(max(n, 1)))
-    p, lo, hi = rng.random(), decl.min, decl.max
-    if decl.sampling == "linear":
-        return lo + p * (hi - lo)
-    if decl.sampling == "log":
-        return lo * math.pow(hi / lo, p)
-    return hi + lo - lo * math.pow(hi / lo, 1 - p)
-
 
 # ---------------------------------------------------------------- the expanded space
 
@@ -287,7 +164,7 @@ class Space:
 
 
 @dataclass(frozen=True)
-class _Scope:
+class Scope:
     """Inside repeat blocks: how base names map to instance names, and the conditions in force."""
 
     rename: Mapping[str, str]
@@ -298,7 +175,7 @@ class _Scope:
         return self.rename.get(name, name)
 
 
-def _block_names(layers: Sequence[Any]) -> set[str]:
+def block_names(layers: Sequence[Any]) -> set[str]:
     """Every hyperparameter name a list of layers uses (references and `when` keys), deeply."""
     out: set[str] = set()
     for layer in layers:
@@ -306,15 +183,15 @@ def _block_names(layers: Sequence[Any]) -> set[str]:
         if isinstance(layer, Repeat):
             if isinstance(layer.times, HpRef):
                 out.add(layer.times.name)
-            out |= _block_names(layer.layers)
+            out |= block_names(layer.layers)
             continue
         for _, value in layer:
-            for r in _refs(value):
+            for r in refs_in(value):
                 out.add(r.name)
     return out
 
 
-def _refs(value: object) -> list[HpRef]:
+def refs_in(value: object) -> list[HpRef]:
     if isinstance(value, HpRef):
         return [value]
     if isinstance(value, list):
@@ -327,7 +204,7 @@ class _Expander:
         self.spec = spec
         self.decls = spec.hyperparameters
         self.uses: list[Use] = []
-        self.instances: dict[str, tuple[str, tuple[int, ...], _Scope]] = {}
+        self.instances: dict[str, tuple[str, tuple[int, ...], Scope]] = {}
         self.problems: list[Problem] = []
         self.block_of: dict[str, KeyPath] = {}
         self.expand = True
@@ -337,30 +214,30 @@ class _Expander:
         decl = self.decls.get(base)
         return values(decl) if decl is not None else None
 
-    def _when(self, when: Mapping[str, list[Scalar]] | None, scope: _Scope) -> frozenset[Cond]:
+    def _when(self, when: Mapping[str, list[Scalar]] | None, scope: Scope) -> frozenset[Cond]:
         return frozenset(Cond(scope.resolve(k), tuple(v)) for k, v in (when or {}).items())
 
-    def use(self, path: KeyPath, ref: HpRef, arg: str, owner: str, scope: _Scope) -> None:
+    def use(self, path: KeyPath, ref: HpRef, arg: str, owner: str, scope: Scope) -> None:
         name = scope.resolve(ref.name)
         if name != ref.name:
             self.instances.setdefault(name, (ref.name, scope.index, scope))
         self.uses.append(Use(path, ref.name, name, arg, owner, scope.conds))
 
-    def layers(self, layers: Sequence[Any], path: KeyPath, scope: _Scope) -> None:
+    def layers(self, layers: Sequence[Any], path: KeyPath, scope: Scope) -> None:
         for i, layer in enumerate(layers):
             lpath = (*path, i)
             conds = scope.conds | self._when(layer.when, scope)
             for key in layer.when or {}:
                 self.use((*lpath, "when", key), HpRef(key), "when", "when", scope)
-            inner = _Scope(scope.rename, scope.index, conds)
+            inner = Scope(scope.rename, scope.index, conds)
             if isinstance(layer, Repeat):
                 self.repeat(layer, lpath, inner)
                 continue
             for arg, value in layer:
-                for r in _refs(value):
+                for r in refs_in(value):
                     self.use((*lpath, arg), r, arg, layer.type, inner)
 
-    def repeat(self, block: Repeat, path: KeyPath, scope: _Scope) -> None:
+    def repeat(self, block: Repeat, path: KeyPath, scope: Scope) -> None:
         times: list[int]
         if isinstance(block.times, HpRef):
             self.use((*path, "times"), block.times, "times", "repeat", scope)
@@ -374,7 +251,7 @@ class _Expander:
         if not self.expand:
             self.layers(block.layers, (*path, "layers"), scope)
             return
-        names = _block_names(block.layers) - set(block.shared)
+        names = block_names(block.layers) - set(block.shared)
         for name in names:
             other = self.block_of.get(name)
             nested = other is not None and (other[: len(path)] == path or path[: len(other)] == other)
@@ -398,7 +275,7 @@ class _Expander:
             rename = dict(scope.rename)
             for name in names:
                 rename[name] = f"{scope.resolve(name)}_{i}"
-            inner = _Scope(rename, (*scope.index, i), frozenset(conds))
+            inner = Scope(rename, (*scope.index, i), frozenset(conds))
             self.layers(block.layers, (*path, "layers"), inner)
 
 
@@ -428,7 +305,7 @@ MAX_LAYERS = 500
 def build_space(spec: ExperimentSpec) -> Space:
     """Expand declarations and uses into the instances Keras Tuner will register."""
     ex = _Expander(spec)
-    root = _Scope({}, (), frozenset())
+    root = Scope({}, (), frozenset())
     n_layers = max_layers(spec.model.layers, spec.hyperparameters)
     if n_layers > MAX_LAYERS:
         problem = pb.error(
@@ -443,10 +320,10 @@ def build_space(spec: ExperimentSpec) -> Space:
         return Space({}, ex.uses, [problem], analysable=False)
     ex.layers(spec.model.layers, ("model", "layers"), root)
     for arg, value in spec.model.compile.optimizer:
-        for r in _refs(value):
+        for r in refs_in(value):
             ex.use(("model", "compile", "optimizer", arg), r, arg, "optimizer", root)
     for arg in ("epochs", "batch_size"):
-        for r in _refs(getattr(spec.fit, arg)):
+        for r in refs_in(getattr(spec.fit, arg)):
             ex.use(("fit", arg), r, arg, "fit", root)
 
     instanced_bases = {base for base, _, _ in ex.instances.values()}
@@ -525,7 +402,7 @@ def _param(
     base: str,
     decl: Hyperparameter,
     index: tuple[int, ...],
-    scope: _Scope,
+    scope: Scope,
     uses: list[Use],
 ) -> Param:
     own = {Cond(scope.resolve(k), tuple(v)) for k, v in (decl.when or {}).items()}
@@ -535,91 +412,4 @@ def _param(
     return Param(name, base, decl, conds, index)
 
 
-# ---------------------------------------------------------------- one point's concrete model
-
-
-def _resolve(value: object, scope: _Scope, point: Mapping[str, Scalar]) -> object:
-    if isinstance(value, HpRef):
-        return point.get(scope.resolve(value.name))
-    if isinstance(value, list):
-        return [_resolve(v, scope, point) for v in value]
-    return value
-
-
-@dataclass(frozen=True)
-class _Node:
-    """A layer with its arguments pre-extracted (Pydantic iteration is slow in hot loops)."""
-
-    layer: Any
-    path: KeyPath
-    when: tuple[tuple[str, tuple[Scalar, ...]], ...]
-    args: tuple[tuple[str, object], ...] = ()
-    times: object = None
-    names: frozenset[str] = frozenset()  # a repeat block's per-repetition names
-    children: tuple[_Node, ...] = ()
-
-
-_COMPILED: dict[int, tuple[Sequence[Any], tuple[_Node, ...]]] = {}
-
-
-def _compile_layers(layers: Sequence[Any], path: KeyPath) -> tuple[_Node, ...]:
-    nodes = []
-    for i, layer in enumerate(layers):
-        lpath = (*path, i)
-        when = tuple((k, tuple(v)) for k, v in (layer.when or {}).items())
-        if isinstance(layer, Repeat):
-            names = frozenset(_block_names(layer.layers) - set(layer.shared))
-            children = _compile_layers(layer.layers, (*lpath, "layers"))
-            nodes.append(_Node(layer, lpath, when, times=layer.times, names=names, children=children))
-        else:
-            args = tuple((k, v) for k, v in layer if k not in ("type", "when"))
-            nodes.append(_Node(layer, lpath, when, args=args))
-    return tuple(nodes)
-
-
-def _compiled(layers: Sequence[Any], path: KeyPath) -> tuple[_Node, ...]:
-    hit = _COMPILED.get(id(layers))
-    if hit is None or hit[0] is not layers:
-        hit = (layers, _compile_layers(layers, path))
-        _COMPILED[id(layers)] = hit
-    return hit[1]
-
-
-def unroll(
-    layers: Sequence[Any], point: Mapping[str, Scalar], path: KeyPath = ("model", "layers")
-) -> list[ConcreteLayer]:
-    """The layers one point builds, repeat blocks expanded and `when` applied.
-
-    A reference whose hyperparameter is absent from `point` resolves to None ("unknown").
-    """
-    out: list[ConcreteLayer] = []
-    _unroll(_compiled(layers, path), point, _Scope({}, (), frozenset()), out)
-    return out
-
-
-def _unroll(
-    nodes: tuple[_Node, ...], point: Mapping[str, Scalar], scope: _Scope, out: list[ConcreteLayer]
-) -> None:
-    rename = scope.rename
-    for node in nodes:
-        if node.when and not all(point.get(rename.get(k, k), _MISSING) in v for k, v in node.when):
-            continue
-        if node.children:
-            times = _resolve(node.times, scope, point)
-            if not isinstance(times, int):
-                continue
-            for r in range(1, times + 1):
-                inner = dict(rename)
-                for name in node.names:
-                    inner[name] = f"{rename.get(name, name)}_{r}"
-                _unroll(node.children, point, _Scope(inner, (*scope.index, r), scope.conds), out)
-            continue
-        args = {k: _resolve(v, scope, point) for k, v in node.args}
-        refs = tuple(rename.get(r.name, r.name) for _, v in node.args for r in _refs(v))
-        out.append(ConcreteLayer(node.layer, args, node.path, scope.index, refs))
-
-
-_MISSING = object()
-
-
-__all__ = ["ConcreteLayer", "Cond", "Param", "Space", "Use", "build_space", "unroll", "values"]
+__all__ = ["Cond", "Param", "Space", "Use", "build_space"]

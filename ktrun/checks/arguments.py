@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ktrun import problems as pb
-from ktrun.analysis.space import bounds, values
+from ktrun.analysis.values import bounds, values
 from ktrun.checks.common import HP
 from ktrun.checks.context import Ctx
 from ktrun.layers import REGISTRY, LayerSpec, Repeat, iter_layers

@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Iterator
 
 from ktrun import problems as pb
-from ktrun.analysis.space import cardinality
+from ktrun.analysis.values import cardinality
 from ktrun.checks.context import Ctx
 from ktrun.problems import Problem
 

@@ -67,7 +67,7 @@ class Ctx:
             decl = self.spec.hyperparameters.get(value.name)
             if decl is None:
                 return None
-            from ktrun.analysis.space import values
+            from ktrun.analysis.values import values
 
             vals = values(decl)
             return list(vals) if vals is not None else None

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from ktrun import problems as pb
 from ktrun.analysis.expressions import KEYWORDS
-from ktrun.analysis.space import cardinality, values
+from ktrun.analysis.values import cardinality, values
 from ktrun.checks.common import HP, preview
 from ktrun.checks.context import Ctx
 from ktrun.problems import Problem

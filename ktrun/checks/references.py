@@ -6,7 +6,7 @@ import difflib
 from collections.abc import Iterator
 
 from ktrun import problems as pb
-from ktrun.analysis.space import values
+from ktrun.analysis.values import values
 from ktrun.checks.common import HP, preview
 from ktrun.checks.context import Ctx
 from ktrun.problems import Problem

@@ -17,7 +17,7 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
-from ktrun.analysis.space import unroll
+from ktrun.analysis.unroll import unroll
 from ktrun.compiler.plan import HpDecl, Plan
 from ktrun.layers.base import ConcreteLayer
 from ktrun.spec import keras_names as kn

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ktrun.analysis.space import Cond, Param, keras_tuner_max
+from ktrun.analysis.space import Cond, Param
+from ktrun.analysis.values import keras_tuner_max
 from ktrun.checks import CheckedSpec
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.hyperparameters import BooleanHp, ChoiceHp, FixedHp, FloatHp, IntHp

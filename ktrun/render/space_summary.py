@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ktrun.analysis.space import cardinality
+from ktrun.analysis.values import cardinality
 from ktrun.checks import CheckReport
 from ktrun.spec.hyperparameters import BooleanHp, ChoiceHp, FixedHp, FloatHp, IntHp
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ktrun.analysis.shapes import infer
-from ktrun.analysis.space import unroll
+from ktrun.analysis.unroll import unroll
 from ktrun.layers import LAYER_TYPES, REGISTRY
 from ktrun.spec import keras_names as kn
 from ktrun.spec.experiment import ExperimentSpec

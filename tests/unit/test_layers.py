@@ -10,7 +10,7 @@ from typing import Literal
 
 import pytest
 
-from ktrun.analysis.space import unroll
+from ktrun.analysis.unroll import unroll
 from ktrun.layers import LAYER_TYPES, REGISTRY, Layer, Repeat
 from ktrun.layers.base import ConcreteLayer, LayerSpec, LayerType, LayerTypeError, build_registry
 from ktrun.layers.core import same_shape

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from ktrun.analysis.shapes import infer
-from ktrun.analysis.space import unroll
+from ktrun.analysis.unroll import unroll
 from ktrun.spec.experiment import ExperimentSpec
 
 

@@ -6,7 +6,9 @@ import random
 
 import pytest
 
-from ktrun.analysis.space import build_space, cardinality, sample, unroll, values
+from ktrun.analysis.space import build_space
+from ktrun.analysis.unroll import unroll
+from ktrun.analysis.values import cardinality, sample, values
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.hyperparameters import ChoiceHp, FloatHp, IntHp
 

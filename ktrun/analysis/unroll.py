@@ -1,0 +1,98 @@
+"""The concrete model one point builds: repeat blocks expanded, `when:` applied, references
+replaced by the point's values. The shape walk, the feasibility checks and the builder all use it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ktrun.analysis.space import Scope, block_names, refs_in
+from ktrun.config.provenance import KeyPath
+from ktrun.layers import Repeat
+from ktrun.layers.base import ConcreteLayer
+from ktrun.spec.refs import HpRef, Scalar
+
+
+def _resolve(value: object, scope: Scope, point: Mapping[str, Scalar]) -> object:
+    if isinstance(value, HpRef):
+        return point.get(scope.resolve(value.name))
+    if isinstance(value, list):
+        return [_resolve(v, scope, point) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class _Node:
+    """A layer with its arguments pre-extracted (Pydantic iteration is slow in hot loops)."""
+
+    layer: Any
+    path: KeyPath
+    when: tuple[tuple[str, tuple[Scalar, ...]], ...]
+    args: tuple[tuple[str, object], ...] = ()
+    times: object = None
+    names: frozenset[str] = frozenset()  # a repeat block's per-repetition names
+    children: tuple[_Node, ...] = ()
+
+
+_COMPILED: dict[int, tuple[Sequence[Any], tuple[_Node, ...]]] = {}
+
+
+def _compile_layers(layers: Sequence[Any], path: KeyPath) -> tuple[_Node, ...]:
+    nodes = []
+    for i, layer in enumerate(layers):
+        lpath = (*path, i)
+        when = tuple((k, tuple(v)) for k, v in (layer.when or {}).items())
+        if isinstance(layer, Repeat):
+            names = frozenset(block_names(layer.layers) - set(layer.shared))
+            children = _compile_layers(layer.layers, (*lpath, "layers"))
+            nodes.append(_Node(layer, lpath, when, times=layer.times, names=names, children=children))
+        else:
+            args = tuple((k, v) for k, v in layer if k not in ("type", "when"))
+            nodes.append(_Node(layer, lpath, when, args=args))
+    return tuple(nodes)
+
+
+def _compiled(layers: Sequence[Any], path: KeyPath) -> tuple[_Node, ...]:
+    hit = _COMPILED.get(id(layers))
+    if hit is None or hit[0] is not layers:
+        hit = (layers, _compile_layers(layers, path))
+        _COMPILED[id(layers)] = hit
+    return hit[1]
+
+
+def unroll(
+    layers: Sequence[Any], point: Mapping[str, Scalar], path: KeyPath = ("model", "layers")
+) -> list[ConcreteLayer]:
+    """The layers one point builds, repeat blocks expanded and `when` applied.
+
+    A reference whose hyperparameter is absent from `point` resolves to None ("unknown").
+    """
+    out: list[ConcreteLayer] = []
+    _unroll(_compiled(layers, path), point, Scope({}, (), frozenset()), out)
+    return out
+
+
+def _unroll(
+    nodes: tuple[_Node, ...], point: Mapping[str, Scalar], scope: Scope, out: list[ConcreteLayer]
+) -> None:
+    rename = scope.rename
+    for node in nodes:
+        if node.when and not all(point.get(rename.get(k, k), _MISSING) in v for k, v in node.when):
+            continue
+        if node.children:
+            times = _resolve(node.times, scope, point)
+            if not isinstance(times, int):
+                continue
+            for r in range(1, times + 1):
+                inner = dict(rename)
+                for name in node.names:
+                    inner[name] = f"{rename.get(name, name)}_{r}"
+                _unroll(node.children, point, Scope(inner, (*scope.index, r), scope.conds), out)
+            continue
+        args = {k: _resolve(v, scope, point) for k, v in node.args}
+        refs = tuple(rename.get(r.name, r.name) for _, v in node.args for r in refs_in(v))
+        out.append(ConcreteLayer(node.layer, args, node.path, scope.index, refs))
+
+
+_MISSING = object()
