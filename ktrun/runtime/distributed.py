@@ -108,20 +108,15 @@ def launch(overrides: list[str], run_dir: Path, workers: int, restarts: int, say
 def serve(oracle: Any, poll: float = 0.2) -> None:
     """Keras Tuner's `oracle_chief.start_server`, but it notices the end within `poll` seconds
     (Keras Tuner re-checks every 20 s, so the chief lingers after the last worker)."""
-    from concurrent import futures
+    from ktrun.runtime.kt_compat import OracleServer
 
-    import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute.oracle_chief import OracleServicer
-
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    servicer = OracleServicer(oracle)
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
-    server.add_insecure_port(f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}")
+    server = OracleServer(
+        oracle, f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
+    )
     server.start()
     try:
         while True:
-            stopping = servicer.stop_triggered or oracle.ktrun_abort_reason() is not None
+            stopping = server.stop_triggered or oracle.ktrun_abort_reason() is not None
             if stopping and not oracle.ongoing_trials:
                 break
             time.sleep(poll)

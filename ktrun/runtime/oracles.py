@@ -16,26 +16,24 @@ from pathlib import Path
 from typing import Any
 
 import keras_tuner as kt
-from keras_tuner.src.engine import trial as trial_module
-from keras_tuner.src.tuners.bayesian import BayesianOptimizationOracle
-from keras_tuner.src.tuners.hyperband import HyperbandOracle
-from keras_tuner.src.tuners.randomsearch import RandomSearchOracle
+from keras_tuner.engine.trial import Trial, TrialStatus
+from keras_tuner.oracles import BayesianOptimizationOracle, HyperbandOracle, RandomSearchOracle
 
 from ktrun.analysis.feasibility import Checker
 from ktrun.analysis.space import Space
+from ktrun.runtime import kt_compat
 from ktrun.runtime.journal import JOURNAL, append_journal, read_journal, write_json_atomic, write_text_atomic
+from ktrun.runtime.kt_compat import OracleHooks, synchronized
 from ktrun.runtime.state import OVERWRITE_HINT, damaged_line, move_aside, read_json_object
 from ktrun.spec.refs import Scalar
 
 ABORT_FILE = "ktrun_abort.txt"
 #: Depth-first searches for an untried feasible point before the search counts as exhausted.
 SOLVER_TRIES = 50
-RUNNING = trial_module.TrialStatus.RUNNING
-ENDED = (trial_module.TrialStatus.COMPLETED, trial_module.TrialStatus.FAILED)
-STOPPED = trial_module.TrialStatus.STOPPED
-STATUSES = frozenset(
-    v for k, v in vars(trial_module.TrialStatus).items() if k.isupper() and isinstance(v, str)
-)
+RUNNING = TrialStatus.RUNNING
+ENDED = (TrialStatus.COMPLETED, TrialStatus.FAILED)
+STOPPED = TrialStatus.STOPPED
+STATUSES = frozenset(v for k, v in vars(TrialStatus).items() if k.isupper() and isinstance(v, str))
 #: What Keras Tuner's `Oracle.set_state` reads from oracle.json, with the type each must have.
 ORACLE_FIELDS: dict[str, type] = {
     "ongoing_trials": dict,
@@ -100,8 +98,8 @@ def failure_limit_reason(
     return None
 
 
-class FeasibleMixin:
-    """Rejection sampling in front of Keras Tuner's own sampling (`_random_values`)."""
+class FeasibleMixin(OracleHooks):
+    """Rejection sampling in front of Keras Tuner's own sampling (`OracleHooks.kt_random_values`)."""
 
     ktrun_checker: Checker
     ktrun_max_attempts: int = 200
@@ -125,30 +123,31 @@ class FeasibleMixin:
         if not reasons:
             return False
         self.ktrun_rejected.update(reasons)
-        self._tried_so_far.add(self._compute_values_hash(values))  # type: ignore[attr-defined]
+        kt_compat.mark_tried(self, values)
         return True
 
     def _abort_file(self) -> Path:
-        return Path(self._project_dir) / ABORT_FILE  # type: ignore[attr-defined]
+        return kt_compat.project_dir(self) / ABORT_FILE
 
     def ktrun_abort_reason(self) -> str | None:
         """Set by a distributed worker that hit an `abort` policy, or by the chief's limits."""
         path = self._abort_file()
         return path.read_text(encoding="utf-8") if path.is_file() else None
 
+    @synchronized
     def create_trial(self, tuner_id: str) -> Any:
         """No new trial once the search was aborted elsewhere: every worker gets STOPPED."""
         if self.ktrun_abort_reason() is not None:
             self.tuner_ids.discard(tuner_id)  # type: ignore[attr-defined]
             hps = self.hyperparameters.copy()  # type: ignore[attr-defined]
-            return trial_module.Trial(hyperparameters=hps, trial_id="stopped", status=STOPPED)
+            return Trial(hyperparameters=hps, trial_id="stopped", status=STOPPED)
         return super().create_trial(tuner_id)  # type: ignore[misc]
 
-    def _random_values(self) -> dict[str, Any] | None:
+    def ktrun_random_values(self) -> dict[str, Any] | None:
         """Keras Tuner's uniform sampling while it hits; the checker's tree search when it keeps
         missing (a feasible fraction of 1e-5 is fine for a search, not for rejection)."""
         for _ in range(self.ktrun_max_attempts):
-            values: dict[str, Any] | None = super()._random_values()  # type: ignore[misc]
+            values = self.kt_random_values()
             if values is None:  # Keras Tuner found no untried point
                 self.ktrun_exhausted = True
                 return None
@@ -160,14 +159,10 @@ class FeasibleMixin:
         checker = self.ktrun_checker
         tree = checker.tree()
         for _ in range(SOLVER_TRIES):
-            seed = self._seed_state  # type: ignore[attr-defined]
-            self._seed_state += 1  # type: ignore[attr-defined]
-            point, _ = checker.solve(tree, random.Random(seed))
+            point, _ = checker.solve(tree, random.Random(kt_compat.next_seed(self)))
             if point is None:
                 break
-            key = self._compute_values_hash(point)  # type: ignore[attr-defined]
-            if key not in self._tried_so_far:  # type: ignore[attr-defined]
-                self._tried_so_far.add(key)  # type: ignore[attr-defined]
+            if kt_compat.mark_tried(self, point):
                 return point
         self.ktrun_exhausted = True
         return None
@@ -192,7 +187,7 @@ class FeasibleMixin:
         self.ktrun_rejected = Counter(state.get("ktrun_rejected", {}))
         ongoing: dict[str, Any] = self.ongoing_trials  # type: ignore[attr-defined]
         end_order: list[str] = self.end_order  # type: ignore[attr-defined]
-        retry: list[str] = self._retry_queue  # type: ignore[attr-defined]
+        retry = kt_compat.retry_queue(self)
         start_order: list[str] = self.start_order  # type: ignore[attr-defined]
         for tuner_id, trial in list(ongoing.items()):
             if trial.status in ENDED:
@@ -218,14 +213,14 @@ class FeasibleMixin:
         and count towards the budget, unfinished ones run again, tried points are not proposed
         again. Hyperband's bracket bookkeeping is not in the trial files: it starts afresh.
         """
-        project = Path(self._project_dir)  # type: ignore[attr-defined]
+        project = kt_compat.project_dir(self)
         fresh = json.loads(json.dumps(self.get_state()))  # a new search's state, to rebuild on
         last: dict[str, dict[str, Any]] = {e["trial_id"]: e for e in read_journal(project / JOURNAL)}
         trials: dict[str, Any] = self.trials  # type: ignore[attr-defined]
         for fname in sorted(project.glob("trial_*/trial.json")):
             trial = self._ktrun_load_trial(fname, last)
             trials[trial.trial_id] = trial
-        path = Path(self._get_oracle_fname())  # type: ignore[attr-defined]
+        path = kt_compat.oracle_file(self)
         try:
             state = read_json_object(path)
             problem = oracle_state_problem(state)
@@ -242,12 +237,12 @@ class FeasibleMixin:
             self.ktrun_say(damaged_line(path, reason, aside, f"rebuilt it from {self._ktrun_salvage()}"))
         ongoing: dict[str, Any] = self.ongoing_trials  # type: ignore[attr-defined]
         for trial in ongoing.values():  # as Keras Tuner does: what was running runs again
-            self._retry_queue.append(trial.trial_id)  # type: ignore[attr-defined]
+            kt_compat.retry_queue(self).append(trial.trial_id)
         ongoing.clear()
 
     def _ktrun_salvage(self) -> str:
         trials = self.trials.values()  # type: ignore[attr-defined]
-        done = sum(t.status == trial_module.TrialStatus.COMPLETED for t in trials)
+        done = sum(t.status == TrialStatus.COMPLETED for t in trials)
         if not trials:
             return "nothing (no trial file was intact): the search starts over"
         return f"{len(trials)} trial file(s), {done} completed (kept, not trained again)"
@@ -265,18 +260,15 @@ class FeasibleMixin:
         """The oracle state of a new search plus the trial files (`set_state` orders them)."""
         self.set_state(fresh)
         for trial_id, trial in self.trials.items():  # type: ignore[attr-defined]
-            key = self._compute_values_hash(trial.hyperparameters.values)  # type: ignore[attr-defined]
-            self._tried_so_far.add(key)  # type: ignore[attr-defined]
-            self._id_to_hash[trial_id] = key  # type: ignore[attr-defined]
-            self._run_times[trial_id] += 1  # type: ignore[attr-defined]
-        self._seed_state += len(self.trials)  # type: ignore[attr-defined]
+            kt_compat.restore_trial(self, trial_id, trial.hyperparameters.values)
+        kt_compat.advance_seed(self, len(self.trials))  # type: ignore[attr-defined]
         self.save()
 
     def _ktrun_load_trial(self, fname: Path, journal: dict[str, dict[str, Any]]) -> Any:
         """The trial in `fname`; when it is damaged, the same trial rebuilt from the journal."""
         trial_id = fname.parent.name.removeprefix("trial_")
         try:
-            trial = trial_module.Trial.from_state(read_json_object(fname))
+            trial = Trial.from_state(read_json_object(fname))
             if trial.trial_id != trial_id:
                 raise ValueError(f"its trial_id is {trial.trial_id!r}, not {trial_id!r}")
             if trial.status not in STATUSES:
@@ -299,17 +291,17 @@ class FeasibleMixin:
             hp.values.update(values)
         status = entry.get("status") if entry else None
         if status == "completed":
-            trial = trial_module.Trial(hp, trial_id=trial_id, status=trial_module.TrialStatus.COMPLETED)
+            trial = Trial(hp, trial_id=trial_id, status=TrialStatus.COMPLETED)
             score = entry.get("score") if entry else None
             if isinstance(score, int | float):
                 trial.score, trial.best_step = float(score), 0
                 return trial, f"rebuilt completed trial {trial_id} (score {score}) from {JOURNAL}"
             return trial, f"rebuilt completed trial {trial_id} from {JOURNAL}, but its score is lost"
         if status == "failed" and entry and entry.get("action") == "retry":
-            trial = trial_module.Trial(hp, trial_id=trial_id, status=RUNNING)
+            trial = Trial(hp, trial_id=trial_id, status=RUNNING)
             return trial, f"trial {trial_id} failed and will be retried, as its policy says"
         if status == "failed" and entry:
-            trial = trial_module.Trial(hp, trial_id=trial_id, status=trial_module.TrialStatus.FAILED)
+            trial = Trial(hp, trial_id=trial_id, status=TrialStatus.FAILED)
             trial.message = entry.get("message")
             return trial, f"rebuilt failed trial {trial_id} from {JOURNAL}"
         # It never ended (a kill mid-trial), so no intact file holds its values: it is recorded
@@ -317,12 +309,10 @@ class FeasibleMixin:
         message = (
             f"its trial.json was damaged before it ended, and its hyperparameters with it; {OVERWRITE_HINT}"
         )
-        trial = trial_module.Trial(
-            kt.HyperParameters(), trial_id=trial_id, status=trial_module.TrialStatus.FAILED
-        )
+        trial = Trial(kt.HyperParameters(), trial_id=trial_id, status=TrialStatus.FAILED)
         trial.message = message
         append_journal(
-            Path(self._project_dir) / JOURNAL,  # type: ignore[attr-defined]
+            kt_compat.project_dir(self) / JOURNAL,
             {
                 "trial_id": trial_id,
                 "status": "failed",
@@ -334,6 +324,7 @@ class FeasibleMixin:
         )
         return trial, f"trial {trial_id} had not ended and nothing else holds it: recorded as failed"
 
+    @synchronized
     def end_trial(self, trial: Any) -> None:
         """Save once more after Keras Tuner dropped the trial from `ongoing_trials`; on a
         distributed chief, stop every worker once the failure limits are crossed."""
@@ -346,11 +337,19 @@ class FeasibleMixin:
                 write_text_atomic(self._abort_file(), reason)
 
     def save(self) -> None:
-        write_json_atomic(self._get_oracle_fname(), self.get_state())  # type: ignore[attr-defined]
+        """Keras Tuner writes oracle.json in place (a kill tears it); ktrun writes it atomically."""
+        write_json_atomic(kt_compat.oracle_file(self), self.get_state())
 
-    def _save_trial(self, trial: Any) -> None:
-        path = f"{self._get_trial_dir(trial.trial_id)}/trial.json"  # type: ignore[attr-defined]
+    def ktrun_save_trial(self, trial: Any, path: Path) -> None:
+        """trial.json, written atomically (Keras Tuner writes it in place)."""
         write_json_atomic(path, trial.get_state())
+
+    def ktrun_random_response(self) -> dict[str, Any]:
+        """A feasible random point as a `populate_space` answer (STOPPED when none is left)."""
+        values = self.ktrun_random_values()
+        if values is None:
+            return {"status": STOPPED, "values": None}
+        return {"status": RUNNING, "values": values}
 
 
 class RandomOracle(FeasibleMixin, RandomSearchOracle):
@@ -363,7 +362,7 @@ class BayesianOracle(FeasibleMixin, BayesianOptimizationOracle):
         response: dict[str, Any] = super().populate_space(trial_id)
         values = response.get("values")
         if response["status"] == RUNNING and values is not None and self.ktrun_reject(values):
-            return self._random_populate_space()  # type: ignore[no-any-return]
+            return self.ktrun_random_response()
         return response
 
 
@@ -386,7 +385,7 @@ class GridOracle(FeasibleMixin, kt.Oracle):
         if self._ktrun_cursor is None:
             self._ktrun_cursor = self.ktrun_space.enumerate(self.ktrun_space.order)
         for values in self._ktrun_cursor:
-            if self._compute_values_hash(values) in self._tried_so_far:
+            if kt_compat.was_tried(self, values):
                 continue
             if self.ktrun_reject(values):
                 continue

@@ -133,10 +133,10 @@ def run_search(
     say: Any = print,
 ) -> SearchOutcome:
     """Probe the disks, take the lock, then resume or start the search (see `_search`)."""
-    from keras_tuner.src import config as kt_config
+    from ktrun.runtime import kt_compat
 
     # Keras Tuner prints each failed trial's traceback; ktrun records and reports failures itself.
-    kt_config.DEBUG = bool(os.environ.get("KTRUN_DEBUG"))
+    kt_compat.set_debug(bool(os.environ.get("KTRUN_DEBUG")))
     # A search builds a new model per trial: TensorFlow's "retracing" advice does not apply.
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     started = time.monotonic()
@@ -166,7 +166,7 @@ def _search(
     import keras_tuner as kt
 
     from ktrun.compiler.keras_model import declare_hyperparameters
-    from ktrun.runtime import interrupt
+    from ktrun.runtime import interrupt, kt_compat
     from ktrun.runtime.oracles import make_oracle
     from ktrun.runtime.tuner import DiskStop, KtrunHyperband, KtrunHyperModel, KtrunTuner
 
@@ -203,7 +203,7 @@ def _search(
         executions_per_trial=spec.tuner.executions_per_trial,
     )
     tuner.ktrun_init(plan, plan.state_dir / JOURNAL, progress)
-    if not Path(tuner._get_tuner_fname()).exists():
+    if not kt_compat.tuner_file(tuner).exists():
         # Keras Tuner reloads its oracle only when the tuner's own file exists, which it first
         # writes after trial 1 ends: a kill before that made the re-run start over, training
         # (and overwriting) trial 0 again even when it had completed.

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
 import keras
 import keras_tuner as kt
-from keras_tuner.src.engine import tuner_utils
-from keras_tuner.src.tuners.hyperband import Hyperband
 
 from ktrun.compiler import keras_model as kb
 from ktrun.compiler.plan import Plan
-from ktrun.runtime import interrupt
+from ktrun.runtime import interrupt, kt_compat
+from ktrun.runtime.distributed import is_chief, is_worker
 from ktrun.runtime.journal import append_journal, write_json_atomic
 from ktrun.runtime.oracles import DAMAGE, failure_limit_reason
 from ktrun.runtime.outcome import FailureClass
@@ -98,7 +98,7 @@ class TrialGuard(keras.callbacks.Callback):
         self._check(logs, f"the end of epoch {epoch + 1}")
 
 
-class KeepBestEpoch(tuner_utils.SaveBestEpoch):
+class KeepBestEpoch(kt_compat.SaveBestEpochHook):
     """Keras Tuner's best-epoch checkpoint, kept in memory and written only when it can matter.
 
     Keras Tuner writes the weights to disk at every improving epoch of every trial. Only the
@@ -111,7 +111,7 @@ class KeepBestEpoch(tuner_utils.SaveBestEpoch):
         self.persist = persist
         self.best_weights: list[Any] | None = None
 
-    def _save_model(self) -> None:
+    def ktrun_on_best_epoch(self) -> None:
         self.best_weights = self.model.get_weights()
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
@@ -130,6 +130,8 @@ class KtrunHyperModel(kt.HyperModel):
         super().__init__(name=plan.spec.experiment.name)
         self.plan = plan
         self.ctx: TrialContext | None = None
+        #: Whether a trial whose best objective value is this is worth writing to disk.
+        self.persist: Callable[[float], bool] = lambda value: True
 
     def declare_hyperparameters(self, hp: kt.HyperParameters) -> None:
         hp.merge(kb.declare_hyperparameters(self.plan))
@@ -145,7 +147,7 @@ class KtrunHyperModel(kt.HyperModel):
             ctx.phase = "fit"
         point = kb.active_values(hp)
         fit = self.plan.spec.fit
-        callbacks = list(kwargs.pop("callbacks", []))
+        callbacks = self.tuner_callbacks(kwargs.pop("callbacks", []))
         callbacks.append(TrialGuard(ctx or TrialContext("?"), self.plan.spec.failure_policy.trial_timeout))
         if fit.early_stopping is not None:
             es = fit.early_stopping
@@ -183,6 +185,20 @@ class KtrunHyperModel(kt.HyperModel):
             )
         return history
 
+    def tuner_callbacks(self, callbacks: list[Any]) -> list[Any]:
+        """The callbacks `Tuner.run_trial` passes to every fit, with the best-epoch checkpoint kept
+        in memory (`KeepBestEpoch`), and the tuner's hook forwarder made async-safe (its batch
+        hooks call the tuner's, which ktrun leaves empty: nothing to wait for)."""
+        out = []
+        for callback in callbacks:
+            if isinstance(callback, kt_compat.TunerCallback):
+                callback.async_safe = True
+            if isinstance(callback, kt_compat.SaveBestEpoch):
+                out.append(KeepBestEpoch(callback.objective, callback.filepath, self.persist))
+            else:
+                out.append(callback)
+        return out
+
 
 def classify(error: BaseException, phase: str) -> FailureClass:
     """build_error / nan / oom / timeout / other, from the exception and where it happened."""
@@ -199,7 +215,7 @@ def classify(error: BaseException, phase: str) -> FailureClass:
     return "other"
 
 
-class PolicyMixin:
+class PolicyMixin(kt_compat.TunerHooks):
     """Failure classification and policies, objective presence, consecutive/fraction limits."""
 
     plan: Plan
@@ -212,6 +228,7 @@ class PolicyMixin:
         self.journal_path = journal
         self.on_event = on_event
         self.ctx: TrialContext | None = None
+        self.hypermodel.persist = self._worth_saving
 
     def on_trial_begin(self, trial: Any) -> None:
         interrupt.check()  # asked to stop between trials: this one stays unstarted
@@ -247,7 +264,7 @@ class PolicyMixin:
         """The trial's score as Keras Tuner computes it, for the journal (rebuilding a trial.json)."""
         objective = self.oracle.objective
         try:
-            value = tuner_utils.convert_to_metrics_dict(results, objective).get(objective.name)
+            value = kt_compat.convert_to_metrics_dict(results, objective).get(objective.name)
             return None if value is None else float(value)
         except (TypeError, ValueError, KeyError, AttributeError):
             return None
@@ -328,7 +345,7 @@ class PolicyMixin:
         interrupt.check()  # this trial is saved; stop before the next
 
     def search(self, *args: Any, **kwargs: Any) -> None:
-        from ktrun.runtime.distributed import is_chief, serve
+        from ktrun.runtime.distributed import serve
 
         if is_chief():
             self.save()
@@ -337,8 +354,6 @@ class PolicyMixin:
         super().search(*args, **kwargs)  # type: ignore[misc]
 
     def _check_limits(self) -> None:
-        from ktrun.runtime.distributed import is_worker
-
         if is_worker():  # a worker's oracle is a gRPC client: the chief's oracle enforces them
             return
         reason = failure_limit_reason(
@@ -350,19 +365,6 @@ class PolicyMixin:
         if reason is not None:
             raise kt.errors.FatalError(reason)
 
-    def _build_and_fit_model(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
-        callbacks = []
-        for callback in kwargs.get("callbacks", []):
-            if isinstance(callback, tuner_utils.TunerCallback):
-                # Its batch hooks call the tuner's, which ktrun leaves empty: nothing to wait for.
-                callback.async_safe = True
-            if isinstance(callback, tuner_utils.SaveBestEpoch):
-                callbacks.append(KeepBestEpoch(callback.objective, callback.filepath, self._worth_saving))
-            else:
-                callbacks.append(callback)
-        kwargs["callbacks"] = callbacks
-        return super()._build_and_fit_model(trial, *args, **kwargs)  # type: ignore[misc]
-
     def _worth_saving(self, value: float) -> bool:
         """Hyperband reloads any trial; otherwise only a new best is ever loaded again."""
         if self.plan.spec.tuner.algorithm == "hyperband" or not math.isfinite(value):
@@ -372,22 +374,15 @@ class PolicyMixin:
             return True
         return bool(self.oracle.objective.better_than(value, best[0].score) or value == best[0].score)
 
-    def _try_build(self, hp: Any) -> Any:
-        if self.ctx is not None:
-            self.ctx.phase = "build"
-        return super()._try_build(hp)  # type: ignore[misc]
-
-    def _populate_initial_space(self) -> None:
-        """The oracle already holds the declared space: no exploratory model builds."""
-
     def save(self) -> None:
-        write_json_atomic(self._get_tuner_fname(), self.get_state())  # type: ignore[attr-defined]
+        """Only the tuner's own file, atomically (the oracle saves itself at every change)."""
+        write_json_atomic(kt_compat.tuner_file(self), self.get_state())  # type: ignore[attr-defined]
 
     def reload(self) -> None:
         """Keras Tuner's reload; a damaged tuner file (display state only) is moved aside."""
-        if not self._is_worker():  # type: ignore[attr-defined]
+        if not is_worker():  # a worker's trials live in the chief's oracle
             self.oracle.reload()
-        path = Path(self._get_tuner_fname())  # type: ignore[attr-defined]
+        path = kt_compat.tuner_file(self)
         try:
             self.set_state(read_json_object(path))  # type: ignore[attr-defined]
         except DAMAGE as e:
@@ -400,11 +395,8 @@ class KtrunTuner(PolicyMixin, kt.Tuner):
     pass
 
 
-class KtrunHyperband(PolicyMixin, Hyperband):
+class KtrunHyperband(PolicyMixin, kt_compat.HyperbandTuner):
     """Hyperband's epoch schedule and weight hand-over, with ktrun's oracle and policies."""
-
-    def __init__(self, oracle: Any, hypermodel: Any, **kwargs: Any) -> None:
-        kt.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
 
 
 __all__ = ["KtrunHyperModel", "KtrunHyperband", "KtrunTuner"]
