@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
+
+from ktrun import problems as pb
+from ktrun.config.provenance import KeyPath
+from ktrun.problems import Problem
 from ktrun.spec.refs import Scalar
 
 
@@ -12,3 +17,14 @@ def preview(vals: tuple[Scalar, ...] | list[Scalar], n: int = 8) -> str:
 
 #: The section hyperparameters are declared in (the first key of their problems' paths).
 HP = "hyperparameters"
+
+
+def unknown_name(code: str, at: KeyPath, what: str, name: str, known: list[str], plural: str) -> Problem:
+    """`loss `binary_crosentropy` is not one ktrun knows` with a did-you-mean and the known names."""
+    close = difflib.get_close_matches(name, known, n=1)
+    return pb.error(
+        code,
+        at,
+        f"{what} `{name}` is not one ktrun knows",
+        (f"did you mean `{close[0]}`? " if close else "") + f"known {plural}: {', '.join(known)}",
+    )

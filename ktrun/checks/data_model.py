@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator, Sequence
 
 from ktrun import problems as pb
+from ktrun.checks.common import unknown_name
 from ktrun.checks.context import Ctx
 from ktrun.layers.dense import Dense
 from ktrun.layers.shape_math import format_shape
@@ -39,13 +39,7 @@ def _loss_and_labels(ctx: Ctx) -> Iterator[Problem]:
     at = (*COMPILE, "loss")
     kind = kn.LOSSES.get(loss.name)
     if kind is None:
-        close = difflib.get_close_matches(loss.name, list(kn.LOSSES), n=1)
-        yield pb.error(
-            "unknown-loss",
-            at,
-            f"loss `{loss.name}` is not one ktrun knows",
-            (f"did you mean `{close[0]}`? " if close else "") + f"known losses: {', '.join(kn.LOSSES)}",
-        )
+        yield unknown_name("unknown-loss", at, "loss", loss.name, list(kn.LOSSES), "losses")
         return
     classes = ctx.data.num_classes
     if spec.data.task == "regression":
@@ -91,13 +85,7 @@ def _metrics(ctx: Ctx) -> Iterator[Problem]:
     for i, m in enumerate(metrics):
         at = (*COMPILE, "metrics", i)
         if m not in kn.METRICS:
-            close = difflib.get_close_matches(m, list(kn.METRICS), n=1)
-            yield pb.error(
-                "unknown-metric",
-                at,
-                f"metric `{m}` is not one ktrun knows",
-                (f"did you mean `{close[0]}`? " if close else "") + f"known metrics: {', '.join(kn.METRICS)}",
-            )
+            yield unknown_name("unknown-metric", at, "metric", m, list(kn.METRICS), "metrics")
             continue
         need = kn.METRIC_LABELS.get(m)
         have = ctx.spec.data.labels

@@ -149,27 +149,11 @@ class KtrunHyperModel(kt.HyperModel):
         fit = self.plan.spec.fit
         callbacks = self.tuner_callbacks(kwargs.pop("callbacks", []))
         callbacks.append(TrialGuard(ctx or TrialContext("?"), self.plan.spec.failure_policy.trial_timeout))
+        # The specs' fields are the callbacks' own argument names.
         if fit.early_stopping is not None:
-            es = fit.early_stopping
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor=es.monitor,
-                    patience=es.patience,
-                    mode=es.mode,
-                    min_delta=es.min_delta,
-                    restore_best_weights=es.restore_best_weights,
-                )
-            )
+            callbacks.append(keras.callbacks.EarlyStopping(**fit.early_stopping.model_dump()))
         if fit.reduce_lr_on_plateau is not None:
-            rl = fit.reduce_lr_on_plateau
-            callbacks.append(
-                keras.callbacks.ReduceLROnPlateau(
-                    monitor=rl.monitor,
-                    factor=rl.factor,
-                    patience=rl.patience,
-                    min_lr=rl.min_lr,
-                )
-            )
+            callbacks.append(keras.callbacks.ReduceLROnPlateau(**fit.reduce_lr_on_plateau.model_dump()))
         kwargs.setdefault("epochs", kb.fit_setting(self.plan, "epochs", point))
         kwargs["batch_size"] = kb.fit_setting(self.plan, "batch_size", point)
         kwargs["verbose"] = fit.verbose
