@@ -19,7 +19,12 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 # Every process ktrun runs in during the suite (this one, xdist workers, subprocesses, forks)
 # appends the codes of the problems it creates here; see `pytest_sessionfinish`.
-os.environ.setdefault(RECORD_CODES, str(Path(tempfile.mkdtemp(prefix="ktrun-codes-")) / "codes.txt"))
+if RECORD_CODES not in os.environ:
+    _codes = Path(tempfile.mkdtemp(prefix="ktrun-codes-")) / "codes.txt"
+    _codes.touch()
+    _codes.parent.chmod(0o755)  # tests that drop root to `nobody` record their codes too
+    _codes.chmod(0o666)
+    os.environ[RECORD_CODES] = str(_codes)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
