@@ -11,6 +11,9 @@ hits. For those, the space is walked as a search tree (hyperparameters in order,
 constraint checked as soon as its last name is decided): Knuth's random probes estimate the
 fraction, and a randomised depth-first search finds a feasible point or proves there is none.
 The samplers use the same search when rejection sampling keeps missing.
+
+One module of about 480 lines on purpose: the component analysis and the tree search are two
+halves of one `Checker`, and both read its parsed constraints, shape names and candidate tables.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Every proposal passes through `Checker.violations` (the same constraints and sha
 `ktrun check` analysed): an infeasible point is counted per reason, marked as tried so it is
 never proposed again, and replaced, without creating a trial or spending budget. When no new
 feasible point can be found the oracle stops and the search ends as "exhausted".
+
+About 420 lines: the feasible-only mixin and its resumable state belong together, since what a
+resumed oracle must not repeat is exactly what the mixin records; the oracles themselves are short.
 """
 
 from __future__ import annotations
