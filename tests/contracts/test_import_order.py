@@ -18,7 +18,7 @@ from tests.conftest import REPO
 RANKS: list[tuple[str, ...]] = [
     ("ktrun.config.provenance", "ktrun.problems", "ktrun.problem_codes", "ktrun.render.fmt"),  # problems
     ("ktrun.spec", "ktrun.layers"),  # the schema and the vocabulary it validates against
-    ("ktrun.config",),  # compose, trust, spec loading, schema export
+    ("ktrun.config",),  # compose, Hydra errors, trust, spec loading, schema export
     ("ktrun.analysis",),  # the search space, expressions, shapes, feasibility
     ("ktrun.data",),  # data described for the checks, loaded for a run
     ("ktrun.checks",),  # every static check → CheckedSpec
