@@ -60,24 +60,25 @@ def _ref_problems(
     at = (HP, name)
     where = f"{owner}.{arg} at {format_path(path)}"
     if isinstance(decl, IntHp | FloatHp):
+        mismatch: tuple[str, str] | None = None
         if (
             isinstance(decl, FloatHp)
             and dom.kind in ("int", "str", "bool")
             and not (decl.step is not None and float(decl.step).is_integer() and float(decl.min).is_integer())
         ):
-            yield pb.error(
-                "hp-type-mismatch",
-                (*at, "type"),
-                f"`{name}` is a float but feeds {where}, which takes {dom.text}",
-                "declare it `type: int`" if dom.kind == "int" else "use a choice of names",
-            )
-            return
-        if dom.kind in ("str", "bool"):
-            yield pb.error(
-                "hp-type-mismatch",
-                (*at, "type"),
-                f"`{name}` is numeric but feeds {where}, which takes {dom.text}",
+            mismatch = ("a float", "declare it `type: int`" if dom.kind == "int" else "use a choice of names")
+        elif dom.kind in ("str", "bool"):
+            mismatch = (
+                "numeric",
                 "use `type: choice` with names" if dom.kind == "str" else "use `type: boolean`",
+            )
+        if mismatch is not None:
+            what, hint = mismatch
+            yield pb.error(
+                "hp-type-mismatch",
+                (*at, "type"),
+                f"`{name}` is {what} but feeds {where}, which takes {dom.text}",
+                hint,
             )
             return
         lo_hi = bounds(decl)

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from ktrun import problems as pb
-from ktrun.config.hydra_errors import hydra_problem, yaml_problem
+from ktrun.config.hydra_errors import hydra_problem, in_chain, yaml_problem
 from ktrun.config.provenance import (
     FileLines,
     KeyPath,
@@ -117,7 +117,7 @@ def compose(
     except ConfigError:
         raise
     except Exception as e:  # Hydra raises many types; all of them are the user's config
-        own = _own_error(e)
+        own = in_chain(e, ConfigError)
         if own is not None:  # ktrun's trust rules, raised inside Hydra's loading
             raise own from None
         dirs = _search_dirs(config_dir, extra)
@@ -163,15 +163,6 @@ def compose(
         ) from None
     assert isinstance(config, dict)
     return Composed({str(k): v for k, v in config.items()}, sources, list(overrides), files, dirs)
-
-
-def _own_error(e: BaseException) -> ConfigError | None:
-    chain: BaseException | None = e
-    while chain is not None:
-        if isinstance(chain, ConfigError):
-            return chain
-        chain = chain.__cause__ or chain.__context__
-    return None
 
 
 def file_rules(view: ConfigFileView) -> list[Problem]:

@@ -76,7 +76,7 @@ def hydra_problem(e: Exception, overrides: list[str], dirs: list[Path]) -> Probl
 
     from ktrun.config.trust import clip
 
-    marked = _in_chain(e, yaml.MarkedYAMLError)
+    marked = in_chain(e, yaml.MarkedYAMLError)
     if marked is not None:
         return yaml_problem(marked)
     text = str(e).split("\nConfig search path:")[0].strip()
@@ -102,7 +102,7 @@ def hydra_problem(e: Exception, overrides: list[str], dirs: list[Path]) -> Probl
             (f"did you mean `{typed}`? " if typed else "")
             + "pick one of the available options listed above (names are file names without .yaml)",
         ).located(_defaults_line(option, overrides, dirs))
-    missing_key = _in_chain(e, (ConfigAttributeError, ConfigKeyError))
+    missing_key = in_chain(e, (ConfigAttributeError, ConfigKeyError))
     if missing_key is not None and missing_key.full_key:  # an override of a key that is not there
         key = str(missing_key.full_key)
         culprit = next((o for o in overrides if o.partition("=")[0].lstrip("+~") == key), None)
@@ -142,7 +142,7 @@ def hydra_problem(e: Exception, overrides: list[str], dirs: list[Path]) -> Probl
     ).located(Location(override=culprit) if culprit else None)
 
 
-def _in_chain(e: BaseException, kind: type[_E] | tuple[type[_E], ...]) -> _E | None:
+def in_chain(e: BaseException, kind: type[_E] | tuple[type[_E], ...]) -> _E | None:
     """The exception of `kind` that `e` is, or was raised from."""
     chain: BaseException | None = e
     while chain is not None:
