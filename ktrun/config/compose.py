@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from ktrun import problems as pb
+from ktrun.config import trust
 from ktrun.config.hydra_errors import hydra_problem, in_chain, yaml_problem
 from ktrun.config.provenance import (
     FileLines,
@@ -24,7 +25,7 @@ from ktrun.config.provenance import (
     format_path,
     read_file_lines,
 )
-from ktrun.config.trust import ConfigFileView
+from ktrun.config.trust import ConfigFileView, clip
 from ktrun.problems import ConfigError, Problem
 
 PRIMARY = "config"
@@ -169,10 +170,9 @@ def file_rules(view: ConfigFileView) -> list[Problem]:
     """What every user config file must satisfy before Hydra merges it: the trust rules, and the
     schema's shape (a mapping where a section belongs), so that every section's mistake is
     reported with its line instead of one merge error for the whole file."""
-    from ktrun.config.trust import file_problems
     from ktrun.spec.introspect import container_kind
 
-    found = file_problems(view)
+    found = trust.file_problems(view)
     if view.content is None:
         return found
     root = view.prefix
@@ -204,8 +204,6 @@ def _kind(value: object) -> str:
 
 
 def _shape_problem(path: KeyPath, value: object, want: str, view: ConfigFileView) -> Problem:
-    from ktrun.config.trust import clip
-
     where = view.lines.get(path[len(view.prefix) :]) or Location(view.file, 1, 1)
     return pb.error(
         "wrong-type",
@@ -218,8 +216,6 @@ def _shape_problem(path: KeyPath, value: object, want: str, view: ConfigFileView
 def override_problems(overrides: list[str]) -> list[Problem]:
     """The trust rules for command-line overrides (a syntax error is left to Hydra's report)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    from ktrun.config import trust
 
     parser = OverridesParser.create()
     found: list[Problem] = []

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from ktrun.config.provenance import display_path, lines_of
-from ktrun.config.trust import ConfigFileView, escape_problem, read_config_text
+from ktrun.config.trust import ConfigFileView, escape_problem, read_config_text, resolved_inside
 from ktrun.problems import ConfigError, Problem
 
 
@@ -46,9 +46,8 @@ def capture_defaults_list() -> Iterator[list[Any]]:
 
 def _inside(root: str, config_path: str) -> tuple[bool, str]:
     """Does `config_path` (relative to a search-path root) resolve inside that root?"""
-    real_root = os.path.realpath(root)
-    full = os.path.realpath(os.path.join(root, config_path))
-    return full == real_root or full.startswith(real_root + os.sep), full
+    full = resolved_inside(os.path.join(root, config_path), root)
+    return full is not None, full or ""
 
 
 def _source_root(source: Any) -> str:

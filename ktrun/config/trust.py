@@ -13,7 +13,7 @@ Pure functions over plain data: no Hydra, no TensorFlow.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -190,23 +190,28 @@ def file_problems(view: ConfigFileView) -> list[Problem]:
     for entry, index in _defaults_entries(content.get("defaults")):
         found += _defaults_problem(entry, index, view)
     body = {k: v for k, v in content.items() if k != "defaults"}
-    found += _content_problems(body, view.prefix, (), view)
+    top = Location(view.file, 1, 1)
+    found += _content_problems(body, view.prefix, (), lambda path: view.lines.get(path) or top)
     return found
 
 
-def _content_problems(node: Any, prefix: KeyPath, path: KeyPath, view: ConfigFileView) -> list[Problem]:
-    """`_target_` anywhere, `hydra.*` beyond the allowlist (once per subtree), resolvers in values."""
+def _content_problems(
+    node: Any, prefix: KeyPath, path: KeyPath, locate: Callable[[KeyPath], Location]
+) -> list[Problem]:
+    """`_target_` anywhere, `hydra.*` beyond the allowlist (once per subtree), resolvers in values.
+    `path` is relative to where `node` was written (a file, or the override's key) and `locate`
+    says where that is."""
     full = (*prefix, *path)
-    where = view.lines.get(path) or Location(view.file, 1, 1)
+    where = locate(path)
     if path and path[-1] in TARGET_KEYS:
         return [_target_problem(full, where)]
     above = isinstance(node, dict) and any(k[: len(full)] == full for k in HYDRA_KEYS)
     if full[:1] == ("hydra",) and full not in HYDRA_KEYS and not above:
         return [_hydra_key_problem(full, where)]
     if isinstance(node, dict):
-        return [p for k, v in node.items() for p in _content_problems(v, prefix, (*path, str(k)), view)]
+        return [p for k, v in node.items() for p in _content_problems(v, prefix, (*path, str(k)), locate)]
     if isinstance(node, list):
-        return [p for i, v in enumerate(node) for p in _content_problems(v, prefix, (*path, i), view)]
+        return [p for i, v in enumerate(node) for p in _content_problems(v, prefix, (*path, i), locate)]
     return resolver_problems(node, full, where) if isinstance(node, str) else []
 
 
@@ -230,17 +235,11 @@ def override_problems(key: str, value: Any, override: str) -> list[Problem]:
         if str(value) not in HYDRA_CHOICES.get(group, frozenset()):
             found.append(_hydra_choice_problem(group, str(value), where))
         return found
-    if path[:1] == ("hydra",):
-        if path == ("hydra", "searchpath"):
-            found += _searchpath_problems(value, where)
-        elif path not in HYDRA_KEYS:
-            found.append(_hydra_key_problem(path, where))
-    if any(part in TARGET_KEYS for part in path):
-        found.append(_target_problem(path, where))
-    for sub, text in _walk(value, path):
-        if isinstance(text, str):
-            found += resolver_problems(text, sub, where)
-    return found
+    if path == ("hydra", "searchpath"):  # ktrun's own workers pass their config trees this way
+        return _searchpath_problems(value, where)
+    if any(part in TARGET_KEYS for part in path[:-1]):
+        return [_target_problem(path, where)]
+    return _content_problems(value, (), path, lambda _: where)  # the same walk as a file's
 
 
 def resolver_problems(text: str, path: KeyPath, where: Location) -> list[Problem]:
@@ -330,14 +329,14 @@ def _defaults_problem(entry: tuple[str, str], index: int, view: ConfigFileView) 
     return found
 
 
-def _walk(node: Any, path: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
-    yield path, node
-    if isinstance(node, dict):
-        for k, v in node.items():
-            yield from _walk(v, (*path, str(k)))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            yield from _walk(v, (*path, i))
+def resolved_inside(path: str, root: str | Path) -> str | None:
+    """`path` with `~`, `..` and symbolic links resolved, if that lands inside `root` (also
+    resolved); None if it leads out. Config trees and `ktrun check`'s data reads both obey it."""
+    import os
+
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(os.path.expanduser(path))
+    return real if real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep) else None
 
 
 def escape_problem(file: str, config_path: str) -> Problem:

@@ -9,7 +9,6 @@ project is not read at all (`_outside`), whatever the source.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from ktrun import problems as pb
@@ -44,11 +43,10 @@ def _outside(path: str | None, roots: tuple[Path, ...] | None) -> Problem | None
     config cannot make it read, and echo pieces of, `/etc/shadow` or `~/.ssh/id_rsa`."""
     if roots is None or not path:
         return None
-    real = Path(os.path.realpath(os.path.expanduser(path)))
-    if any(real.is_relative_to(os.path.realpath(r)) for r in roots):
-        return None
-    from ktrun.config.trust import clip
+    from ktrun.config.trust import clip, resolved_inside
 
+    if any(resolved_inside(path, r) for r in roots):
+        return None
     return pb.info(
         "data-file-not-read",
         ("data", "path"),

@@ -231,9 +231,20 @@ def test_resolvers_are_refused_and_leak_nothing(
         ("hydra/launcher=submitit_local", "config-hydra-refused", "hydra.launcher"),
         ("hydra.searchpath=[pkg://evil]", "config-hydra-refused", "hydra.searchpath"),
         ("+model._target_=os.system", "config-target-refused", "model._target_"),
+        ("+model.extra={_target_: os.system}", "config-target-refused", "model.extra._target_"),
         ("+experiment=../../../etc/hostname", "config-path-escape", "<root>"),
     ],
-    ids=["env", "secret", "callback", "logging", "launcher", "searchpath-pkg", "model-target", "dotdot"],
+    ids=[
+        "env",
+        "secret",
+        "callback",
+        "logging",
+        "launcher",
+        "searchpath-pkg",
+        "model-target",
+        "nested-target",
+        "dotdot",
+    ],
 )
 def test_overrides_follow_the_same_rules(
     monkeypatch: pytest.MonkeyPatch, override: str, code: str, key: str
