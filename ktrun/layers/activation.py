@@ -14,8 +14,4 @@ class Activation_(LayerSpec):  # the name `Activation` is the argument type; the
     activation: Activation
 
 
-TYPES = (
-    LayerType(
-        spec=Activation_, shape=same_shape, keras_class="Activation", domains={"activation": ACTIVATION}
-    ),
-)
+TYPES = (LayerType(spec=Activation_, shape=same_shape, domains={"activation": ACTIVATION}),)

@@ -80,10 +80,11 @@ class LayerType:
     spec: type[LayerSpec]
     #: Required: without it the shape checks would pass anything through this layer.
     shape: ShapeRule = _no_shape_rule
-    #: The class under `keras.layers` the builder instantiates ...
-    keras_class: str | None = None
+    #: The class under `keras.layers` the builder instantiates (by default the one its `type`
+    #: names) ...
     #: ... or the `custom_objects.layers` entry the spec names (the user's own class).
     custom_object: Callable[[Any], str] | None = None
+    keras_class: str | None = None
     kwargs: KwargsRule = keras_kwargs
     #: What each argument may take (check 2); an argument absent here is not range-checked.
     domains: Mapping[str, Domain] = field(default_factory=dict)
@@ -102,11 +103,13 @@ class LayerType:
                 f"{where} has no shape rule: give it `shape=`, or the static checks would let "
                 "any shape through it unchecked"
             )
-        if (self.keras_class is None) == (self.custom_object is None):
+        if self.keras_class is not None and self.custom_object is not None:
             raise LayerTypeError(
-                f"{where} needs exactly one Keras construction: `keras_class=` (a class of "
-                "keras.layers) or `custom_object=` (an entry of custom_objects.layers)"
+                f"{where} takes one Keras construction: `keras_class=` (a class of keras.layers, "
+                "by default its type) or `custom_object=` (an entry of custom_objects.layers)"
             )
+        if self.custom_object is None and self.keras_class is None:
+            object.__setattr__(self, "keras_class", self.type)
         unknown = sorted((set(self.domains) | set(self.shape_args)) - set(self.spec.model_fields))
         if unknown:
             raise LayerTypeError(f"{where}: {unknown} are not arguments of its spec")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ktrun.layers.base import Activation, Initializer, LayerSpec, LayerType, Padding, ShapeRule
-from ktrun.layers.shape_math import ShapeFailure, conv_out, format_shape, per_axis, size, spatial_rank_failure
+from ktrun.layers.base import Activation, Initializer, LayerSpec, LayerType, Padding
+from ktrun.layers.shape_math import ShapeFailure, conv_out, format_shape, per_axis, size, spatial
 from ktrun.spec.domains import ACTIVATION, BOOL, CONV1D_PADDING, INITIALIZER, PADDING, POSITIVE_INT
 from ktrun.spec.refs import BoolArg, IntArg, SizeArg
 
@@ -34,38 +34,31 @@ class Conv2D(_Conv):
     type: Literal["Conv2D"]
 
 
-def conv_shape(rank: int) -> ShapeRule:
-    """The rule of a convolution over `rank` spatial axes (channels last)."""
-
-    def rule(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
-        a, t = layer.args, layer.layer.type
-        wrong_rank = spatial_rank_failure(layer, shape, rank)
-        if wrong_rank is not None:
-            return wrong_rank
-        k = per_axis(a["kernel_size"], rank)
-        strides, dilation = per_axis(a["strides"], rank), per_axis(a["dilation_rate"], rank)
-        if any((x or 1) > 1 for x in strides) and any((x or 1) > 1 for x in dilation):
-            return ShapeFailure(
-                "conv-strides-dilation",
-                layer,
-                f"{t} has strides {a['strides']} and dilation_rate {a['dilation_rate']}; Keras "
-                "supports strides > 1 or dilation > 1, not both",
-                "use strides 1 with dilation, or dilation 1 with strides",
-            )
-        out, bad = conv_out(shape[:-1], k, strides, dilation, a["padding"])
-        if bad is not None:
-            return ShapeFailure(
-                "kernel-too-large",
-                layer,
-                f"{t} kernel {'x'.join(str(x) for x in k)} does not fit its {format_shape(shape)} "
-                f"input (padding '{a['padding']}' would give an output size <= 0)",
-                "constrain the kernel (e.g. `kernel_1 <= 5`), use `padding: same`, or pool "
-                "less before this layer; or leave it: such points are excluded from the search",
-                "kernel_size",
-            )
-        return (*out, size(a["filters"]))
-
-    return rule
+def conv_shape(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
+    """A convolution over the input's spatial axes (channels last), as Keras computes it."""
+    a, t, rank = layer.args, layer.layer.type, len(shape) - 1
+    k = per_axis(a["kernel_size"], rank)
+    strides, dilation = per_axis(a["strides"], rank), per_axis(a["dilation_rate"], rank)
+    if any((x or 1) > 1 for x in strides) and any((x or 1) > 1 for x in dilation):
+        return ShapeFailure(
+            "conv-strides-dilation",
+            layer,
+            f"{t} has strides {a['strides']} and dilation_rate {a['dilation_rate']}; Keras "
+            "supports strides > 1 or dilation > 1, not both",
+            "use strides 1 with dilation, or dilation 1 with strides",
+        )
+    out, bad = conv_out(shape[:-1], k, strides, dilation, a["padding"])
+    if bad is not None:
+        return ShapeFailure(
+            "kernel-too-large",
+            layer,
+            f"{t} kernel {'x'.join(str(x) for x in k)} does not fit its {format_shape(shape)} "
+            f"input (padding '{a['padding']}' would give an output size <= 0)",
+            "constrain the kernel (e.g. `kernel_1 <= 5`), use `padding: same`, or pool "
+            "less before this layer; or leave it: such points are excluded from the search",
+            "kernel_size",
+        )
+    return (*out, size(a["filters"]))
 
 
 _SIZES = ("kernel_size", "strides", "dilation_rate")
@@ -82,16 +75,14 @@ _SHAPE_ARGS = ("filters", "kernel_size", "strides", "padding", "dilation_rate")
 TYPES = (
     LayerType(
         spec=Conv1D,
-        shape=conv_shape(1),
-        keras_class="Conv1D",
+        shape=spatial(1, conv_shape),
         domains={**_DOMAINS, "padding": CONV1D_PADDING},  # 'causal' too, for sequences
         shape_args=_SHAPE_ARGS,
         size_args=("filters",),
     ),
     LayerType(
         spec=Conv2D,
-        shape=conv_shape(2),
-        keras_class="Conv2D",
+        shape=spatial(2, conv_shape),
         domains=_DOMAINS,
         shape_args=_SHAPE_ARGS,
         size_args=("filters",),

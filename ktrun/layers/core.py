@@ -74,7 +74,7 @@ def _reshape(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
 
 
 TYPES = (
-    LayerType(spec=Dropout, shape=same_shape, keras_class="Dropout", domains={"rate": FRACTION}),
-    LayerType(spec=Flatten, shape=_flatten, keras_class="Flatten"),
-    LayerType(spec=Reshape, shape=_reshape, keras_class="Reshape", reads_sizes=True),
+    LayerType(spec=Dropout, shape=same_shape, domains={"rate": FRACTION}),
+    LayerType(spec=Flatten, shape=_flatten),
+    LayerType(spec=Reshape, shape=_reshape, reads_sizes=True),
 )

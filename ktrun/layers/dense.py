@@ -33,7 +33,6 @@ TYPES = (
     LayerType(
         spec=Dense,
         shape=_shape,
-        keras_class="Dense",
         domains={
             "units": POSITIVE_INT,
             "activation": ACTIVATION,

@@ -38,7 +38,6 @@ TYPES = (
     LayerType(
         spec=Embedding,
         shape=_shape,
-        keras_class="Embedding",
         domains={"input_dim": POSITIVE_INT, "output_dim": POSITIVE_INT},
         shape_args=("output_dim",),
         size_args=("output_dim",),

@@ -25,13 +25,11 @@ TYPES = (
     LayerType(
         spec=BatchNormalization,
         shape=same_shape,
-        keras_class="BatchNormalization",
         domains={"momentum": FRACTION, "epsilon": POSITIVE},
     ),
     LayerType(
         spec=LayerNormalization,
         shape=same_shape,
-        keras_class="LayerNormalization",
         domains={"epsilon": POSITIVE},
     ),
 )

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from ktrun.layers.base import LayerSpec, LayerType, Padding, ShapeRule
-from ktrun.layers.shape_math import ShapeFailure, conv_out, format_shape, per_axis, spatial_rank_failure
+from ktrun.layers.base import LayerSpec, LayerType, Padding
+from ktrun.layers.shape_math import ShapeFailure, conv_out, format_shape, per_axis, spatial
 from ktrun.spec.domains import PADDING, POSITIVE_INT
 from ktrun.spec.refs import SizeArg
 
@@ -54,40 +54,28 @@ class GlobalMaxPooling2D(LayerSpec):
     type: Literal["GlobalMaxPooling2D"]
 
 
-def pool_shape(rank: int) -> ShapeRule:
-    """The rule of a pooling over `rank` spatial axes; strides default to the pool size."""
-
-    def rule(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
-        a = layer.args
-        wrong_rank = spatial_rank_failure(layer, shape, rank)
-        if wrong_rank is not None:
-            return wrong_rank
-        p = per_axis(a["pool_size"], rank)
-        s = per_axis(a["strides"] if a.get("strides") is not None else a["pool_size"], rank)
-        out, bad = conv_out(shape[:-1], p, s, (1,) * rank, a["padding"])
-        if bad is not None:
-            return ShapeFailure(
-                "pool-too-large",
-                layer,
-                f"{layer.layer.type} pool {'x'.join(str(x) for x in p)} does not fit its "
-                f"{format_shape(shape)} input",
-                "pool less, use `padding: same`, or limit the repeat count; or leave it: such "
-                "points are excluded from the search",
-                "pool_size",
-            )
-        return (*out, shape[-1])
-
-    return rule
+def pool_shape(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
+    """A pooling over the input's spatial axes; strides default to the pool size."""
+    a, rank = layer.args, len(shape) - 1
+    p = per_axis(a["pool_size"], rank)
+    s = per_axis(a["strides"] if a.get("strides") is not None else a["pool_size"], rank)
+    out, bad = conv_out(shape[:-1], p, s, (1,) * rank, a["padding"])
+    if bad is not None:
+        return ShapeFailure(
+            "pool-too-large",
+            layer,
+            f"{layer.layer.type} pool {'x'.join(str(x) for x in p)} does not fit its "
+            f"{format_shape(shape)} input",
+            "pool less, use `padding: same`, or limit the repeat count; or leave it: such "
+            "points are excluded from the search",
+            "pool_size",
+        )
+    return (*out, shape[-1])
 
 
-def global_pool_shape(rank: int) -> ShapeRule:
-    """Global pooling over `rank` spatial axes leaves the channels alone."""
-
-    def rule(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
-        wrong_rank = spatial_rank_failure(layer, shape, rank)
-        return wrong_rank if wrong_rank is not None else (shape[-1],)
-
-    return rule
+def global_pool_shape(layer: ConcreteLayer, shape: Shape) -> Shape:
+    """Global pooling over the spatial axes leaves the channels alone."""
+    return (shape[-1],)
 
 
 _DOMAINS = {"pool_size": POSITIVE_INT, "strides": POSITIVE_INT, "padding": PADDING}
@@ -97,15 +85,14 @@ _SHAPE_ARGS = ("pool_size", "strides", "padding")
 def _pool(spec: type[_Pool], rank: int) -> LayerType:
     return LayerType(
         spec=spec,
-        shape=pool_shape(rank),
-        keras_class=spec.__name__,
+        shape=spatial(rank, pool_shape),
         domains=_DOMAINS,
         shape_args=_SHAPE_ARGS,
     )
 
 
 def _global(spec: type[LayerSpec], rank: int) -> LayerType:
-    return LayerType(spec=spec, shape=global_pool_shape(rank), keras_class=spec.__name__)
+    return LayerType(spec=spec, shape=spatial(rank, global_pool_shape))
 
 
 TYPES = (

@@ -47,7 +47,6 @@ def _recurrent(spec: type[_Recurrent]) -> LayerType:
     return LayerType(
         spec=spec,
         shape=_shape,
-        keras_class=spec.__name__,
         domains={
             "units": POSITIVE_INT,
             "activation": ACTIVATION,

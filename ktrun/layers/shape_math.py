@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ktrun.layers.base import ConcreteLayer
+    from ktrun.layers.base import ConcreteLayer, ShapeRule
 
 Dim = int | None
 Shape = tuple[Dim, ...]
@@ -73,6 +73,17 @@ def spatial_rank_failure(layer: ConcreteLayer, shape: Shape, rank: int) -> Shape
         f"{format_shape(shape)}",
         rank_hint(layer, shape, rank + 1),
     )
+
+
+def spatial(rank: int, body: ShapeRule) -> ShapeRule:
+    """The rule of a layer over `rank` spatial axes and channels: `body` (which may take the rank
+    from `len(shape) - 1`) only sees inputs of the right rank."""
+
+    def rule(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
+        wrong_rank = spatial_rank_failure(layer, shape, rank)
+        return wrong_rank if wrong_rank is not None else body(layer, shape)
+
+    return rule
 
 
 def conv_out(

@@ -45,10 +45,11 @@ def test_type_without_shape_rule_is_refused() -> None:
         LayerType(spec=Conv2DTranspose, keras_class="Conv2DTranspose")
 
 
-def test_type_without_construction_is_refused() -> None:
-    with pytest.raises(LayerTypeError, match="needs exactly one Keras construction"):
-        LayerType(spec=Conv2DTranspose, shape=_keep)
-    with pytest.raises(LayerTypeError, match="needs exactly one Keras construction"):
+def test_type_is_built_by_the_keras_class_its_type_names_or_one_construction_given() -> None:
+    assert LayerType(spec=Conv2DTranspose, shape=_keep).keras_class == "Conv2DTranspose"
+    assert LayerType(spec=Conv2DTranspose, shape=_keep, keras_class="Conv2DT").keras_class == "Conv2DT"
+    assert LayerType(spec=Conv2DTranspose, shape=_keep, custom_object=lambda s: "X").keras_class is None
+    with pytest.raises(LayerTypeError, match="takes one Keras construction"):
         LayerType(spec=Conv2DTranspose, shape=_keep, keras_class="X", custom_object=lambda s: "X")
 
 
