@@ -1,58 +1,40 @@
-"""Check 8: the tuner's settings against the space, and the failure policy."""
+"""Check 8: the tuner's settings against the space (each algorithm's own checks), and the failure policy."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from ktrun import problems as pb
+from ktrun.algorithms import ALGORITHMS, TunerFacts
 from ktrun.checks.context import Ctx
 from ktrun.problems import Problem
+from ktrun.spec.failures import FAILURE_KINDS
 from ktrun.spec.refs import HpRef
+
+
+def tuner_facts(ctx: Ctx) -> TunerFacts:
+    """What the chosen algorithm's checks and plan line see of the experiment."""
+    t = ctx.spec.tuner
+    return TunerFacts(
+        max_trials=t.max_trials,
+        executions_per_trial=t.executions_per_trial,
+        epochs_tuned=isinstance(ctx.spec.fit.epochs, HpRef),
+        continuous=tuple(p.name for p in ctx.space.params.values() if p.cardinality is None),
+    )
 
 
 def check_tuner(ctx: Ctx) -> Iterator[Problem]:
     t, space, feas = ctx.spec.tuner, ctx.space, ctx.feasibility
-    if t.algorithm == "grid":
-        continuous = [p.name for p in space.params.values() if p.cardinality is None]
-        if continuous:
-            yield pb.error(
-                "grid-infinite-space",
-                ("hyperparameters", continuous[0]),
-                f"grid search needs a finite space, but {', '.join(continuous)} "
-                f"{'is' if len(continuous) == 1 else 'are'} continuous",
-                "give each float a `step`, or use a choice of values",
-            )
-    if t.algorithm == "hyperband":
-        if isinstance(ctx.spec.fit.epochs, HpRef):
-            yield pb.error(
-                "hyperband-epochs-tunable",
-                ("fit", "epochs"),
-                "Hyperband decides each trial's epochs itself; fit.epochs cannot be tuned",
-                "set fit.epochs to a number and tune tuner.hyperband.max_epochs instead",
-            )
-        if t.hyperband.max_epochs < t.hyperband.factor:
-            yield pb.warning(
-                "hyperband-single-bracket",
-                ("tuner", "hyperband", "max_epochs"),
-                f"max_epochs {t.hyperband.max_epochs} < factor {t.hyperband.factor}: Hyperband "
-                "degenerates into random search with full training",
-                f"raise max_epochs to at least {t.hyperband.factor**2}, or use random search",
-            )
-    if t.algorithm == "bayesian":
-        nip = t.bayesian.num_initial_points
-        if nip is not None and nip >= t.max_trials:
-            yield pb.warning(
-                "bayesian-all-random",
-                ("tuner", "bayesian", "num_initial_points"),
-                f"num_initial_points {nip} >= max_trials {t.max_trials}: every trial is random",
-                "lower num_initial_points or raise max_trials",
-            )
+    algorithm = ALGORITHMS[t.algorithm]
+    facts = tuner_facts(ctx)
+    yield from algorithm.checks(t.settings(), facts)
     points = feas.feasible_points
     if (
         space.analysable
-        and all(p.cardinality is not None for p in space.params.values())
+        and not facts.continuous
         and feas.exact
-        and (t.algorithm != "hyperband" and 0 < points < t.max_trials)
+        and not algorithm.schedules_epochs  # its max_trials caps its own plan, not the space
+        and 0 < points < t.max_trials
     ):
         yield pb.warning(
             "max-trials-exceeds-space",
@@ -66,7 +48,7 @@ def check_tuner(ctx: Ctx) -> Iterator[Problem]:
 
 def _policy(ctx: Ctx) -> Iterator[Problem]:
     fp = ctx.spec.failure_policy
-    retrying = [k for k in ("build_error", "nan", "oom", "timeout", "other") if getattr(fp, k) == "retry"]
+    retrying = [k.name for k in FAILURE_KINDS if fp.action(k.name) == "retry"]
     if retrying and fp.max_retries == 0:
         yield pb.warning(
             "retry-without-retries",
@@ -74,10 +56,11 @@ def _policy(ctx: Ctx) -> Iterator[Problem]:
             f"{', '.join(retrying)} say retry, but max_retries is 0",
             "set failure_policy.max_retries >= 1, or use skip",
         )
-    if fp.build_error == "retry":
-        yield pb.warning(
-            "retry-deterministic",
-            ("failure_policy", "build_error"),
-            "a build error repeats for the same hyperparameters, so retrying only wastes time",
-            "use skip (or abort)",
-        )
+    for kind in FAILURE_KINDS:
+        if kind.deterministic and fp.action(kind.name) == "retry":
+            yield pb.warning(
+                "retry-deterministic",
+                ("failure_policy", kind.name),
+                f"a {kind.name} failure repeats for the same hyperparameters, so retrying only wastes time",
+                "use skip (or abort)",
+            )

@@ -9,23 +9,12 @@ from __future__ import annotations
 
 import math
 
+from ktrun.algorithms import ALGORITHMS
 from ktrun.checks import CheckReport
+from ktrun.checks.tuner import tuner_facts
 from ktrun.render.fmt import percent
 from ktrun.render.space_summary import summarize
 from ktrun.spec.refs import HpRef
-
-
-def _hyperband_epochs(max_epochs: int, factor: int, iterations: int) -> tuple[int, int]:
-    """(brackets, epochs trained in total) for Keras Tuner's Hyperband schedule, approximately."""
-    brackets = int(math.log(max_epochs, factor) + 1e-9) + 1
-    total = 0
-    for b in range(brackets):
-        n = math.ceil(brackets / (b + 1) * factor**b)
-        for r in range(b + 1):
-            trials = max(1, math.floor(n / factor**r))
-            epochs = max_epochs / factor ** (b - r)
-            total += int(trials * math.ceil(epochs))
-    return brackets, total * iterations
 
 
 def budget_lines(report: CheckReport) -> list[str]:
@@ -42,14 +31,9 @@ def budget_lines(report: CheckReport) -> list[str]:
         f"- tuner: **{t.algorithm}**, max_trials {t.max_trials}, executions per trial "
         f"{t.executions_per_trial}, seed {spec.experiment.seed}"
     ]
-    if t.algorithm == "hyperband":
-        h = t.hyperband
-        brackets, total = _hyperband_epochs(h.max_epochs, h.factor, h.iterations)
-        lines.append(
-            f"- Hyperband: max_epochs {h.max_epochs}, factor {h.factor}, {brackets} "
-            f"bracket(s); at most about {total * t.executions_per_trial} epochs trained "
-            f"(capped by max_trials {t.max_trials})"
-        )
+    own = ALGORITHMS[t.algorithm].budget(t.settings(), tuner_facts(report.ctx))
+    if own is not None:
+        lines.append(own)
     else:
         lines.append(
             f"- at most {t.max_trials * max_epochs * t.executions_per_trial} epochs trained "

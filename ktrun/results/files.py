@@ -22,7 +22,8 @@ from ktrun.results.plots import HPARAMS_PNG, OBJECTIVE_PNG, write_plots
 from ktrun.results.report import report_markdown
 from ktrun.results.retrain import retrain_command
 from ktrun.results.trials import MESSAGE_CHARS, cell, flatten, one_line, score_text, search_hparams
-from ktrun.runtime.outcome import FAILURE_CLASSES, SearchOutcome, TrialRecord
+from ktrun.runtime.outcome import SearchOutcome, TrialRecord
+from ktrun.spec.failures import FAILURE_CLASSES
 
 if TYPE_CHECKING:
     from ktrun.render.space_summary import SpaceSummary

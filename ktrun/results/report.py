@@ -21,7 +21,8 @@ from ktrun.results.trials import (
     short,
     status_sentence,
 )
-from ktrun.runtime.outcome import FAILURE_CLASSES, SearchOutcome
+from ktrun.runtime.outcome import SearchOutcome
+from ktrun.spec.failures import FAILURE_CLASSES, FALLBACK
 
 if TYPE_CHECKING:
     from ktrun.render.space_summary import SpaceSummary
@@ -108,7 +109,7 @@ def _failures_md(outcome: SearchOutcome) -> list[str]:
     order = [c for c in FAILURE_CLASSES if c in counts] + [c for c in counts if c not in FAILURE_CLASSES]
     rows = []
     for cls in order:
-        example = next(t for t in failed if (t.failure_class or "other") == cls)
+        example = next(t for t in failed if (t.failure_class or FALLBACK) == cls)
         what = example.exception_type or "no exception"
         if example.phase:
             what += f" during {example.phase}"

@@ -5,8 +5,9 @@ Every proposal passes through `Checker.violations` (the same constraints and sha
 never proposed again, and replaced, without creating a trial or spending budget. When no new
 feasible point can be found the oracle stops and the search ends as "exhausted".
 
-About 420 lines: the feasible-only mixin and its resumable state belong together, since what a
-resumed oracle must not repeat is exactly what the mixin records; the oracles themselves are short.
+Each `tuner.algorithm` names its Keras Tuner oracle (`ktrun.algorithms`); `oracle_class` puts the
+mixin in front of it. About 410 lines: the feasible-only mixin and its resumable state belong
+together, since what a resumed oracle must not repeat is exactly what the mixin records.
 """
 
 from __future__ import annotations
@@ -15,19 +16,22 @@ import json
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import keras_tuner as kt
 from keras_tuner.engine.trial import Trial, TrialStatus
-from keras_tuner.oracles import BayesianOptimizationOracle, HyperbandOracle, RandomSearchOracle
 
+from ktrun.algorithms import ALGORITHMS
 from ktrun.analysis.feasibility import Checker
 from ktrun.analysis.space import Space
 from ktrun.runtime import kt_compat
 from ktrun.runtime.journal import JOURNAL, append_journal, read_journal, write_json_atomic, write_text_atomic
 from ktrun.runtime.kt_compat import OracleHooks, synchronized
 from ktrun.runtime.state import OVERWRITE_HINT, damaged_line, move_aside, read_json_object
+from ktrun.spec.experiment import TunerSpec
+from ktrun.spec.failures import FALLBACK
 from ktrun.spec.refs import Scalar
 
 ABORT_FILE = "ktrun_abort.txt"
@@ -105,6 +109,7 @@ class FeasibleMixin(OracleHooks):
     """Rejection sampling in front of Keras Tuner's own sampling (`OracleHooks.kt_random_values`)."""
 
     ktrun_checker: Checker
+    ktrun_space: Space
     ktrun_max_attempts: int = 200
     ktrun_rejected: Counter[str]
     ktrun_exhausted: bool = False
@@ -114,8 +119,9 @@ class FeasibleMixin(OracleHooks):
     #: Where a repaired state file is announced (the run's console).
     ktrun_say: Callable[[str], Any] = print
 
-    def ktrun_setup(self, checker: Checker, max_attempts: int = 200) -> None:
+    def ktrun_setup(self, checker: Checker, space: Space, max_attempts: int = 200) -> None:
         self.ktrun_checker = checker
+        self.ktrun_space = space
         self.ktrun_max_attempts = max_attempts
         self.ktrun_rejected = Counter()
         self.ktrun_exhausted = False
@@ -145,6 +151,15 @@ class FeasibleMixin(OracleHooks):
             hps = self.hyperparameters.copy()  # type: ignore[attr-defined]
             return Trial(hyperparameters=hps, trial_id="stopped", status=STOPPED)
         return super().create_trial(tuner_id)  # type: ignore[misc]
+
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
+        """Whatever the algorithm proposes (a Gaussian process's optimum, a promoted Hyperband
+        trial), an infeasible proposal gives way to a random feasible point."""
+        response: dict[str, Any] = super().populate_space(trial_id)  # type: ignore[misc]
+        values = response.get("values")
+        if response["status"] == RUNNING and values is not None and self.ktrun_reject(values):
+            return self.ktrun_random_response()
+        return response
 
     def ktrun_random_values(self) -> dict[str, Any] | None:
         """Keras Tuner's uniform sampling while it hits; the checker's tree search when it keeps
@@ -319,7 +334,7 @@ class FeasibleMixin(OracleHooks):
             {
                 "trial_id": trial_id,
                 "status": "failed",
-                "failure_class": "other",
+                "failure_class": FALLBACK,
                 "phase": None,
                 "message": message,
                 "hyperparameters": {},
@@ -355,34 +370,12 @@ class FeasibleMixin(OracleHooks):
         return {"status": RUNNING, "values": values}
 
 
-class RandomOracle(FeasibleMixin, RandomSearchOracle):
-    pass
-
-
-class BayesianOracle(FeasibleMixin, BayesianOptimizationOracle):
-    def populate_space(self, trial_id: str) -> dict[str, Any]:
-        """The Gaussian process proposes; an infeasible proposal gives way to a random feasible one."""
-        response: dict[str, Any] = super().populate_space(trial_id)
-        values = response.get("values")
-        if response["status"] == RUNNING and values is not None and self.ktrun_reject(values):
-            return self.ktrun_random_response()
-        return response
-
-
-class HyperbandFeasibleOracle(FeasibleMixin, HyperbandOracle):
-    pass
-
-
 class GridOracle(FeasibleMixin, kt.Oracle):
     """Every feasible point, in the space's order; skips what is tried or known infeasible."""
 
-    ktrun_space: Space
     #: The walk through the grid, kept across calls (a lazy generator: a grid of 200,000 values
     #: costs nothing up front). A resumed search starts a new walk that skips what was tried.
     _ktrun_cursor: Iterator[dict[str, Scalar]] | None = None
-
-    def ktrun_grid(self, space: Space) -> None:
-        self.ktrun_space = space
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
         if self._ktrun_cursor is None:
@@ -397,28 +390,26 @@ class GridOracle(FeasibleMixin, kt.Oracle):
         return {"status": STOPPED, "values": None}
 
 
+#: ktrun's own oracles, for the algorithms Keras Tuner has none for (`Algorithm.keras_oracle` None).
+OWN_ORACLES: dict[str, type[FeasibleMixin]] = {"grid": GridOracle}
+
+
+@cache
+def oracle_class(algorithm: str) -> type[FeasibleMixin]:
+    """The oracle of `tuner.algorithm`: Keras Tuner's own behind the feasible-only mixin, or ktrun's."""
+    keras_oracle = ALGORITHMS[algorithm].keras_oracle
+    if keras_oracle is None:
+        return OWN_ORACLES[algorithm]
+    base = getattr(kt.oracles, keras_oracle)
+    return type(f"Feasible{base.__name__}", (FeasibleMixin, base), {"__module__": __name__})
+
+
 def make_oracle(
-    algorithm: str, *, checker: Checker, space: Space, settings: Any, **common: Any
+    algorithm: str, *, checker: Checker, space: Space, settings: TunerSpec, **common: Any
 ) -> FeasibleMixin:
     """One oracle per `tuner.algorithm`, with feasible-only sampling installed."""
-    oracle: FeasibleMixin
-    if algorithm == "random":
-        oracle = RandomOracle(**common)
-    elif algorithm == "bayesian":
-        b = settings.bayesian
-        oracle = BayesianOracle(num_initial_points=b.num_initial_points, alpha=b.alpha, beta=b.beta, **common)
-    elif algorithm == "hyperband":
-        h = settings.hyperband
-        max_trials = common.pop("max_trials")
-        oracle = HyperbandFeasibleOracle(
-            max_epochs=h.max_epochs, factor=h.factor, hyperband_iterations=h.iterations, **common
-        )
-        oracle.max_trials = max_trials  # a cap on Hyperband's own plan
-    elif algorithm == "grid":
-        grid = GridOracle(**common)
-        grid.ktrun_grid(space)
-        oracle = grid
-    else:  # pragma: no cover - the schema allows only the four
-        raise ValueError(algorithm)
-    oracle.ktrun_setup(checker)
+    kwargs = ALGORITHMS[algorithm].oracle_kwargs(settings.settings(), common)
+    oracle = oracle_class(algorithm)(**kwargs)
+    oracle.max_trials = common["max_trials"]  # type: ignore[attr-defined]  # caps Hyperband's own plan
+    oracle.ktrun_setup(checker, space)
     return oracle

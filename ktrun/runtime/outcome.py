@@ -10,10 +10,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ktrun.spec.failures import FALLBACK
 from ktrun.spec.refs import Scalar
 
-FailureClass = Literal["build_error", "nan", "oom", "timeout", "other"]
-FAILURE_CLASSES: tuple[FailureClass, ...] = ("build_error", "nan", "oom", "timeout", "other")
 #: "interrupted": stopped by Ctrl-C or SIGTERM; the completed trials are kept and resume.
 SearchStatus = Literal["completed", "aborted", "exhausted", "interrupted"]
 
@@ -26,7 +25,7 @@ class TrialRecord:
     status: Literal["completed", "failed"]
     hyperparameters: dict[str, Scalar]
     score: float | None = None
-    failure_class: FailureClass | None = None
+    failure_class: str | None = None  # a name in `ktrun.spec.failures.FAILURES`
     phase: str | None = None  # "build" | "fit" | "evaluate"
     exception_type: str | None = None
     message: str | None = None
@@ -74,6 +73,7 @@ class SearchOutcome:
         out: dict[str, int] = {}
         for t in self.trials:
             if t.status == "failed":
-                key = t.failure_class or "other"
+                key = t.failure_class or FALLBACK
                 out[key] = out.get(key, 0) + 1
         return out
+

@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ktrun.algorithms import ALGORITHMS
 from ktrun.compiler.plan import Plan, diff_configs
 from ktrun.data.load import Dataset
 from ktrun.runtime.distributed import in_cluster, is_chief, is_worker
@@ -35,6 +36,7 @@ from ktrun.runtime.state import (
     repair_json_file,
     written_via_temp,
 )
+from ktrun.spec.failures import FALLBACK
 
 __all__ = ["JOURNAL", "SearchRefused", "collect", "prepare_state", "run_search"]
 
@@ -193,7 +195,7 @@ def _search(
     if is_chief():  # workers' trials end here: the chief's oracle enforces the failure limits
         oracle.ktrun_limits = (policy, spec.tuner.max_trials)
     oracle.ktrun_say = say
-    cls = KtrunHyperband if spec.tuner.algorithm == "hyperband" else KtrunTuner
+    cls = KtrunHyperband if ALGORITHMS[spec.tuner.algorithm].schedules_epochs else KtrunTuner
     tuner = cls(
         oracle=oracle,
         hypermodel=KtrunHyperModel(plan),
@@ -298,7 +300,7 @@ def collect(
                     trial_id,
                     "failed",
                     values,
-                    failure_class=last.get("failure_class") or "other",
+                    failure_class=last.get("failure_class") or FALLBACK,
                     phase=last.get("phase"),
                     exception_type=last.get("exception_type"),
                     message=last.get("message"),

@@ -18,14 +18,15 @@ from typing import Any, NoReturn
 import keras
 import keras_tuner as kt
 
+from ktrun.algorithms import ALGORITHMS
 from ktrun.compiler import keras_model as kb
 from ktrun.compiler.plan import Plan
 from ktrun.runtime import interrupt, kt_compat
 from ktrun.runtime.distributed import is_chief, is_worker
 from ktrun.runtime.journal import append_journal, write_json_atomic
 from ktrun.runtime.oracles import DAMAGE, failure_limit_reason
-from ktrun.runtime.outcome import FailureClass
 from ktrun.runtime.state import damaged_line, disk_error, move_aside, read_json_object, written_via_temp
+from ktrun.spec.failures import FALLBACK, classify
 
 
 class NanTrialError(ArithmeticError):
@@ -184,21 +185,6 @@ class KtrunHyperModel(kt.HyperModel):
         return out
 
 
-def classify(error: BaseException, phase: str) -> FailureClass:
-    """build_error / nan / oom / timeout / other, from the exception and where it happened."""
-    import tensorflow as tf
-
-    if isinstance(error, MemoryError | tf.errors.ResourceExhaustedError):
-        return "oom"
-    if isinstance(error, NanTrialError):
-        return "nan"
-    if isinstance(error, TrialTimeoutError):
-        return "timeout"
-    if phase == "build":
-        return "build_error"
-    return "other"
-
-
 class PolicyMixin(kt_compat.TunerHooks):
     """Failure classification and policies, objective presence, consecutive/fraction limits."""
 
@@ -257,7 +243,7 @@ class PolicyMixin(kt_compat.TunerHooks):
         """Journal the failure; raise what makes Keras Tuner skip, retry or (after saving) abort."""
         policy = self.plan.spec.failure_policy
         cls = classify(error, ctx.phase)
-        action = getattr(policy, cls)
+        action = policy.action(cls)
         self._journal(trial, "failed", ctx, error=error, failure_class=cls, action=action)
         message = f"[{cls}] {type(error).__name__}: {error}"
         if action == "abort":
@@ -281,7 +267,7 @@ class PolicyMixin(kt_compat.TunerHooks):
                 f"the objective `{name}` is not in the logs of trial {trial.trial_id}; logged: "
                 f"{', '.join(sorted(logged)) or 'nothing'}"
             )
-            self._journal(trial, "failed", ctx, failure_class="other", message=ctx.abort_reason)
+            self._journal(trial, "failed", ctx, failure_class=FALLBACK, message=ctx.abort_reason)
             raise kt.errors.FailedTrialError(ctx.abort_reason)
 
     def _journal(
@@ -351,8 +337,8 @@ class PolicyMixin(kt_compat.TunerHooks):
 
     def _worth_saving(self, value: float) -> bool:
         """Hyperband reloads any trial; otherwise only a new best is ever loaded again."""
-        if self.plan.spec.tuner.algorithm == "hyperband" or not math.isfinite(value):
-            return self.plan.spec.tuner.algorithm == "hyperband"
+        if ALGORITHMS[self.plan.spec.tuner.algorithm].schedules_epochs or not math.isfinite(value):
+            return ALGORITHMS[self.plan.spec.tuner.algorithm].schedules_epochs
         best = self.oracle.get_best_trials(1)
         if not best or best[0].score is None:
             return True

@@ -7,18 +7,25 @@ The section and key names are the public interface: people type them as Hydra ov
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, create_model
 
+from ktrun.algorithms import ALGORITHMS
 from ktrun.layers import Layer
 from ktrun.spec import keras_names as kn
 from ktrun.spec.base import HpName as HpNameKey
 from ktrun.spec.base import Strict
+from ktrun.spec.failures import FAILURE_KINDS, FailureAction
 from ktrun.spec.hyperparameters import Hyperparameter
 from ktrun.spec.refs import BoolArg, FloatArg, IntArg, Scalar, StrArg
 
 # ---------------------------------------------------------------- experiment
+
+if TYPE_CHECKING:
+    AlgorithmName = str
+else:
+    AlgorithmName = Literal[tuple(ALGORITHMS)]
 
 
 class ExperimentInfo(Strict):
@@ -174,29 +181,10 @@ class ObjectiveSpec(Strict):
     )
 
 
-class BayesianSettings(Strict):
-    num_initial_points: int | None = Field(
-        3,
-        ge=1,
-        description=(
-            "Random trials before the Gaussian process proposes. null: Keras Tuner's own 3 per "
-            "hyperparameter, which makes every trial of a small search random."
-        ),
-    )
-    alpha: float = Field(1e-4, gt=0.0)
-    beta: float = Field(2.6, ge=0.0)
-
-
-class HyperbandSettings(Strict):
-    max_epochs: int = Field(9, ge=1, description="Epochs of the longest bracket (owns fit.epochs).")
-    factor: int = Field(3, ge=2)
-    iterations: int = Field(1, ge=1)
-
-
-class TunerSpec(Strict):
+class _TunerSettings(Strict):
     """The search algorithm; each algorithm's own settings live in its own sub-section."""
 
-    algorithm: Literal["random", "bayesian", "hyperband", "grid"] = "random"
+    algorithm: AlgorithmName = "random"
     max_trials: int = Field(10, ge=1)
     executions_per_trial: int = Field(1, ge=1)
     overwrite: bool = Field(False, description="Start over instead of resuming the same search.")
@@ -207,25 +195,53 @@ class TunerSpec(Strict):
             "search-relevant config, so re-running a command resumes it."
         ),
     )
-    bayesian: BayesianSettings = BayesianSettings()
-    hyperband: HyperbandSettings = HyperbandSettings()
+
+    def settings(self) -> Strict | None:
+        """The chosen algorithm's own section (`tuner.<algorithm>`), when it has one."""
+        section = getattr(self, self.algorithm, None)
+        return section if isinstance(section, Strict) else None
 
 
-FailureAction = Literal["skip", "retry", "abort"]
-
-
-class FailurePolicySpec(Strict):
+class _FailureLimits(Strict):
     """What a failed trial does to the search, per failure class. Enforced at run time."""
 
-    build_error: FailureAction = "skip"
-    nan: FailureAction = "skip"
-    oom: FailureAction = "retry"
-    timeout: FailureAction = "skip"
-    other: FailureAction = "abort"
     max_retries: int = Field(1, ge=0, description="Retries of a trial whose class says `retry`.")
     max_consecutive_failures: int = Field(3, ge=1)
     max_failed_fraction: float = Field(0.5, gt=0.0, le=1.0)
     trial_timeout: float | None = Field(None, gt=0.0, description="Seconds; none = no limit.")
+
+    def action(self, failure_class: str) -> FailureAction:
+        """What `failure_policy.<failure_class>` says a trial of that class does."""
+        action: FailureAction = getattr(self, failure_class)
+        return action
+
+
+# The sections and keys that come from a registry (one per algorithm, one per failure class) are
+# added to the models here; mypy sees the fixed part, Pydantic, the JSON Schema and users see all.
+if TYPE_CHECKING:
+    TunerSpec = _TunerSettings
+    FailurePolicySpec = _FailureLimits
+else:
+    TunerSpec = create_model(
+        "TunerSpec",
+        __base__=_TunerSettings,
+        __module__=__name__,
+        __doc__=_TunerSettings.__doc__,
+        **{a.name: (a.settings, a.settings()) for a in ALGORITHMS.values() if a.settings is not None},
+    )
+    _FailureActions = create_model(
+        "_FailureActions",
+        __base__=Strict,
+        __module__=__name__,
+        **{k.name: (FailureAction, Field(k.default, description=k.meaning)) for k in FAILURE_KINDS},
+    )
+    # Bases in this order put the actions first (Pydantic collects fields from the last base up).
+    FailurePolicySpec = create_model(
+        "FailurePolicySpec",
+        __base__=(_FailureLimits, _FailureActions),
+        __module__=__name__,
+        __doc__=_FailureLimits.__doc__,
+    )
 
 
 class DistributedSpec(Strict):

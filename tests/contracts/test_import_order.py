@@ -17,7 +17,7 @@ from tests.conftest import REPO
 #: Lowest first. A prefix names a package (every module in it) or one module.
 RANKS: list[tuple[str, ...]] = [
     ("ktrun.config.provenance", "ktrun.problems", "ktrun.problem_codes", "ktrun.render.fmt"),  # problems
-    ("ktrun.spec", "ktrun.layers"),  # the schema and the vocabulary it validates against
+    ("ktrun.spec", "ktrun.layers", "ktrun.algorithms"),  # the schema and the vocabulary it validates against
     ("ktrun.config",),  # compose, Hydra errors, trust, spec loading, schema export
     ("ktrun.analysis",),  # the search space, expressions, shapes, feasibility
     ("ktrun.data",),  # data described for the checks, loaded for a run

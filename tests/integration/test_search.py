@@ -299,7 +299,8 @@ def test_missing_objective_aborts_after_the_first_trial(
 def test_failures_are_classified() -> None:
     import tensorflow as tf
 
-    from ktrun.runtime.tuner import NanTrialError, TrialTimeoutError, classify
+    from ktrun.runtime.tuner import NanTrialError, TrialTimeoutError
+    from ktrun.spec.failures import classify
 
     oom = tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
     assert classify(oom, "fit") == "oom"
