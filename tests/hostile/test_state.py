@@ -7,7 +7,7 @@ and for fault cases that nothing completed was lost or trained again: trials 0 a
 scores, the journal holds one `completed` entry per trial id, and the budget is exactly 3.
 
 The runs are real processes, forked from one interpreter that imported TensorFlow once
-(`zygote.py`); the signal and lock cases start `python -m ktrun.cli` itself.
+(`tests/zygote.py`); the signal and lock cases start `python -m ktrun.cli` itself.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ SHORT_THEN_LONG = [
     "+pin.dropout=0.0",
     "+pin.learning_rate=0.001",
 ]
-ZYGOTE = Path(__file__).with_name("zygote.py")
+ZYGOTE = REPO / "tests" / "zygote.py"
 
 
 class Zygote:
