@@ -6,11 +6,16 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from ktrun.problems import RECORD_CODES
+
+if TYPE_CHECKING:
+    from tests.zygote import Zygote
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"
@@ -51,6 +56,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 f"problem codes emitted but not in ktrun/problem_codes.py: {unknown}", red=True
             )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="module")
+def zygote() -> Iterator[Zygote]:
+    """Real ktrun processes forked from one interpreter that imported TensorFlow (`tests/zygote.py`)."""
+    from tests.zygote import Zygote
+
+    z = Zygote()
+    yield z
+    z.close()
 
 
 def run_cli(

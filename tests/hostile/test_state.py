@@ -7,7 +7,7 @@ and for fault cases that nothing completed was lost or trained again: trials 0 a
 scores, the journal holds one `completed` entry per trial id, and the budget is exactly 3.
 
 The runs are real processes, forked from one interpreter that imported TensorFlow once
-(`tests/zygote.py`); the signal and lock cases start `python -m ktrun.cli` itself.
+(`tests/zygote.py`), several at once where a case needs a second run while the first holds its lock.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
 from tests.hostile.expect import clean_exit
+from tests.zygote import Zygote
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras]
 
@@ -42,51 +42,12 @@ SHORT_THEN_LONG = [
     "+pin.dropout=0.0",
     "+pin.learning_rate=0.001",
 ]
-ZYGOTE = REPO / "tests" / "zygote.py"
-
-
-class Zygote:
-    """Forks one real `ktrun` process per call from a warm interpreter."""
-
-    def __init__(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-        self.proc = subprocess.Popen(
-            [sys.executable, str(ZYGOTE)],
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-
-    def run(self, *args: str, cwd: Path, uid: int | None = None) -> subprocess.CompletedProcess[str]:
-        out = cwd / f"out-{time.monotonic_ns()}.txt"
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        request = {"args": list(args), "out": str(out), "cwd": str(REPO), "uid": uid}
-        self.proc.stdin.write(json.dumps(request) + "\n")
-        self.proc.stdin.flush()
-        code = json.loads(self.proc.stdout.readline())["code"]
-        text = out.read_text(encoding="utf-8", errors="replace")
-        return subprocess.CompletedProcess(args, code, text, "")
-
-    def close(self) -> None:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.close()
-        self.proc.wait(timeout=30)
-        self.proc.stdout.close()
 
 
 @dataclass
 class Base:
     root: Path  # tuner.state_dir
     scores: dict[str, float]
-
-
-@pytest.fixture(scope="module")
-def zygote() -> Iterator[Zygote]:
-    z = Zygote()
-    yield z
-    z.close()
 
 
 @pytest.fixture(scope="module")
@@ -461,21 +422,13 @@ def test_signal_stops_at_the_next_batch_keeps_completed_trials_and_resumes(
         "tuner.max_trials=2",
         f"tuner.state_dir={root}",
     ]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ktrun.cli", *args, f"hydra.run.dir={run}"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = zygote.start(*args, f"hydra.run.dir={run}", out=tmp_path / "signalled.txt")
     try:
         deadline = time.monotonic() + 120
 
         def wait_for(pattern: str) -> None:
             while not list(root.glob(pattern)):
-                assert proc.poll() is None, proc.communicate()[0][-3000:]
+                assert proc.poll() is None, proc.output()[-3000:]
                 assert time.monotonic() < deadline, f"no {pattern}"
                 time.sleep(0.1)
 
@@ -486,12 +439,12 @@ def test_signal_stops_at_the_next_batch_keeps_completed_trials_and_resumes(
         wait_for("*/ktrun_journal.jsonl")  # trial 0 completed; trial 1 is training
         proc.send_signal(sig)
         sent = time.monotonic()
-        out, _ = proc.communicate(timeout=60)
+        returncode = proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
-            proc.kill()
+            proc.kill_group()
     stopped_in = time.monotonic() - sent
-    done = clean_exit(subprocess.CompletedProcess(args, proc.returncode, out, ""), code)
+    done = clean_exit(proc.result(returncode), code)
     assert stopped_in < 15, stopped_in  # at the next batch, not at the end of trial 1
     assert "Resume with:" in done and "tuner.state_dir=" in done
     summary = json.loads((run / "summary.json").read_text())

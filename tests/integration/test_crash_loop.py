@@ -5,7 +5,9 @@ killer, a preempted job, Ctrl-C twice): while a model trains, while Keras Tuner 
 trial's state, between trials. This test kills the same search again and again at seeded random
 moments, re-running it each time, and checks after every kill that the state is readable and every
 trial that had completed is still there with the same score, then that a last run finishes exactly
-the planned budget. Set `KTRUN_CRASH_LOOP_SEED` to replay or vary a schedule.
+the planned budget. Set `KTRUN_CRASH_LOOP_SEED` to replay or vary a schedule. Each run is a real
+process (its own pid and process group, killed whole), forked from an interpreter that imported
+TensorFlow once (`tests/zygote.py`).
 """
 
 from __future__ import annotations
@@ -13,9 +15,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -25,15 +24,14 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO
+from tests.zygote import Zygote
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras]
 
 SEED = int(os.environ.get("KTRUN_CRASH_LOOP_SEED", "20250611"))
 MAX_TRIALS = 8
 KILLS = 5
-WAIT_SECONDS = 150.0  # per wait; a process start imports TensorFlow (about 7 s on 2 idle cores)
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "NO_COLOR": "1"}
+WAIT_SECONDS = 150.0  # per wait
 
 # What each kill waits for (something new since the process started, so every cycle makes
 # progress), and the random delay after it: where the kill lands.
@@ -136,9 +134,6 @@ def _unreadable_state(state: Path) -> list[str]:
 
 def _cli(state: Path, run_dir: Path) -> list[str]:
     return [
-        sys.executable,
-        "-m",
-        "ktrun.cli",
         "+data.limit=300",
         "fit.epochs=1",
         f"tuner.max_trials={MAX_TRIALS}",
@@ -151,7 +146,9 @@ def _tail(log: Path) -> str:
     return log.read_text(encoding="utf-8", errors="replace")[-3000:] if log.is_file() else ""
 
 
-def _run_and_kill(state: Path, run_dir: Path, log: Path, kill: Kill, why: Callable[[], str]) -> None:
+def _run_and_kill(
+    zygote: Zygote, state: Path, run_dir: Path, log: Path, kill: Kill, why: Callable[[], str]
+) -> None:
     """Start the search, wait for the kill's trigger, sleep its delay, SIGKILL it; fill in `kill`.
 
     Every wait has a deadline, and a process that exits on its own fails the test: the search
@@ -165,15 +162,7 @@ def _run_and_kill(state: Path, run_dir: Path, log: Path, kill: Kill, why: Callab
         "completed": lambda: bool(_completed(state, strict=False).keys() - before.keys()),
     }
     interval = 0.002 if kill.trigger == "written" else 0.05
-    with log.open("w", encoding="utf-8") as out:
-        proc = subprocess.Popen(
-            _cli(state, run_dir),
-            cwd=REPO,
-            env=ENV,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: the kill reaches any child too
-        )
+    proc = zygote.start(*_cli(state, run_dir), out=log)  # it leads its own process group
     started = time.monotonic()
     try:
         deadline = started + WAIT_SECONDS
@@ -195,17 +184,19 @@ def _run_and_kill(state: Path, run_dir: Path, log: Path, kill: Kill, why: Callab
             time.sleep(min(0.05, max(0.0, until - time.monotonic())))
         if proc.poll() is not None:
             pytest.fail(f"the search exited ({proc.returncode}) before kill {kill}\n{why()}\n{_tail(log)}")
-        os.killpg(proc.pid, signal.SIGKILL)
+        proc.kill_group()
         kill.seconds_after_start = time.monotonic() - started
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+            proc.kill_group()
         proc.wait(timeout=30)
     kill.completed_before = len(before)
     kill.completed_after = len(_completed(state, strict=False))
 
 
-def test_repeated_sigkills_at_random_moments_lose_nothing_that_finished(tmp_path: Path) -> None:
+def test_repeated_sigkills_at_random_moments_lose_nothing_that_finished(
+    tmp_path: Path, zygote: Zygote
+) -> None:
     """Kill, re-run, repeat; then the last run must complete exactly `MAX_TRIALS` trials."""
     rng = random.Random(SEED)
     names = [*TRIGGERS, *rng.choices(list(TRIGGERS), k=KILLS - len(TRIGGERS))]
@@ -222,7 +213,9 @@ def test_repeated_sigkills_at_random_moments_lose_nothing_that_finished(tmp_path
     print(why())
     t0 = time.monotonic()
     for kill in kills:
-        _run_and_kill(state, tmp_path / f"run{kill.cycle}", tmp_path / f"run{kill.cycle}.log", kill, why)
+        _run_and_kill(
+            zygote, state, tmp_path / f"run{kill.cycle}", tmp_path / f"run{kill.cycle}.log", kill, why
+        )
         bad = _unreadable_state(state)
         assert not bad, f"kill #{kill.cycle} left unreadable state: {bad}\n{why()}"
         now = _completed(state, strict=True)
@@ -244,10 +237,8 @@ def test_repeated_sigkills_at_random_moments_lose_nothing_that_finished(tmp_path
     print(why())
 
     final_dir = tmp_path / "final"
-    final = subprocess.run(
-        _cli(state, final_dir), cwd=REPO, env=ENV, capture_output=True, text=True, timeout=300, check=False
-    )
-    out = final.stdout[-3000:] + final.stderr[-3000:]
+    final = zygote.run(*_cli(state, final_dir), cwd=tmp_path)
+    out = final.stdout[-3000:]
     assert final.returncode == 0, f"{out}\n{why()}"
     assert "resuming" in final.stdout, f"{out}\n{why()}"
     assert not _unreadable_state(state), why()

@@ -38,27 +38,17 @@ def _launch(tmp_path: Path, trials: int) -> subprocess.Popen[str]:
     )
 
 
-def test_chief_and_two_workers_write_the_same_results(tmp_path: Path) -> None:
+def test_chief_and_two_workers_complete_the_budget_though_a_worker_is_killed(tmp_path: Path) -> None:
+    """One search: every planned trial ends once, in one set of results, and a worker killed
+    mid-search is restarted under the same id (a search with a kill is the clean path plus one)."""
     proc = _launch(tmp_path, 6)
-    out, _ = proc.communicate(timeout=600)
-    assert proc.returncode == 0, out[-3000:]
-    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert summary["status"] == "completed"
-    assert summary["trials"]["completed"] == 6 and summary["trials"]["failed"] == 0
-    assert (tmp_path / "run" / "best_model.keras").is_file()
-    journal = (tmp_path / "state").glob("*/ktrun_journal.jsonl")
-    ids = {json.loads(line)["trial_id"] for path in journal for line in path.read_text().splitlines()}
-    assert len(ids) == 6
-
-
-def test_a_killed_worker_is_restarted_and_the_search_completes(tmp_path: Path) -> None:
-    proc = _launch(tmp_path, 8)
     pids_file, journal_glob = tmp_path / "run" / "workers.json", "*/ktrun_journal.jsonl"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         done = sum(len(p.read_text().splitlines()) for p in (tmp_path / "state").glob(journal_glob))
         if pids_file.is_file() and done >= 2:
             break
+        assert proc.poll() is None, proc.communicate()[0][-3000:]
         time.sleep(0.2)
     victim = json.loads(pids_file.read_text())["tuner0"]
     os.kill(victim, signal.SIGKILL)  # mid-search, most likely mid-trial
@@ -67,7 +57,11 @@ def test_a_killed_worker_is_restarted_and_the_search_completes(tmp_path: Path) -
     assert "worker tuner0 exited with -9; restarting it" in out
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["status"] == "completed"
-    assert summary["trials"]["completed"] == 8 and summary["trials"]["failed"] == 0
+    assert summary["trials"]["completed"] == 6 and summary["trials"]["failed"] == 0
+    assert (tmp_path / "run" / "best_model.keras").is_file()
+    journal = (tmp_path / "state").glob(journal_glob)
+    ended = [json.loads(line) for path in journal for line in path.read_text().splitlines()]
+    assert len({e["trial_id"] for e in ended if e["status"] == "completed"}) == 6
 
 
 @pytest.mark.parametrize(

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
+from tests.zygote import Zygote
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras]
 
@@ -54,7 +52,7 @@ main()
 """
 
 
-def test_kills_between_a_trials_state_writes_lose_and_repeat_nothing(tmp_path: Path) -> None:
+def test_kills_between_a_trials_state_writes_lose_and_repeat_nothing(tmp_path: Path, zygote: Zygote) -> None:
     """Killed after trial 0's file says COMPLETED (before oracle.json does, and before Keras
     Tuner ever wrote its tuner file), after trial 1's file is created (before oracle.json knows
     it), after oracle.json ends trial 2 (before the trial leaves `ongoing_trials`): every trial
@@ -63,28 +61,16 @@ def test_kills_between_a_trials_state_writes_lose_and_repeat_nothing(tmp_path: P
     killer = tmp_path / "killer.py"
     killer.write_text(KILLER)
     args = ["+data.limit=300", "fit.epochs=1", "tuner.max_trials=4", f"tuner.state_dir={state}"]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(REPO)}
-
-    def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, *argv],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-
     seen: dict[str, float] = {}
     for i, (mode, trial) in enumerate([("completed", "0"), ("created", "1"), ("ended", "2")]):
-        killed = run([str(killer), mode, trial, *args, f"hydra.run.dir={tmp_path / f'run{i}'}"])
-        assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+        run_dir = f"hydra.run.dir={tmp_path / f'run{i}'}"
+        killed = zygote.run(mode, trial, *args, run_dir, cwd=tmp_path, script=killer)
+        assert killed.returncode == -signal.SIGKILL, killed.stdout[-3000:]
         now = _scores(state)
         assert {k: now[k] for k in seen} == seen, (mode, seen, now)  # nothing completed was lost
         seen = now
-    final = run(["-m", "ktrun.cli", *args, f"hydra.run.dir={tmp_path / 'final'}"])
-    assert final.returncode == 0, final.stdout[-3000:] + final.stderr[-3000:]
+    final = zygote.run(*args, f"hydra.run.dir={tmp_path / 'final'}", cwd=tmp_path)
+    assert final.returncode == 0, final.stdout[-3000:]
     summary = json.loads((tmp_path / "final" / "summary.json").read_text())
     assert summary["trials"]["completed"] == 4 and summary["trials"]["failed"] == 0
     after = _scores(state)
