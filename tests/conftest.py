@@ -32,6 +32,12 @@ if RECORD_CODES not in os.environ:
     os.environ[RECORD_CODES] = str(_codes)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first (in their own order): with two workers, a long test started last is
+    what the whole run waits for."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """After a whole run of the suite: every problem code was emitted by some test, and no code
     was emitted that the table does not list. (Partial runs, -k/-m, prove neither.)"""

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,25 @@ def _wait_for_port(port: int, chief: subprocess.Popen[bytes], timeout: float = 1
                 return True
         time.sleep(0.2)
     return False
+
+
+def stop(procs: Iterable[subprocess.Popen[bytes]], grace: float = 10.0) -> None:
+    """Terminate each process still running, and kill what is left after `grace` seconds.
+
+    A worker restarted just before the search ended may still be importing TensorFlow, or may
+    wait for a chief that is gone: left running, it would outlive the launcher (and hold its
+    terminal or pipe open) forever.
+    """
+    running = [p for p in procs if p.poll() is None]
+    for p in running:
+        p.terminate()
+    deadline = time.monotonic() + grace
+    for p in running:
+        try:
+            p.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
 
 
 def launch(overrides: list[str], run_dir: Path, workers: int, restarts: int, say: Any) -> tuple[int, str]:
@@ -94,12 +114,10 @@ def launch(overrides: list[str], run_dir: Path, workers: int, restarts: int, say
             break
         time.sleep(0.5)
     if chief.poll() is None:
-        chief.terminate()
-        chief.wait(timeout=30)
+        stop([chief], grace=30)
+        stop(procs.values())
         return 1, "failed"
-    for p in procs.values():
-        if p.poll() is None:
-            p.terminate()
+    stop(procs.values())
     summary = run_dir / "summary.json"
     status = json.loads(summary.read_text())["status"] if summary.is_file() else "failed"
     return chief.returncode, status

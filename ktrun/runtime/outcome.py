@@ -76,4 +76,3 @@ class SearchOutcome:
                 key = t.failure_class or FALLBACK
                 out[key] = out.get(key, 0) + 1
         return out
-

@@ -98,3 +98,26 @@ def test_an_abort_on_a_worker_stops_the_whole_search(tmp_path: Path, policy: lis
     assert summary["status"] == "aborted", proc.stdout[-3000:]
     assert reason in summary["abort_reason"]
     assert proc.returncode == 1
+
+
+def test_stop_kills_what_ignores_termination_after_its_grace() -> None:
+    """A worker restarted as the search ends can outlive a polite stop: the launcher kills it."""
+    from ktrun.runtime.distributed import stop
+
+    stubborn = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+            "print('ready', flush=True); time.sleep(120)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    polite = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    assert stubborn.stdout is not None and stubborn.stdout.readline() == b"ready\n"
+    started = time.monotonic()
+    stop([stubborn, polite], grace=1.0)
+    assert time.monotonic() - started < 10
+    assert polite.returncode == -signal.SIGTERM
+    assert stubborn.returncode == -signal.SIGKILL
+    stubborn.stdout.close()
