@@ -406,8 +406,9 @@ def _param(
     uses: list[Use],
 ) -> Param:
     own = {Cond(scope.resolve(k), tuple(v)) for k, v in (decl.when or {}).items()}
-    real = [u for u in uses if u.owner != "when"]
-    common = frozenset.intersection(*(u.conditions for u in real)) if real else frozenset()
+    # Active wherever any use is (a layer's `when:` reads it too: one used only there, inside a
+    # repeat, is tied to the repeat count like any other instance).
+    common = frozenset.intersection(*(u.conditions for u in uses)) if uses else frozenset()
     conds = tuple(sorted(own | set(common), key=lambda c: c.parent))
     return Param(name, base, decl, conds, index)
 

@@ -36,16 +36,23 @@ _OPTIMIZERS: dict[str, str] = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "
 def declare_hyperparameters(plan: Plan) -> kt.HyperParameters:
     """The whole space, registered once, parents before children (conditions as scopes)."""
     hp = kt.HyperParameters()
+    decls = {d.name: d for d in plan.hyperparameters}
     for decl in plan.hyperparameters:
-        _register(hp, decl, list(decl.conditions))
+        _register(hp, decl, list(decl.conditions), decls)
     return hp
 
 
-def _register(hp: kt.HyperParameters, decl: HpDecl, conditions: list[Any]) -> None:
+def _register(hp: kt.HyperParameters, decl: HpDecl, conditions: list[Any], decls: dict[str, HpDecl]) -> None:
+    """`decl` inside its conditions' scopes. Keras Tuner opens a parent's scope only where the
+    parent is registered under exactly the scopes already open: a parent whose own conditions
+    differ (two independent parents) is declared there as well, which changes nothing else
+    (the same name has one value; it is active where any of its declarations is)."""
     if conditions:
         cond = conditions[0]
+        parent = decls[cond.parent]
+        getattr(hp, parent.kind)(parent.name, **parent.kwargs)  # a no-op where it is registered
         with hp.conditional_scope(cond.parent, list(cond.values)):
-            _register(hp, decl, conditions[1:])
+            _register(hp, decl, conditions[1:], decls)
         return
     getattr(hp, decl.kind)(decl.name, **decl.kwargs)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ktrun.analysis.space import Cond, Param
+from ktrun.analysis.space import Cond, Param, Space
 from ktrun.analysis.values import keras_tuner_max
 from ktrun.checks import CheckedSpec
 from ktrun.spec.experiment import ExperimentSpec
@@ -72,7 +72,20 @@ class Plan:
         return self.checked.spec.experiment.seed % (2**31 - 2) + 1
 
 
-def _decl(param: Param) -> HpDecl:
+def _scopes(space: Space, param: Param) -> tuple[Cond, ...]:
+    """Its conditions as Keras Tuner's nested scopes open them: with its parents' own conditions
+    (implied anyway: an inactive parent has no value to match), each parent after its own
+    parents, since Keras Tuner looks a parent up under the scopes already open."""
+    closed, todo = set(param.conditions), list(param.conditions)
+    while todo:
+        for c in space.params[todo.pop().parent].conditions:
+            if c not in closed:
+                closed.add(c)
+                todo.append(c)
+    return tuple(sorted(closed, key=lambda c: (len(space.ancestors({c.parent})), c.parent, str(c.values))))
+
+
+def _decl(param: Param, conditions: tuple[Cond, ...]) -> HpDecl:
     d = param.decl
     if isinstance(d, IntHp):
         kwargs: dict[str, Any] = {
@@ -83,23 +96,23 @@ def _decl(param: Param) -> HpDecl:
         }
         if d.default is not None:
             kwargs["default"] = d.default
-        return HpDecl(param.name, "Int", kwargs, param.conditions)
+        return HpDecl(param.name, "Int", kwargs, conditions)
     if isinstance(d, FloatHp):
         kwargs = {"min_value": d.min, "max_value": keras_tuner_max(d), "step": d.step, "sampling": d.sampling}
         if d.default is not None:
             kwargs["default"] = d.default
-        return HpDecl(param.name, "Float", kwargs, param.conditions)
+        return HpDecl(param.name, "Float", kwargs, conditions)
     if isinstance(d, ChoiceHp):
         kwargs = {"values": list(d.values)}
         if d.ordered is not None:
             kwargs["ordered"] = d.ordered
         if d.default is not None:
             kwargs["default"] = d.default
-        return HpDecl(param.name, "Choice", kwargs, param.conditions)
+        return HpDecl(param.name, "Choice", kwargs, conditions)
     if isinstance(d, BooleanHp):
-        return HpDecl(param.name, "Boolean", {"default": d.default}, param.conditions)
+        return HpDecl(param.name, "Boolean", {"default": d.default}, conditions)
     assert isinstance(d, FixedHp)
-    return HpDecl(param.name, "Fixed", {"value": d.value}, param.conditions)
+    return HpDecl(param.name, "Fixed", {"value": d.value}, conditions)
 
 
 def _search_config(checked: CheckedSpec) -> dict[str, Any]:
@@ -114,7 +127,7 @@ def _search_config(checked: CheckedSpec) -> dict[str, Any]:
 
 def compile_plan(checked: CheckedSpec, state_root: Path | None = None) -> Plan:
     space = checked.space
-    decls = tuple(_decl(space.params[name]) for name in space.order)
+    decls = tuple(_decl(space.params[name], _scopes(space, space.params[name])) for name in space.order)
     config = _search_config(checked)
     digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
     root = Path(state_root or checked.spec.tuner.state_dir)
