@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from ktrun import problems as pb
 from ktrun.checks.common import unknown_name
 from ktrun.checks.context import Ctx
+from ktrun.config.provenance import KeyPath
+from ktrun.layers import REGISTRY
+from ktrun.layers.activation import Activation_
+from ktrun.layers.core import same_shape
 from ktrun.layers.dense import Dense
+from ktrun.layers.repeat import Repeat, iter_layers
 from ktrun.layers.shape_math import format_shape
 from ktrun.problems import Problem
 from ktrun.spec import keras_names as kn
@@ -119,11 +125,41 @@ def _optimizer(ctx: Ctx) -> Iterator[Problem]:
             )
 
 
+@dataclass(frozen=True)
+class _Output:
+    """The layer that decides the model's output width, and the activation applied last."""
+
+    path: KeyPath
+    layer: object
+    activation: object
+    activation_path: KeyPath
+    #: Types of the shape-keeping layers after it (Dropout, Activation, normalisation).
+    after: tuple[str, ...]
+
+
+def _output_layer(layers: Sequence[object]) -> _Output:
+    flat = [(path, layer) for path, layer in iter_layers(layers) if not isinstance(layer, Repeat)]
+    after: list[str] = []
+    act: tuple[object, KeyPath] | None = None  # the last Activation layer, if one follows
+    for path, layer in reversed(flat):
+        kind = REGISTRY.get(getattr(layer, "type", ""))
+        if kind is None or kind.shape is not same_shape:
+            act = act or (getattr(layer, "activation", None), (*path, "activation"))
+            return _Output(path, layer, act[0], act[1], tuple(reversed(after)))
+        after.append(kind.type)
+        if act is None and isinstance(layer, Activation_):
+            act = (layer.activation, (*path, "activation"))
+    path, layer = flat[0]
+    act = act or (None, (*path, "activation"))
+    return _Output(path, layer, act[0], act[1], tuple(reversed(after)))
+
+
 def _output(ctx: Ctx) -> Iterator[Problem]:
-    """Final layer against the labels: rank, units and activation."""
+    """The output layer against the labels: rank, units and activation. Layers that keep their
+    input's shape (Dropout, Activation, normalisation) may follow it; the output is the layer
+    before them, and an Activation among them is the final activation."""
     trace = ctx.feasibility.reference_trace if ctx.input_shape is not None else None
     spec = ctx.spec
-    last = _last_layer(spec.model.layers)
     if trace is not None and trace.failure is None and trace.steps:
         out = trace.output
         last_path = trace.steps[-1][0].path
@@ -136,39 +172,53 @@ def _output(ctx: Ctx) -> Iterator[Problem]:
                 "add Flatten (or GlobalAveragePooling2D) before the final Dense layer",
             )
             return
-    if not isinstance(last, Dense) or spec.data.task != "classification":
+    output = _output_layer(spec.model.layers)
+    head, act = output.layer, output.activation
+    if not isinstance(head, Dense) or spec.data.task != "classification":
         return
     classes = ctx.data.num_classes
-    units = ctx.possible(last.units) or []
+    units = ctx.possible(head.units) or []
     loss = spec.model.compile.loss
     kind = kn.LOSSES.get(loss.name)
-    at = ("model", "layers", len(spec.model.layers) - 1)
     if classes is not None and units:
         want = 1 if kind == "binary" else classes
         wrong = [u for u in units if u != want]
         if wrong:
+            final = "sigmoid" if kind == "binary" else "softmax"
+            hidden = act not in ("softmax", "sigmoid") and want not in units
             yield pb.error(
                 "output-units-mismatch",
-                (*at, "units"),
-                f"the final Dense layer has {wrong[0]} units, but {loss.name} needs 1"
-                if kind == "binary"
-                else f"the final Dense layer has {wrong[0]} units but the data has {classes} classes",
-                f"set units: {want} on the last layer"
+                (*output.path, "units"),
+                (
+                    f"the output layer is a Dense of {wrong[0]} units, but {loss.name} needs 1"
+                    if kind == "binary"
+                    else f"the output layer is a Dense of {wrong[0]} units but the data has {classes} classes"
+                )
+                + (
+                    f" (the layers after it keep its width: {', '.join(output.after)})"
+                    if output.after
+                    else ""
+                ),
+                f"add an output layer `{{type: Dense, units: {want}, activation: {final}}}` at the end"
+                if hidden
+                else f"set units: {want} on that layer"
                 + ("" if kind != "binary" else " (binary losses use one sigmoid unit)"),
             )
-    act = last.activation if not isinstance(last.activation, HpRef) else None
+    if isinstance(act, HpRef):
+        return
+    where = output.activation_path
     if kind in ("sparse", "one_hot") and loss.name in kn.LOGIT_LOSSES:
         if loss.from_logits and act in ("softmax", "sigmoid"):
             yield pb.warning(
                 "logits-mismatch",
-                (*at, "activation"),
+                where,
                 f"the last layer applies {act}, but the loss says from_logits: true",
                 "drop the final activation, or set loss.from_logits: false",
             )
         elif not loss.from_logits and act in (None, "linear"):
             yield pb.warning(
                 "logits-mismatch",
-                (*at, "activation"),
+                where,
                 "the last layer has no softmax, so its outputs are logits, but the loss expects "
                 "probabilities",
                 "add `activation: softmax` to the last layer, or set loss.from_logits: true",
@@ -176,13 +226,7 @@ def _output(ctx: Ctx) -> Iterator[Problem]:
         elif act == "sigmoid" and kind in ("sparse", "one_hot"):
             yield pb.warning(
                 "logits-mismatch",
-                (*at, "activation"),
+                where,
                 "a sigmoid output with a categorical loss does not give class probabilities",
                 "use `activation: softmax` on the last layer",
             )
-
-
-def _last_layer(layers: Sequence[object]) -> object:
-    last = layers[-1]
-    inner = getattr(last, "layers", None)
-    return _last_layer(inner) if isinstance(inner, list) else last

@@ -270,3 +270,16 @@ def test_cli_text_format(name: str, expected: str) -> None:
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert expected in proc.stdout, proc.stdout
     assert f"── +experiment={name}  FAIL" in proc.stdout
+
+
+def test_the_output_layer_is_found_behind_layers_that_keep_its_width() -> None:
+    """keras-io's "tailor the search space" model has no output layer: the check names the Dense
+    that decides the width (not the Dropout after it) and offers the output layer to add."""
+    report = check_one(["+experiment=output_hidden_by_dropout"], extra=[FIXTURES_DIR])
+    (problem,) = [p for p in report.errors if p.code == "output-units-mismatch"]
+    assert problem.path == ("model", "layers", 1, "units")
+    assert "32 units but the data has 10 classes" in problem.message and "Dropout" in problem.message
+    assert problem.hint == "add an output layer `{type: Dense, units: 10, activation: softmax}` at the end"
+    linear = check_one(["+experiment=output_after_linear_activation"], extra=[FIXTURES_DIR])
+    (logits,) = [p for p in linear.problems if p.code == "logits-mismatch"]
+    assert logits.path == ("model", "layers", 3, "activation")  # the Activation layer, not the Dense
