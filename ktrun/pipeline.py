@@ -146,6 +146,7 @@ def run(
     outcome = _search(plan, data, run_dir, report.label, console)  # 5–6: build and search
     if isinstance(outcome, RunResult):
         return outcome
+    outcome.config_dirs = [str(d) for d in extra]
     return _results(outcome, overrides, run_dir, space, console)  # 7: results
 
 

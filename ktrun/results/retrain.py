@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import re
 import shlex
+from pathlib import Path
 
+from ktrun.config.compose import searchpath_override
 from ktrun.results.trials import search_hparams
 from ktrun.runtime.outcome import SearchOutcome, TrialRecord
 from ktrun.spec.refs import Scalar
 
 
 def retrain_command(outcome: SearchOutcome, best: TrialRecord | None = None) -> str | None:
-    """The shell command that retrains the best trial: the experiment's overrides plus one pin each.
+    """The shell command that retrains the best trial: the same config directories, the
+    experiment's overrides, and one pin per hyperparameter.
 
     Earlier `pin.*` and `tuner.max_trials` overrides are dropped (Hydra refuses a second `+pin.x`).
     """
@@ -22,7 +25,11 @@ def retrain_command(outcome: SearchOutcome, best: TrialRecord | None = None) -> 
     kept = [o for o in outcome.overrides if _override_key(o) != "tuner.max_trials"]
     kept = [o for o in kept if not (_override_key(o) + ".").startswith("pin.")]
     pins = [f"+pin.{k}={_hydra_value(v)}" for k, v in search_hparams(outcome, best).items()]
-    return " ".join(shlex.quote(arg) for arg in ["ktrun", *kept, *pins, "tuner.max_trials=1"])
+    where: list[str] = []
+    if outcome.config_dirs:
+        first, *more = outcome.config_dirs
+        where = ["--config-dir", first, *searchpath_override([Path(d) for d in more])]
+    return " ".join(shlex.quote(arg) for arg in ["ktrun", *where, *kept, *pins, "tuner.max_trials=1"])
 
 
 _OVERRIDE_KEY = re.compile(r"^[~+]*([^=]*)")

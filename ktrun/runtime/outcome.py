@@ -54,6 +54,8 @@ class SearchOutcome:
     hyperparameter_names: list[str] = field(default_factory=list)
     #: The experiment's overrides, to print a command that retrains the best trial.
     overrides: list[str] = field(default_factory=list)
+    #: The config directories searched before ktrun's own (`--config-dir`, `hydra.searchpath`).
+    config_dirs: list[str] = field(default_factory=list)
     best_model_path: str | None = None
     state_dir: str | None = None
     #: Trials that came from an earlier, interrupted run of the same search.

@@ -6,6 +6,7 @@ These train real Keras models (a few seconds each) through the same entry point 
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from ktrun.cli import main
 from ktrun.pipeline import run_experiment
 from tests.conftest import CONF
 
@@ -105,6 +107,11 @@ def test_shape_infeasible_third_is_never_trained(tmp_path: Path) -> None:
     rows = (run_dir / "trials.csv").read_text().splitlines()
     assert all(",5," not in row.split("kernel_1")[-1] for row in rows[1:])
     assert "rejected" in (run_dir / "report.md").read_text().lower()
+    # The retrain command finds the user's experiment: it keeps the config directory.
+    command = (run_dir / "best_hparams.yaml").read_text().splitlines()[1].removeprefix("# Retrain it: ")
+    args = shlex.split(command)
+    assert args[:3] == ["ktrun", "--config-dir", str(tmp_path)], command
+    assert main(["check", *args[1:]]) == 0
 
 
 def test_grid_enumerates_feasible_points_then_reports_exhausted(tmp_path: Path) -> None:
