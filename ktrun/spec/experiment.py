@@ -81,7 +81,9 @@ class OptimizerSpec(Strict):
     """Optimizer and its arguments; which arguments fit which optimizer is checked, with hints."""
 
     name: StrArg = "adam"
-    learning_rate: FloatArg = 0.001
+    learning_rate: FloatArg | None = Field(
+        None, description="Unset: the optimizer's own Keras default (0.01 for sgd, 0.001 for adam)."
+    )
     beta_1: FloatArg | None = None
     beta_2: FloatArg | None = None
     epsilon: FloatArg | None = None
