@@ -30,7 +30,6 @@ _LOSS_CLASSES: dict[str, str] = {
     "binary_crossentropy": "BinaryCrossentropy",
     "binary_focal_crossentropy": "BinaryFocalCrossentropy",
 }
-_OPTIMIZERS: dict[str, str] = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "rmsprop": "RMSprop"}
 
 
 def declare_hyperparameters(plan: Plan) -> kt.HyperParameters:
@@ -98,7 +97,7 @@ def make_optimizer(plan: Plan, point: Mapping[str, Scalar]) -> keras.optimizers.
         for arg, value in spec
         if arg != "name" and arg in allowed and (resolved := _resolve(value, point)) is not None
     }
-    return getattr(keras.optimizers, _OPTIMIZERS[name])(**kwargs)
+    return getattr(keras.optimizers, kn.OPTIMIZER_CLASSES[name])(**kwargs)
 
 
 def make_loss(plan: Plan) -> Any:

@@ -81,8 +81,19 @@ OPTIMIZER_ARGS: dict[str, Domain] = {
         "`{type: float, min: 1e-4, max: 1e-2, sampling: log}`",
     ),
     **dict.fromkeys(("beta_1", "beta_2", "rho", "momentum"), FRACTION),
-    **dict.fromkeys(("epsilon", "clipnorm", "clipvalue"), POSITIVE),
-    "weight_decay": Domain("float", "a number >= 0", lo=0),
-    **dict.fromkeys(("amsgrad", "nesterov", "centered"), BOOL),
+    **dict.fromkeys(
+        ("epsilon", "clipnorm", "clipvalue", "epsilon_1", "epsilon_2", "clip_threshold"), POSITIVE
+    ),
+    **dict.fromkeys(
+        (
+            "weight_decay",
+            "initial_accumulator_value",
+            "beta",
+            *(f"{k}_regularization_strength" for k in ("l1", "l2", "l2_shrinkage")),
+        ),
+        Domain("float", "a number >= 0", lo=0),
+    ),
+    **dict.fromkeys(("learning_rate_power", "beta_2_decay"), Domain("float", "a number <= 0", hi=0)),
+    **dict.fromkeys(("amsgrad", "nesterov", "centered", "relative_step"), BOOL),
 }
 FIT_ARGS: dict[str, Domain] = dict.fromkeys(("epochs", "batch_size"), POSITIVE_INT)

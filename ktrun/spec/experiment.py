@@ -93,6 +93,17 @@ class OptimizerSpec(Strict):
     nesterov: BoolArg | None = None
     rho: FloatArg | None = None
     centered: BoolArg | None = None
+    initial_accumulator_value: FloatArg | None = None
+    learning_rate_power: FloatArg | None = None
+    l1_regularization_strength: FloatArg | None = None
+    l2_regularization_strength: FloatArg | None = None
+    l2_shrinkage_regularization_strength: FloatArg | None = None
+    beta: FloatArg | None = None
+    beta_2_decay: FloatArg | None = None
+    epsilon_1: FloatArg | None = None
+    epsilon_2: FloatArg | None = None
+    clip_threshold: FloatArg | None = None
+    relative_step: BoolArg | None = None
     clipnorm: FloatArg | None = None
     clipvalue: FloatArg | None = None
 

@@ -28,14 +28,43 @@ INITIALIZERS: tuple[str, ...] = (
 PADDINGS: tuple[str, ...] = ("valid", "same")
 CONV1D_PADDINGS: tuple[str, ...] = ("valid", "same", "causal")
 
-OPTIMIZERS: tuple[str, ...] = ("adam", "adamw", "sgd", "rmsprop")
+#: Optimizer name (as `optimizer.name` takes it) → its class under `keras.optimizers`.
+OPTIMIZER_CLASSES: dict[str, str] = {
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "sgd": "SGD",
+    "rmsprop": "RMSprop",
+    "nadam": "Nadam",
+    "adamax": "Adamax",
+    "adadelta": "Adadelta",
+    "adagrad": "Adagrad",
+    "ftrl": "Ftrl",
+    "lion": "Lion",
+    "lamb": "Lamb",
+    "adafactor": "Adafactor",
+}
+OPTIMIZERS: tuple[str, ...] = tuple(OPTIMIZER_CLASSES)
 
-#: Optimizer → the arguments ktrun lets you set (besides learning_rate, clipnorm, clipvalue).
+_ADAM_LIKE = frozenset({"beta_1", "beta_2", "epsilon", "weight_decay"})
+_FTRL = {"learning_rate_power", "initial_accumulator_value", "beta", "weight_decay"}
+_FTRL_STRENGTHS = {f"{k}_regularization_strength" for k in ("l1", "l2", "l2_shrinkage")}
+#: Optimizer → the arguments ktrun lets you set (besides learning_rate, clipnorm, clipvalue);
+#: every one left out keeps Keras' default.
 OPTIMIZER_ARGS: dict[str, frozenset[str]] = {
-    "adam": frozenset({"beta_1", "beta_2", "epsilon", "amsgrad", "weight_decay"}),
-    "adamw": frozenset({"beta_1", "beta_2", "epsilon", "amsgrad", "weight_decay"}),
+    "adam": _ADAM_LIKE | {"amsgrad"},
+    "adamw": _ADAM_LIKE | {"amsgrad"},
     "sgd": frozenset({"momentum", "nesterov", "weight_decay"}),
     "rmsprop": frozenset({"rho", "momentum", "epsilon", "centered", "weight_decay"}),
+    "nadam": _ADAM_LIKE,
+    "adamax": _ADAM_LIKE,
+    "adadelta": frozenset({"rho", "epsilon", "weight_decay"}),
+    "adagrad": frozenset({"initial_accumulator_value", "epsilon", "weight_decay"}),
+    "ftrl": frozenset(_FTRL | _FTRL_STRENGTHS),
+    "lion": frozenset({"beta_1", "beta_2", "weight_decay"}),
+    "lamb": _ADAM_LIKE,
+    "adafactor": frozenset(
+        {"beta_2_decay", "epsilon_1", "epsilon_2", "clip_threshold", "relative_step", "weight_decay"}
+    ),
 }
 COMMON_OPTIMIZER_ARGS = frozenset({"learning_rate", "clipnorm", "clipvalue"})
 

@@ -34,8 +34,9 @@ def test_losses_and_optimizers_exist() -> None:
 
     for name in kn.LOSSES:
         assert keras.losses.get(name) is not None, name
+    assert set(kn.OPTIMIZER_ARGS) == set(kn.OPTIMIZER_CLASSES)
     for name in kn.OPTIMIZERS:
-        opt = keras.optimizers.get(name)
+        opt = getattr(keras.optimizers, kn.OPTIMIZER_CLASSES[name])()
         for arg in kn.OPTIMIZER_ARGS[name] | kn.COMMON_OPTIMIZER_ARGS:
             assert arg in opt.get_config(), (name, arg)
 
