@@ -26,6 +26,7 @@ from ktrun.analysis.values import (
 from ktrun.config.provenance import KeyPath
 from ktrun.layers import Repeat
 from ktrun.problems import Problem
+from ktrun.spec.base import Strict
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.hyperparameters import FixedHp, Hyperparameter
 from ktrun.spec.refs import HpRef, Scalar
@@ -192,10 +193,14 @@ def block_names(layers: Sequence[Any]) -> set[str]:
 
 
 def refs_in(value: object) -> list[HpRef]:
+    """The references in an argument: itself, a list's items, or a section's keys (a regularizer's
+    `{l2: $l2}`)."""
     if isinstance(value, HpRef):
         return [value]
     if isinstance(value, list):
         return [x for x in value if isinstance(x, HpRef)]
+    if isinstance(value, Strict):
+        return [r for _, v in value for r in refs_in(v)]
     return []
 
 

@@ -11,6 +11,7 @@ from ktrun.analysis.space import Scope, block_names, refs_in
 from ktrun.config.provenance import KeyPath
 from ktrun.layers import Repeat
 from ktrun.layers.base import ConcreteLayer
+from ktrun.spec.base import Strict
 from ktrun.spec.refs import HpRef, Scalar
 
 
@@ -19,6 +20,8 @@ def _resolve(value: object, scope: Scope, point: Mapping[str, Scalar]) -> object
         return point.get(scope.resolve(value.name))
     if isinstance(value, list):
         return [_resolve(v, scope, point) for v in value]
+    if isinstance(value, Strict):  # a section such as a regularizer: its keys, resolved
+        return {k: _resolve(v, scope, point) for k, v in value if v is not None}
     return value
 
 

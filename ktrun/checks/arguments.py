@@ -11,6 +11,7 @@ from ktrun.checks.common import HP
 from ktrun.checks.context import Ctx
 from ktrun.layers import REGISTRY, LayerSpec, Repeat, iter_layers
 from ktrun.layers import repeat as repeat_block
+from ktrun.layers.base import REGULARIZER_DOMAINS, Regularizer
 from ktrun.problems import Problem
 from ktrun.spec.domains import FIT_ARGS, OPTIMIZER_ARGS, Domain
 from ktrun.spec.hyperparameters import ChoiceHp, FloatHp, IntHp
@@ -128,6 +129,11 @@ def _arguments(ctx: Ctx) -> Iterator[tuple[tuple[str | int, ...], str, str, obje
         for arg, value in layer:
             if arg in domains and value is not None:
                 yield (*lpath, arg), layer.type, arg, value, domains[arg]
+            elif isinstance(value, Regularizer):
+                for key, strength in value:
+                    if strength is not None:
+                        path = (*lpath, arg, key)
+                        yield path, layer.type, f"{arg}.{key}", strength, REGULARIZER_DOMAINS[key]
     for arg, value in ctx.spec.model.compile.optimizer:
         if arg in OPTIMIZER_ARGS and value is not None:
             yield ("model", "compile", "optimizer", arg), "optimizer", arg, value, OPTIMIZER_ARGS[arg]

@@ -13,13 +13,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ktrun.config.provenance import KeyPath
 from ktrun.spec import keras_names as kn
 from ktrun.spec.base import Condition, Strict
 from ktrun.spec.domains import Domain
-from ktrun.spec.refs import SERIALIZER, HpRef, json_schema, validator
+from ktrun.spec.refs import SERIALIZER, FloatArg, HpRef, json_schema, validator
 
 if TYPE_CHECKING:
     from ktrun.layers.shape_math import Shape, ShapeFailure
@@ -35,6 +35,37 @@ Padding = Annotated[
 ]
 
 
+class Regularizer(Strict):
+    """A weight penalty, Keras' `L1`, `L2` or `L1L2` by which strengths are set; each tunable
+    (`kernel_regularizer: {l2: $l2}` is `keras.regularizers.L2(hp.Float("l2", ...))`)."""
+
+    l1: FloatArg | None = Field(None, description="Strength of the L1 penalty.")
+    l2: FloatArg | None = Field(None, description="Strength of the L2 penalty.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _by_name(cls, data: object) -> object:
+        """`l1` or `l2` alone is Keras' own by that name, at its default strength of 0.01."""
+        return {data: 0.01} if data in ("l1", "l2") else data
+
+    @model_validator(mode="after")
+    def _one_strength(self) -> Regularizer:
+        if self.l1 is None and self.l2 is None:
+            raise ValueError("give l1, l2 or both, e.g. {l2: 1.0e-4}")
+        return self
+
+
+#: What a regularizer's strengths may be (check 2); the key path ends in the strength's name.
+REGULARIZER_DOMAINS: dict[str, Domain] = dict.fromkeys(("l1", "l2"), Domain("float", "a number >= 0", lo=0))
+
+
+def keras_regularizer(strengths: Mapping[str, Any]) -> dict[str, Any]:
+    """A regularizer as Keras deserialises it (`keras.regularizers.get`): only the builder makes it."""
+    given = {k: v for k, v in strengths.items() if v is not None}
+    name = "L1L2" if len(given) == 2 else next(iter(given)).upper()
+    return {"class_name": name, "config": given}
+
+
 class LayerSpec(Strict):
     """Keys every layer takes; each type adds `type: Literal["<its name>"]` and its arguments."""
 
@@ -43,6 +74,14 @@ class LayerSpec(Strict):
 
     name: str | None = Field(None, description="Keras layer name (shown in errors and reports).")
     when: Condition | None = Field(None, description="Add this layer only under this condition.")
+
+
+class WeightedSpec(LayerSpec):
+    """Keys of layers with a kernel and a bias: the penalties on them and on the output."""
+
+    kernel_regularizer: Regularizer | None = None
+    bias_regularizer: Regularizer | None = None
+    activity_regularizer: Regularizer | None = None
 
 
 #: Output shape from input shape; arguments resolved for one point (None where unknown).
@@ -57,6 +96,9 @@ _TUPLE_ARGS = ("kernel_size", "strides", "pool_size", "dilation_rate", "target_s
 def keras_kwargs(layer: ConcreteLayer, drop: tuple[str, ...] = ()) -> dict[str, Any]:
     """The spec's arguments as Keras takes them: unset ones and keys only ktrun reads left out."""
     args = {k: v for k, v in layer.args.items() if v is not None and k not in drop}
+    for key, value in args.items():
+        if key.endswith("_regularizer") and isinstance(value, Mapping):
+            args[key] = keras_regularizer(value)
     for key in _TUPLE_ARGS:
         if isinstance(args.get(key), list):
             args[key] = tuple(args[key])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ktrun.layers.base import Activation, Initializer, LayerSpec, LayerType, Padding
+from ktrun.layers.base import Activation, Initializer, LayerType, Padding, WeightedSpec
 from ktrun.layers.shape_math import ShapeFailure, conv_out, format_shape, per_axis, size, spatial
 from ktrun.spec.domains import ACTIVATION, BOOL, CONV1D_PADDING, INITIALIZER, PADDING, POSITIVE_INT
 from ktrun.spec.refs import BoolArg, IntArg, SizeArg
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from ktrun.layers.shape_math import Shape
 
 
-class _Conv(LayerSpec):
+class _Conv(WeightedSpec):
     filters: IntArg
     kernel_size: SizeArg
     strides: SizeArg = 1

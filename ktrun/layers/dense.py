@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ktrun.layers.base import Activation, Initializer, LayerSpec, LayerType
+from ktrun.layers.base import Activation, Initializer, LayerType, WeightedSpec
 from ktrun.layers.shape_math import ShapeFailure, size
 from ktrun.spec.domains import ACTIVATION, BOOL, INITIALIZER, POSITIVE_INT
 from ktrun.spec.refs import BoolArg, IntArg
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from ktrun.layers.shape_math import Shape
 
 
-class Dense(LayerSpec):
+class Dense(WeightedSpec):
     type: Literal["Dense"]
     units: IntArg
     activation: Activation | None = None

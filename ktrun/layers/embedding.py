@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from ktrun.layers.base import LayerSpec, LayerType
+from ktrun.layers.base import LayerSpec, LayerType, Regularizer
 from ktrun.layers.shape_math import ShapeFailure, format_shape, size
 from ktrun.spec.domains import POSITIVE_INT
 from ktrun.spec.refs import IntArg
@@ -20,6 +20,8 @@ class Embedding(LayerSpec):
     type: Literal["Embedding"]
     input_dim: IntArg = Field(description="Vocabulary size: largest token id + 1.")
     output_dim: IntArg
+    embeddings_regularizer: Regularizer | None = None
+    activity_regularizer: Regularizer | None = None
 
 
 def _shape(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ktrun.layers.base import Activation, LayerSpec, LayerType
+from ktrun.layers.base import Activation, LayerType, Regularizer, WeightedSpec
 from ktrun.layers.shape_math import ShapeFailure, format_shape, rank_hint, size
 from ktrun.spec.domains import ACTIVATION, BOOL, FRACTION, POSITIVE_INT
 from ktrun.spec.refs import BoolArg, FloatArg, IntArg
@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from ktrun.layers.shape_math import Shape
 
 
-class _Recurrent(LayerSpec):
+class _Recurrent(WeightedSpec):
+    recurrent_regularizer: Regularizer | None = None
     units: IntArg
     activation: Activation | None = None
     dropout: FloatArg = 0.0

@@ -44,3 +44,42 @@ def test_a_learning_rate_that_is_set_is_used(tmp_conf: Path) -> None:
 
     made = make_optimizer(_plan(tmp_conf, "{name: sgd, learning_rate: 0.2}"), {})
     assert made.get_config()["learning_rate"] == pytest.approx(0.2)
+
+
+REGULARIZED = """
+hyperparameters:
+  l2: {type: float, min: 1.0e-5, max: 1.0e-2, sampling: log}
+  blocks: {type: int, min: 1, max: 2}
+model:
+  layers:
+    - {type: Flatten}
+    - type: repeat
+      times: $blocks
+      layers:
+        - {type: Dense, units: 8, activation: relu, kernel_regularizer: {l2: $l2}}
+    - {type: Dense, units: 10, activation: softmax, bias_regularizer: l1,
+       activity_regularizer: {l1: 1.0e-5, l2: 2.0e-5}}
+"""
+
+
+def test_regularizers_are_built_with_each_point_s_strengths(tmp_conf: Path) -> None:
+    """`{l2: $l2}` is Keras' L2 at the sampled strength, per repetition; `l1` alone is Keras' own
+    L1 at its default 0.01; both strengths make an L1L2."""
+    import keras
+
+    from ktrun.compiler.keras_model import build_layers
+
+    write_experiment(tmp_conf, "reg", REGULARIZED)
+    report = check_one(["+experiment=reg"], extra=[tmp_conf])
+    assert report.checked is not None and not report.errors, report.problems
+    assert {"l2_1", "l2_2"} <= set(report.checked.space.params)  # one strength per repetition
+    plan = compile_plan(report.checked, state_root=tmp_conf / "state")
+    _, first, second, out = build_layers(plan, {"blocks": 2, "l2_1": 0.001, "l2_2": 0.003})
+    assert isinstance(first.kernel_regularizer, keras.regularizers.L2)
+    assert float(first.kernel_regularizer.l2) == pytest.approx(0.001)
+    assert float(second.kernel_regularizer.l2) == pytest.approx(0.003)
+    assert isinstance(out.bias_regularizer, keras.regularizers.L1)
+    assert float(out.bias_regularizer.l1) == pytest.approx(0.01)
+    assert isinstance(out.activity_regularizer, keras.regularizers.L1L2)
+    activity = out.activity_regularizer
+    assert (float(activity.l1), float(activity.l2)) == pytest.approx((1e-5, 2e-5))
