@@ -22,15 +22,31 @@ from ktrun.layers import (
     custom,
     dense,
     embedding,
+    noise,
     normalization,
     pooling,
+    preprocessing,
     recurrent,
+    resampling,
 )
 from ktrun.layers.base import LayerSpec, LayerType, LayerTypeError, build_registry
 from ktrun.layers.repeat import Repeat, iter_layers
 
 #: Families in the order `type` values are listed (schema, "allowed: ..." hints).
-_FAMILIES = (dense, core, normalization, activation, convolution, pooling, embedding, recurrent, custom)
+_FAMILIES = (
+    dense,
+    core,
+    normalization,
+    activation,
+    noise,
+    convolution,
+    pooling,
+    resampling,
+    preprocessing,
+    embedding,
+    recurrent,
+    custom,
+)
 
 REGISTRY: dict[str, LayerType] = build_registry(
     (t for family in _FAMILIES for t in family.TYPES), reserved=("repeat",)

@@ -90,7 +90,16 @@ ShapeRule = Callable[["ConcreteLayer", "Shape"], "Shape | ShapeFailure"]
 KwargsRule = Callable[["ConcreteLayer"], dict[str, Any]]
 
 #: Keras takes these as tuples; YAML gives lists.
-_TUPLE_ARGS = ("kernel_size", "strides", "pool_size", "dilation_rate", "target_shape")
+_TUPLE_ARGS = (
+    "kernel_size",
+    "strides",
+    "pool_size",
+    "dilation_rate",
+    "target_shape",
+    "size",
+    "padding",
+    "cropping",
+)
 
 
 def keras_kwargs(layer: ConcreteLayer, drop: tuple[str, ...] = ()) -> dict[str, Any]:

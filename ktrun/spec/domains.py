@@ -60,6 +60,8 @@ POSITIVE_INT = Domain("int", f"an integer from 1 to {MAX_SIZE:,}", lo=1, hi=MAX_
 FRACTION = Domain("float", "a number in [0, 1)", lo=0, hi=1, hi_open=True)
 POSITIVE = Domain("float", "a number > 0", lo=0, lo_open=True)
 BOOL = Domain("bool", "true or false")
+NON_NEGATIVE = Domain("float", "a number >= 0", lo=0)
+NON_NEGATIVE_INT = Domain("int", "an integer >= 0", lo=0)
 ACTIVATION = Domain("str", "an activation name", names=kn.ACTIVATIONS, code="unknown-activation")
 INITIALIZER = Domain("str", "an initializer name", names=kn.INITIALIZERS, code="unknown-initializer")
 PADDING = Domain("str", "'valid' or 'same'", names=kn.PADDINGS, code="invalid-padding")

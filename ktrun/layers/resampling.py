@@ -1,0 +1,89 @@
+"""Up-sampling, zero padding and cropping over 1 or 2 spatial axes (channels last).
+
+Keras' formulas: up-sampling multiplies each axis by `size`; padding adds `padding` on both
+sides, cropping removes `cropping` from both; an int is every axis, a list one per axis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
+
+from ktrun.layers.base import LayerSpec, LayerType
+from ktrun.layers.shape_math import Dim, ShapeFailure, format_shape, per_axis, spatial
+from ktrun.spec.domains import NON_NEGATIVE_INT, POSITIVE_INT, Domain
+from ktrun.spec.refs import SizeArg
+
+if TYPE_CHECKING:
+    from ktrun.layers.base import ConcreteLayer, ShapeRule
+    from ktrun.layers.shape_math import Shape
+
+
+class UpSampling1D(LayerSpec):
+    type: Literal["UpSampling1D"]
+    size: SizeArg = 2
+
+
+class UpSampling2D(LayerSpec):
+    type: Literal["UpSampling2D"]
+    size: SizeArg = 2
+
+
+class ZeroPadding1D(LayerSpec):
+    type: Literal["ZeroPadding1D"]
+    padding: SizeArg = 1
+
+
+class ZeroPadding2D(LayerSpec):
+    type: Literal["ZeroPadding2D"]
+    padding: SizeArg = 1
+
+
+class Cropping1D(LayerSpec):
+    type: Literal["Cropping1D"]
+    cropping: SizeArg = 1
+
+
+class Cropping2D(LayerSpec):
+    type: Literal["Cropping2D"]
+    cropping: SizeArg = 0
+
+
+def _per_axis(arg: str, change: Callable[[int, int], int]) -> ShapeRule:
+    def rule(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
+        amounts = per_axis(layer.args[arg], len(shape) - 1)
+        out: list[Dim] = [
+            None if d is None or a is None else change(d, a) for d, a in zip(shape[:-1], amounts, strict=True)
+        ]
+        if any(d is not None and d <= 0 for d in out):
+            return ShapeFailure(
+                "crop-too-large",
+                layer,
+                f"{layer.layer.type} cropping {layer.args[arg]} leaves nothing of its "
+                f"{format_shape(shape)} input",
+                "crop less, or pool less before this layer; or leave it: such points are "
+                "excluded from the search",
+                arg,
+            )
+        return (*out, shape[-1])
+
+    return rule
+
+
+_UP = _per_axis("size", lambda d, a: d * a)
+_PAD = _per_axis("padding", lambda d, a: d + 2 * a)
+_CROP = _per_axis("cropping", lambda d, a: d - 2 * a)
+
+
+def _type(spec: type[LayerSpec], rank: int, rule: ShapeRule, arg: str, domain: Domain) -> LayerType:
+    return LayerType(spec=spec, shape=spatial(rank, rule), domains={arg: domain}, shape_args=(arg,))
+
+
+TYPES = (
+    _type(UpSampling1D, 1, _UP, "size", POSITIVE_INT),
+    _type(UpSampling2D, 2, _UP, "size", POSITIVE_INT),
+    _type(ZeroPadding1D, 1, _PAD, "padding", NON_NEGATIVE_INT),
+    _type(ZeroPadding2D, 2, _PAD, "padding", NON_NEGATIVE_INT),
+    _type(Cropping1D, 1, _CROP, "cropping", NON_NEGATIVE_INT),
+    _type(Cropping2D, 2, _CROP, "cropping", NON_NEGATIVE_INT),
+)
