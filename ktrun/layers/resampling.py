@@ -19,34 +19,40 @@ if TYPE_CHECKING:
     from ktrun.layers.shape_math import Shape
 
 
-class UpSampling1D(LayerSpec):
+class _UpSampling(LayerSpec):
+    size: SizeArg = 2
+
+
+class _ZeroPadding(LayerSpec):
+    padding: SizeArg = 1
+
+
+class _Cropping(LayerSpec):
+    cropping: SizeArg
+
+
+class UpSampling1D(_UpSampling):
     type: Literal["UpSampling1D"]
-    size: SizeArg = 2
 
 
-class UpSampling2D(LayerSpec):
+class UpSampling2D(_UpSampling):
     type: Literal["UpSampling2D"]
-    size: SizeArg = 2
 
 
-class ZeroPadding1D(LayerSpec):
+class ZeroPadding1D(_ZeroPadding):
     type: Literal["ZeroPadding1D"]
-    padding: SizeArg = 1
 
 
-class ZeroPadding2D(LayerSpec):
+class ZeroPadding2D(_ZeroPadding):
     type: Literal["ZeroPadding2D"]
-    padding: SizeArg = 1
 
 
-class Cropping1D(LayerSpec):
+class Cropping1D(_Cropping):
     type: Literal["Cropping1D"]
-    cropping: SizeArg = 1
 
 
-class Cropping2D(LayerSpec):
+class Cropping2D(_Cropping):
     type: Literal["Cropping2D"]
-    cropping: SizeArg = 0
 
 
 def _per_axis(arg: str, change: Callable[[int, int], int]) -> ShapeRule:
