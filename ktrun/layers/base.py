@@ -133,9 +133,9 @@ class LayerType:
     shape: ShapeRule = _no_shape_rule
     #: The class under `keras.layers` the builder instantiates (by default the one its `type`
     #: names) ...
+    keras_class: str | None = None
     #: ... or the `custom_objects.layers` entry the spec names (the user's own class).
     custom_object: Callable[[Any], str] | None = None
-    keras_class: str | None = None
     kwargs: KwargsRule = keras_kwargs
     #: What each argument may take (check 2); an argument absent here is not range-checked.
     domains: Mapping[str, Domain] = field(default_factory=dict)
