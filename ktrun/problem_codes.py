@@ -78,6 +78,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "invalid-padding": "a padding other than `valid` or `same` (or `causal` where allowed)",
         "kernel-too-large": "a kernel larger than the feature map it meets, for some points",
         "pool-too-large": "a pooling window larger than the feature map it meets, for some points",
+        "position-outside-repeat": "`first:` or `last:` on a layer that is not inside a repeat block",
         "crop-too-large": "a cropping that leaves nothing of the feature map it meets, for some points",
         "conv-strides-dilation": "strides and dilation above 1 together, which Keras refuses",
         "rank-mismatch": "a layer gets an input of a rank it cannot take (Conv2D after Flatten)",

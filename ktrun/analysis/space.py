@@ -171,6 +171,8 @@ class Scope:
     rename: Mapping[str, str]
     index: tuple[int, ...]
     conds: frozenset[Cond]
+    #: The repeat count of each enclosing block at one point (unroll only), for `first`/`last`.
+    counts: tuple[int, ...] = ()
 
     def resolve(self, name: str) -> str:
         return self.rename.get(name, name)
@@ -201,6 +203,8 @@ def refs_in(value: object) -> list[HpRef]:
         return [x for x in value if isinstance(x, HpRef)]
     if isinstance(value, Strict):
         return [r for _, v in value for r in refs_in(v)]
+    if isinstance(value, dict):  # a layer's `first:` / `last:` arguments
+        return [r for v in value.values() for r in refs_in(v)]
     return []
 
 
@@ -239,6 +243,11 @@ class _Expander:
                 self.repeat(layer, lpath, inner)
                 continue
             for arg, value in layer:
+                if arg in ("first", "last") and value:  # by the argument it changes
+                    for key, v in value.items():
+                        for r in refs_in(v):
+                            self.use((*lpath, arg, key), r, key, layer.type, inner)
+                    continue
                 for r in refs_in(value):
                     self.use((*lpath, arg), r, arg, layer.type, inner)
 

@@ -10,7 +10,7 @@ from typing import Any
 from ktrun.analysis.space import Scope, block_names, refs_in
 from ktrun.config.provenance import KeyPath
 from ktrun.layers import Repeat
-from ktrun.layers.base import ConcreteLayer
+from ktrun.layers.base import POSITION_KEYS, ConcreteLayer
 from ktrun.spec.base import Strict
 from ktrun.spec.refs import HpRef, Scalar
 
@@ -33,6 +33,8 @@ class _Node:
     path: KeyPath
     when: tuple[tuple[str, tuple[Scalar, ...]], ...]
     args: tuple[tuple[str, object], ...] = ()
+    first: tuple[tuple[str, object], ...] = ()
+    last: tuple[tuple[str, object], ...] = ()
     times: object = None
     names: frozenset[str] = frozenset()  # a repeat block's per-repetition names
     children: tuple[_Node, ...] = ()
@@ -51,8 +53,9 @@ def _compile_layers(layers: Sequence[Any], path: KeyPath) -> tuple[_Node, ...]:
             children = _compile_layers(layer.layers, (*lpath, "layers"))
             nodes.append(_Node(layer, lpath, when, times=layer.times, names=names, children=children))
         else:
-            args = tuple((k, v) for k, v in layer if k not in ("type", "when"))
-            nodes.append(_Node(layer, lpath, when, args=args))
+            args = tuple((k, v) for k, v in layer if k not in POSITION_KEYS or k == "name")
+            first, last = (tuple((getattr(layer, k) or {}).items()) for k in ("first", "last"))
+            nodes.append(_Node(layer, lpath, when, args=args, first=first, last=last))
     return tuple(nodes)
 
 
@@ -91,10 +94,16 @@ def _unroll(
                 inner = dict(rename)
                 for name in node.names:
                     inner[name] = f"{rename.get(name, name)}_{r}"
-                _unroll(node.children, point, Scope(inner, (*scope.index, r), scope.conds), out)
+                at = Scope(inner, (*scope.index, r), scope.conds, (*scope.counts, times))
+                _unroll(node.children, point, at, out)
             continue
-        args = {k: _resolve(v, scope, point) for k, v in node.args}
-        refs = tuple(rename.get(r.name, r.name) for _, v in node.args for r in refs_in(v))
+        given = node.args
+        if scope.index and node.first and scope.index[-1] == 1:
+            given = (*given, *node.first)
+        if scope.index and node.last and scope.index[-1] == scope.counts[-1]:
+            given = (*given, *node.last)  # after `first`: a single repetition is both
+        args = {k: _resolve(v, scope, point) for k, v in given}
+        refs = tuple(dict.fromkeys(rename.get(r.name, r.name) for _, v in given for r in refs_in(v)))
         out.append(ConcreteLayer(node.layer, args, node.path, scope.index, refs))
 
 

@@ -20,6 +20,16 @@ from ktrun.spec.refs import HpRef
 
 def check_arguments(ctx: Ctx) -> Iterator[Problem]:
     """Every literal and every value a referenced hyperparameter can take fits its argument."""
+    for index, layer in enumerate(ctx.spec.model.layers):  # `first`/`last` need a repeat around
+        for position in ("first", "last"):
+            if not isinstance(layer, Repeat) and getattr(layer, position):
+                yield pb.error(
+                    "position-outside-repeat",
+                    ("model", "layers", index, position),
+                    f"`{position}:` changes a layer on the {position} repetition of a repeat "
+                    "block, but this layer is not in one",
+                    "set the arguments on the layer itself, or move it into a `type: repeat` block",
+                )
     reported: set[tuple[str, str]] = set()
     for path, owner, arg, value, dom in _arguments(ctx):
         items: list[Any] = value if isinstance(value, list) else [value]
@@ -126,14 +136,17 @@ def _arguments(ctx: Ctx) -> Iterator[tuple[tuple[str | int, ...], str, str, obje
             continue
         assert isinstance(layer, LayerSpec)
         domains = REGISTRY[layer.type].domains
-        for arg, value in layer:
+        given = [((*lpath, arg), arg, value) for arg, value in layer if arg not in ("first", "last")]
+        for position in ("first", "last"):  # what a repetition changes is checked the same way
+            given += [((*lpath, position, k), k, v) for k, v in (getattr(layer, position) or {}).items()]
+        for path, arg, value in given:
             if arg in domains and value is not None:
-                yield (*lpath, arg), layer.type, arg, value, domains[arg]
+                yield path, layer.type, arg, value, domains[arg]
             elif isinstance(value, Regularizer):
                 for key, strength in value:
                     if strength is not None:
-                        path = (*lpath, arg, key)
-                        yield path, layer.type, f"{arg}.{key}", strength, REGULARIZER_DOMAINS[key]
+                        where = (*path, key)
+                        yield where, layer.type, f"{arg}.{key}", strength, REGULARIZER_DOMAINS[key]
     for arg, value in ctx.spec.model.compile.optimizer:
         if arg in OPTIMIZER_ARGS and value is not None:
             yield ("model", "compile", "optimizer", arg), "optimizer", arg, value, OPTIMIZER_ARGS[arg]

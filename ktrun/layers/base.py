@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, TypeAdapter, field_validator, model_validator
 
 from ktrun.config.provenance import KeyPath
 from ktrun.spec import keras_names as kn
@@ -74,6 +74,36 @@ class LayerSpec(Strict):
 
     name: str | None = Field(None, description="Keras layer name (shown in errors and reports).")
     when: Condition | None = Field(None, description="Add this layer only under this condition.")
+    first: dict[str, Annotated[Any, SERIALIZER]] | None = Field(
+        None, description="Inside a repeat: arguments that differ on the first repetition."
+    )
+    last: dict[str, Annotated[Any, SERIALIZER]] | None = Field(
+        None,
+        description=(
+            "Inside a repeat: arguments that differ on the last repetition, e.g. "
+            "`last: {return_sequences: false}` for stacked LSTMs."
+        ),
+    )
+
+    @field_validator("first", "last", mode="after")
+    @classmethod
+    def _own_arguments(cls, overrides: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Each override is one of this type's arguments, validated as that argument is."""
+        if overrides is None:
+            return None
+        out: dict[str, Any] = {}
+        for key, value in overrides.items():
+            field = cls.model_fields.get(key)
+            if field is None or key in POSITION_KEYS:
+                args = sorted(set(cls.model_fields) - POSITION_KEYS)
+                raise ValueError(f"`{key}` is not an argument of this layer type; it takes {', '.join(args)}")
+            kind: Any = Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
+            out[key] = TypeAdapter(kind).validate_python(value)
+        return out
+
+
+#: Keys of a layer that are not Keras arguments, so not something a repetition can change.
+POSITION_KEYS = frozenset({"type", "name", "when", "first", "last"})
 
 
 class WeightedSpec(LayerSpec):

@@ -83,3 +83,19 @@ def test_regularizers_are_built_with_each_point_s_strengths(tmp_conf: Path) -> N
     assert isinstance(out.activity_regularizer, keras.regularizers.L1L2)
     activity = out.activity_regularizer
     assert (float(activity.l1), float(activity.l2)) == pytest.approx((1e-5, 2e-5))
+
+
+def test_stacked_lstms_are_built_as_keras_needs_them(tmp_conf: Path) -> None:
+    """`last: {return_sequences: false}`: three LSTMs, the last one returning its final state."""
+    from ktrun.compiler.keras_model import build_model
+    from tests.unit.test_repeat_positions import STACKED
+
+    write_experiment(tmp_conf, "stacked", STACKED)
+    report = check_one(["+experiment=stacked"], extra=[tmp_conf])
+    assert report.checked is not None and not report.errors, report.problems
+    plan = compile_plan(report.checked, state_root=tmp_conf / "state")
+    model = build_model(plan, {"lstm_layers": 3, "units_1": 8, "units_2": 16, "units_3": 8})
+    lstms = [layer for layer in model.layers if type(layer).__name__ == "LSTM"]
+    assert [layer.return_sequences for layer in lstms] == [True, True, False]
+    assert [layer.dropout for layer in lstms] == [0.1, 0.0, 0.0]
+    assert tuple(model.output_shape) == (None, 10)
