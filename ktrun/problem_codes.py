@@ -91,7 +91,8 @@ GROUPS: dict[str, dict[str, str]] = {
     "Data against the model": {
         "input-shape-mismatch": "`model.input_shape` does not match the data's samples",
         "output-rank": "the model's output per sample has another rank than the labels",
-        "output-units-mismatch": "the last layer's units do not match the number of classes",
+        "output-units-mismatch": "the output layer's units do not match the number of classes",
+        "class-weight-regression": "`fit.class_weight` on a regression task, which has no classes",
         "unknown-loss": "a loss Keras does not have",
         "unknown-metric": "a metric Keras does not have",
         "loss-label-mismatch": "the loss does not fit the labels (sparse vs one-hot, regression vs classes)",

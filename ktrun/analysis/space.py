@@ -336,7 +336,7 @@ def build_space(spec: ExperimentSpec) -> Space:
     for arg, value in spec.model.compile.optimizer:
         for r in refs_in(value):
             ex.use(("model", "compile", "optimizer", arg), r, arg, "optimizer", root)
-    for arg in ("epochs", "batch_size"):
+    for arg in ("epochs", "batch_size", "shuffle", "class_weight"):
         for r in refs_in(getattr(spec.fit, arg)):
             ex.use(("fit", arg), r, arg, "fit", root)
 

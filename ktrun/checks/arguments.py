@@ -151,4 +151,5 @@ def _arguments(ctx: Ctx) -> Iterator[tuple[tuple[str | int, ...], str, str, obje
         if arg in OPTIMIZER_ARGS and value is not None:
             yield ("model", "compile", "optimizer", arg), "optimizer", arg, value, OPTIMIZER_ARGS[arg]
     for arg, dom in FIT_ARGS.items():
-        yield ("fit", arg), "fit", arg, getattr(ctx.spec.fit, arg), dom
+        if getattr(ctx.spec.fit, arg) is not None:
+            yield ("fit", arg), "fit", arg, getattr(ctx.spec.fit, arg), dom

@@ -34,6 +34,13 @@ def check_data_model(ctx: Ctx) -> Iterator[Problem]:
             f"{spec.data.source} samples have shape {list(ctx.data.input_shape)}",
             "remove model.input_shape to take it from the data, or add a Reshape layer first",
         )
+    if spec.fit.class_weight is not None and spec.data.task != "classification":
+        yield pb.error(
+            "class-weight-regression",
+            ("fit", "class_weight"),
+            f"class weights need classes, but data.task is {spec.data.task}",
+            "remove fit.class_weight (or set data.task: classification)",
+        )
     yield from _loss_and_labels(ctx)
     yield from _metrics(ctx)
     yield from _optimizer(ctx)

@@ -125,7 +125,6 @@ def build_model(plan: Plan, point: Mapping[str, Scalar]) -> keras.Model:
     return model
 
 
-def fit_setting(plan: Plan, name: str, point: Mapping[str, Scalar]) -> int:
-    """`fit.epochs` / `fit.batch_size` for this point (literal or tuned)."""
-    value = _resolve(getattr(plan.spec.fit, name), point)
-    return int(value)
+def fit_setting(plan: Plan, name: str, point: Mapping[str, Scalar]) -> Any:
+    """A `fit` setting (epochs, batch_size, shuffle, class_weight) for this point, literal or tuned."""
+    return _resolve(getattr(plan.spec.fit, name), point)

@@ -188,3 +188,11 @@ def _normalize(
     std = np.where(std <= np.finfo(np.float32).eps * np.maximum(1.0, np.abs(mean)), 1.0, std)
     mean32, std32 = mean.astype(np.float32), std.astype(np.float32)
     return (train - mean32) / std32, ((val - mean32) / std32 if val is not None else None)
+
+
+def balanced_class_weights(y: NDArray[Any]) -> dict[int, float]:
+    """`fit.class_weight: balanced`: n / (classes × count) per class present in the training
+    labels (sparse ids or one-hot rows), as scikit-learn's "balanced" computes it."""
+    ids = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(-1).astype(np.int64)
+    classes, counts = np.unique(ids, return_counts=True)
+    return {int(c): float(len(ids) / (len(classes) * n)) for c, n in zip(classes, counts, strict=True)}

@@ -205,6 +205,10 @@ def _search(
         executions_per_trial=spec.tuner.executions_per_trial,
     )
     tuner.ktrun_init(plan, plan.state_dir / JOURNAL, progress)
+    if spec.fit.class_weight is not None:
+        from ktrun.data.prepare import balanced_class_weights
+
+        tuner.hypermodel.balanced_weights = balanced_class_weights(data.y_train)
     if not kt_compat.tuner_file(tuner).exists():
         # Keras Tuner reloads its oracle only when the tuner's own file exists, which it first
         # writes after trial 1 ends: a kill before that made the re-run start over, training

@@ -133,6 +133,8 @@ class KtrunHyperModel(kt.HyperModel):
         self.ctx: TrialContext | None = None
         #: Whether a trial whose best objective value is this is worth writing to disk.
         self.persist: Callable[[float], bool] = lambda value: True
+        #: `fit.class_weight: balanced`, from the training labels (set by the search).
+        self.balanced_weights: dict[int, float] = {}
 
     def declare_hyperparameters(self, hp: kt.HyperParameters) -> None:
         hp.merge(kb.declare_hyperparameters(self.plan))
@@ -155,10 +157,12 @@ class KtrunHyperModel(kt.HyperModel):
             callbacks.append(keras.callbacks.EarlyStopping(**fit.early_stopping.model_dump()))
         if fit.reduce_lr_on_plateau is not None:
             callbacks.append(keras.callbacks.ReduceLROnPlateau(**fit.reduce_lr_on_plateau.model_dump()))
-        kwargs.setdefault("epochs", kb.fit_setting(self.plan, "epochs", point))
-        kwargs["batch_size"] = kb.fit_setting(self.plan, "batch_size", point)
+        kwargs.setdefault("epochs", int(kb.fit_setting(self.plan, "epochs", point)))
+        kwargs["batch_size"] = int(kb.fit_setting(self.plan, "batch_size", point))
         kwargs["verbose"] = fit.verbose
-        kwargs["shuffle"] = fit.shuffle
+        kwargs["shuffle"] = bool(kb.fit_setting(self.plan, "shuffle", point))
+        if kb.fit_setting(self.plan, "class_weight", point) == "balanced":
+            kwargs["class_weight"] = self.balanced_weights
         history = model.fit(*args, callbacks=callbacks, **kwargs)
         interrupt.check()  # a stopped fit is not a result: the trial runs again on resume
         if ctx is not None and ctx.nan_at is not None:

@@ -98,4 +98,9 @@ OPTIMIZER_ARGS: dict[str, Domain] = {
     **dict.fromkeys(("learning_rate_power", "beta_2_decay"), Domain("float", "a number <= 0", hi=0)),
     **dict.fromkeys(("amsgrad", "nesterov", "centered", "relative_step"), BOOL),
 }
-FIT_ARGS: dict[str, Domain] = dict.fromkeys(("epochs", "batch_size"), POSITIVE_INT)
+CLASS_WEIGHTS = ("balanced", "none")
+FIT_ARGS: dict[str, Domain] = {
+    **dict.fromkeys(("epochs", "batch_size"), POSITIVE_INT),
+    "shuffle": BOOL,
+    "class_weight": Domain("str", "'balanced' or 'none'", names=CLASS_WEIGHTS),
+}

@@ -178,7 +178,14 @@ class ReduceLrSpec(Strict):
 class FitSpec(Strict):
     epochs: IntArg = 5
     batch_size: IntArg = 32
-    shuffle: bool = True
+    shuffle: BoolArg = Field(True, description="Shuffle the training data before each epoch; tunable.")
+    class_weight: StrArg | None = Field(
+        None,
+        description=(
+            "`balanced`: weight each class by n / (classes × its count) in the training split, "
+            "so rare classes count as much as common ones; `none` (or unset): equal weights. Tunable."
+        ),
+    )
     verbose: Literal[0, 1, 2] = 0
     early_stopping: EarlyStoppingSpec | None = None
     reduce_lr_on_plateau: ReduceLrSpec | None = None

@@ -339,3 +339,27 @@ def test_rerunning_a_finished_search_trains_nothing_again(tmp_path: Path) -> Non
     assert sorted(runs) == ["0", "1"], runs  # one training run per trial, across both runs
     oracle = json.loads((state / "oracle.json").read_text())
     assert oracle["ongoing_trials"] == {} and oracle["end_order"] == ["0", "1"]
+
+
+def test_class_weight_and_shuffle_are_tunable_fit_settings(tmp_path: Path) -> None:
+    """Published searches tune fit arguments beyond epochs and batch size: both values of each
+    train, and the trials record them."""
+    write_experiment(
+        tmp_path,
+        "fitting",
+        """
+hyperparameters:
+  weighting: {type: choice, values: [balanced, none]}
+  shuffle: {type: boolean}
+model:
+  layers:
+    - {type: Flatten}
+    - {type: Dense, units: 10, activation: softmax}
+fit: {class_weight: $weighting, shuffle: $shuffle}
+tuner: {algorithm: grid}
+""",
+    )
+    rc, summary, run_dir = search(tmp_path, "+experiment=fitting", "tuner.max_trials=4", extra=[tmp_path])
+    assert rc == 0 and summary["trials"]["completed"] == 4, summary
+    rows = (run_dir / "trials.csv").read_text().splitlines()
+    assert sum("balanced" in r for r in rows[1:]) == 2 and sum(",none," in r for r in rows[1:]) == 2

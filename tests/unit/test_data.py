@@ -315,3 +315,15 @@ def test_one_hot_labels_in_a_file_are_read_as_ids(tmp_path: Path) -> None:
     path = write_npz(tmp_path / "oh.npz", np.ones((12, 2)), np.eye(4)[np.arange(12) % 4])
     ds = load_dataset(spec(source="npz", path=str(path), validation_split=0.0), (2,), None, seed=0)
     assert ds.num_classes == 4 and ds.y_train.dtype == np.int64 and set(ds.y_train) == {0, 1, 2, 3}
+
+
+@pytest.mark.parametrize("one_hot", [False, True])
+def test_balanced_class_weights_make_every_class_weigh_the_same_in_total(one_hot: bool) -> None:
+    from ktrun.data.prepare import balanced_class_weights
+
+    ids = np.array([0] * 6 + [1] * 3 + [2] * 1)
+    y = np.eye(3)[ids] if one_hot else ids
+    weights = balanced_class_weights(y)
+    assert weights == pytest.approx({0: 10 / 18, 1: 10 / 9, 2: 10 / 3})
+    totals = {c: weights[c] * int((ids == c).sum()) for c in weights}
+    assert max(totals.values()) == pytest.approx(min(totals.values()))  # each class counts as much
