@@ -12,7 +12,7 @@ This module is the walk; each layer type's rule lives with the rest of that type
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ktrun.layers.shape_math import Shape, ShapeFailure, format_shape
@@ -55,7 +55,22 @@ def infer(input_shape: Sequence[int], layers: Sequence[ConcreteLayer]) -> ShapeT
     for layer in layers:
         out = layer.kind.shape(layer, shape)
         if isinstance(out, ShapeFailure):
-            return ShapeTrace(tuple(input_shape), tuple(steps), out)
+            return ShapeTrace(tuple(input_shape), tuple(steps), _better_hint(out, steps, shape))
         steps.append((layer, out))
         shape = out
     return ShapeTrace(tuple(input_shape), tuple(steps), None)
+
+
+def _better_hint(
+    failure: ShapeFailure, steps: list[tuple[ConcreteLayer, Shape]], shape: Shape
+) -> ShapeFailure:
+    """A rank too low right after a recurrent layer that returns only its last output: the fix
+    the language offers is `return_sequences`, not a Reshape."""
+    if failure.code != "rank-mismatch" or not steps:
+        return failure
+    before = steps[-1][0]
+    if before.layer.type in ("LSTM", "GRU") and not before.args.get("return_sequences") and len(shape) == 1:
+        inside = " (in a repeat block, `last: {return_sequences: false}` keeps the last one flat)"
+        hint = f"set `return_sequences: true` on the {before.label}{inside if before.index else ''}"
+        return replace(failure, hint=hint)
+    return failure

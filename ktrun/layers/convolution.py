@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 from ktrun.layers.base import Activation, Initializer, LayerType, Padding, WeightedSpec
 from ktrun.layers.shape_math import ShapeFailure, conv_out, format_shape, per_axis, size, spatial
 from ktrun.spec.domains import ACTIVATION, BOOL, CONV1D_PADDING, INITIALIZER, PADDING, POSITIVE_INT
-from ktrun.spec.refs import BoolArg, IntArg, SizeArg
+from ktrun.spec.refs import BoolArg, HpRef, IntArg, SizeArg
 
 if TYPE_CHECKING:
     from ktrun.layers.base import ConcreteLayer
@@ -48,17 +48,37 @@ def conv_shape(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
             "use strides 1 with dilation, or dilation 1 with strides",
         )
     out, bad = conv_out(shape[:-1], k, strides, dilation, a["padding"])
+    fits = [d for d in shape[:-1] if d is not None] or [1]  # a kernel no larger fits (no padding)
     if bad is not None:
         return ShapeFailure(
             "kernel-too-large",
             layer,
             f"{t} kernel {'x'.join(str(x) for x in k)} does not fit its {format_shape(shape)} "
             f"input (padding '{a['padding']}' would give an output size <= 0)",
-            "constrain the kernel (e.g. `kernel_1 <= 5`), use `padding: same`, or pool "
-            "less before this layer; or leave it: such points are excluded from the search",
+            f"{_kernel_fix(layer, min(fits))}, use `padding: same`, or pool less before this layer; "
+            "or leave it: such points are excluded from the search",
             "kernel_size",
         )
     return (*out, size(a["filters"]))
+
+
+def _kernel_fix(layer: ConcreteLayer, fits: int) -> str:
+    """Constrain the hyperparameter (this repetition's instance) that sets the kernel, or lower
+    the kernel written."""
+    name = _kernel_name(layer)
+    if name is None:
+        return f"use a kernel_size of at most {fits}"
+    return f"constrain the kernel (e.g. `{name} <= {fits}`)"
+
+
+def _kernel_name(layer: ConcreteLayer) -> str | None:
+    value = layer.layer.kernel_size if isinstance(layer.layer, _Conv) else None
+    bases = [v.name for v in (value if isinstance(value, list) else [value]) if isinstance(v, HpRef)]
+    for base in bases:
+        for ref in layer.refs:
+            if ref == base or ref.startswith(f"{base}_"):
+                return ref
+    return None
 
 
 _SIZES = ("kernel_size", "strides", "dilation_rate")

@@ -283,3 +283,46 @@ def test_the_output_layer_is_found_behind_layers_that_keep_its_width() -> None:
     linear = check_one(["+experiment=output_after_linear_activation"], extra=[FIXTURES_DIR])
     (logits,) = [p for p in linear.problems if p.code == "logits-mismatch"]
     assert logits.path == ("model", "layers", 3, "activation")  # the Activation layer, not the Dense
+
+
+def test_shape_hints_name_the_fix_the_language_offers(tmp_conf: Path) -> None:
+    """The kernel hint names this repetition's instance (`kernel_2`), not `kernel_1` whatever the
+    hyperparameter is called; a flat LSTM output feeding an LSTM asks for `return_sequences`."""
+    from tests.integration.test_search import write_experiment
+
+    write_experiment(
+        tmp_conf,
+        "blocks",
+        """
+hyperparameters:
+  kernel: {type: choice, values: [3, 5]}
+model:
+  input_shape: [8, 8, 1]
+  layers:
+    - type: repeat
+      times: 2
+      layers:
+        - {type: Conv2D, filters: 4, kernel_size: $kernel}
+        - {type: MaxPooling2D, pool_size: 2}
+    - {type: Flatten}
+    - {type: Dense, units: 10, activation: softmax}
+""",
+    )
+    report = check_one(["+experiment=blocks"], extra=[tmp_conf])
+    (kernel,) = [p for p in report.problems if p.code == "kernel-too-large"]
+    assert kernel.hint.startswith("constrain the kernel (e.g. `kernel_2 <= "), kernel.hint
+    write_experiment(
+        tmp_conf,
+        "lstms",
+        """
+model:
+  layers:
+    - {type: Reshape, target_shape: [8, 8]}
+    - {type: LSTM, units: 8}
+    - {type: LSTM, units: 8}
+    - {type: Dense, units: 10, activation: softmax}
+""",
+    )
+    report = check_one(["+experiment=lstms"], extra=[tmp_conf])
+    (rank,) = [p for p in report.errors if p.code == "rank-mismatch"]
+    assert rank.hint == "set `return_sequences: true` on the LSTM at model.layers.1"
