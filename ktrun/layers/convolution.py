@@ -48,14 +48,14 @@ def conv_shape(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
             "use strides 1 with dilation, or dilation 1 with strides",
         )
     out, bad = conv_out(shape[:-1], k, strides, dilation, a["padding"])
-    fits = [d for d in shape[:-1] if d is not None] or [1]  # a kernel no larger fits (no padding)
     if bad is not None:
+        fits = min((d for d in shape[:-1] if d is not None), default=1)  # fits without padding
         return ShapeFailure(
             "kernel-too-large",
             layer,
             f"{t} kernel {'x'.join(str(x) for x in k)} does not fit its {format_shape(shape)} "
             f"input (padding '{a['padding']}' would give an output size <= 0)",
-            f"{_kernel_fix(layer, min(fits))}, use `padding: same`, or pool less before this layer; "
+            f"{_kernel_fix(layer, fits)}, use `padding: same`, or pool less before this layer; "
             "or leave it: such points are excluded from the search",
             "kernel_size",
         )
