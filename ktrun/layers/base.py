@@ -18,7 +18,7 @@ from pydantic import Field, TypeAdapter, field_validator, model_validator
 from ktrun.config.provenance import KeyPath
 from ktrun.spec import keras_names as kn
 from ktrun.spec.base import Condition, Strict
-from ktrun.spec.domains import Domain
+from ktrun.spec.domains import NON_NEGATIVE, Domain
 from ktrun.spec.refs import SERIALIZER, FloatArg, HpRef, json_schema, validator
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ class Regularizer(Strict):
 
 
 #: What a regularizer's strengths may be (check 2); the key path ends in the strength's name.
-REGULARIZER_DOMAINS: dict[str, Domain] = dict.fromkeys(("l1", "l2"), Domain("float", "a number >= 0", lo=0))
+REGULARIZER_DOMAINS: dict[str, Domain] = dict.fromkeys(("l1", "l2"), NON_NEGATIVE)
 
 
 def keras_regularizer(strengths: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from ktrun.spec.base import Condition, HpName, Strict
-from ktrun.spec.domains import Domain
+from ktrun.spec.domains import NON_NEGATIVE_INT, Domain
 from ktrun.spec.refs import IntArg
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ class Repeat(Strict):
 
 
 #: What `times` may be (check 2): zero repetitions is a block switched off.
-DOMAINS: dict[str, Domain] = {"times": Domain("int", "an integer >= 0", lo=0)}
+DOMAINS: dict[str, Domain] = {"times": NON_NEGATIVE_INT}
 
 
 def iter_layers(

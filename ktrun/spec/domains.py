@@ -93,7 +93,7 @@ OPTIMIZER_ARGS: dict[str, Domain] = {
             "beta",
             *(f"{k}_regularization_strength" for k in ("l1", "l2", "l2_shrinkage")),
         ),
-        Domain("float", "a number >= 0", lo=0),
+        NON_NEGATIVE,
     ),
     **dict.fromkeys(("learning_rate_power", "beta_2_decay"), Domain("float", "a number <= 0", hi=0)),
     **dict.fromkeys(("amsgrad", "nesterov", "centered", "relative_step"), BOOL),
