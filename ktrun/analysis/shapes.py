@@ -64,13 +64,14 @@ def infer(input_shape: Sequence[int], layers: Sequence[ConcreteLayer]) -> ShapeT
 def _better_hint(
     failure: ShapeFailure, steps: list[tuple[ConcreteLayer, Shape]], shape: Shape
 ) -> ShapeFailure:
-    """A rank too low right after a recurrent layer that returns only its last output: the fix
-    the language offers is `return_sequences`, not a Reshape."""
+    """A rank too low right after a layer that can keep its time axis (a recurrent layer that
+    returns only its last output): the fix the language offers is that argument, not a Reshape."""
     if failure.code != "rank-mismatch" or not steps:
         return failure
     before = steps[-1][0]
-    if before.layer.type in ("LSTM", "GRU") and not before.args.get("return_sequences") and len(shape) == 1:
-        inside = " (in a repeat block, `last: {return_sequences: false}` keeps the last one flat)"
-        hint = f"set `return_sequences: true` on the {before.label}{inside if before.index else ''}"
+    arg = before.kind.sequence_arg
+    if arg is not None and not before.args.get(arg) and len(shape) == 1:
+        inside = f" (in a repeat block, `last: {{{arg}: false}}` keeps the last one flat)"
+        hint = f"set `{arg}: true` on the {before.label}{inside if before.index else ''}"
         return replace(failure, hint=hint)
     return failure

@@ -176,6 +176,9 @@ class LayerType:
     size_args: tuple[str, ...] = ()
     #: Its rule can fail on the sizes it receives (Reshape), not only on ranks and extents.
     reads_sizes: bool = False
+    #: The boolean argument that keeps the time axis in its output (`return_sequences`): when
+    #: the layer after it needs a sequence and gets none, the hint names this argument.
+    sequence_arg: str | None = None
 
     def __post_init__(self) -> None:
         where = f"layer type `{self.type}` ({self.spec.__module__})"
@@ -191,7 +194,8 @@ class LayerType:
             )
         if self.custom_object is None and self.keras_class is None:
             object.__setattr__(self, "keras_class", self.type)
-        unknown = sorted((set(self.domains) | set(self.shape_args)) - set(self.spec.model_fields))
+        named = {*self.domains, *self.shape_args, *([self.sequence_arg] if self.sequence_arg else [])}
+        unknown = sorted(named - set(self.spec.model_fields))
         if unknown:
             raise LayerTypeError(f"{where}: {unknown} are not arguments of its spec")
         if not set(self.size_args) <= set(self.shape_args):

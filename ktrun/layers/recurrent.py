@@ -48,6 +48,7 @@ def _recurrent(spec: type[_Recurrent]) -> LayerType:
     return LayerType(
         spec=spec,
         shape=_shape,
+        sequence_arg="return_sequences",
         domains={
             "units": POSITIVE_INT,
             "activation": ACTIVATION,

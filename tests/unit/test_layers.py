@@ -58,6 +58,8 @@ def test_type_naming_arguments_its_spec_lacks_is_refused() -> None:
         LayerType(
             spec=Conv2DTranspose, shape=_keep, keras_class="Conv2DTranspose", shape_args=("kernel_size",)
         )
+    with pytest.raises(LayerTypeError, match=r"\['return_sequences'\] are not arguments"):
+        LayerType(spec=Conv2DTranspose, shape=_keep, sequence_arg="return_sequences")
     with pytest.raises(LayerTypeError, match="size_args must be among its shape_args"):
         LayerType(spec=Conv2DTranspose, shape=_keep, keras_class="Conv2DTranspose", size_args=("filters",))
 
