@@ -146,8 +146,7 @@ def run(
     outcome = _search(plan, data, run_dir, report.label, console)  # 5–6: build and search
     if isinstance(outcome, RunResult):
         return outcome
-    outcome.config_dirs = [str(d) for d in extra]
-    return _results(outcome, overrides, run_dir, space, console)  # 7: results
+    return _results(outcome, overrides, extra, run_dir, space, console)  # 7: results
 
 
 _NO_INPUT_SHAPE = (
@@ -237,7 +236,12 @@ def _search(
 
 
 def _results(
-    outcome: SearchOutcome, overrides: list[str], run_dir: Path, space: SpaceSummary | None, console: Console
+    outcome: SearchOutcome,
+    overrides: list[str],
+    extra: list[Path],
+    run_dir: Path,
+    space: SpaceSummary | None,
+    console: Console,
 ) -> RunResult:
     from ktrun.results.files import write_results
     from ktrun.results.table import print_results
@@ -247,6 +251,7 @@ def _results(
     if is_worker():  # the chief holds the search and writes its results
         return RunResult(EXIT_OK, "worker")
     outcome.overrides = [o for o in overrides if not o.startswith(("+pin.", "pin."))]
+    outcome.config_dirs = [str(d) for d in extra]
     try:
         write_results(outcome, run_dir, space)
     except OSError as e:  # the run dir filled up or went read-only after the probe

@@ -341,8 +341,9 @@ class PolicyMixin(kt_compat.TunerHooks):
 
     def _worth_saving(self, value: float) -> bool:
         """Hyperband reloads any trial; otherwise only a new best is ever loaded again."""
-        if ALGORITHMS[self.plan.spec.tuner.algorithm].schedules_epochs or not math.isfinite(value):
-            return ALGORITHMS[self.plan.spec.tuner.algorithm].schedules_epochs
+        reloads_any = ALGORITHMS[self.plan.spec.tuner.algorithm].schedules_epochs
+        if reloads_any or not math.isfinite(value):
+            return reloads_any
         best = self.oracle.get_best_trials(1)
         if not best or best[0].score is None:
             return True
