@@ -55,7 +55,9 @@ class Cropping2D(_Cropping):
     type: Literal["Cropping2D"]
 
 
-def _per_axis(arg: str, change: Callable[[int, int], int]) -> ShapeRule:
+def _axis_rule(arg: str, change: Callable[[int, int], int]) -> ShapeRule:
+    """The rule that changes each spatial size by `arg`'s amount for that axis (shape_math.per_axis)."""
+
     def rule(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
         amounts = per_axis(layer.args[arg], len(shape) - 1)
         out: list[Dim] = [
@@ -76,9 +78,9 @@ def _per_axis(arg: str, change: Callable[[int, int], int]) -> ShapeRule:
     return rule
 
 
-_UP = _per_axis("size", lambda d, a: d * a)
-_PAD = _per_axis("padding", lambda d, a: d + 2 * a)
-_CROP = _per_axis("cropping", lambda d, a: d - 2 * a)
+_UP = _axis_rule("size", lambda d, a: d * a)
+_PAD = _axis_rule("padding", lambda d, a: d + 2 * a)
+_CROP = _axis_rule("cropping", lambda d, a: d - 2 * a)
 
 
 def _type(spec: type[LayerSpec], rank: int, rule: ShapeRule, arg: str, domain: Domain) -> LayerType:
