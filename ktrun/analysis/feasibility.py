@@ -118,7 +118,10 @@ class ShapeExample:
 
 @dataclass
 class Component:
-    """Independent part of the space: its size, and the fractions (not counts) it rejects."""
+    """Independent part of the space: its size, and the fractions (not counts) it rejects.
+
+    Constraints are rated against all its points; shapes only against the points the constraints
+    allow (a point a constraint rejects is never built, so its shape cannot fail a search)."""
 
     names: list[str]
     total: float  # distinct points; inf when a domain is continuous
@@ -128,6 +131,8 @@ class Component:
     shape_rejected: dict[str, float]
     #: True: a feasible point is known; False: proven empty; None: none found, not proven.
     satisfiable: bool | None = True
+    #: Fraction of its points that every constraint allows (shapes aside).
+    allowed: float = 1.0
 
 
 @dataclass
@@ -153,6 +158,11 @@ class Feasibility:
         return self.total_points * frac if frac else 0.0
 
     @property
+    def allowed_points(self) -> float:
+        """Points every constraint allows, shapes aside: what a shape fraction is a fraction of."""
+        return math.prod(c.total * c.allowed for c in self.components) if self.components else 1.0
+
+    @property
     def exact(self) -> bool:
         return all(c.exact for c in self.components)
 
@@ -170,6 +180,7 @@ class Feasibility:
         return 0.0
 
     def shape_fraction(self) -> dict[str, float]:
+        """Fraction of the points the constraints allow that each shape failure excludes."""
         out: dict[str, float] = {}
         for c in self.components:
             for code, frac in c.shape_rejected.items():
@@ -377,7 +388,7 @@ class Checker:
             if exact
             else (self.space.sample(rng, set(names)) for _ in range(samples))
         )
-        n = ok = 0
+        n = ok = allowed = 0
         c_rej: dict[int, float] = {c.index: 0.0 for c in cons}
         s_rej: dict[str, float] = {}
         for point in points:
@@ -394,7 +405,8 @@ class Checker:
                 if not holds:
                     c_rej[c.index] += 1
                     good = False
-            if with_shapes:
+            allowed += good
+            if with_shapes and good:
                 trace = self.shape_trace(point)
                 if trace is not None and trace.failure is not None:
                     code = trace.failure.code
@@ -409,8 +421,9 @@ class Checker:
             ok / n,
             exact,
             {k: v / n for k, v in c_rej.items()},
-            {k: v / n for k, v in s_rej.items()},
+            {k: v / max(allowed, 1) for k, v in s_rej.items()},
             ok > 0 if exact else True,
+            allowed / n,
         )
         if not exact and ok < MIN_HITS:
             self._refine(comp, cons, with_shapes, rng, n)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 from ktrun import problems as pb
+from ktrun.analysis.feasibility import Feasibility
 from ktrun.checks.context import Ctx
 from ktrun.problems import Problem
 
@@ -21,6 +23,7 @@ def check_shapes(ctx: Ctx, strict: bool = False) -> Iterator[Problem]:
     feas = ctx.feasibility
     fractions = feas.shape_fraction()
     total_bad = sum(fractions.values())
+    constrained = bool(ctx.constraints.instances)
     for code, example in feas.shape_examples.items():
         fail = example.trace.failure
         assert fail is not None
@@ -29,13 +32,27 @@ def check_shapes(ctx: Ctx, strict: bool = False) -> Iterator[Problem]:
         where = fail.path
         text = f"{fail.message}, e.g. for {point}: {example.trace.describe()}"
         if total_bad >= 1.0 - 1e-12:
-            every = "every point fails" if feas.exact else "no sampled point fits"
+            allowed = " the constraints allow" if constrained else ""
+            every = f"every point{allowed} fails" if feas.exact else f"no sampled point{allowed} fits"
             yield pb.error(code, where, f"{every}: {text}", fail.hint)
         else:
             make = pb.error if strict else pb.warning
             yield make(
                 code,
                 where,
-                f"{frac:.0%} of the space is excluded{'' if feas.exact else ' (estimated)'}: {text}",
+                f"{_excluded(feas, frac, constrained)}: {text}",
                 fail.hint + ("" if strict else "; `--strict` makes this an error"),
             )
+
+
+def _excluded(feas: Feasibility, frac: float, constrained: bool) -> str:
+    """How much a shape failure excludes, of the points the constraints allow (the others are
+    never built, whatever their shapes)."""
+    allowed = feas.allowed_points
+    if not feas.exact or not math.isfinite(allowed):
+        of = "the points the constraints allow" if constrained else "the space"
+        return f"about {frac:.0%} of {of} is excluded (estimated)"
+    bad = round(allowed * frac)
+    if constrained:
+        return f"{bad:,} of the {allowed:,.0f} points the constraints allow ({frac:.0%}) are excluded"
+    return f"{frac:.0%} of the space is excluded ({bad:,} of {allowed:,.0f} points)"

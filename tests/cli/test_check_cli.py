@@ -59,6 +59,18 @@ def test_shape_exclusion_is_a_warning_and_strict_makes_it_an_error(tmp_conf: Pat
     assert "error [kernel-too-large]" in strict.stdout
 
 
+def test_shape_warning_counts_only_points_the_constraints_allow(tmp_conf: Path) -> None:
+    """The constraint already rejects kernel 5: the counterexample is kernel 7 (never a point
+    the constraints reject), and the count is of the 8 points they allow, not the 12 declared."""
+    text = BAD_KERNEL.replace("model:\n", "constraints: ['kernel_1 != 5']\nmodel:\n", 1)
+    write(tmp_conf, "constrained_kernel", text)
+    report = check_one(["+experiment=constrained_kernel"], extra=[tmp_conf])
+    [problem] = [p for p in report.problems if p.code == "kernel-too-large"]
+    assert problem.severity == "warning"
+    assert "kernel_1=7" in problem.message and "kernel_1=5" not in problem.message
+    assert "4 of the 8 points the constraints allow (50%) are excluded" in problem.message
+
+
 def test_every_point_infeasible_is_an_error(tmp_conf: Path) -> None:
     write(tmp_conf, "all_bad", BAD_KERNEL.replace("[3, 5, 7]", "[5, 7]"))
     report = check_one(["+experiment=all_bad"], extra=[tmp_conf])
