@@ -363,3 +363,38 @@ tuner: {algorithm: grid}
     assert rc == 0 and summary["trials"]["completed"] == 4, summary
     rows = (run_dir / "trials.csv").read_text().splitlines()
     assert sum("balanced" in r for r in rows[1:]) == 2 and sum(",none," in r for r in rows[1:]) == 2
+
+
+def test_a_tuned_input_size_feeds_the_layers_after_a_resizing(tmp_path: Path) -> None:
+    """`Resizing` first, to a tuned size: the shape check walks each size (4x4 leaves nothing
+    for a 5x5 kernel, 12x12 fits), and the search trains the size that fits at that size."""
+    from ktrun.pipeline import check_one
+
+    write_experiment(
+        tmp_path,
+        "resized",
+        """
+hyperparameters:
+  size: {type: choice, values: [4, 12]}
+model:
+  layers:
+    - {type: Resizing, height: $size, width: $size}
+    - {type: Conv2D, filters: 4, kernel_size: 5, activation: relu}
+    - {type: MaxPooling2D, pool_size: 2}
+    - {type: Flatten}
+    - {type: Dense, units: 10, activation: softmax}
+tuner: {algorithm: grid}
+""",
+    )
+    report = check_one(["+experiment=resized"], extra=[tmp_path])
+    [problem] = [p for p in report.problems if p.code == "kernel-too-large"]
+    assert "size=4" in problem.message and "Resizing (4, 4, 1)" in problem.message
+    assert report.checked is not None
+    trace = report.checked.checker.shape_trace({"size": 12})
+    assert trace is not None and [s for _, s in trace.steps][:4] == [(12, 12, 1), (8, 8, 4), (4, 4, 4), (64,)]
+    rc, summary, run_dir = search(tmp_path, "+experiment=resized", "tuner.max_trials=3", extra=[tmp_path])
+    assert rc == 0 and summary["status"] == "exhausted", summary
+    assert summary["trials"]["completed"] == 1 and summary["trials"]["failed"] == 0
+    assert summary["trials"]["rejected_by_reason"] == {"kernel-too-large": 1}
+    [row] = (run_dir / "trials.csv").read_text().splitlines()[1:]
+    assert ",12," in f",{row},"
