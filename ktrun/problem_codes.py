@@ -95,6 +95,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "class-weight-regression": "`fit.class_weight` on a regression task, which has no classes",
         "unknown-loss": "a loss Keras does not have",
         "unknown-metric": "a metric Keras does not have",
+        "loss-arg-unused": "an argument the chosen loss does not take (`delta` on `mse`)",
         "loss-label-mismatch": "the loss does not fit the labels (sparse vs one-hot, regression vs classes)",
         "metric-label-mismatch": "a metric does not fit the labels",
         "logits-mismatch": "the last activation and the loss's `from_logits` contradict each other",

@@ -72,7 +72,7 @@ class Use:
     ref: str  # as written
     param: str  # instance it resolves to
     arg: str
-    owner: str  # "Conv2D", "optimizer", "fit", "repeat", "when"
+    owner: str  # "Conv2D", "optimizer", "loss", "metric", "fit", "repeat", "when"
     conditions: frozenset[Cond] = frozenset()
 
 
@@ -336,6 +336,9 @@ def build_space(spec: ExperimentSpec) -> Space:
     for arg, value in spec.model.compile.optimizer:
         for r in refs_in(value):
             ex.use(("model", "compile", "optimizer", arg), r, arg, "optimizer", root)
+    for arg, value in spec.model.compile.loss.arguments().items():
+        for r in refs_in(value):
+            ex.use(("model", "compile", "loss", arg), r, arg, "loss", root)
     for arg in ("epochs", "batch_size", "shuffle", "class_weight"):
         for r in refs_in(getattr(spec.fit, arg)):
             ex.use(("fit", arg), r, arg, "fit", root)

@@ -13,7 +13,7 @@ from ktrun.layers import REGISTRY, LayerSpec, Repeat, iter_layers
 from ktrun.layers import repeat as repeat_block
 from ktrun.layers.base import REGULARIZER_DOMAINS, Regularizer
 from ktrun.problems import Problem
-from ktrun.spec.domains import FIT_ARGS, OPTIMIZER_ARGS, Domain
+from ktrun.spec.domains import FIT_ARGS, LOSS_ARGS, OPTIMIZER_ARGS, Domain
 from ktrun.spec.hyperparameters import ChoiceHp, FloatHp, IntHp
 from ktrun.spec.refs import HpRef
 
@@ -150,6 +150,9 @@ def _arguments(ctx: Ctx) -> Iterator[tuple[tuple[str | int, ...], str, str, obje
     for arg, value in ctx.spec.model.compile.optimizer:
         if arg in OPTIMIZER_ARGS and value is not None:
             yield ("model", "compile", "optimizer", arg), "optimizer", arg, value, OPTIMIZER_ARGS[arg]
+    for arg, value in ctx.spec.model.compile.loss.arguments().items():
+        if arg in LOSS_ARGS:
+            yield ("model", "compile", "loss", arg), "loss", arg, value, LOSS_ARGS[arg]
     for arg, dom in FIT_ARGS.items():
         if getattr(ctx.spec.fit, arg) is not None:
             yield ("fit", arg), "fit", arg, getattr(ctx.spec.fit, arg), dom

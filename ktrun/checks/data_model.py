@@ -54,6 +54,7 @@ def _loss_and_labels(ctx: Ctx) -> Iterator[Problem]:
     if kind is None:
         yield unknown_name("unknown-loss", at, "loss", loss.name, list(kn.LOSSES), "losses")
         return
+    yield from _loss_arguments(loss.name, loss.arguments(), at)
     classes = ctx.data.num_classes
     if spec.data.task == "regression":
         if kind != "regression":
@@ -84,12 +85,36 @@ def _loss_and_labels(ctx: Ctx) -> Iterator[Problem]:
             f"data.labels is {spec.data.labels}",
             f"use loss `{right}`, or set data.labels: {kind}",
         )
+    elif kind == "overlap" and spec.data.labels == "sparse" and classes is not None and classes > 2:
+        yield pb.error(
+            "loss-label-mismatch",
+            at,
+            f"`{loss.name}` compares one-hot rows with the output, but data.labels is sparse "
+            f"and the data has {classes} classes",
+            "set data.labels: one_hot",
+        )
     elif kind == "binary" and classes is not None and classes > 2:
         yield pb.error(
             "loss-label-mismatch",
             at,
             f"`{loss.name}` is for two classes but the data has {classes}",
             f"use sparse_categorical_crossentropy with a softmax output of {classes} units",
+        )
+
+
+def _loss_arguments(name: str, given: dict[str, object], at: KeyPath) -> Iterator[Problem]:
+    """Each argument set is one the loss's Keras class takes (like the optimizer's)."""
+    takes = kn.LOSS_ARGS[name]
+    for arg in given:
+        if arg in takes:
+            continue
+        which = [n for n, args in kn.LOSS_ARGS.items() if arg in args]
+        yield pb.error(
+            "loss-arg-unused",
+            (*at, arg),
+            f"`{arg}` is not an argument of loss `{name}`",
+            (f"`{name}` takes {', '.join(sorted(takes))}" if takes else f"`{name}` takes no arguments")
+            + f"; remove `{arg}`, or use a loss that takes it ({', '.join(which)})",
         )
 
 
@@ -188,17 +213,18 @@ def _output(ctx: Ctx) -> Iterator[Problem]:
     loss = spec.model.compile.loss
     kind = kn.LOSSES.get(loss.name)
     if classes is not None and units:
-        want = 1 if kind == "binary" else classes
+        binary = kind == "binary" or (kind == "overlap" and spec.data.labels == "sparse")
+        want = 1 if binary else classes
         wrong = [u for u in units if u != want]
         if wrong:
-            final = "sigmoid" if kind == "binary" else "softmax"
+            final = "sigmoid" if binary else "softmax"
             hidden = act not in ("softmax", "sigmoid") and want not in units
             yield pb.error(
                 "output-units-mismatch",
                 (*output.path, "units"),
                 (
                     f"the output layer is a Dense of {wrong[0]} units, but {loss.name} needs 1"
-                    if kind == "binary"
+                    if binary
                     else f"the output layer is a Dense of {wrong[0]} units but the data has {classes} classes"
                 )
                 + (
@@ -209,20 +235,21 @@ def _output(ctx: Ctx) -> Iterator[Problem]:
                 f"add an output layer `{{type: Dense, units: {want}, activation: {final}}}` at the end"
                 if hidden
                 else f"set units: {want} on that layer"
-                + ("" if kind != "binary" else " (binary losses use one sigmoid unit)"),
+                + (" (binary losses use one sigmoid unit)" if binary else ""),
             )
-    if isinstance(act, HpRef):
+    logits = loss.from_logits or False
+    if isinstance(act, HpRef) or isinstance(logits, HpRef):
         return
     where = output.activation_path
     if kind in ("sparse", "one_hot") and loss.name in kn.LOGIT_LOSSES:
-        if loss.from_logits and act in ("softmax", "sigmoid"):
+        if logits and act in ("softmax", "sigmoid"):
             yield pb.warning(
                 "logits-mismatch",
                 where,
                 f"the last layer applies {act}, but the loss says from_logits: true",
                 "drop the final activation, or set loss.from_logits: false",
             )
-        elif not loss.from_logits and act in (None, "linear"):
+        elif not logits and act in (None, "linear"):
             yield pb.warning(
                 "logits-mismatch",
                 where,

@@ -71,7 +71,8 @@ def check_references(ctx: Ctx) -> Iterator[Problem]:
                 "hp-unused",
                 (HP, name),
                 f"`{name}` is declared but nothing uses it: the tuner would search it for nothing",
-                f"reference it as `${name}` in a layer, the optimizer or fit, or remove it",
+                f"reference it as `${name}` in a layer, the optimizer, the loss, a metric or fit, "
+                "or remove it",
             )
     for base in ctx.spec.hyperparameters:
         for inst in ctx.space.instances_of(base):

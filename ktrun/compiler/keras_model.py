@@ -21,15 +21,8 @@ from ktrun.analysis.unroll import unroll
 from ktrun.compiler.plan import HpDecl, Plan
 from ktrun.layers.base import ConcreteLayer
 from ktrun.spec import keras_names as kn
+from ktrun.spec.experiment import LossSpec
 from ktrun.spec.refs import HpRef, Scalar
-
-_LOSS_CLASSES: dict[str, str] = {
-    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
-    "categorical_crossentropy": "CategoricalCrossentropy",
-    "categorical_focal_crossentropy": "CategoricalFocalCrossentropy",
-    "binary_crossentropy": "BinaryCrossentropy",
-    "binary_focal_crossentropy": "BinaryFocalCrossentropy",
-}
 
 
 def declare_hyperparameters(plan: Plan) -> kt.HyperParameters:
@@ -100,15 +93,11 @@ def make_optimizer(plan: Plan, point: Mapping[str, Scalar]) -> keras.optimizers.
     return getattr(keras.optimizers, kn.OPTIMIZER_CLASSES[name])(**kwargs)
 
 
-def make_loss(plan: Plan) -> Any:
-    loss = plan.spec.model.compile.loss
-    cls = _LOSS_CLASSES.get(loss.name)
-    if cls is None:
-        return loss.name
-    kwargs: dict[str, Any] = {"from_logits": loss.from_logits}
-    if loss.label_smoothing and cls != "SparseCategoricalCrossentropy":
-        kwargs["label_smoothing"] = loss.label_smoothing
-    return getattr(keras.losses, cls)(**kwargs)
+def make_loss(plan: Plan, loss: LossSpec, point: Mapping[str, Scalar]) -> keras.losses.Loss:
+    """The loss's Keras class with the arguments set (references resolved); the rest keep
+    Keras' defaults."""
+    kwargs = {arg: _resolve(value, point) for arg, value in loss.arguments().items()}
+    return getattr(keras.losses, kn.LOSS_CLASSES[loss.name])(**kwargs)
 
 
 def build_model(plan: Plan, point: Mapping[str, Scalar]) -> keras.Model:
@@ -119,7 +108,7 @@ def build_model(plan: Plan, point: Mapping[str, Scalar]) -> keras.Model:
     )
     model.compile(
         optimizer=make_optimizer(plan, point),
-        loss=make_loss(plan),
+        loss=make_loss(plan, plan.spec.model.compile.loss, point),
         metrics=list(plan.spec.model.compile.metrics),
     )
     return model

@@ -98,6 +98,15 @@ OPTIMIZER_ARGS: dict[str, Domain] = {
     **dict.fromkeys(("learning_rate_power", "beta_2_decay"), Domain("float", "a number <= 0", hi=0)),
     **dict.fromkeys(("amsgrad", "nesterov", "centered", "relative_step"), BOOL),
 }
+#: The loss's arguments (which loss takes which: `keras_names.LOSS_ARGS`).
+LOSS_ARGS: dict[str, Domain] = {
+    **dict.fromkeys(("from_logits", "apply_class_balancing"), BOOL),
+    "label_smoothing": FRACTION,
+    **dict.fromkeys(("axis", "ignore_class"), Domain("int", "an integer")),
+    **dict.fromkeys(("alpha", "beta", "gamma"), NON_NEGATIVE),
+    "delta": POSITIVE,
+    "q": Domain("float", "a number in (0, 1)", lo=0, lo_open=True, hi=1, hi_open=True),
+}
 CLASS_WEIGHTS = ("balanced", "none")
 FIT_ARGS: dict[str, Domain] = {
     **dict.fromkeys(("epochs", "batch_size"), POSITIVE_INT),

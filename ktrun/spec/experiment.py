@@ -109,9 +109,39 @@ class OptimizerSpec(Strict):
 
 
 class LossSpec(Strict):
-    name: str
-    from_logits: bool = False
-    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
+    """A loss and its arguments, each tunable; which arguments fit which loss is checked, and an
+    argument left unset keeps Keras' default. Self-contained: one per output of a model."""
+
+    name: str = Field(
+        description="A Keras loss (`huber`, `binary_focal_crossentropy`, ...) or a name under "
+        "`custom_objects.losses`."
+    )
+    from_logits: BoolArg | None = Field(
+        None, description="The model outputs logits (no final softmax/sigmoid). Crossentropies."
+    )
+    label_smoothing: FloatArg | None = Field(
+        None, description="In [0, 1): softens the targets. Dense-label crossentropies."
+    )
+    axis: IntArg | None = Field(None, description="The class (or reduction) axis; Keras: -1.")
+    ignore_class: IntArg | None = Field(
+        None, description="sparse_categorical_crossentropy: a label id that adds no loss."
+    )
+    alpha: FloatArg | None = Field(
+        None, description="Focal losses: the class weighting factor; tversky: the false-positive weight."
+    )
+    gamma: FloatArg | None = Field(None, description="Focal losses: the focusing parameter (>= 0).")
+    apply_class_balancing: BoolArg | None = Field(
+        None, description="binary_focal_crossentropy: weight the classes by `alpha`."
+    )
+    beta: FloatArg | None = Field(None, description="tversky: the false-negative weight.")
+    delta: FloatArg | None = Field(None, description="huber: where the loss turns from quadratic to linear.")
+    q: FloatArg | None = Field(
+        None, description="categorical_generalized_cross_entropy: the noise parameter in (0, 1)."
+    )
+
+    def arguments(self) -> dict[str, object]:
+        """The arguments set (the rest keep Keras' defaults)."""
+        return {k: v for k, v in self if k != "name" and v is not None}
 
 
 class CompileSpec(Strict):

@@ -68,10 +68,46 @@ OPTIMIZER_ARGS: dict[str, frozenset[str]] = {
 }
 COMMON_OPTIMIZER_ARGS = frozenset({"learning_rate", "clipnorm", "clipvalue"})
 
+#: Loss (as `loss.name` takes it) → its class under `keras.losses`. Left out: `ctc` and `circle`
+#: (sequence labels and embedding pairs: not what a classifier or regressor outputs).
+LOSS_CLASSES: dict[str, str] = {
+    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
+    "categorical_crossentropy": "CategoricalCrossentropy",
+    "categorical_focal_crossentropy": "CategoricalFocalCrossentropy",
+    "categorical_generalized_cross_entropy": "CategoricalGeneralizedCrossEntropy",
+    "categorical_hinge": "CategoricalHinge",
+    "kl_divergence": "KLDivergence",
+    "binary_crossentropy": "BinaryCrossentropy",
+    "binary_focal_crossentropy": "BinaryFocalCrossentropy",
+    "hinge": "Hinge",
+    "squared_hinge": "SquaredHinge",
+    "dice": "Dice",
+    "tversky": "Tversky",
+    "mean_squared_error": "MeanSquaredError",
+    "mse": "MeanSquaredError",
+    "mean_absolute_error": "MeanAbsoluteError",
+    "mae": "MeanAbsoluteError",
+    "mean_absolute_percentage_error": "MeanAbsolutePercentageError",
+    "mape": "MeanAbsolutePercentageError",
+    "mean_squared_logarithmic_error": "MeanSquaredLogarithmicError",
+    "msle": "MeanSquaredLogarithmicError",
+    "huber": "Huber",
+    "log_cosh": "LogCosh",
+    "poisson": "Poisson",
+    "cosine_similarity": "CosineSimilarity",
+}
+
+_REGRESSION_LOSSES = (
+    "mean_squared_error", "mse", "mean_absolute_error", "mae", "mean_absolute_percentage_error",
+    "mape", "mean_squared_logarithmic_error", "msle", "huber", "log_cosh", "poisson",
+    "cosine_similarity",
+)  # fmt: skip
 #: Loss → what the labels must look like ("sparse" integers, "one_hot" rows, "binary" 0/1,
+#: "overlap" 0/1 rows shaped like the output: one unit for two classes, one-hot rows for more,
 #: "regression" real values).
 LOSSES: dict[str, str] = {
     "sparse_categorical_crossentropy": "sparse",
+    "categorical_generalized_cross_entropy": "sparse",
     "categorical_crossentropy": "one_hot",
     "categorical_focal_crossentropy": "one_hot",
     "categorical_hinge": "one_hot",
@@ -80,28 +116,30 @@ LOSSES: dict[str, str] = {
     "binary_focal_crossentropy": "binary",
     "hinge": "binary",
     "squared_hinge": "binary",
-    "mean_squared_error": "regression",
-    "mse": "regression",
-    "mean_absolute_error": "regression",
-    "mae": "regression",
-    "mean_absolute_percentage_error": "regression",
-    "mape": "regression",
-    "mean_squared_logarithmic_error": "regression",
-    "msle": "regression",
-    "huber": "regression",
-    "log_cosh": "regression",
-    "poisson": "regression",
+    "dice": "overlap",
+    "tversky": "overlap",
+    **dict.fromkeys(_REGRESSION_LOSSES, "regression"),
+}
+
+_CROSSENTROPY = frozenset({"from_logits", "label_smoothing", "axis"})
+_FOCAL = _CROSSENTROPY | {"alpha", "gamma"}
+#: Loss → the arguments ktrun lets you set (every Keras constructor argument but `reduction`,
+#: `name` and `dtype`); every one left out keeps Keras' default.
+LOSS_ARGS: dict[str, frozenset[str]] = {
+    **{name: frozenset() for name in LOSS_CLASSES},
+    "sparse_categorical_crossentropy": frozenset({"from_logits", "ignore_class", "axis"}),
+    "categorical_crossentropy": _CROSSENTROPY,
+    "binary_crossentropy": _CROSSENTROPY,
+    "categorical_focal_crossentropy": _FOCAL,
+    "binary_focal_crossentropy": _FOCAL | {"apply_class_balancing"},
+    "categorical_generalized_cross_entropy": frozenset({"q"}),
+    "huber": frozenset({"delta"}),
+    "dice": frozenset({"axis"}),
+    "tversky": frozenset({"alpha", "beta", "axis"}),
+    "cosine_similarity": frozenset({"axis"}),
 }
 #: Losses whose Keras class takes `from_logits`.
-LOGIT_LOSSES = frozenset(
-    {
-        "sparse_categorical_crossentropy",
-        "categorical_crossentropy",
-        "categorical_focal_crossentropy",
-        "binary_crossentropy",
-        "binary_focal_crossentropy",
-    }
-)
+LOGIT_LOSSES = frozenset(name for name, args in LOSS_ARGS.items() if "from_logits" in args)
 
 #: Metric given to `compile(metrics=[...])` → (name it is logged under, direction of "better").
 METRICS: dict[str, tuple[str, Direction]] = {

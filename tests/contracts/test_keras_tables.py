@@ -9,6 +9,7 @@ from ktrun.analysis.shapes import infer
 from ktrun.analysis.unroll import unroll
 from ktrun.layers import LAYER_TYPES, REGISTRY
 from ktrun.spec import keras_names as kn
+from ktrun.spec.domains import LOSS_ARGS
 from ktrun.spec.experiment import ExperimentSpec
 
 pytestmark = pytest.mark.keras
@@ -29,11 +30,41 @@ def test_initializers_build_dense_and_conv_kernels() -> None:
         keras.layers.Conv2D(2, 3, kernel_initializer=name).build((None, 5, 5, 1))
 
 
+#: Keras loss classes ktrun leaves out, and why (every other one must be in `LOSS_CLASSES`).
+LOSSES_LEFT_OUT = {
+    "Loss": "the base class",
+    "CTC": "sequence labels, not one label per sample",
+    "Circle": "embedding pairs, not a classifier or regressor output",
+}
+
+
+def test_every_keras_loss_is_in_the_tables_with_exactly_its_arguments() -> None:
+    """Each loss ktrun names is a Keras class that takes exactly the arguments `LOSS_ARGS` lets
+    you set (besides `reduction`, `name`, `dtype`); each Keras loss class is there or left out
+    on purpose."""
+    import inspect
+
+    import keras
+
+    assert set(kn.LOSSES) == set(kn.LOSS_CLASSES) == set(kn.LOSS_ARGS)
+    classes = {
+        n for n, c in vars(keras.losses).items() if inspect.isclass(c) and issubclass(c, keras.losses.Loss)
+    }
+    assert classes == set(kn.LOSS_CLASSES.values()) | set(LOSSES_LEFT_OUT)
+    for name, cls_name in kn.LOSS_CLASSES.items():
+        cls = getattr(keras.losses, cls_name)
+        params = set(inspect.signature(cls.__init__).parameters) - {"self", "reduction", "name", "dtype"}
+        assert params == kn.LOSS_ARGS[name], name
+        assert set(kn.LOSS_ARGS[name]) <= set(LOSS_ARGS), name  # each argument has a domain
+        assert name in kn.LOGIT_LOSSES or "from_logits" not in params, name
+    for name in kn.LOSSES:
+        if name != "categorical_generalized_cross_entropy":  # a class only, no function name
+            assert keras.losses.get(name) is not None, name
+
+
 def test_losses_and_optimizers_exist() -> None:
     import keras
 
-    for name in kn.LOSSES:
-        assert keras.losses.get(name) is not None, name
     assert set(kn.OPTIMIZER_ARGS) == set(kn.OPTIMIZER_CLASSES)
     for name in kn.OPTIMIZERS:
         opt = getattr(keras.optimizers, kn.OPTIMIZER_CLASSES[name])()

@@ -99,3 +99,57 @@ def test_stacked_lstms_are_built_as_keras_needs_them(tmp_conf: Path) -> None:
     assert [layer.return_sequences for layer in lstms] == [True, True, False]
     assert [layer.dropout for layer in lstms] == [0.1, 0.0, 0.0]
     assert tuple(model.output_shape) == (None, 10)
+
+
+def _checked_plan(conf: Path, body: str) -> Plan:
+    write_experiment(conf, "exp", body)
+    report = check_one(["+experiment=exp"], extra=[conf])
+    assert report.checked is not None and not report.errors, report.problems
+    return compile_plan(report.checked, state_root=conf / "state")
+
+
+TUNED_FOCAL = """
+data: {labels: one_hot}
+hyperparameters:
+  gamma: {type: float, min: 1.0, max: 3.0}
+model:
+  layers: [{type: Flatten}, {type: Dense, units: 10, activation: softmax}]
+  compile:
+    loss: {name: categorical_focal_crossentropy, alpha: 0.5, gamma: $gamma}
+    metrics: [accuracy]
+"""
+
+
+def test_a_loss_is_its_keras_class_with_the_arguments_set_and_keras_defaults_otherwise(
+    tmp_conf: Path,
+) -> None:
+    """`{name: categorical_focal_crossentropy, alpha: 0.5, gamma: $gamma}` is Keras' class with
+    this point's gamma; `from_logits` and `label_smoothing`, unset, keep Keras' defaults."""
+    import keras
+
+    from ktrun.compiler.keras_model import make_loss
+
+    plan = _checked_plan(tmp_conf, TUNED_FOCAL)
+    made = make_loss(plan, plan.spec.model.compile.loss, {"gamma": 2.5})
+    assert isinstance(made, keras.losses.CategoricalFocalCrossentropy)
+    config = made.get_config()
+    default = keras.losses.CategoricalFocalCrossentropy().get_config()
+    assert (config["alpha"], config["gamma"]) == (0.5, 2.5)
+    assert {k: config[k] for k in ("from_logits", "label_smoothing", "axis")} == {
+        k: default[k] for k in ("from_logits", "label_smoothing", "axis")
+    }
+
+
+def test_a_loss_named_alone_keeps_every_keras_default(tmp_conf: Path) -> None:
+    import keras
+
+    from ktrun.compiler.keras_model import make_loss
+
+    plan = _checked_plan(
+        tmp_conf,
+        "data: {task: regression}\nmodel:\n  layers: [{type: Flatten}, {type: Dense, units: 1}]\n"
+        "  compile: {loss: huber, metrics: [mae]}\nobjective: {name: val_mae}\n",
+    )
+    made = make_loss(plan, plan.spec.model.compile.loss, {})
+    assert isinstance(made, keras.losses.Huber)
+    assert made.get_config() == keras.losses.Huber().get_config()
