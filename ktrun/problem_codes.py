@@ -33,6 +33,9 @@ GROUPS: dict[str, dict[str, str]] = {
         "missing-type": "a layer or hyperparameter has no `type:`",
         "unknown-type": "a `type:` that is not a hyperparameter type",
         "unknown-layer": "a layer `type:` ktrun does not know",
+        "layer-not-wrappable": (
+            "a wrapper holds a layer type it cannot wrap (Bidirectional wraps LSTM, GRU, SimpleRNN)"
+        ),
         "wrong-type": "a value of the wrong type (text for a number, a list for a section, ...)",
         "invalid-value": "a value outside a fixed set of names (`tuner.algorithm: annealing`)",
         "invalid-name": "a name with characters it cannot have (it is used in paths)",

@@ -66,12 +66,15 @@ def _better_hint(
 ) -> ShapeFailure:
     """A rank too low right after a layer that can keep its time axis (a recurrent layer that
     returns only its last output): the fix the language offers is that argument, not a Reshape."""
-    if failure.code != "rank-mismatch" or not steps:
+    if failure.code != "rank-mismatch" or not steps or len(shape) != 1:
         return failure
-    before = steps[-1][0]
-    arg = before.kind.sequence_arg
-    if arg is not None and not before.args.get(arg) and len(shape) == 1:
+    holder = steps[-1][0].sequence_holder()
+    if holder is None or holder[0].args.get(holder[1]):
+        return failure
+    layer, arg = holder
+    if layer.path[-1] == "layer":  # wrapped: `last:` gives the last repetition another layer
+        inside = f" (in a repeat block, `last: {{layer: ...}}` with `{arg}: false` keeps the last one flat)"
+    else:
         inside = f" (in a repeat block, `last: {{{arg}: false}}` keeps the last one flat)"
-        hint = f"set `{arg}: true` on the {before.label}{inside if before.index else ''}"
-        return replace(failure, hint=hint)
-    return failure
+    hint = f"set `{arg}: true` on the {layer.label}{inside if layer.index else ''}"
+    return replace(failure, hint=hint)

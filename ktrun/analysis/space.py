@@ -24,7 +24,7 @@ from ktrun.analysis.values import (
     values,
 )
 from ktrun.config.provenance import KeyPath
-from ktrun.layers import Repeat
+from ktrun.layers import LayerSpec, Repeat
 from ktrun.problems import Problem
 from ktrun.spec.base import Strict
 from ktrun.spec.experiment import ExperimentSpec
@@ -196,7 +196,7 @@ def block_names(layers: Sequence[Any]) -> set[str]:
 
 def refs_in(value: object) -> list[HpRef]:
     """The references in an argument: itself, a list's items, or a section's keys (a regularizer's
-    `{l2: $l2}`)."""
+    `{l2: $l2}`, a wrapped layer's arguments)."""
     if isinstance(value, HpRef):
         return [value]
     if isinstance(value, list):
@@ -242,14 +242,25 @@ class _Expander:
             if isinstance(layer, Repeat):
                 self.repeat(layer, lpath, inner)
                 continue
-            for arg, value in layer:
-                if arg in ("first", "last") and value:  # by the argument it changes
-                    for key, v in value.items():
-                        for r in refs_in(v):
-                            self.use((*lpath, arg, key), r, key, layer.type, inner)
-                    continue
-                for r in refs_in(value):
-                    self.use((*lpath, arg), r, arg, layer.type, inner)
+            self.arguments(layer, lpath, inner)
+
+    def arguments(self, layer: LayerSpec, lpath: KeyPath, scope: Scope) -> None:
+        """A layer's references, each a use of its own argument; a wrapped layer's (`layer:`)
+        are uses of that layer's arguments, at its key path."""
+        for arg, value in layer:
+            if arg in ("first", "last") and value:  # by the argument it changes
+                for key, v in value.items():
+                    if isinstance(v, LayerSpec):
+                        self.arguments(v, (*lpath, arg, key), scope)
+                        continue
+                    for r in refs_in(v):
+                        self.use((*lpath, arg, key), r, key, layer.type, scope)
+                continue
+            if isinstance(value, LayerSpec):
+                self.arguments(value, (*lpath, arg), scope)
+                continue
+            for r in refs_in(value):
+                self.use((*lpath, arg), r, arg, layer.type, scope)
 
     def repeat(self, block: Repeat, path: KeyPath, scope: Scope) -> None:
         times: list[int]

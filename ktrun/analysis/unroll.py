@@ -10,7 +10,7 @@ from typing import Any
 from ktrun.analysis.space import Scope, block_names, refs_in
 from ktrun.config.provenance import KeyPath
 from ktrun.layers import Repeat
-from ktrun.layers.base import POSITION_KEYS, ConcreteLayer
+from ktrun.layers.base import POSITION_KEYS, ConcreteLayer, LayerSpec
 from ktrun.spec.base import Strict
 from ktrun.spec.refs import HpRef, Scalar
 
@@ -38,6 +38,7 @@ class _Node:
     times: object = None
     names: frozenset[str] = frozenset()  # a repeat block's per-repetition names
     children: tuple[_Node, ...] = ()
+    wraps: bool = False  # holds a layer (`layer:`), which becomes a concrete layer of its own
 
 
 _COMPILED: dict[int, tuple[Sequence[Any], tuple[_Node, ...]]] = {}
@@ -55,7 +56,8 @@ def _compile_layers(layers: Sequence[Any], path: KeyPath) -> tuple[_Node, ...]:
         else:
             args = tuple((k, v) for k, v in layer if k not in POSITION_KEYS or k == "name")
             first, last = (tuple((getattr(layer, k) or {}).items()) for k in ("first", "last"))
-            nodes.append(_Node(layer, lpath, when, args=args, first=first, last=last))
+            wraps = any(isinstance(v, LayerSpec) for _, v in (*args, *first, *last))
+            nodes.append(_Node(layer, lpath, when, args=args, first=first, last=last, wraps=wraps))
     return tuple(nodes)
 
 
@@ -102,9 +104,34 @@ def _unroll(
             given = (*given, *node.first)
         if scope.index and node.last and scope.index[-1] == scope.counts[-1]:
             given = (*given, *node.last)  # after `first`: a single repetition is both
+        if node.wraps:
+            out.append(_concrete(node.layer, node.path, given, scope, point))
+            continue
         args = {k: _resolve(v, scope, point) for k, v in given}
         refs = tuple(dict.fromkeys(rename.get(r.name, r.name) for _, v in given for r in refs_in(v)))
         out.append(ConcreteLayer(node.layer, args, node.path, scope.index, refs))
+
+
+def _concrete(
+    layer: LayerSpec,
+    path: KeyPath,
+    given: tuple[tuple[str, object], ...],
+    scope: Scope,
+    point: Mapping[str, Scalar],
+) -> ConcreteLayer:
+    """A layer that wraps another: the wrapped one (`layer:`) becomes a concrete layer of its own,
+    at its key path (`model.layers.N.layer`, or `...last.layer` where `last:` gave it)."""
+    args: dict[str, object] = {}
+    for k, v in given:
+        if isinstance(v, LayerSpec):
+            at = next((p for p in ("first", "last") if (getattr(layer, p) or {}).get(k) is v), None)
+            inner_path = (*path, at, k) if at else (*path, k)
+            inner = tuple((a, x) for a, x in v if a not in POSITION_KEYS or a == "name")
+            args[k] = _concrete(v, inner_path, inner, scope, point)
+        else:
+            args[k] = _resolve(v, scope, point)
+    names = (scope.resolve(r.name) for _, v in given for r in refs_in(v))
+    return ConcreteLayer(layer, args, path, scope.index, tuple(dict.fromkeys(names)))
 
 
 _MISSING = object()

@@ -56,14 +56,24 @@ def active_values(hp: kt.HyperParameters) -> dict[str, Scalar]:
 
 def build_layers(plan: Plan, point: Mapping[str, Scalar]) -> list[keras.layers.Layer]:
     """Each layer as its registered type says: a class and its keyword arguments."""
-    return [_layer_class(plan, c)(**c.kind.kwargs(c)) for c in unroll(plan.spec.model.layers, point)]
+    return [build_layer(c, plan) for c in unroll(plan.spec.model.layers, point)]
 
 
-def _layer_class(plan: Plan, layer: ConcreteLayer) -> Any:
+def build_layer(layer: ConcreteLayer, plan: Plan | None = None) -> keras.layers.Layer:
+    """One layer; a wrapper's layer (`layer:`, itself concrete) is built first and passed in.
+    Without a plan, Keras' own layers only (no custom objects to import)."""
+    kwargs = {
+        k: build_layer(v, plan) if isinstance(v, ConcreteLayer) else v
+        for k, v in layer.kind.kwargs(layer).items()
+    }
+    return _layer_class(plan, layer)(**kwargs)
+
+
+def _layer_class(plan: Plan | None, layer: ConcreteLayer) -> Any:
     kind = layer.kind
     if kind.keras_class is not None:
         return getattr(keras.layers, kind.keras_class)
-    assert kind.custom_object is not None  # a LayerType has one or the other
+    assert kind.custom_object is not None and plan is not None  # a LayerType has one or the other
     return custom_object(plan, kind.custom_object(layer.layer))
 
 

@@ -17,6 +17,7 @@ from ktrun import problems as pb
 from ktrun.config.compose import Composed
 from ktrun.config.provenance import KeyPath, format_path
 from ktrun.config.trust import clip
+from ktrun.layers import REGISTRY
 from ktrun.problems import ConfigError, Problem
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.introspect import allowed_at
@@ -129,6 +130,20 @@ def _data_path(loc: tuple[Any, ...], data: Any) -> KeyPath:
 # ---------------------------------------------------------------- one error → one problem
 
 
+def _owner_type(data: Any, path: KeyPath) -> str | None:
+    """The `type:` of the layer holding the value at `path`, when that is a wrapper's `layer:`."""
+    if not path or path[-1] != "layer":
+        return None
+    node = data
+    for key in path[:-1]:
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    owner = node.get("type") if isinstance(node, dict) else None
+    return owner if isinstance(owner, str) and owner in REGISTRY else None
+
+
 def _close(word: object, options: list[str]) -> str:
     close = difflib.get_close_matches(str(word), options, n=1, cutoff=0.5)
     return f"did you mean `{close[0]}`? " if close else ""
@@ -159,6 +174,14 @@ def _problem(err: Any, data: dict[str, Any]) -> Problem:
         )
     if kind == "union_tag_invalid":
         tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
+        wrapper = _owner_type(data, path)
+        if wrapper is not None and ctx.get("tag") in (*REGISTRY, "repeat"):
+            return pb.error(
+                "layer-not-wrappable",
+                (*path, "type"),
+                f"{wrapper} cannot wrap a `{clip(ctx.get('tag'))}` layer (at {key})",
+                f"{wrapper} wraps one of: {', '.join(tags)}",
+            )
         what = "layer type" if "layers" in path else "type"
         code = "unknown-layer" if what == "layer type" else "unknown-type"
         return pb.error(

@@ -28,6 +28,7 @@ from ktrun.layers import (
     preprocessing,
     recurrent,
     resampling,
+    wrappers,
 )
 from ktrun.layers.base import LayerSpec, LayerType, LayerTypeError, build_registry
 from ktrun.layers.repeat import Repeat, iter_layers
@@ -45,6 +46,7 @@ _FAMILIES = (
     preprocessing,
     embedding,
     recurrent,
+    wrappers,
     custom,
 )
 
@@ -57,11 +59,18 @@ LAYER_TYPES: tuple[str, ...] = tuple(n for n, t in REGISTRY.items() if t.keras_c
 
 if TYPE_CHECKING:
     Layer: TypeAlias = LayerSpec | Repeat
+    SingleLayer: TypeAlias = LayerSpec
 else:
     Layer = Annotated[
         Union[(*(t.spec for t in REGISTRY.values()), Repeat)],
         Field(discriminator="type"),
     ]
+    #: What a wrapper holds under `layer:`: one layer, not a repeat block.
+    SingleLayer = Annotated[
+        Union[tuple(t.spec for t in REGISTRY.values())],  # noqa: UP007 (a union built at runtime)
+        Field(discriminator="type"),
+    ]
+wrappers.TimeDistributed.model_rebuild(_types_namespace={"SingleLayer": SingleLayer})
 Repeat.model_rebuild(_types_namespace={"Layer": Layer})
 
 __all__ = [

@@ -9,7 +9,7 @@ the constructor's keyword arguments): only the builder imports Keras.
 from __future__ import annotations
 
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -101,6 +101,17 @@ class LayerSpec(Strict):
             out[key] = TypeAdapter(kind).validate_python(value)
         return out
 
+    def inner_layers(self) -> Iterator[tuple[tuple[str, ...], LayerSpec]]:
+        """The layers a wrapper holds (`layer:`, also as `first:`/`last:` give it), by key path
+        below this one: the checks read their arguments as any other layer's."""
+        for key, value in self:
+            if isinstance(value, LayerSpec):
+                yield (key,), value
+            elif key in ("first", "last") and value:
+                for arg, v in value.items():
+                    if isinstance(v, LayerSpec):
+                        yield (key, arg), v
+
 
 #: Keys of a layer that are not Keras arguments, so not something a repetition can change.
 POSITION_KEYS = frozenset({"type", "name", "when", "first", "last"})
@@ -177,7 +188,8 @@ class LayerType:
     #: Its rule can fail on the sizes it receives (Reshape), not only on ranks and extents.
     reads_sizes: bool = False
     #: The boolean argument that keeps the time axis in its output (`return_sequences`): when
-    #: the layer after it needs a sequence and gets none, the hint names this argument.
+    #: the layer after it needs a sequence and gets none, the hint names this argument. A wrapper
+    #: names its wrapped layer's: `layer.return_sequences`.
     sequence_arg: str | None = None
 
     def __post_init__(self) -> None:
@@ -194,7 +206,8 @@ class LayerType:
             )
         if self.custom_object is None and self.keras_class is None:
             object.__setattr__(self, "keras_class", self.type)
-        named = {*self.domains, *self.shape_args, *([self.sequence_arg] if self.sequence_arg else [])}
+        sequence = [self.sequence_arg.partition(".")[0]] if self.sequence_arg else []
+        named = {*self.domains, *self.shape_args, *sequence}
         unknown = sorted(named - set(self.spec.model_fields))
         if unknown:
             raise LayerTypeError(f"{where}: {unknown} are not arguments of its spec")
@@ -241,6 +254,17 @@ class ConcreteLayer:
         from ktrun.layers import REGISTRY  # the registry is built from the modules that use this class
 
         return REGISTRY[self.layer.type]
+
+    def sequence_holder(self) -> tuple[ConcreteLayer, str] | None:
+        """The layer (this one or the one it wraps) and argument that keep the time axis."""
+        arg = self.kind.sequence_arg
+        if arg is None:
+            return None
+        key, _, inner = arg.partition(".")
+        wrapped = self.args.get(key)
+        if not inner:
+            return self, key
+        return (wrapped, inner) if isinstance(wrapped, ConcreteLayer) else None
 
     @property
     def label(self) -> str:

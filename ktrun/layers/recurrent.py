@@ -1,4 +1,4 @@
-"""LSTM and GRU: (timesteps, features) to the last output, or to every step's output."""
+"""LSTM, GRU and SimpleRNN: (timesteps, features) to the last output, or to every step's output."""
 
 from __future__ import annotations
 
@@ -31,6 +31,14 @@ class GRU(_Recurrent):
     type: Literal["GRU"]
 
 
+class SimpleRNN(_Recurrent):
+    type: Literal["SimpleRNN"]
+
+
+#: What `Bidirectional` wraps: a layer that reads its sequence forwards or backwards.
+RECURRENT_SPECS = (LSTM, GRU, SimpleRNN)
+
+
 def _shape(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
     if len(shape) != 2:
         return ShapeFailure(
@@ -61,4 +69,4 @@ def _recurrent(spec: type[_Recurrent]) -> LayerType:
     )
 
 
-TYPES = (_recurrent(LSTM), _recurrent(GRU))
+TYPES = tuple(_recurrent(spec) for spec in RECURRENT_SPECS)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
+from ktrun.layers.base import LayerSpec
 from ktrun.spec.base import Condition, HpName, Strict
 from ktrun.spec.domains import NON_NEGATIVE_INT, Domain
 from ktrun.spec.refs import IntArg
@@ -42,8 +43,17 @@ DOMAINS: dict[str, Domain] = {"times": NON_NEGATIVE_INT}
 def iter_layers(
     layers: Sequence[object], path: tuple[str | int, ...] = ("model", "layers")
 ) -> Iterator[tuple[tuple[str | int, ...], object]]:
-    """Every layer and repeat block with its key path, blocks before the layers inside them."""
+    """Every layer and repeat block with its key path, blocks and wrappers before the layers
+    inside them (a wrapped layer at `model.layers.N.layer`)."""
     for i, layer in enumerate(layers):
         yield (*path, i), layer
         if isinstance(layer, Repeat):
             yield from iter_layers(layer.layers, (*path, i, "layers"))
+        elif isinstance(layer, LayerSpec):
+            yield from _wrapped((*path, i), layer)
+
+
+def _wrapped(path: tuple[str | int, ...], layer: LayerSpec) -> Iterator[tuple[tuple[str | int, ...], object]]:
+    for below, inner in layer.inner_layers():
+        yield (*path, *below), inner
+        yield from _wrapped((*path, *below), inner)

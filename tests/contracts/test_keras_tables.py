@@ -101,6 +101,9 @@ EXAMPLES: dict[str, tuple[tuple[int, ...], dict[str, object]]] = {
     "Embedding": ((5,), {"input_dim": 10, "output_dim": 4}),
     "LSTM": ((5, 3), {"units": 2, "return_sequences": True}),
     "GRU": ((5, 3), {"units": 2}),
+    "SimpleRNN": ((5, 3), {"units": 2, "return_sequences": True}),
+    "Bidirectional": ((5, 3), {"layer": {"type": "LSTM", "units": 2, "return_sequences": True}}),
+    "TimeDistributed": ((4, 6, 6, 1), {"layer": {"type": "Conv2D", "filters": 2, "kernel_size": 3}}),
     "ReLU": ((4,), {"max_value": 6.0}),
     "LeakyReLU": ((4,), {"negative_slope": 0.1}),
     "PReLU": ((4,), {}),
@@ -131,18 +134,34 @@ def test_each_layer_type_builds_and_its_shape_rule_agrees_with_keras() -> None:
     """Construction and shape rule of every registered Keras type, against Keras itself."""
     import keras
 
+    from ktrun.compiler.keras_model import build_layer
+
     assert set(EXAMPLES) == set(LAYER_TYPES), "give each registered layer type an example"
     for name, (shape, args) in EXAMPLES.items():
         spec = ExperimentSpec.model_validate(
             {"experiment": {"name": "t"}, "model": {"layers": [{"type": name, **args}]}}
         )
         (layer,) = unroll(spec.model.layers, {})
-        kind = layer.kind
-        built = getattr(keras.layers, str(kind.keras_class))(**kind.kwargs(layer))
-        model = keras.Sequential([keras.Input(shape), built])
+        model = keras.Sequential([keras.Input(shape), build_layer(layer)])
         trace = infer(shape, [layer])
         assert trace.failure is None, name
         assert tuple(model.output_shape[1:]) == trace.output, name
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave"])
+def test_bidirectional_merge_modes_agree_with_keras(merge_mode: str) -> None:
+    """Only concat doubles the width; the wrapped GRU keeps (or drops) the time axis."""
+    import keras
+
+    from ktrun.compiler.keras_model import build_layer
+
+    for sequences in (True, False):
+        inner = {"type": "GRU", "units": 3, "return_sequences": sequences}
+        layers = [{"type": "Bidirectional", "layer": inner, "merge_mode": merge_mode}]
+        spec = ExperimentSpec.model_validate({"experiment": {"name": "t"}, "model": {"layers": layers}})
+        (layer,) = unroll(spec.model.layers, {})
+        model = keras.Sequential([keras.Input((5, 2)), build_layer(layer)])
+        assert tuple(model.output_shape[1:]) == infer((5, 2), [layer]).output
 
 
 def test_padding_table_matches_conv_layers() -> None:

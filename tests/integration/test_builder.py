@@ -153,3 +153,27 @@ def test_a_loss_named_alone_keeps_every_keras_default(tmp_conf: Path) -> None:
     made = make_loss(plan, plan.spec.model.compile.loss, {})
     assert isinstance(made, keras.losses.Huber)
     assert made.get_config() == keras.losses.Huber().get_config()
+
+
+def test_wrappers_are_built_around_their_layer_with_each_point_s_values(tmp_conf: Path) -> None:
+    """`layer:` is built as the inner Keras layer, with the repetition's instances; `last:` gives
+    the last repetition its own."""
+    import keras
+
+    from ktrun.compiler.keras_model import build_model
+    from tests.unit.test_wrappers import STACKED_BIDIRECTIONAL
+
+    write_experiment(tmp_conf, "wrapped", STACKED_BIDIRECTIONAL)
+    report = check_one(["+experiment=wrapped"], extra=[tmp_conf])
+    assert report.checked is not None and not report.errors, report.problems
+    plan = compile_plan(report.checked, state_root=tmp_conf / "state")
+    point = {"layers": 2, "units_1": 4, "units_2": 8, "merge_1": "concat", "merge_2": "sum"}
+    model = build_model(plan, point)
+    first, second = [layer for layer in model.layers if isinstance(layer, keras.layers.Bidirectional)]
+    assert isinstance(first.forward_layer, keras.layers.LSTM) and first.forward_layer.units == 4
+    assert first.forward_layer.dropout == pytest.approx(0.1) and first.merge_mode == "concat"
+    assert isinstance(second.forward_layer, keras.layers.GRU) and second.forward_layer.units == 8
+    assert second.merge_mode == "sum" and not second.forward_layer.return_sequences
+    assert tuple(model.output_shape) == (None, 10)
+    (td,) = [layer for layer in model.layers if isinstance(layer, keras.layers.TimeDistributed)]
+    assert isinstance(td.layer, keras.layers.Dense) and td.layer.units == 3
