@@ -80,6 +80,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "unknown-optimizer": "an optimizer Keras does not have",
         "invalid-padding": "a padding other than `valid` or `same` (or `causal` where allowed)",
         "kernel-too-large": "a kernel larger than the feature map it meets, for some points",
+        "output-padding-too-large": "a transposed convolution's output_padding not below its strides",
         "pool-too-large": "a pooling window larger than the feature map it meets, for some points",
         "position-outside-repeat": "`first:` or `last:` on a layer that is not inside a repeat block",
         "crop-too-large": "a cropping that leaves nothing of the feature map it meets, for some points",

@@ -1,8 +1,8 @@
 """Every layer type ktrun knows, one module per family, and the registry everything reads.
 
 The spec's discriminated union (`Layer`), the argument checks, the shape walk and the Keras
-builder all read `REGISTRY`, so a layer type is added in one module. For Conv2DTranspose, in
-`convolution.py`: its spec (`type: Literal["Conv2DTranspose"]` and its arguments), its shape
+builder all read `REGISTRY`, so a layer type is added in one module. For Conv3D, in
+`convolution.py`: its spec (`type: Literal["Conv3D"]` and its arguments), its shape
 rule (Keras' output-size formula, on the helpers of `ktrun.analysis.shapes`), and a `LayerType`
 in that module's `TYPES` with `domains` and `shape_args`/`size_args`. A new
 family module is also listed in `_FAMILIES` below. A type missing its shape rule or its

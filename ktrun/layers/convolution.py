@@ -1,12 +1,38 @@
-"""Conv1D and Conv2D: the output size per spatial axis is Keras' formula, in `conv_out`."""
+"""Convolutions over 1 or 2 spatial axes: Conv, SeparableConv, DepthwiseConv (the output size per
+axis is Keras' formula, in `conv_out`) and ConvTranspose (which grows the map, `conv_transpose_out`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
-from ktrun.layers.base import Activation, Initializer, LayerType, Padding, WeightedSpec
-from ktrun.layers.shape_math import ShapeFailure, conv_out, format_shape, per_axis, size, spatial
-from ktrun.spec.domains import ACTIVATION, BOOL, CONV1D_PADDING, INITIALIZER, PADDING, POSITIVE_INT
+from ktrun.layers.base import (
+    Activation,
+    Initializer,
+    LayerSpec,
+    LayerType,
+    Padding,
+    Regularizer,
+    WeightedSpec,
+)
+from ktrun.layers.shape_math import (
+    ShapeFailure,
+    conv_out,
+    conv_transpose_out,
+    format_shape,
+    per_axis,
+    size,
+    spatial,
+)
+from ktrun.spec.domains import (
+    ACTIVATION,
+    BOOL,
+    CONV1D_PADDING,
+    INITIALIZER,
+    NON_NEGATIVE_INT,
+    PADDING,
+    POSITIVE_INT,
+)
 from ktrun.spec.refs import BoolArg, HpRef, IntArg, SizeArg
 
 if TYPE_CHECKING:
@@ -34,12 +60,94 @@ class Conv2D(_Conv):
     type: Literal["Conv2D"]
 
 
+class _ConvTranspose(_Conv):
+    output_padding: SizeArg | None = None
+
+
+class Conv1DTranspose(_ConvTranspose):
+    type: Literal["Conv1DTranspose"]
+
+
+class Conv2DTranspose(_ConvTranspose):
+    type: Literal["Conv2DTranspose"]
+
+
+class _Depthwise(LayerSpec):
+    """One filter per input channel (`depth_multiplier` of them): its weights are `depthwise_*`."""
+
+    kernel_size: SizeArg
+    strides: SizeArg = 1
+    padding: Padding = "valid"
+    depth_multiplier: IntArg = 1
+    dilation_rate: SizeArg = 1
+    activation: Activation | None = None
+    use_bias: BoolArg = True
+    depthwise_initializer: Initializer | None = None
+    bias_initializer: Initializer | None = None
+    depthwise_regularizer: Regularizer | None = None
+    bias_regularizer: Regularizer | None = None
+    activity_regularizer: Regularizer | None = None
+
+
+class DepthwiseConv1D(_Depthwise):
+    type: Literal["DepthwiseConv1D"]
+
+
+class DepthwiseConv2D(_Depthwise):
+    type: Literal["DepthwiseConv2D"]
+
+
+class _Separable(_Depthwise):
+    """A depthwise convolution, then a 1x1 (`pointwise_*`) one to `filters` channels."""
+
+    filters: IntArg
+    pointwise_initializer: Initializer | None = None
+    pointwise_regularizer: Regularizer | None = None
+
+
+class SeparableConv1D(_Separable):
+    type: Literal["SeparableConv1D"]
+
+
+class SeparableConv2D(_Separable):
+    type: Literal["SeparableConv2D"]
+
+
+def _filters(layer: ConcreteLayer, shape: Shape) -> int | None:
+    return size(layer.args["filters"])
+
+
+def _depthwise_channels(layer: ConcreteLayer, shape: Shape) -> int | None:
+    """Keras' `depth_multiplier * input_channel`."""
+    m, c = size(layer.args["depth_multiplier"]), shape[-1]
+    return None if m is None or c is None else m * c
+
+
 def conv_shape(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
     """A convolution over the input's spatial axes (channels last), as Keras computes it."""
+    return _windowed(layer, shape, _filters)
+
+
+def _separable_shape(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
+    return _windowed(layer, shape, _filters, strided_dilation=True)
+
+
+def _depthwise_shape(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
+    return _windowed(layer, shape, _depthwise_channels, strided_dilation=True)
+
+
+def _windowed(
+    layer: ConcreteLayer,
+    shape: Shape,
+    channels: Callable[[ConcreteLayer, Shape], int | None],
+    strided_dilation: bool = False,
+) -> Shape | ShapeFailure:
+    """`strided_dilation`: Keras' depthwise and separable layers take strides and dilation > 1
+    together; its plain convolutions refuse them."""
     a, t, rank = layer.args, layer.layer.type, len(shape) - 1
     k = per_axis(a["kernel_size"], rank)
     strides, dilation = per_axis(a["strides"], rank), per_axis(a["dilation_rate"], rank)
-    if any((x or 1) > 1 for x in strides) and any((x or 1) > 1 for x in dilation):
+    if not strided_dilation and any((x or 1) > 1 for x in strides) and any((x or 1) > 1 for x in dilation):
         return ShapeFailure(
             "conv-strides-dilation",
             layer,
@@ -59,6 +167,35 @@ def conv_shape(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
             "or leave it: such points are excluded from the search",
             "kernel_size",
         )
+    return (*out, channels(layer, shape))
+
+
+def _transpose_shape(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
+    """Keras' `compute_conv_transpose_output_shape`: the map grows by the strides."""
+    a, t, rank = layer.args, layer.layer.type, len(shape) - 1
+    k = per_axis(a["kernel_size"], rank)
+    strides, dilation = per_axis(a["strides"], rank), per_axis(a["dilation_rate"], rank)
+    extra = None if a.get("output_padding") is None else per_axis(a["output_padding"], rank)
+    if any((x or 1) > 1 for x in strides) and any((x or 1) > 1 for x in dilation):
+        return ShapeFailure(
+            "conv-strides-dilation",
+            layer,
+            f"{t} has strides {a['strides']} and dilation_rate {a['dilation_rate']}; Keras "
+            "supports strides > 1 or dilation > 1, not both",
+            "use strides 1 with dilation, or dilation 1 with strides",
+        )
+    if extra is not None and any(
+        p is not None and s is not None and p >= s for p, s in zip(extra, strides, strict=True)
+    ):
+        return ShapeFailure(
+            "output-padding-too-large",
+            layer,
+            f"{t} has output_padding {a['output_padding']} and strides {a['strides']}; each "
+            "output_padding must be smaller than the stride on its axis",
+            "lower output_padding below the strides, or leave it unset (Keras infers it)",
+            "output_padding",
+        )
+    out = conv_transpose_out(shape[:-1], k, strides, dilation, a["padding"], extra)
     return (*out, size(a["filters"]))
 
 
@@ -72,7 +209,7 @@ def _kernel_fix(layer: ConcreteLayer, fits: int) -> str:
 
 
 def _kernel_name(layer: ConcreteLayer) -> str | None:
-    value = layer.layer.kernel_size if isinstance(layer.layer, _Conv) else None
+    value = getattr(layer.layer, "kernel_size", None)
     bases = [v.name for v in (value if isinstance(value, list) else [value]) if isinstance(v, HpRef)]
     for base in bases:
         for ref in layer.refs:
@@ -91,20 +228,61 @@ _DOMAINS = {
     **dict.fromkeys(("kernel_initializer", "bias_initializer"), INITIALIZER),
 }
 _SHAPE_ARGS = ("filters", "kernel_size", "strides", "padding", "dilation_rate")
+_DEPTHWISE_DOMAINS = {
+    **{k: v for k, v in _DOMAINS.items() if k not in ("filters", "kernel_initializer")},
+    "depth_multiplier": POSITIVE_INT,
+    "depthwise_initializer": INITIALIZER,
+}
+_DEPTHWISE_SHAPE_ARGS = ("depth_multiplier", "kernel_size", "strides", "padding", "dilation_rate")
+
+
+def _conv(spec: type[_Conv], rank: int) -> LayerType:
+    return LayerType(
+        spec=spec,
+        shape=spatial(rank, conv_shape),
+        domains={**_DOMAINS, "padding": CONV1D_PADDING} if rank == 1 else _DOMAINS,  # 'causal' too
+        shape_args=_SHAPE_ARGS,
+        size_args=("filters",),
+    )
+
+
+def _transpose(spec: type[_ConvTranspose], rank: int) -> LayerType:
+    return LayerType(
+        spec=spec,
+        shape=spatial(rank, _transpose_shape),
+        domains={**_DOMAINS, "output_padding": NON_NEGATIVE_INT},
+        shape_args=(*_SHAPE_ARGS, "output_padding"),
+        size_args=("filters",),
+    )
+
+
+def _depthwise(spec: type[_Depthwise], rank: int) -> LayerType:
+    return LayerType(
+        spec=spec,
+        shape=spatial(rank, _depthwise_shape),
+        domains=_DEPTHWISE_DOMAINS,
+        shape_args=_DEPTHWISE_SHAPE_ARGS,
+        size_args=("depth_multiplier",),
+    )
+
+
+def _separable(spec: type[_Separable], rank: int) -> LayerType:
+    return LayerType(
+        spec=spec,
+        shape=spatial(rank, _separable_shape),
+        domains={**_DEPTHWISE_DOMAINS, "filters": POSITIVE_INT, "pointwise_initializer": INITIALIZER},
+        shape_args=("filters", *_DEPTHWISE_SHAPE_ARGS[1:]),
+        size_args=("filters",),
+    )
+
 
 TYPES = (
-    LayerType(
-        spec=Conv1D,
-        shape=spatial(1, conv_shape),
-        domains={**_DOMAINS, "padding": CONV1D_PADDING},  # 'causal' too, for sequences
-        shape_args=_SHAPE_ARGS,
-        size_args=("filters",),
-    ),
-    LayerType(
-        spec=Conv2D,
-        shape=spatial(2, conv_shape),
-        domains=_DOMAINS,
-        shape_args=_SHAPE_ARGS,
-        size_args=("filters",),
-    ),
+    _conv(Conv1D, 1),
+    _conv(Conv2D, 2),
+    _separable(SeparableConv1D, 1),
+    _separable(SeparableConv2D, 2),
+    _depthwise(DepthwiseConv1D, 1),
+    _depthwise(DepthwiseConv2D, 2),
+    _transpose(Conv1DTranspose, 1),
+    _transpose(Conv2DTranspose, 2),
 )

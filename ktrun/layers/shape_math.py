@@ -113,4 +113,31 @@ def conv_out(
     return tuple(out), bad
 
 
+def conv_transpose_out(
+    dims: Shape,
+    k: tuple[Dim, ...],
+    s: tuple[Dim, ...],
+    d: tuple[Dim, ...],
+    padding: object,
+    output_padding: tuple[Dim, ...] | None,
+) -> Shape:
+    """Keras' `_get_output_shape_given_tf_padding` per axis: a transposed convolution never
+    shrinks its map, so no axis can fail."""
+    out: list[Dim] = []
+    for axis, (n, kk, ss, dd) in enumerate(zip(dims, k, s, d, strict=True)):
+        extra = None if output_padding is None else output_padding[axis]
+        if n is None or kk is None or ss is None or dd is None or padding not in ("valid", "same"):
+            out.append(None)
+            continue
+        if output_padding is not None and extra is None:
+            out.append(None)
+            continue
+        span = (kk - 1) * dd + 1
+        if padding == "valid":
+            out.append((n - 1) * ss + span + (max(span, ss) - span if extra is None else extra))
+        else:
+            out.append(n * ss if extra is None else (n - 1) * ss + span % 2 + extra)
+    return tuple(out)
+
+
 # ---------------------------------------------------------------- the walk

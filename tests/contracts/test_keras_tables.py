@@ -90,6 +90,15 @@ EXAMPLES: dict[str, tuple[tuple[int, ...], dict[str, object]]] = {
     "Activation": ((4,), {"activation": "relu"}),
     "Conv1D": ((10, 2), {"filters": 3, "kernel_size": 3, "strides": 2}),
     "Conv2D": ((9, 9, 1), {"filters": 2, "kernel_size": [3, 2], "padding": "same", "strides": 2}),
+    "SeparableConv1D": ((10, 2), {"filters": 3, "kernel_size": 3, "depth_multiplier": 2, "strides": 2}),
+    "SeparableConv2D": ((9, 9, 2), {"filters": 3, "kernel_size": [3, 2], "strides": 2, "dilation_rate": 2}),
+    "DepthwiseConv1D": ((10, 2), {"kernel_size": 3, "depth_multiplier": 3, "padding": "same", "strides": 2}),
+    "DepthwiseConv2D": ((9, 9, 2), {"kernel_size": 3, "depth_multiplier": 2}),
+    "Conv1DTranspose": ((5, 2), {"filters": 3, "kernel_size": 3, "strides": 2}),
+    "Conv2DTranspose": (
+        (4, 5, 1),
+        {"filters": 2, "kernel_size": [3, 4], "strides": [2, 3], "padding": "same", "output_padding": [1, 2]},
+    ),
     "MaxPooling1D": ((10, 2), {"pool_size": 3}),
     "MaxPooling2D": ((9, 9, 1), {"pool_size": 2, "strides": 1}),
     "AveragePooling1D": ((10, 2), {"pool_size": 2, "padding": "same"}),
@@ -162,6 +171,28 @@ def test_bidirectional_merge_modes_agree_with_keras(merge_mode: str) -> None:
         (layer,) = unroll(spec.model.layers, {})
         model = keras.Sequential([keras.Input((5, 2)), build_layer(layer)])
         assert tuple(model.output_shape[1:]) == infer((5, 2), [layer]).output
+
+
+def test_transposed_convolutions_grow_the_map_as_keras_computes() -> None:
+    """Every kernel, stride, dilation, padding and output_padding of a small grid, against Keras'
+    own `compute_output_shape` (output_padding must stay below the strides: Keras refuses more)."""
+    import itertools
+
+    from ktrun.compiler.keras_model import build_layer
+
+    grid = itertools.product([1, 2, 4], [1, 2, 3], [1, 2], ["valid", "same"], [None, 0, 1, 2])
+    for k, s, d, padding, extra in grid:
+        if (s > 1 and d > 1) or (extra is not None and extra >= s):
+            continue
+        args = {"filters": 2, "kernel_size": k, "strides": s, "dilation_rate": d, "padding": padding}
+        if extra is not None:
+            args["output_padding"] = extra
+        spec = ExperimentSpec.model_validate(
+            {"experiment": {"name": "t"}, "model": {"layers": [{"type": "Conv1DTranspose", **args}]}}
+        )
+        (layer,) = unroll(spec.model.layers, {})
+        keras_shape = build_layer(layer).compute_output_shape((None, 5, 3))
+        assert tuple(keras_shape[1:]) == infer((5, 3), [layer]).output, args
 
 
 def test_padding_table_matches_conv_layers() -> None:
