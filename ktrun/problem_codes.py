@@ -102,6 +102,8 @@ GROUPS: dict[str, dict[str, str]] = {
         "loss-arg-unused": "an argument the chosen loss does not take (`delta` on `mse`)",
         "loss-label-mismatch": "the loss does not fit the labels (sparse vs one-hot, regression vs classes)",
         "metric-label-mismatch": "a metric does not fit the labels",
+        "metric-arg-unused": "an argument the chosen metric does not take (`k` on `auc`)",
+        "metric-name-taken": "two metrics (or a metric and the loss) would be logged under one name",
         "logits-mismatch": "the last activation and the loss's `from_logits` contradict each other",
     },
     "Objective, tuner and failure policy": {

@@ -350,6 +350,10 @@ def build_space(spec: ExperimentSpec) -> Space:
     for arg, value in spec.model.compile.loss.arguments().items():
         for r in refs_in(value):
             ex.use(("model", "compile", "loss", arg), r, arg, "loss", root)
+    for i, metric in enumerate(spec.model.compile.metrics):
+        for arg, value in metric.arguments().items():
+            for r in refs_in(value):
+                ex.use(("model", "compile", "metrics", i, arg), r, arg, "metric", root)
     for arg in ("epochs", "batch_size", "shuffle", "class_weight"):
         for r in refs_in(getattr(spec.fit, arg)):
             ex.use(("fit", arg), r, arg, "fit", root)

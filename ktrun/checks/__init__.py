@@ -115,7 +115,7 @@ def run_checks(
     report = CheckReport(loaded.composed.label, located, ctx)
     if not report.errors and not loaded.schema_problems and ctx.input_shape is not None:
         obj = loaded.spec.objective
-        direction = obj.direction or ctx.logged.get(obj.name, "max")
+        direction = obj.direction or ctx.logged.get(obj.name) or "max"
         report.checked = CheckedSpec(
             loaded.spec,
             ctx.space,

@@ -13,7 +13,7 @@ from ktrun.layers import REGISTRY, LayerSpec, Repeat, iter_layers
 from ktrun.layers import repeat as repeat_block
 from ktrun.layers.base import REGULARIZER_DOMAINS, Regularizer
 from ktrun.problems import Problem
-from ktrun.spec.domains import FIT_ARGS, LOSS_ARGS, OPTIMIZER_ARGS, Domain
+from ktrun.spec.domains import FIT_ARGS, LOSS_ARGS, METRIC_ARGS, OPTIMIZER_ARGS, Domain
 from ktrun.spec.hyperparameters import ChoiceHp, FloatHp, IntHp
 from ktrun.spec.refs import HpRef
 
@@ -153,6 +153,10 @@ def _arguments(ctx: Ctx) -> Iterator[tuple[tuple[str | int, ...], str, str, obje
     for arg, value in ctx.spec.model.compile.loss.arguments().items():
         if arg in LOSS_ARGS:
             yield ("model", "compile", "loss", arg), "loss", arg, value, LOSS_ARGS[arg]
+    for i, metric in enumerate(ctx.spec.model.compile.metrics):
+        for arg, value in metric.arguments().items():
+            if arg in METRIC_ARGS:
+                yield ("model", "compile", "metrics", i, arg), metric.name, arg, value, METRIC_ARGS[arg]
     for arg, dom in FIT_ARGS.items():
         if getattr(ctx.spec.fit, arg) is not None:
             yield ("fit", arg), "fit", arg, getattr(ctx.spec.fit, arg), dom

@@ -52,8 +52,10 @@ class Ctx:
         return self.spec.data.validation_split > 0
 
     @cached_property
-    def logged(self) -> dict[str, kn.Direction]:
-        return kn.logged_metrics(self.spec.model.compile.metrics, self.has_validation)
+    def logged(self) -> dict[str, kn.Direction | None]:
+        """Every key a fit writes to its logs, with its direction (None: a metric of your own)."""
+        known = [m for m in self.spec.model.compile.metrics if m.name in kn.METRICS]
+        return kn.logged_metrics(((m.logged_name(), m.direction()) for m in known), self.has_validation)
 
     def params_for(self, ref: HpRef) -> list[Param]:
         """The instances a reference can resolve to (one, or one per repetition)."""

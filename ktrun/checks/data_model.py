@@ -54,7 +54,7 @@ def _loss_and_labels(ctx: Ctx) -> Iterator[Problem]:
     if kind is None:
         yield unknown_name("unknown-loss", at, "loss", loss.name, list(kn.LOSSES), "losses")
         return
-    yield from _loss_arguments(loss.name, loss.arguments(), at)
+    yield from _unused_arguments("loss-arg-unused", "loss", loss.name, loss.arguments(), kn.LOSS_ARGS, at)
     classes = ctx.data.num_classes
     if spec.data.task == "regression":
         if kind != "regression":
@@ -102,29 +102,46 @@ def _loss_and_labels(ctx: Ctx) -> Iterator[Problem]:
         )
 
 
-def _loss_arguments(name: str, given: dict[str, object], at: KeyPath) -> Iterator[Problem]:
-    """Each argument set is one the loss's Keras class takes (like the optimizer's)."""
-    takes = kn.LOSS_ARGS[name]
+def _unused_arguments(
+    code: str, what: str, name: str, given: dict[str, object], table: dict[str, frozenset[str]], at: KeyPath
+) -> Iterator[Problem]:
+    """Each argument set on a loss or metric is one its Keras class takes (like the optimizer's)."""
+    takes = table[name]
     for arg in given:
         if arg in takes:
             continue
-        which = [n for n, args in kn.LOSS_ARGS.items() if arg in args]
+        which = [n for n, args in table.items() if arg in args]
         yield pb.error(
-            "loss-arg-unused",
+            code,
             (*at, arg),
-            f"`{arg}` is not an argument of loss `{name}`",
+            f"`{arg}` is not an argument of {what} `{name}`",
             (f"`{name}` takes {', '.join(sorted(takes))}" if takes else f"`{name}` takes no arguments")
-            + f"; remove `{arg}`, or use a loss that takes it ({', '.join(which)})",
+            + f"; remove `{arg}`, or use a {what} that takes it ({', '.join(which)})",
         )
 
 
 def _metrics(ctx: Ctx) -> Iterator[Problem]:
     metrics = ctx.spec.model.compile.metrics
-    for i, m in enumerate(metrics):
+    logged: dict[str, int | None] = {"loss": None}  # logged name → the entry that logs it
+    for i, metric in enumerate(metrics):
+        m = metric.name
         at = (*COMPILE, "metrics", i)
         if m not in kn.METRICS:
             yield unknown_name("unknown-metric", at, "metric", m, list(kn.METRICS), "metrics")
             continue
+        yield from _unused_arguments("metric-arg-unused", "metric", m, metric.arguments(), kn.METRIC_ARGS, at)
+        name = metric.logged_name()
+        if name in logged:
+            first = logged[name]
+            yield pb.error(
+                "metric-name-taken",
+                (*at, "alias") if metric.alias else at,
+                f"metric `{m}` would be logged as `{name}`, "
+                + ("like the loss" if first is None else f"like metrics entry {first}")
+                + ": Keras would log one of them under another name, or not at all",
+                f"give it another `alias:` (e.g. `alias: {name}_{i}`)",
+            )
+        logged[name] = i
         need = kn.METRIC_LABELS.get(m)
         have = ctx.spec.data.labels
         if need in ("sparse", "one_hot") and need != have and ctx.spec.data.task == "classification":

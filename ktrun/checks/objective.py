@@ -19,7 +19,7 @@ def check_objective(ctx: Ctx) -> Iterator[Problem]:
         yield _not_logged(ctx, obj.name, at, "objective-not-logged", "the objective")
     else:
         inferred = logged[obj.name]
-        if obj.direction is not None and obj.direction != inferred:
+        if obj.direction is not None and inferred is not None and obj.direction != inferred:
             yield pb.error(
                 "objective-direction-contradiction",
                 ("objective", "direction"),
@@ -77,7 +77,7 @@ def _not_logged(ctx: Ctx, name: str, at: tuple[str, ...], code: str, what: str) 
     base = name.removeprefix("val_")
     close = difflib.get_close_matches(name, logged, n=1)
     hint = f"did you mean `{close[0]}`? " if close else ""
-    if base in kn.METRICS and base not in ctx.spec.model.compile.metrics:
+    if base in kn.METRICS and base not in [m.name for m in ctx.spec.model.compile.metrics]:
         hint += f"add `{base}` to model.compile.metrics, or "
     return pb.error(
         code,

@@ -21,7 +21,7 @@ from ktrun.analysis.unroll import unroll
 from ktrun.compiler.plan import HpDecl, Plan
 from ktrun.layers.base import ConcreteLayer
 from ktrun.spec import keras_names as kn
-from ktrun.spec.experiment import LossSpec
+from ktrun.spec.experiment import LossSpec, MetricSpec
 from ktrun.spec.refs import HpRef, Scalar
 
 
@@ -110,6 +110,25 @@ def make_loss(plan: Plan, loss: LossSpec, point: Mapping[str, Scalar]) -> keras.
     return getattr(keras.losses, kn.LOSS_CLASSES[loss.name])(**kwargs)
 
 
+def make_metric(
+    metric: MetricSpec, point: Mapping[str, Scalar], output_units: int, sparse_labels: bool
+) -> Any:
+    """The metric's Keras class with the arguments set, named as it is logged. `accuracy` alone
+    stays a name Keras resolves by the output and the labels; with an alias it is the class Keras
+    would pick."""
+    kwargs = {arg: _resolve(value, point) for arg, value in metric.arguments().items()}
+    if metric.name == "accuracy" and metric.alias is None:
+        return metric.name
+    cls = kn.METRIC_CLASSES.get(metric.name) or (
+        "BinaryAccuracy"
+        if output_units == 1
+        else "SparseCategoricalAccuracy"
+        if sparse_labels
+        else "CategoricalAccuracy"
+    )
+    return getattr(keras.metrics, cls)(name=metric.logged_name(), **kwargs)
+
+
 def build_model(plan: Plan, point: Mapping[str, Scalar]) -> keras.Model:
     """The compiled model of one point of the space."""
     model = keras.Sequential(
@@ -119,7 +138,10 @@ def build_model(plan: Plan, point: Mapping[str, Scalar]) -> keras.Model:
     model.compile(
         optimizer=make_optimizer(plan, point),
         loss=make_loss(plan, plan.spec.model.compile.loss, point),
-        metrics=list(plan.spec.model.compile.metrics),
+        metrics=[
+            make_metric(m, point, model.output_shape[-1], plan.spec.data.labels == "sparse")
+            for m in plan.spec.model.compile.metrics
+        ],
     )
     return model
 

@@ -107,6 +107,28 @@ LOSS_ARGS: dict[str, Domain] = {
     "delta": POSITIVE,
     "q": Domain("float", "a number in (0, 1)", lo=0, lo_open=True, hi=1, hi_open=True),
 }
+_UNIT = Domain("float", "a number in [0, 1]", lo=0, hi=1)
+#: The metrics' arguments (which metric takes which: `keras_names.METRIC_ARGS`).
+METRIC_ARGS: dict[str, Domain] = {
+    **dict.fromkeys(("thresholds", "threshold"), _UNIT),
+    **dict.fromkeys(("top_k", "k", "num_labels"), POSITIVE_INT),
+    **dict.fromkeys(("class_id", "num_regressors"), NON_NEGATIVE_INT),
+    "curve": Domain("str", "'ROC' or 'PR'", names=("ROC", "PR")),
+    "num_thresholds": Domain("int", "an integer > 1", lo=2),
+    "summation_method": Domain(
+        "str", "'interpolation', 'minoring' or 'majoring'", names=("interpolation", "minoring", "majoring")
+    ),
+    **dict.fromkeys(("multi_label", "from_logits"), BOOL),
+    "average": Domain("str", "'micro', 'macro' or 'weighted'", names=("micro", "macro", "weighted")),
+    "beta": POSITIVE,
+    "class_aggregation": Domain(
+        "str",
+        "'uniform_average' or 'variance_weighted_average'",
+        names=("uniform_average", "variance_weighted_average"),
+    ),
+    "label_smoothing": FRACTION,
+    **dict.fromkeys(("axis", "ignore_class"), Domain("int", "an integer")),
+}
 CLASS_WEIGHTS = ("balanced", "none")
 FIT_ARGS: dict[str, Domain] = {
     **dict.fromkeys(("epochs", "batch_size"), POSITIVE_INT),

@@ -18,7 +18,7 @@ from ktrun.spec.base import HpName as HpNameKey
 from ktrun.spec.base import Strict
 from ktrun.spec.failures import FAILURE_KINDS, FailureAction
 from ktrun.spec.hyperparameters import Hyperparameter
-from ktrun.spec.refs import BoolArg, FloatArg, IntArg, Scalar, StrArg
+from ktrun.spec.refs import NAME_PATTERN, BoolArg, FloatArg, IntArg, Scalar, StrArg
 
 # ---------------------------------------------------------------- experiment
 
@@ -144,6 +144,60 @@ class LossSpec(Strict):
         return {k: v for k, v in self if k != "name" and v is not None}
 
 
+class MetricSpec(Strict):
+    """A metric and its arguments, each tunable; which arguments fit which metric is checked, and
+    an argument left unset keeps Keras' default. `alias` is the name it is logged under
+    (`val_<alias>` for an objective). Self-contained: one list per output of a model."""
+
+    name: str = Field(
+        description="A Keras metric (`auc`, `precision`, `f1_score`, ...) or a name under "
+        "`custom_objects.metrics`."
+    )
+    alias: str | None = Field(
+        None,
+        pattern=NAME_PATTERN,
+        description="Keras' `name=`: the logged name (`val_<alias>`); unset: the metric's own.",
+    )
+    thresholds: FloatArg | None = Field(None, description="precision/recall: the decision threshold.")
+    top_k: IntArg | None = Field(None, description="precision/recall: count only the k highest scores.")
+    class_id: IntArg | None = Field(None, description="precision/recall: the one class measured.")
+    curve: StrArg | None = Field(None, description="auc: `ROC` or `PR`.")
+    num_thresholds: IntArg | None = Field(None, description="auc: thresholds of the curve (> 1).")
+    summation_method: StrArg | None = Field(
+        None, description="auc: `interpolation`, `minoring` or `majoring`."
+    )
+    multi_label: BoolArg | None = Field(None, description="auc: one curve per label, averaged.")
+    num_labels: IntArg | None = Field(None, description="auc with multi_label: the number of labels.")
+    from_logits: BoolArg | None = Field(None, description="auc, crossentropies: outputs are logits.")
+    average: StrArg | None = Field(None, description="f1_score/fbeta_score: `micro`, `macro`, `weighted`.")
+    beta: FloatArg | None = Field(None, description="fbeta_score: the weight of recall.")
+    threshold: FloatArg | None = Field(
+        None, description="f1_score/fbeta_score/binary_accuracy: the decision threshold."
+    )
+    k: IntArg | None = Field(None, description="top-k accuracies: how many top scores count.")
+    class_aggregation: StrArg | None = Field(
+        None, description="r2_score: `uniform_average` or `variance_weighted_average`."
+    )
+    num_regressors: IntArg | None = Field(None, description="r2_score: for the adjusted R².")
+    label_smoothing: FloatArg | None = Field(None, description="crossentropy metrics.")
+    ignore_class: IntArg | None = Field(None, description="sparse_categorical_crossentropy.")
+    axis: IntArg | None = Field(None, description="crossentropy metrics: the class axis.")
+
+    def arguments(self) -> dict[str, object]:
+        """The arguments set (the rest keep Keras' defaults); `alias` is not one."""
+        return {k: v for k, v in self if k not in ("name", "alias") and v is not None}
+
+    def logged_name(self) -> str:
+        """The key Keras logs it under: the alias, a known metric's own name, or the name."""
+        if self.alias is not None:
+            return self.alias
+        return kn.METRICS[self.name][0] if self.name in kn.METRICS else self.name
+
+    def direction(self) -> kn.Direction | None:
+        """Better when higher or lower, for a metric ktrun knows (None: one of your own)."""
+        return kn.METRICS[self.name][1] if self.name in kn.METRICS else None
+
+
 class CompileSpec(Strict):
     optimizer: Annotated[
         OptimizerSpec, BeforeValidator(_name_only, json_schema_input_type=str | OptimizerSpec)
@@ -151,7 +205,12 @@ class CompileSpec(Strict):
     loss: Annotated[LossSpec, BeforeValidator(_name_only, json_schema_input_type=str | LossSpec)] = LossSpec(
         name="sparse_categorical_crossentropy"
     )
-    metrics: list[str] = Field(default_factory=lambda: ["accuracy"])
+    metrics: list[
+        Annotated[MetricSpec, BeforeValidator(_name_only, json_schema_input_type=str | MetricSpec)]
+    ] = Field(
+        default_factory=lambda: [MetricSpec(name="accuracy")],
+        description="Names, or `{name: ..., <its arguments>, alias: ...}` mappings.",
+    )
 
 
 ImportPath = Annotated[
@@ -347,6 +406,8 @@ __all__ = [
     "FailurePolicySpec",
     "FitSpec",
     "IntArg",
+    "LossSpec",
+    "MetricSpec",
     "ModelSpec",
     "ObjectiveSpec",
     "OptimizerSpec",

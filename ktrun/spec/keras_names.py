@@ -6,6 +6,7 @@ upgrade that drops or renames something fails the suite instead of a search.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 Direction = Literal["min", "max"]
@@ -153,6 +154,7 @@ METRICS: dict[str, tuple[str, Direction]] = {
     "precision": ("precision", "max"),
     "recall": ("recall", "max"),
     "f1_score": ("f1_score", "max"),
+    "fbeta_score": ("fbeta_score", "max"),
     "r2_score": ("r2_score", "max"),
     "mae": ("mae", "min"),
     "mse": ("mse", "min"),
@@ -163,6 +165,53 @@ METRICS: dict[str, tuple[str, Direction]] = {
     "sparse_categorical_crossentropy": ("sparse_categorical_crossentropy", "min"),
     "categorical_crossentropy": ("categorical_crossentropy", "min"),
     "binary_crossentropy": ("binary_crossentropy", "min"),
+}
+
+#: Metric → its class under `keras.metrics`, built when it has arguments or an alias. `accuracy`
+#: has none: Keras picks binary, sparse or categorical accuracy by the output and the labels, and
+#: so does the builder.
+METRIC_CLASSES: dict[str, str] = {
+    "sparse_categorical_accuracy": "SparseCategoricalAccuracy",
+    "categorical_accuracy": "CategoricalAccuracy",
+    "binary_accuracy": "BinaryAccuracy",
+    "top_k_categorical_accuracy": "TopKCategoricalAccuracy",
+    "sparse_top_k_categorical_accuracy": "SparseTopKCategoricalAccuracy",
+    "auc": "AUC",
+    "precision": "Precision",
+    "recall": "Recall",
+    "f1_score": "F1Score",
+    "fbeta_score": "FBetaScore",
+    "r2_score": "R2Score",
+    "mae": "MeanAbsoluteError",
+    "mse": "MeanSquaredError",
+    "mean_absolute_error": "MeanAbsoluteError",
+    "mean_squared_error": "MeanSquaredError",
+    "root_mean_squared_error": "RootMeanSquaredError",
+    "mean_absolute_percentage_error": "MeanAbsolutePercentageError",
+    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
+    "categorical_crossentropy": "CategoricalCrossentropy",
+    "binary_crossentropy": "BinaryCrossentropy",
+}
+
+_THRESHOLDED = frozenset({"thresholds", "top_k", "class_id"})
+#: Metric → the arguments ktrun lets you set (besides `alias`, Keras' `name`); every one left
+#: out keeps Keras' default.
+METRIC_ARGS: dict[str, frozenset[str]] = {
+    **{name: frozenset() for name in METRICS},
+    "binary_accuracy": frozenset({"threshold"}),
+    "top_k_categorical_accuracy": frozenset({"k"}),
+    "sparse_top_k_categorical_accuracy": frozenset({"k"}),
+    "auc": frozenset(
+        {"num_thresholds", "curve", "summation_method", "multi_label", "num_labels", "from_logits"}
+    ),
+    "precision": _THRESHOLDED,
+    "recall": _THRESHOLDED,
+    "f1_score": frozenset({"average", "threshold"}),
+    "fbeta_score": frozenset({"average", "beta", "threshold"}),
+    "r2_score": frozenset({"class_aggregation", "num_regressors"}),
+    "sparse_categorical_crossentropy": frozenset({"from_logits", "ignore_class", "axis"}),
+    "categorical_crossentropy": frozenset({"from_logits", "label_smoothing", "axis"}),
+    "binary_crossentropy": frozenset({"from_logits", "label_smoothing"}),
 }
 
 #: Metrics that only make sense for one label encoding.
@@ -178,13 +227,13 @@ METRIC_LABELS: dict[str, str] = {
 }
 
 
-def logged_metrics(metrics: list[str], has_validation: bool) -> dict[str, Direction]:
-    """Every key a fit with these metrics writes to its logs, with its direction."""
-    out: dict[str, Direction] = {"loss": "min"}
-    for m in metrics:
-        if m in METRICS:
-            name, direction = METRICS[m]
-            out[name] = direction
+def logged_metrics(
+    metrics: Iterable[tuple[str, Direction | None]], has_validation: bool
+) -> dict[str, Direction | None]:
+    """Every key a fit with these metrics (logged name, direction) writes to its logs, with its
+    direction (None: unknown, a metric of the user's own)."""
+    out: dict[str, Direction | None] = {"loss": "min"}
+    out.update(metrics)
     if has_validation:
         out.update({f"val_{k}": v for k, v in list(out.items())})
     return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -205,32 +207,104 @@ def test_padding_table_matches_conv_layers() -> None:
     assert REGISTRY["Conv1D"].domains["padding"].names == kn.CONV1D_PADDINGS
 
 
+def _label_kinds() -> dict[str, tuple[object, int, str, str]]:
+    """Label kind → (labels for 24 samples, output units, activation, loss)."""
+    rng = np.random.default_rng(0)
+    return {
+        "sparse": (rng.integers(0, 3, 24), 3, "softmax", "sparse_categorical_crossentropy"),
+        "one_hot": (np.eye(3)[rng.integers(0, 3, 24)], 3, "softmax", "categorical_crossentropy"),
+        "binary": (rng.integers(0, 2, (24, 1)).astype("float32"), 1, "sigmoid", "binary_crossentropy"),
+    }
+
+
+def _fit_logs(kind: str, entries: list[object]) -> tuple[list[str], list[str], list[Any]]:
+    """Compile `entries` as the builder does (`make_metric`), fit one epoch: (logged keys, keys
+    `logged_metrics` predicts, what `make_metric` made)."""
+    import keras
+
+    from ktrun.compiler.keras_model import make_metric
+    from ktrun.spec.experiment import CompileSpec
+
+    metrics = CompileSpec.model_validate({"metrics": entries}).metrics
+    y, units, act, loss = _label_kinds()[kind]
+    x = np.random.default_rng(1).random((24, 4)).astype("float32")
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units, activation=act)])
+    made = [make_metric(m, {}, units, kind == "sparse") for m in metrics]
+    model.compile("adam", loss, metrics=made)
+    history = model.fit(x, y, epochs=1, verbose=0, validation_split=0.25, batch_size=8)
+    expected = kn.logged_metrics(((m.logged_name(), m.direction()) for m in metrics), has_validation=True)
+    return sorted(history.history), sorted(expected), made
+
+
 def test_metric_names_are_logged_as_the_table_says() -> None:
     """Fit a tiny model per label kind, with every metric of that kind, and compare the logged
     keys with `logged_metrics` (one model per kind: a metric logged under another name, or two
     colliding, shows as a difference)."""
-    import keras
-
-    rng = np.random.default_rng(0)
-    x = rng.random((24, 4)).astype("float32")
-    kinds = {
-        "sparse": (rng.integers(0, 3, 24), 3, "softmax", "sparse_categorical_crossentropy"),
-        "one_hot": (np.eye(3)[rng.integers(0, 3, 24)], 3, "softmax", "categorical_crossentropy"),
-        "binary": (
-            rng.integers(0, 2, (24, 1)).astype("float32"),
-            1,
-            "sigmoid",
-            "binary_crossentropy",
-        ),
-    }
-    by_kind: dict[str, list[str]] = {}
+    by_kind: dict[str, list[object]] = {}
     for metric in kn.METRICS:
         by_kind.setdefault(kn.METRIC_LABELS.get(metric, "binary"), []).append(metric)
-    assert set(by_kind) == set(kinds)
+    assert set(by_kind) == set(_label_kinds())
     for kind, metrics in by_kind.items():
-        y, units, act, loss = kinds[kind]
-        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units, activation=act)])
-        model.compile("adam", loss, metrics=metrics)
-        history = model.fit(x, y, epochs=1, verbose=0, validation_split=0.25, batch_size=8)
-        expected = kn.logged_metrics(metrics, has_validation=True)
-        assert sorted(history.history) == sorted(expected), kind
+        logged, expected, _ = _fit_logs(kind, metrics)
+        assert logged == expected, kind
+
+
+#: Metrics with arguments and aliases, per label kind: each is built as its Keras class.
+METRIC_EXAMPLES: dict[str, list[object]] = {
+    "sparse": [
+        {"name": "sparse_top_k_categorical_accuracy", "k": 2},
+        {"name": "accuracy", "alias": "acc"},
+        {"name": "sparse_categorical_crossentropy", "ignore_class": 2, "alias": "sce"},
+    ],
+    "one_hot": [
+        {"name": "auc", "curve": "PR", "num_thresholds": 200, "multi_label": True, "alias": "pr_auc"},
+        {"name": "precision", "thresholds": 0.5, "top_k": 2, "class_id": 1},
+        {"name": "recall"},
+        {"name": "f1_score", "average": "macro", "threshold": 0.5},
+        {"name": "top_k_categorical_accuracy", "k": 2},
+        {"name": "categorical_crossentropy", "label_smoothing": 0.1},
+        {"name": "accuracy", "alias": "acc"},
+    ],
+    "binary": [
+        "auc",
+        {"name": "auc", "curve": "PR", "summation_method": "minoring", "alias": "pr_auc"},
+        {"name": "binary_accuracy", "threshold": 0.3},
+        {"name": "fbeta_score", "beta": 2.0, "average": "micro"},
+        {"name": "accuracy", "alias": "acc"},
+    ],
+}
+
+
+def test_metric_arguments_and_aliases_reach_keras_and_the_logs() -> None:
+    """Every argument `METRIC_ARGS` allows is one its Keras class takes; the examples (the
+    README's among them) are built with the values set, logged under the names the objective
+    check resolves (`val_pr_auc`), and `accuracy` with an alias resolves as Keras resolves it."""
+    import inspect
+
+    import keras
+
+    from ktrun.spec.domains import METRIC_ARGS
+
+    assert set(kn.METRIC_ARGS) == set(kn.METRICS) == set(kn.METRIC_CLASSES) | {"accuracy"}
+    for name, cls_name in kn.METRIC_CLASSES.items():
+        params = set(inspect.signature(getattr(keras.metrics, cls_name).__init__).parameters)
+        assert kn.METRIC_ARGS[name] <= params, name
+        assert kn.METRIC_ARGS[name] <= set(METRIC_ARGS), name  # each argument has a domain
+    accuracy = {
+        "sparse": "SparseCategoricalAccuracy",
+        "one_hot": "CategoricalAccuracy",
+        "binary": "BinaryAccuracy",
+    }
+    for kind, entries in METRIC_EXAMPLES.items():
+        logged, expected, made = _fit_logs(kind, entries)
+        assert logged == expected, kind
+        built = {m.name: m for m in made}
+        for entry in entries:
+            if isinstance(entry, str):
+                continue
+            name = str(entry.get("alias") or kn.METRICS[str(entry["name"])][0])
+            config = built[name].get_config()
+            for arg, value in entry.items():
+                if arg not in ("name", "alias"):
+                    assert config[arg] == value, (kind, name, arg)
+        assert type(built["acc"]).__name__ == accuracy[kind]

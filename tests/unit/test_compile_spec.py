@@ -1,0 +1,88 @@
+"""`model.compile`: losses and metrics with their arguments (tunable, checked against what each
+takes), aliases deciding the logged names the objective check resolves. No TensorFlow here; the
+names and arguments are tied to real Keras in tests/contracts/test_keras_tables.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ktrun.checks import CheckReport
+from ktrun.pipeline import check_one
+from tests.integration.test_search import write_experiment
+
+OUTPUT = "model:\n  layers: [{type: Flatten}, {type: Dense, units: 10, activation: softmax}]\n"
+
+
+def _check(conf: Path, body: str, *overrides: str) -> CheckReport:
+    write_experiment(conf, "exp", body)
+    return check_one(["+experiment=exp", *overrides], extra=[conf])
+
+
+def _codes(report: CheckReport) -> dict[str, str]:
+    return {p.code: p.hint for p in report.problems}
+
+
+METRICS = (
+    "data: {labels: one_hot}\n"
+    "hyperparameters:\n  k: {type: int, min: 2, max: 5}\n  gamma: {type: float, min: 0.5, max: 3.0}\n"
+    + OUTPUT
+    + "  compile:\n"
+    "    loss: {name: categorical_focal_crossentropy, gamma: $gamma}\n"
+    "    metrics:\n"
+    "      - accuracy\n"
+    "      - {name: auc, curve: PR, num_thresholds: 200, multi_label: true, alias: pr_auc}\n"
+    "      - {name: precision, thresholds: 0.5, top_k: 2, class_id: 1}\n"
+    "      - {name: f1_score, average: macro, threshold: 0.5}\n"
+    "      - {name: top_k_categorical_accuracy, k: $k}\n"
+)
+
+
+def test_an_aliased_metric_is_an_objective_under_its_alias_with_its_direction(tmp_conf: Path) -> None:
+    report = _check(tmp_conf, METRICS, "objective.name=val_pr_auc")
+    assert not report.errors, report.problems
+    assert report.checked is not None and report.checked.direction == "max"
+    assert {"val_pr_auc", "val_precision", "val_f1_score", "val_top_k_categorical_accuracy"} <= set(
+        report.ctx.logged
+    )
+    assert "val_auc" not in report.ctx.logged  # the alias replaces the name
+    assert {"k", "gamma"} <= set(report.checked.space.params)  # tuned loss and metric arguments
+    contradiction = _check(tmp_conf, METRICS, "objective.name=val_pr_auc", "objective.direction=min")
+    assert "objective-direction-contradiction" in _codes(contradiction)
+    missing = _check(tmp_conf, METRICS, "objective.name=val_auc")
+    assert "did you mean `val_pr_auc`" in _codes(missing)["objective-not-logged"]
+
+
+def test_a_metric_or_loss_argument_is_checked_against_what_it_takes(tmp_conf: Path) -> None:
+    body = (
+        OUTPUT + "  compile:\n    loss: {name: sparse_categorical_crossentropy, delta: 1.0}\n"
+        "    metrics: [{name: auc, k: 5}]\n"
+    )
+    hints = _codes(_check(tmp_conf, body))
+    assert "use a loss that takes it (huber)" in hints["loss-arg-unused"]
+    assert "`auc` takes curve, from_logits, multi_label" in hints["metric-arg-unused"]
+    assert "top_k_categorical_accuracy" in hints["metric-arg-unused"]
+
+
+def test_tuned_metric_arguments_are_range_checked(tmp_conf: Path) -> None:
+    body = METRICS.replace("k: {type: int, min: 2, max: 5}", "k: {type: int, min: 0, max: 5}")
+    report = _check(tmp_conf, body)
+    bad = [p for p in report.errors if p.code == "arg-out-of-range"]
+    assert bad and bad[0].path == ("hyperparameters", "k", "min"), report.problems
+
+
+def test_two_metrics_logged_under_one_name_are_an_error(tmp_conf: Path) -> None:
+    body = OUTPUT + "  compile:\n    metrics: [accuracy, auc, {name: auc, curve: PR}]\n"
+    report = _check(tmp_conf, body)
+    (taken,) = [p for p in report.errors if p.code == "metric-name-taken"]
+    assert taken.path == ("model", "compile", "metrics", 2) and "alias: auc_2" in taken.hint
+    aliased = body.replace("curve: PR}", "curve: PR, alias: loss}")
+    (taken,) = [p for p in _check(tmp_conf, aliased).errors if p.code == "metric-name-taken"]
+    assert "like the loss" in taken.message and taken.path[-1] == "alias"
+
+
+def test_names_alone_keep_working(tmp_conf: Path) -> None:
+    body = OUTPUT + "  compile: {loss: sparse_categorical_crossentropy, metrics: [accuracy, auc]}\n"
+    report = _check(tmp_conf, body, "objective.name=val_auc")
+    assert not report.errors and report.checked is not None and report.checked.direction == "max"
+    spec = report.checked.spec.model.compile
+    assert [m.name for m in spec.metrics] == ["accuracy", "auc"] and spec.loss.arguments() == {}
