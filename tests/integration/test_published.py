@@ -1,0 +1,65 @@
+"""The published-search corpus (`examples/published/`): every experiment runs one tiny trial to the
+end, and the data files the repository ships are the ones its script makes.
+
+Each experiment is run in-process through the same entry point as `ktrun --config-dir
+examples/published +experiment=NAME`, from the repository root (its data paths are relative to it),
+with one trial, one epoch and one execution.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from ktrun.pipeline import run_experiment
+from tests.conftest import CONF, REPO
+
+PUBLISHED = REPO / "examples" / "published"
+NAMES = sorted(p.stem for p in (PUBLISHED / "experiment").glob("*.yaml"))
+TINY = ["tuner.max_trials=1", "tuner.executions_per_trial=1", "tuner.overwrite=true"]
+
+#: Experiments that tune `fit.epochs` themselves: one epoch is pinned instead of set.
+EPOCHS_TUNED = {"softmax_regression_tuned_epochs_batch": ["+pin.epochs=10"]}
+
+
+def _make_data() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("make_data", PUBLISHED / "make_data.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_shipped_data_are_what_the_script_makes(tmp_path: Path) -> None:
+    make_data = _make_data()
+    shipped = PUBLISHED / "datasets"
+    assert sorted(p.name for p in shipped.iterdir()) == sorted(make_data.FILES)
+    for path in make_data.write(tmp_path):
+        ours = shipped / path.name
+        assert ours.stat().st_size < 1_000_000, path.name
+        assert ours.read_bytes() == path.read_bytes(), f"{path.name}: run examples/published/make_data.py"
+    with np.load(shipped / "mnist_small.npz") as mnist:  # a Keras-format file, as Keras writes it
+        assert mnist["x_train"].shape == (240, 28, 28) and mnist["x_train"].dtype == np.uint8
+
+
+@pytest.mark.slow
+@pytest.mark.keras
+@pytest.mark.parametrize("name", NAMES)
+def test_published_experiment_runs_one_tiny_trial(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(REPO)
+    run_dir = tmp_path / "run"
+    epochs = EPOCHS_TUNED.get(name, ["fit.epochs=1"])
+    overrides = [f"+experiment={name}", *TINY, *epochs, f"tuner.state_dir={tmp_path / 'state'}"]
+    rc = run_experiment(overrides, CONF, [PUBLISHED], run_dir)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert rc == 0, summary
+    assert summary["status"] == "completed", summary
+    assert summary["trials"]["completed"] == 1 and summary["trials"]["failed"] == 0, summary
+    assert summary["experiment"] == name
