@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from ktrun.pipeline import run_experiment
+from ktrun.results import files, plots
 from tests.conftest import CONF, REPO
 
 PUBLISHED = REPO / "examples" / "published"
@@ -25,6 +26,20 @@ TINY = ["tuner.max_trials=1", "tuner.executions_per_trial=1", "tuner.overwrite=t
 
 #: Experiments that tune `fit.epochs` themselves: one epoch is pinned instead of set.
 EPOCHS_TUNED = {"softmax_regression_tuned_epochs_batch": ["+pin.epochs=10"]}
+#: The largest models of some spaces take tens of seconds for one epoch on two shared cores:
+#: their trial is pinned to a small point of the space (still built, trained and scored).
+SMALL = {
+    "autokeras_rnn_text_classifier": ["+pin.embedding_dim=32", "+pin.num_layers=1"],
+    "kt_blog_cifar10_conv_blocks": [
+        "+pin.conv_blocks=3",
+        "+pin.filters_1=32",
+        "+pin.filters_2=32",
+        "+pin.filters_3=32",
+    ],
+    "kt_helloworld_mnist_deep_mlp": ["+pin.num_layers=2"],
+    "vb690_mlp_benchmark_three_tuners": ["+pin.layers_dense_block=1"],
+    "house_price_deep_mlp_mae": ["+pin.num_layers=1"],
+}
 
 
 def _make_data() -> ModuleType:
@@ -54,9 +69,14 @@ def test_published_experiment_runs_one_tiny_trial(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(REPO)
+    # The plots are tested with the other results (test_search.py); here they would only add
+    # a second or two of drawing to each of these runs.
+    no_plots = {plots.OBJECTIVE_PNG: None, plots.HPARAMS_PNG: None}
+    monkeypatch.setattr(files, "write_plots", lambda outcome, run_dir: (no_plots, []))
     run_dir = tmp_path / "run"
     epochs = EPOCHS_TUNED.get(name, ["fit.epochs=1"])
-    overrides = [f"+experiment={name}", *TINY, *epochs, f"tuner.state_dir={tmp_path / 'state'}"]
+    overrides = [f"+experiment={name}", *TINY, *epochs, *SMALL.get(name, [])]
+    overrides.append(f"tuner.state_dir={tmp_path / 'state'}")
     rc = run_experiment(overrides, CONF, [PUBLISHED], run_dir)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert rc == 0, summary
