@@ -1,4 +1,5 @@
-"""Constraint expressions (`units_2 <= units_1`), parsed safely: never `eval` of user text.
+"""Constraint and bound expressions (`units_2 <= units_1`, `units_1 // 2`), parsed safely: never
+`eval` of user text.
 
 Python's own parser builds a syntax tree (parsing runs no code); every node is checked against a
 small allowlist and compiled into closures. Anything else (attributes, calls other than
@@ -71,17 +72,21 @@ class Expr:
     _fn: Fn
 
     def evaluate(self, env: Env) -> bool:
+        return bool(self.value(env))
+
+    def value(self, env: Env) -> object:
+        """The expression's value (a bound's number; a constraint's truth)."""
         try:
-            return bool(self._fn(env))
+            return self._fn(env)
         except (ArithmeticError, TypeError, ValueError) as e:
             raise EvalError(f"{type(e).__name__}: {e}") from None
 
 
 def parse(text: str) -> Expr:
     if not isinstance(text, str) or not text.strip():
-        raise ExprError("the constraint is empty")
+        raise ExprError("the expression is empty")
     if len(text) > MAX_LENGTH:
-        raise ExprError(f"the constraint is {len(text)} characters long (at most {MAX_LENGTH})")
+        raise ExprError(f"the expression is {len(text)} characters long (at most {MAX_LENGTH})")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as e:
@@ -98,7 +103,7 @@ def parse(text: str) -> Expr:
 
 def _refuse(node: ast.AST, what: str) -> ExprError:
     return ExprError(
-        f"{what} is not allowed in a constraint; {_ALLOWED_HINT}",
+        f"{what} is not allowed in an expression; {_ALLOWED_HINT}",
         getattr(node, "col_offset", -1) + 1,
     )
 

@@ -72,7 +72,8 @@ class ParsedConstraints:
 
 
 def parse_constraints(texts: Sequence[str], space: Space, declared: Iterable[str]) -> ParsedConstraints:
-    """Parse each constraint; a base name used in repeat blocks applies to each repetition."""
+    """Parse each constraint; a base name used in repeat blocks applies to each repetition. The
+    constraints dependent bounds imply follow, numbered from `len(texts)`."""
     out = ParsedConstraints([])
     declared = set(declared)
     for i, text in enumerate(texts):
@@ -97,6 +98,13 @@ def parse_constraints(texts: Sequence[str], space: Space, declared: Iterable[str
             names = frozenset(mapping.get(n) or n for n in expr.names)
             renamed = _rename(expr, {k: v for k, v in mapping.items() if v})
             out.instances.append(Constraint(i, renamed.text, renamed, names))
+    for k, (bound, text) in enumerate(space.implied):  # after the declared ones: numbered on
+        try:
+            expr = parse(text)
+        except ExprError:  # pragma: no cover - built from a bound that parsed
+            continue
+        names = frozenset({bound.param, *bound.reads.values()})
+        out.instances.append(Constraint(len(texts) + k, expr.text, expr, names))
     return out
 
 

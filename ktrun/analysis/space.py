@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from ktrun import problems as pb
+from ktrun.analysis.bounds import Bound, Holder, resolve, widest_of
 from ktrun.analysis.values import (
     bounds,
     cardinality,
@@ -83,6 +84,11 @@ class Space:
     problems: list[Problem] = field(default_factory=list)
     #: False when the model is too large to expand; shape and feasibility analysis are skipped.
     analysable: bool = True
+    #: Dependent bounds and their implied constraints (`units_2 <= units_1`).
+    implied: list[tuple[Bound, str]] = field(default_factory=list)
+    #: Each declared name's widest range over its instances (dependent bounds resolved): what
+    #: a check of the declaration, or of where a `$name` feeds, reads.
+    declared: dict[str, Hyperparameter] = field(default_factory=dict)
 
     @cached_property
     def order(self) -> list[str]:
@@ -342,7 +348,7 @@ def build_space(spec: ExperimentSpec) -> Space:
         )
         ex.expand = False  # still collect references once per block, for the other checks
         ex.layers(spec.model.layers, ("model", "layers"), root)
-        return Space({}, ex.uses, [problem], analysable=False)
+        return Space({}, ex.uses, [problem], analysable=False, declared=dict(spec.hyperparameters))
     ex.layers(spec.model.layers, ("model", "layers"), root)
     for arg, value in spec.model.compile.optimizer:
         for r in refs_in(value):
@@ -364,6 +370,7 @@ def build_space(spec: ExperimentSpec) -> Space:
         by_param.setdefault(u.param, []).append(u)
 
     params: dict[str, Param] = {}
+    scopes: dict[str, Scope] = {}
     for base, decl in spec.hyperparameters.items():
         if base in instanced_bases:
             direct = [u for u in by_param.get(base, []) if u.owner != "when"]
@@ -380,13 +387,86 @@ def build_space(spec: ExperimentSpec) -> Space:
                 )
             continue
         params[base] = _param(base, base, decl, (), root, by_param.get(base, []))
+        scopes[base] = root
     for name, (base, index, scope) in ex.instances.items():
         if base in spec.hyperparameters:
             params[name] = _param(
                 name, base, spec.hyperparameters[base], index, scope, by_param.get(name, [])
             )
+            scopes[name] = scope
+    implied = _bounds(params, scopes, by_param, ex)
     _pin(spec, params, ex.problems)
-    return Space(params, ex.uses, ex.problems)
+    declared = {
+        base: widest_of([p.decl for p in params.values() if p.base == base] or [decl])
+        for base, decl in spec.hyperparameters.items()
+    }
+    return Space(params, ex.uses, ex.problems, implied=implied, declared=declared)
+
+
+def _bounds(
+    params: dict[str, Param], scopes: Mapping[str, Scope], by_param: dict[str, list[Use]], ex: _Expander
+) -> list[tuple[Bound, str]]:
+    """Dependent bounds: each parameter's widest range, and the parameters a bound reads are
+    used wherever the bound's own parameter is active (their conditions follow; see `_param`)."""
+    holders = {
+        n: Holder(n, p.base, p.decl, scopes[n].rename, p.index[-1] if p.index else None)
+        for n, p in params.items()
+    }
+    per_rep: dict[str, list[str]] = {}
+    for p in params.values():
+        if p.index:
+            per_rep.setdefault(p.base, []).append(p.name)
+    res = resolve(holders, per_rep)
+    ex.problems.extend(res.problems)
+    implied = res.constraints
+    for n, p in params.items():
+        params[n] = Param(n, p.base, res.decls[n], p.conditions, p.index)
+    extra: dict[str, list[Use]] = {}
+    for _ in range(len(params) + 1):  # conditions flow from a bound's parameter to what it reads
+        changed = False
+        extra = {}
+        for b, _text in implied:
+            conds = frozenset(params[b.param].conditions)
+            for r in b.reads.values():
+                extra.setdefault(r, []).append(Use(b.path, params[r].base, r, b.side, "bound", conds))
+        for r, uses in extra.items():
+            p = params[r]
+            again = _param(r, p.base, p.decl, p.index, scopes[r], by_param.get(r, []) + uses)
+            if again.conditions != p.conditions:
+                params[r], changed = again, True
+        if not changed:
+            break
+    ex.uses.extend(u for us in extra.values() for u in us)
+    for b, _ in implied:
+        for r in b.reads.values():
+            missing = _not_implied(params, params[b.param], params[r])
+            if missing is not None:
+                ex.problems.append(
+                    pb.error(
+                        "bound-inactive-reference",
+                        b.path,
+                        f"the {b.side} of `{b.param}` reads `{r}`, which is inactive when {missing} "
+                        f"while `{b.param}` is active: the bound would have no value",
+                        f"give `{b.param}` the same `when:` as `{params[r].base}`, or read a "
+                        "hyperparameter that is active wherever it is",
+                    )
+                )
+    return implied
+
+
+def _not_implied(params: Mapping[str, Param], p: Param, r: Param) -> Cond | None:
+    """A condition of `r` that `p` being active does not guarantee (None: `r` is active too)."""
+    closed, todo = set(p.conditions), list(p.conditions)
+    while todo:
+        parent = params.get(todo.pop().parent)
+        for c in parent.conditions if parent else ():
+            if c not in closed:
+                closed.add(c)
+                todo.append(c)
+    for c in r.conditions:
+        if not any(k.parent == c.parent and set(k.values) <= set(c.values) for k in closed):
+            return c
+    return None
 
 
 def _pin(spec: ExperimentSpec, params: dict[str, Param], problems: list[Problem]) -> None:

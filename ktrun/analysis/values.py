@@ -6,12 +6,31 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterator
+from typing import Any
 
-from ktrun.spec.hyperparameters import BooleanHp, ChoiceHp, FixedHp, FloatHp, Hyperparameter, IntHp
+from ktrun.spec.hyperparameters import BooleanHp, BoundExpr, ChoiceHp, FixedHp, FloatHp, Hyperparameter, IntHp
 from ktrun.spec.refs import Scalar
 
 #: Above this many values a domain is counted, not listed.
 MAX_LISTED_VALUES = 100_000
+
+
+def literal_range(decl: IntHp | FloatHp) -> tuple[Any, Any]:
+    """(min, max) as numbers. The space replaces a dependent bound by the widest range it can
+    take (`ktrun.analysis.bounds`); one still here (a repeat count, which is read before the
+    space exists, or a bound with errors) stands in as its literal side."""
+    lo, hi = decl.min, decl.max
+    if isinstance(lo, BoundExpr):
+        lo = hi if not isinstance(hi, BoundExpr) else 0
+    if isinstance(hi, BoundExpr):
+        hi = lo
+    return lo, hi
+
+
+def is_dependent(decl: Hyperparameter) -> bool:
+    return isinstance(decl, IntHp | FloatHp) and (
+        isinstance(decl.min, BoundExpr) or isinstance(decl.max, BoundExpr)
+    )
 
 
 def cardinality(decl: Hyperparameter) -> int | None:
@@ -22,7 +41,7 @@ def cardinality(decl: Hyperparameter) -> int | None:
         return 2
     if isinstance(decl, FixedHp):
         return 1
-    lo, hi, step = decl.min, decl.max, decl.step
+    (lo, hi), step = literal_range(decl), decl.step
     if hi < lo:
         return 0
     if decl.sampling != "linear" and lo <= 0:
@@ -44,7 +63,7 @@ def cardinality(decl: Hyperparameter) -> int | None:
 
 
 def _value_at(decl: IntHp | FloatHp, i: int) -> Scalar:
-    lo, hi, step = decl.min, decl.max, decl.step
+    (lo, hi), step = literal_range(decl), decl.step
     if decl.sampling == "linear" or step is None:
         v: float = lo + i * (step or 1)
     elif decl.sampling == "log":
@@ -63,12 +82,13 @@ def values(decl: Hyperparameter) -> tuple[Scalar, ...] | None:
     if isinstance(decl, FixedHp):
         return (decl.value,)
     n = cardinality(decl)
+    lo, hi = literal_range(decl)
     if n == 0:  # an invalid declaration (reported by the checks) is analysed as its min
-        return (decl.min,)
+        return (lo,)
     if n is None or n > MAX_LISTED_VALUES:
         return None
     if isinstance(decl, IntHp) and decl.step is None:
-        return tuple(range(decl.min, decl.max + 1))
+        return tuple(range(lo, hi + 1))
     return tuple(_value_at(decl, i) for i in range(n))
 
 
@@ -85,7 +105,8 @@ def iter_values(decl: Hyperparameter) -> Iterator[Scalar]:
     if n is None:  # continuous: nothing to enumerate (`grid-infinite-space` refuses it)
         return
     if isinstance(decl, IntHp) and decl.step is None:
-        yield from range(decl.min, decl.max + 1)
+        lo, hi = literal_range(decl)
+        yield from range(lo, hi + 1)
         return
     for i in range(n):
         yield _value_at(decl, i)
@@ -97,15 +118,17 @@ def keras_tuner_max(decl: IntHp | FloatHp) -> float:
     Keras Tuner counts stepped floats with `(max - min) // step + 1`, and `0.5 // 0.1 == 4.0`
     in floating point, so `{min: 0, max: 0.5, step: 0.1}` would silently never sample 0.5.
     """
+    hi = literal_range(decl)[1]
     if isinstance(decl, FloatHp) and decl.step is not None and decl.sampling == "linear":
-        return decl.max + decl.step * 1e-6
-    return decl.max
+        return float(hi + decl.step * 1e-6)
+    return float(hi) if isinstance(decl, FloatHp) else int(hi)
 
 
 def bounds(decl: Hyperparameter) -> tuple[Scalar, Scalar] | None:
     """Smallest and largest value of a numeric domain (None for non-numeric choices)."""
     if isinstance(decl, IntHp | FloatHp):
-        return (decl.min, decl.max)
+        lo, hi = literal_range(decl)
+        return (lo, hi)
     vals = values(decl)
     nums = [v for v in vals or () if isinstance(v, int | float) and not isinstance(v, bool)]
     if not nums or len(nums) != len(vals or ()):
@@ -122,15 +145,16 @@ def sample(decl: Hyperparameter, rng: random.Random) -> Scalar:
     if isinstance(decl, FixedHp):
         return decl.value
     n = cardinality(decl)
+    lo, hi = literal_range(decl)
     if n == 0:  # invalid declaration: see `values`
-        return decl.min
+        return lo  # type: ignore[no-any-return]  # a number: see literal_range
     if n is not None and (decl.step is not None or isinstance(decl, IntHp)):
         if isinstance(decl, IntHp) and decl.step is None:
-            return rng.randint(decl.min, decl.max)
+            return rng.randint(lo, hi)
         return _value_at(decl, rng.randrange(max(n, 1)))
-    p, lo, hi = rng.random(), decl.min, decl.max
+    p = rng.random()
     if decl.sampling == "linear":
-        return lo + p * (hi - lo)
+        return float(lo + p * (hi - lo))
     if decl.sampling == "log":
-        return lo * math.pow(hi / lo, p)
-    return hi + lo - lo * math.pow(hi / lo, 1 - p)
+        return float(lo * math.pow(hi / lo, p))
+    return float(hi + lo - lo * math.pow(hi / lo, 1 - p))

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ktrun import problems as pb
-from ktrun.analysis.values import bounds, values
+from ktrun.analysis.values import literal_range, values
 from ktrun.checks.common import HP
 from ktrun.checks.context import Ctx
 from ktrun.layers import REGISTRY, LayerSpec, Repeat, iter_layers
@@ -54,7 +54,7 @@ def _check_ref(
     path: tuple[str | int, ...],
     reported: set[tuple[str, str]],
 ) -> Iterator[Problem]:
-    decl = ctx.spec.hyperparameters.get(ref.name)
+    decl = ctx.space.declared.get(ref.name, ctx.spec.hyperparameters.get(ref.name))
     if decl is None or (ref.name, arg) in reported:
         return
     found = list(_ref_problems(ref.name, decl, dom, owner, arg, path))
@@ -72,10 +72,11 @@ def _ref_problems(
     where = f"{owner}.{arg} at {format_path(path)}"
     if isinstance(decl, IntHp | FloatHp):
         mismatch: tuple[str, str] | None = None
+        lo, hi = literal_range(decl)  # a dependent bound at its widest
         if (
             isinstance(decl, FloatHp)
             and dom.kind in ("int", "str", "bool")
-            and not (decl.step is not None and float(decl.step).is_integer() and float(decl.min).is_integer())
+            and not (decl.step is not None and float(decl.step).is_integer() and float(lo).is_integer())
         ):
             mismatch = ("a float", "declare it `type: int`" if dom.kind == "int" else "use a choice of names")
         elif dom.kind in ("str", "bool"):
@@ -92,12 +93,11 @@ def _ref_problems(
                 hint,
             )
             return
-        lo_hi = bounds(decl)
-        if lo_hi is None or decl.min > decl.max:
+        if lo > hi:
             return
-        bad = [v for v in lo_hi if not dom.value_ok(v)]
+        bad = [v for v in (lo, hi) if not dom.value_ok(v)]
         if bad:
-            key = "min" if bad[0] == decl.min else "max"
+            key = "min" if bad[0] == lo else "max"
             yield pb.error(
                 dom.code,
                 (*at, key),

@@ -34,6 +34,8 @@ def check_constraints(ctx: Ctx) -> Iterator[Problem]:
         return
     feas = ctx.feasibility
     for i, msg in feas.eval_errors.items():
+        if i >= len(ctx.spec.constraints):
+            continue  # a dependent bound's implied constraint: its checks say what is wrong
         yield pb.error(
             "constraint-type-error",
             ("constraints", i),
@@ -41,7 +43,7 @@ def check_constraints(ctx: Ctx) -> Iterator[Problem]:
             "compare numbers with numbers and names with names ('adam'), and avoid dividing by "
             "a value that can be 0",
         )
-    if any(cardinality(d) == 0 for d in ctx.spec.hyperparameters.values()):
+    if any(cardinality(d) == 0 for d in ctx.space.declared.values()):
         return  # an empty or invalid range is reported above; fractions over it mean nothing
     for i, text in enumerate(ctx.spec.constraints):
         if i in feas.eval_errors or not any(c.index == i for c in parsed.instances):

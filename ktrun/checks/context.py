@@ -66,7 +66,7 @@ class Ctx:
     def possible(self, value: object) -> list[Scalar] | None:
         """Every value an argument can take (None: continuous or unknown reference)."""
         if isinstance(value, HpRef):
-            decl = self.spec.hyperparameters.get(value.name)
+            decl = self.space.declared.get(value.name, self.spec.hyperparameters.get(value.name))
             if decl is None:
                 return None
             from ktrun.analysis.values import values

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from ktrun import problems as pb
 from ktrun.analysis.expressions import KEYWORDS
-from ktrun.analysis.values import cardinality, values
+from ktrun.analysis.values import cardinality, is_dependent, literal_range, values
 from ktrun.checks.common import HP, preview
 from ktrun.checks.context import Ctx
 from ktrun.problems import Problem
@@ -18,8 +18,9 @@ from ktrun.spec.refs import NAME_PATTERN
 def check_declarations(ctx: Ctx) -> Iterator[Problem]:
     import re
 
-    for name, decl in ctx.spec.hyperparameters.items():
+    for name, written in ctx.spec.hyperparameters.items():
         at = (HP, name)
+        decl = ctx.space.declared.get(name, written)  # a dependent bound at its widest
         if not re.match(NAME_PATTERN, name) or keyword.iskeyword(name) or name in KEYWORDS:
             yield pb.error(
                 "hp-invalid-name",
@@ -29,7 +30,7 @@ def check_declarations(ctx: Ctx) -> Iterator[Problem]:
                 f"constraints use ({', '.join(sorted(KEYWORDS))})",
             )
         if isinstance(decl, IntHp | FloatHp):
-            yield from _numeric(name, decl)
+            yield from _numeric(name, decl, is_dependent(written))
         elif isinstance(decl, ChoiceHp):
             yield from _choice(name, decl)
         if isinstance(decl, BooleanHp | FixedHp):
@@ -48,21 +49,25 @@ def check_declarations(ctx: Ctx) -> Iterator[Problem]:
             )
 
 
-def _numeric(name: str, decl: IntHp | FloatHp) -> Iterator[Problem]:
+def _numeric(name: str, decl: IntHp | FloatHp, dependent: bool) -> Iterator[Problem]:
+    """`decl` at its widest when a bound is dependent (an empty range is `bound-range-empty`)."""
     at = (HP, name)
-    if decl.min > decl.max:
-        yield pb.error(
-            "hp-min-gt-max",
-            (*at, "min"),
-            f"`{name}` has min {decl.min} > max {decl.max}",
-            "swap them: min and max are both inclusive",
-        )
+    lo, hi = literal_range(decl)
+    if lo > hi:
+        if not dependent:
+            yield pb.error(
+                "hp-min-gt-max",
+                (*at, "min"),
+                f"`{name}` has min {lo} > max {hi}",
+                "swap them: min and max are both inclusive",
+            )
         return
-    if decl.sampling != "linear" and decl.min <= 0:
+    if decl.sampling != "linear" and lo <= 0:
         yield pb.error(
             "log-sampling-nonpositive",
             (*at, "min"),
-            f"`{name}` uses {decl.sampling} sampling with min {decl.min}; a log scale needs min > 0",
+            f"`{name}` uses {decl.sampling} sampling with {'a min as low as' if dependent else 'min'} "
+            f"{lo}; a log scale needs min > 0",
             "set min to a small positive value (e.g. 1e-5), or use `sampling: linear`",
         )
         return
@@ -86,20 +91,18 @@ def _numeric(name: str, decl: IntHp | FloatHp) -> Iterator[Problem]:
         )
         return
     vals = values(decl)
-    if decl.max > decl.min and vals is not None and len(vals) == 1:
+    if hi > lo and vals is not None and len(vals) == 1:
         yield pb.warning(
             "hp-step-too-large",
             (*at, "step"),
-            f"step {step} is larger than the range of `{name}` ({decl.min}..{decl.max}): only "
-            f"{decl.min} is ever sampled",
+            f"step {step} is larger than the range of `{name}` ({lo}..{hi}): only {lo} is ever sampled",
             "use a smaller step, or declare `type: fixed` if one value is meant",
         )
-    elif vals and abs(float(vals[-1]) - decl.max) > 1e-9 * max(1.0, abs(decl.max)):
+    elif vals and not dependent and abs(float(vals[-1]) - hi) > 1e-9 * max(1.0, abs(hi)):
         yield pb.warning(
             "hp-step-misfit",
             (*at, "max"),
-            f"max {decl.max} of `{name}` is never sampled: the values are {preview(vals, 5)} "
-            f"(last {vals[-1]})",
+            f"max {hi} of `{name}` is never sampled: the values are {preview(vals, 5)} (last {vals[-1]})",
             f"set max to {vals[-1]} or adjust step so max is reachable",
         )
 

@@ -18,7 +18,7 @@ def check_references(ctx: Ctx) -> Iterator[Problem]:
     used: set[str] = set()
     for u in ctx.space.uses:
         used.add(u.ref)
-        if u.ref not in ctx.spec.hyperparameters:
+        if u.ref not in ctx.spec.hyperparameters and u.owner != "bound":  # bounds: `ktrun.analysis.bounds`
             close = difflib.get_close_matches(u.ref, declared, n=1)
             yield pb.error(
                 "unknown-reference",
@@ -31,7 +31,7 @@ def check_references(ctx: Ctx) -> Iterator[Problem]:
     for name, decl in ctx.spec.hyperparameters.items():
         for parent, allowed in (decl.when or {}).items():
             used.add(parent)
-            pdecl = ctx.spec.hyperparameters.get(parent)
+            pdecl = ctx.space.declared.get(parent, ctx.spec.hyperparameters.get(parent))
             at = (HP, name, "when", parent)
             if pdecl is None:
                 close = difflib.get_close_matches(parent, declared, n=1)

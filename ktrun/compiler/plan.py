@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ktrun.analysis.space import Cond, Param, Space
-from ktrun.analysis.values import keras_tuner_max
+from ktrun.analysis.values import keras_tuner_max, literal_range
 from ktrun.checks import CheckedSpec
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.hyperparameters import BooleanHp, ChoiceHp, FixedHp, FloatHp, IntHp
@@ -86,11 +86,12 @@ def _scopes(space: Space, param: Param) -> tuple[Cond, ...]:
 
 
 def _decl(param: Param, conditions: tuple[Cond, ...]) -> HpDecl:
-    d = param.decl
+    d = param.decl  # a dependent bound at its widest: the implied constraint does the rest
     if isinstance(d, IntHp):
+        lo, hi = literal_range(d)
         kwargs: dict[str, Any] = {
-            "min_value": d.min,
-            "max_value": d.max,
+            "min_value": lo,
+            "max_value": hi,
             "step": d.step,
             "sampling": d.sampling,
         }
@@ -98,7 +99,8 @@ def _decl(param: Param, conditions: tuple[Cond, ...]) -> HpDecl:
             kwargs["default"] = d.default
         return HpDecl(param.name, "Int", kwargs, conditions)
     if isinstance(d, FloatHp):
-        kwargs = {"min_value": d.min, "max_value": keras_tuner_max(d), "step": d.step, "sampling": d.sampling}
+        lo = literal_range(d)[0]
+        kwargs = {"min_value": lo, "max_value": keras_tuner_max(d), "step": d.step, "sampling": d.sampling}
         if d.default is not None:
             kwargs["default"] = d.default
         return HpDecl(param.name, "Float", kwargs, conditions)

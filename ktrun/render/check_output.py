@@ -53,6 +53,8 @@ def _space_text(s: SpaceSummary) -> list[str]:
     for c in s.constraints:
         rej = "not evaluated" if c.rejected is None else f"rejects {percent(c.rejected)}"
         out.append(f"  constraint  {c.text}  ({rej})")
+    for c in s.bounds:
+        out.append(f"  bound       {c.text}  (rejects {percent(c.rejected or 0.0)})")
     for code, frac in s.shape_excluded.items():
         out.append(f"  shapes      {code} excludes {percent(frac)}")
     how = "exact" if s.exact else "estimated"

@@ -60,6 +60,8 @@ def plan_markdown(report: CheckReport) -> str:
     for c in s.constraints:
         rej = "" if c.rejected is None else f": rejects {percent(c.rejected)}"
         out.append(f"- constraint `{c.text}`{rej}")
+    for c in s.bounds:
+        out.append(f"- bound `{c.text}`: rejects {percent(c.rejected or 0.0)}")
     for code, frac in s.shape_excluded.items():
         out.append(f"- shapes: `{code}` excludes {percent(frac)}")
     points = "a continuous space" if not math.isfinite(s.total_points) else f"{s.total_points:,.0f} points"
@@ -80,17 +82,23 @@ def plan_markdown(report: CheckReport) -> str:
 
 
 def _domain_change(old: object, new: object) -> str | None:
+    from ktrun.analysis.values import is_dependent, literal_range
+    from ktrun.render.space_summary import domain
     from ktrun.spec.hyperparameters import ChoiceHp, FloatHp, IntHp
 
     if type(old) is not type(new):
         return f"type {getattr(old, 'type', '?')} → {getattr(new, 'type', '?')}"
     if isinstance(old, IntHp | FloatHp) and isinstance(new, IntHp | FloatHp):
+        if is_dependent(old) or is_dependent(new):
+            before, after = domain(old), domain(new)
+            return None if before == after else f"changed: {before} → {after}"
         parts = []
-        if (old.min, old.max) != (new.min, new.max):
-            wider = new.min <= old.min and new.max >= old.max
-            narrower = new.min >= old.min and new.max <= old.max
+        (o_lo, o_hi), (n_lo, n_hi) = literal_range(old), literal_range(new)
+        if (o_lo, o_hi) != (n_lo, n_hi):
+            wider = n_lo <= o_lo and n_hi >= o_hi
+            narrower = n_lo >= o_lo and n_hi <= o_hi
             how = "widened" if wider else "narrowed" if narrower else "shifted"
-            parts.append(f"{how}: {old.min:g}..{old.max:g} → {new.min:g}..{new.max:g}")
+            parts.append(f"{how}: {o_lo:g}..{o_hi:g} → {n_lo:g}..{n_hi:g}")
         if old.step != new.step:
             parts.append(f"step {old.step} → {new.step}")
         if old.sampling != new.sampling:

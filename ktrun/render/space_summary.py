@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
-from ktrun.analysis.values import cardinality
+from ktrun.analysis.values import cardinality, is_dependent, literal_range
 from ktrun.checks import CheckReport
-from ktrun.spec.hyperparameters import BooleanHp, ChoiceHp, FixedHp, FloatHp, IntHp
+from ktrun.spec.hyperparameters import BooleanHp, BoundExpr, ChoiceHp, FixedHp, FloatHp, Hyperparameter, IntHp
 
 
 @dataclass(frozen=True)
@@ -33,18 +33,32 @@ class SpaceSummary:
     feasible_fraction: float
     total_points: float
     exact: bool
+    #: Constraints implied by dependent bounds (`units_2 <= units_1`), per instance.
+    bounds: list[ConstraintRow] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
-def _domain(decl: object) -> str:
+def _side(bound: object) -> str:
+    if isinstance(bound, BoundExpr):
+        text = bound.text.removeprefix("$")
+        return text if text.isidentifier() else f"({text})"
+    return f"{bound:g}"
+
+
+def domain(decl: object, widest: Hyperparameter | None = None) -> str:
+    """`16..256 step 16`; a dependent bound as written, with its widest range: `16..units_1
+    step 16 (widest 16..256)`."""
     if isinstance(decl, IntHp | FloatHp):
-        text = f"{decl.min:g}..{decl.max:g}"
+        text = f"{_side(decl.min)}..{_side(decl.max)}"
         if decl.step is not None:
             text += f" {'×' if decl.sampling != 'linear' else 'step '}{decl.step:g}"
         if decl.sampling != "linear":
             text += f" ({decl.sampling})"
+        if is_dependent(decl) and isinstance(widest, IntHp | FloatHp):
+            lo, hi = literal_range(widest)
+            text += f" (widest {lo:g}..{hi:g})"
         return text
     if isinstance(decl, ChoiceHp):
         return "[" + ", ".join(str(v) for v in decl.values) + "]"
@@ -62,8 +76,10 @@ def summarize(report: CheckReport) -> SpaceSummary | None:
     spec = ctx.spec
     rows = []
     for name, decl in spec.hyperparameters.items():
-        n = cardinality(decl)
+        widest = ctx.space.declared.get(name, decl)
         inst = ctx.space.instances_of(name)
+        counts = [cardinality(p.decl) for p in inst] or [cardinality(widest)]  # `i`: each its own
+        n = None if None in counts else max(c or 0 for c in counts)
         param = ctx.space.params.get(name) or (inst[0] if inst else None)
         conds = [str(c) for c in param.conditions] if param else []
         if inst:
@@ -72,7 +88,7 @@ def summarize(report: CheckReport) -> SpaceSummary | None:
             HpRow(
                 name,
                 decl.type,
-                _domain(decl),
+                domain(decl, widest),
                 "continuous" if n is None else str(n),
                 len(inst),
                 " and ".join(conds),
@@ -82,9 +98,16 @@ def summarize(report: CheckReport) -> SpaceSummary | None:
         feas = ctx.feasibility
     except Exception:  # a spec with errors may not be analysable; the problems say why
         return SpaceSummary(rows, [ConstraintRow(t, None) for t in spec.constraints], {}, 0, 0, False)
+    n_user = len(spec.constraints)
     parsed = {c.index for c in ctx.constraints.instances}
     cons = [
         ConstraintRow(t, feas.constraint_fraction(i) if i in parsed else None)
         for i, t in enumerate(spec.constraints)
     ]
-    return SpaceSummary(rows, cons, feas.shape_fraction(), feas.fraction, feas.total_points, feas.exact)
+    implied = [
+        ConstraintRow(c.text, feas.constraint_fraction(c.index))
+        for c in ctx.constraints.instances
+        if c.index >= n_user
+    ]
+    shapes = feas.shape_fraction()
+    return SpaceSummary(rows, cons, shapes, feas.fraction, feas.total_points, feas.exact, implied)

@@ -1,20 +1,88 @@
 """Hyperparameter declarations, with Keras Tuner's semantics (`hp.Int`, `hp.Float`, ...).
 
-Ranges are inclusive like Keras Tuner's. Whether a declaration is sound (min <= max, step fits,
-log sampling with min > 0, the values fit where they are used) is left to the checks, which
-report every problem at once with a hint instead of stopping at the first.
+Ranges are inclusive like Keras Tuner's; a bound may be an expression of other hyperparameters.
+Whether a declaration is sound (min <= max, step fits, log sampling with min > 0, the values fit
+where they are used) is left to the checks, which report every problem at once with a hint
+instead of stopping at the first.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from ktrun.spec.base import Condition, Strict
 from ktrun.spec.refs import Scalar
 
 Sampling = Literal["linear", "log", "reverse_log"]
+
+
+@dataclass(frozen=True)
+class BoundExpr:
+    """`max: $units_1` or `max: "units_1 // 2"`: a bound that depends on other hyperparameters
+    (inside a repeat block, `i` is the repetition: 1 for `units_1`). Parsed and checked by the
+    analysis, which compiles it to the widest range it can take plus an implied constraint."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _bound_validator(kind: str) -> Any:
+    def validate(v: object) -> object:
+        if isinstance(v, BoundExpr):
+            return v
+        if isinstance(v, str):
+            if not v.strip():
+                raise PydanticCustomError("bound_type", "a bound cannot be empty", {})
+            return BoundExpr(v.strip())
+        number = isinstance(v, int | float) and not isinstance(v, bool)
+        if kind == "int" and isinstance(v, int) and not isinstance(v, bool):
+            return v
+        if kind == "float" and number:
+            if not math.isfinite(v):  # type: ignore[arg-type]
+                raise PydanticCustomError(
+                    "bound_type", "expected a finite number, got {got}", {"got": repr(v)}
+                )
+            return float(v)  # type: ignore[arg-type]
+        what = "an integer" if kind == "int" else "a number"
+        raise PydanticCustomError(
+            "bound_type",
+            "expected " + what + ", a reference like `$units_1` or an expression like "
+            "`units_1 // 2`, got {got}",
+            {"got": repr(v)},
+        )
+
+    return validate
+
+
+def _bound_schema(kind: str) -> dict[str, Any]:
+    expr = {
+        "type": "string",
+        "description": "A reference (`$units_1`) or an expression of other hyperparameters "
+        "(`units_1 // 2`; `i` is the repetition inside a repeat block).",
+    }
+    return {"anyOf": [{"type": "integer" if kind == "int" else "number"}, expr]}
+
+
+_SERIALIZE_BOUND = PlainSerializer(lambda v: v.text if isinstance(v, BoundExpr) else v)
+IntBound = Annotated[
+    int | BoundExpr,
+    PlainValidator(_bound_validator("int")),
+    _SERIALIZE_BOUND,
+    WithJsonSchema(_bound_schema("int")),
+]
+FloatBound = Annotated[
+    float | BoundExpr,
+    PlainValidator(_bound_validator("float")),
+    _SERIALIZE_BOUND,
+    WithJsonSchema(_bound_schema("float")),
+]
 
 
 class _HpBase(Strict):
@@ -23,11 +91,12 @@ class _HpBase(Strict):
 
 
 class IntHp(_HpBase):
-    """An integer in [min, max]; with `sampling: log`, `step` is a factor (16, 32, 64 with 2)."""
+    """An integer in [min, max]; with `sampling: log`, `step` is a factor (16, 32, 64 with 2).
+    A bound may depend on other hyperparameters (`max: $units_1`)."""
 
     type: Literal["int"]
-    min: int
-    max: int
+    min: IntBound
+    max: IntBound
     step: int | None = Field(None, description="Distance between values (a factor with log).")
     sampling: Sampling = "linear"
     default: int | None = None
@@ -37,8 +106,8 @@ class FloatHp(_HpBase):
     """A real number in [min, max]; continuous unless `step` is given."""
 
     type: Literal["float"]
-    min: float
-    max: float
+    min: FloatBound
+    max: FloatBound
     step: float | None = None
     sampling: Sampling = "linear"
     default: float | None = None

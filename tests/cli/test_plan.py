@@ -57,3 +57,20 @@ def test_base_git_ref_of_an_unchanged_experiment() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "#### Changes against `HEAD`" in proc.stdout
     assert "- no change to the search" in proc.stdout
+
+
+def test_plan_shows_a_dependent_bound_as_written_with_its_widest_range_and_what_it_rejects() -> None:
+    from ktrun.pipeline import check_one
+    from ktrun.render.plan_markdown import plan_markdown
+
+    report = check_one(
+        [
+            "+experiment=mnist_cnn",
+            "hyperparameters.units_2.max=$units_1",
+            "hyperparameters.units_2.min=16",
+            "hyperparameters.units_2.step=16",
+        ]
+    )
+    out = plan_markdown(report)
+    assert "| `units_2` | int | 16..units_1 step 16 (widest 16..256) | 16 |" in out, out
+    assert "- bound `units_2 <= units_1`: rejects" in out

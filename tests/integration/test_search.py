@@ -5,6 +5,7 @@ These train real Keras models (a few seconds each) through the same entry point 
 
 from __future__ import annotations
 
+import csv
 import json
 import shlex
 from collections.abc import Iterator
@@ -398,3 +399,39 @@ tuner: {algorithm: grid}
     assert summary["trials"]["rejected_by_reason"] == {"kernel-too-large": 1}
     [row] = (run_dir / "trials.csv").read_text().splitlines()[1:]
     assert ",12," in f",{row},"
+
+
+def test_a_dependent_bound_holds_in_every_trial(tmp_path: Path) -> None:
+    """`max: $units_1` is registered at its widest (4..8) and enforced as `units_2 <= units_1`:
+    the grid trains exactly the 3 points inside the bound; `i` gives each repetition its own."""
+    write_experiment(
+        tmp_path,
+        "dependent",
+        """
+hyperparameters:
+  units_1: {type: choice, values: [4, 8]}
+  units_2: {type: int, min: 4, max: $units_1, step: 4}
+  u: {type: int, min: "4 * i", max: "4 * i"}
+model:
+  layers:
+    - {type: Flatten}
+    - {type: Dense, units: $units_1, activation: relu}
+    - {type: Dense, units: $units_2, activation: relu}
+    - type: repeat
+      times: 2
+      layers:
+        - {type: Dense, units: $u, activation: relu}
+    - {type: Dense, units: 10, activation: softmax}
+tuner: {algorithm: grid}
+""",
+    )
+    rc, summary, run_dir = search(tmp_path, "+experiment=dependent", "tuner.max_trials=5", extra=[tmp_path])
+    assert rc == 0 and summary["status"] == "exhausted", summary
+    assert summary["trials"]["completed"] == 3 and summary["trials"]["failed"] == 0
+    assert summary["trials"]["rejected_by_reason"] == {"units_2 <= units_1": 1}
+    with (run_dir / "trials.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3
+    for row in rows:
+        assert int(row["units_2"]) <= int(row["units_1"]), row
+        assert (row["u_1"], row["u_2"]) == ("4", "8"), row
