@@ -274,6 +274,8 @@ def _domain(decl: Hyperparameter) -> list[Scalar]:
 
 
 def _envs(names: Sequence[str], domains: Mapping[str, list[Scalar]]) -> list[dict[str, Scalar]]:
+    if any(not domains[n] for n in names):
+        return []
     sizes = [len(domains[n]) for n in names]
     total = 1
     for s in sizes:
@@ -293,8 +295,8 @@ def _widest(
     """The declaration Keras Tuner registers: each dependent side at its widest over every
     value the names it reads can take (all of them when few, else a grid and a sample)."""
     decl = h.decl
-    if not own or not isinstance(decl, IntHp | FloatHp):
-        return decl
+    if not own or not isinstance(decl, IntHp | FloatHp) or len(own) < len(dependent_sides(decl)):
+        return decl  # a side with an error (reported): the literal side stands in, see `resolve`
     names = sorted({p for b in own for p in b.reads.values()})
     domains = {n: _domain(decls[n]) for n in names}
     literal = {s: getattr(decl, s) for s in SIDES if not isinstance(getattr(decl, s), BoundExpr)}

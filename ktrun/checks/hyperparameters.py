@@ -39,14 +39,18 @@ def check_declarations(ctx: Ctx) -> Iterator[Problem]:
         if n == 0:
             continue  # reported above
         default = decl.default
-        vals = values(decl)
-        if default is not None and vals is not None and default not in vals:
-            yield pb.error(
-                "hp-default-invalid",
-                (*at, "default"),
-                f"default {default!r} of `{name}` is not one of its values",
-                f"pick a default among {preview(vals)}",
-            )
+        # A dependent range is registered per instance (`i`: each repetition its own).
+        own = [p for p in ctx.space.params.values() if p.base == name] if is_dependent(written) else []
+        for inst, vals in [(p.name, values(p.decl)) for p in own] or [(name, values(decl))]:
+            if default is not None and vals is not None and default not in vals:
+                yield pb.error(
+                    "hp-default-invalid",
+                    (*at, "default"),
+                    f"default {default!r} of `{name}` is not one of "
+                    + (f"the values of `{inst}`" if inst != name else "its values"),
+                    f"pick a default among {preview(vals)}",
+                )
+                break
 
 
 def _numeric(name: str, decl: IntHp | FloatHp, dependent: bool) -> Iterator[Problem]:

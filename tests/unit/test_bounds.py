@@ -213,3 +213,25 @@ def test_a_range_empty_only_for_some_points_is_not_an_error_those_points_are_inf
     assert problems(c) == []
     assert literal_range(c.space.params["b"].decl) == (5, 10)
     assert c.checker.violations({"a": 8, "b": 10}) == ["b >= a + 4"]
+
+
+def test_one_bad_side_is_reported_and_the_other_does_not_crash_the_analysis() -> None:
+    c = ctx(
+        {"a": {"type": "int", "min": 1, "max": 8}, "b": {"type": "int", "min": "a +", "max": "a * 2"}},
+        dense("a", "b"),
+    )
+    assert [code for code, _, _ in problems(c)] == ["bound-syntax"]
+    assert c.feasibility.fraction > 0
+
+
+def test_a_default_outside_one_repetition_s_own_range_is_an_error_before_keras_tuner_sees_it() -> None:
+    """units_2 is registered as 2..4: Keras Tuner would refuse default 1 at search start."""
+    c = ctx(
+        {
+            "n": {"type": "int", "min": 1, "max": 2},
+            "units": {"type": "int", "min": "i", "max": "i + 2", "default": 1},
+        },
+        [{"type": "repeat", "times": "$n", "layers": dense("units")}],
+    )
+    [(code, key, hint)] = problems(c)
+    assert (code, key) == ("hp-default-invalid", "hyperparameters.units.default") and "2, 3, 4" in hint
