@@ -93,7 +93,81 @@ def token_ids(name: str, n: int, length: int, vocab: int) -> Arrays:
     return {"x": x, "y": y}
 
 
+def tagged_tokens(name: str, n: int, length: int, vocab: int, tags: int) -> Arrays:
+    """Sentences of token ids (0 = padding, at the end) with one tag id per token (named-entity
+    recognition): tag 0 ("O") for most words and the padding, entity tags for words drawn from
+    each tag's own part of the vocabulary."""
+    rng = _rng(name)
+    x = np.zeros((n, length), np.int16)
+    y = np.zeros((n, length), np.uint8)
+    per_tag = (vocab - 1) // (2 * tags)
+    for i in range(n):
+        k = int(rng.integers(length // 2, length + 1))
+        tag = np.where(rng.random(k) < 0.25, rng.integers(1, tags, k), 0)
+        word = rng.integers(0, per_tag, k)
+        x[i, :k] = np.where(tag > 0, 1 + tag * per_tag + word, 1 + rng.integers(tags * per_tag, vocab - 1, k))
+        y[i, :k] = tag
+    return {"x": x, "y": y}
+
+
+def multi_label_tokens(name: str, n: int, length: int, vocab: int, labels: int) -> Arrays:
+    """Abstracts as token ids with several topics each (multi-hot rows): a topic present puts
+    its own words into the text."""
+    rng = _rng(name)
+    y = (rng.random((n, labels)) < 0.3).astype(np.uint8)
+    y[y.sum(axis=1) == 0, 0] = 1
+    x = np.zeros((n, length), np.int16)
+    for i in range(n):
+        words = rng.integers(labels * 20 + 1, vocab, length)
+        for topic in np.flatnonzero(y[i]):
+            spots = rng.random(length) < 0.1
+            words[spots] = 1 + topic * 20 + rng.integers(0, 20, int(spots.sum()))
+        x[i] = words
+    return {"x": x, "y": y}
+
+
+def lane_masks(name: str, n: int, size: int) -> Arrays:
+    """Road-like colour images with one or two bright slanted lane lines, and their 0/1 masks."""
+    rng = _rng(name)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    x = np.empty((n, size, size, 3), np.uint8)
+    y = np.zeros((n, size, size, 1), np.uint8)
+    for i in range(n):
+        road = 0.3 + 0.1 * rng.random() + rng.normal(0, 0.03, (size, size, 3))
+        mask = np.zeros((size, size), bool)
+        for _ in range(int(rng.integers(1, 3))):
+            x0, slope = rng.uniform(0.2 * size, 0.8 * size), rng.uniform(-0.6, 0.6)
+            mask |= np.abs(xx - (x0 + slope * (yy - size / 2))) < 1.2
+        road[mask] = [0.95, 0.95, 0.8]
+        x[i] = (np.clip(road, 0, 1) * 255).round().astype(np.uint8)
+        y[i, ..., 0] = mask
+    return {"x": x, "y": y}
+
+
 # ---------------------------------------------------------------- tabular and series
+
+
+def penguins(name: str, n: int) -> Arrays:
+    """Palmer-penguins-like measurements of three species, one array per feature (as TFX's
+    transformed `<feature>_xf` inputs) and the species id."""
+    rng = _rng(name)
+    species = rng.permutation(np.arange(n) % 3).astype(np.uint8)
+    means = np.array([[38.8, 18.3, 190.0, 3700.0], [48.8, 18.4, 196.0, 3730.0], [47.5, 15.0, 217.0, 5080.0]])
+    spread = np.array([2.7, 1.2, 6.5, 460.0])
+    values = means[species] + rng.normal(size=(n, 4)) * spread
+    names = ["culmen_length_mm_xf", "culmen_depth_mm_xf", "flipper_length_mm_xf", "body_mass_g_xf"]
+    arrays: Arrays = {f: values[:, j : j + 1].astype(np.float32) for j, f in enumerate(names)}
+    arrays["species"] = species
+    return arrays
+
+
+def two_targets(name: str, n: int, features: int) -> Arrays:
+    """Rows of features and a 2-D projection of them to predict (two regression targets)."""
+    rng = _rng(name)
+    x = rng.normal(size=(n, features)).astype(np.float32)
+    w = rng.normal(size=(features, 2)) / np.sqrt(features)
+    y = np.tanh(x @ w) + 0.2 * np.sin(x[:, :2] * 2)
+    return {"x": x, "y": y.astype(np.float32)}
 
 
 def regression(name: str, n: int, features: int, unit_target: bool) -> Arrays:
@@ -170,6 +244,11 @@ FILES: dict[str, Callable[[], Arrays | str]] = {
     "descriptors.npz": lambda: regression("descriptors", 240, 32, unit_target=False),
     "stock_windows.npz": lambda: windows("stock_windows", 200, 50, 3),
     "series_windows.npz": lambda: windows("series_windows", 200, 30, 1),
+    "ner_small.npz": lambda: tagged_tokens("ner_small", 200, 40, 1000, 9),
+    "abstracts_multilabel.npz": lambda: multi_label_tokens("abstracts_multilabel", 200, 60, 3000, 8),
+    "lanes_small.npz": lambda: lane_masks("lanes_small", 60, 32),
+    "penguins.npz": lambda: penguins("penguins", 240),
+    "projection_2d.npz": lambda: two_targets("projection_2d", 240, 8),
     "telco_churn.csv": lambda: churn_csv("telco_churn", 300),
     "house_prices.csv": lambda: regression_csv(
         "house_prices",
