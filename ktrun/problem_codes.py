@@ -85,6 +85,8 @@ GROUPS: dict[str, dict[str, str]] = {
         "learning-rate-out-of-range": "a learning rate that cannot train (zero, or 100 and more)",
         "unknown-activation": "an activation Keras does not have",
         "unknown-initializer": "an initializer Keras does not have",
+        "unknown-constraint": "a weight constraint Keras does not have",
+        "weight-arg-unused": "an initializer or constraint argument the one named does not take",
         "unknown-optimizer": "an optimizer Keras does not have",
         "invalid-padding": "a padding other than `valid` or `same` (or `causal` where allowed)",
         "kernel-too-large": "a kernel larger than the feature map it meets, for some points",

@@ -11,7 +11,7 @@ from ktrun.checks.common import HP
 from ktrun.checks.context import Ctx
 from ktrun.layers import REGISTRY, LayerSpec, Repeat, iter_layers
 from ktrun.layers import repeat as repeat_block
-from ktrun.layers.base import REGULARIZER_DOMAINS, Regularizer
+from ktrun.layers.base import Section
 from ktrun.problems import Problem
 from ktrun.spec.domains import FIT_ARGS, LOSS_ARGS, METRIC_ARGS, OPTIMIZER_ARGS, Domain
 from ktrun.spec.hyperparameters import ChoiceHp, FloatHp, IntHp
@@ -30,6 +30,7 @@ def check_arguments(ctx: Ctx) -> Iterator[Problem]:
                     "block, but this layer is not in one",
                     "set the arguments on the layer itself, or move it into a `type: repeat` block",
                 )
+    yield from _section_arguments(ctx)
     reported: set[tuple[str, str]] = set()
     for path, owner, arg, value, dom in _arguments(ctx):
         items: list[Any] = value if isinstance(value, list) else [value]
@@ -140,13 +141,12 @@ def _arguments(ctx: Ctx) -> Iterator[tuple[tuple[str | int, ...], str, str, obje
         for position in ("first", "last"):  # what a repetition changes is checked the same way
             given += [((*lpath, position, k), k, v) for k, v in (getattr(layer, position) or {}).items()]
         for path, arg, value in given:
-            if arg in domains and value is not None:
+            if isinstance(value, Section):  # each key of a regularizer, initializer, constraint
+                for key, v in value:
+                    if v is not None and key in value.DOMAINS:
+                        yield (*path, key), layer.type, f"{arg}.{key}", v, value.DOMAINS[key]
+            elif arg in domains and value is not None:
                 yield path, layer.type, arg, value, domains[arg]
-            elif isinstance(value, Regularizer):
-                for key, strength in value:
-                    if strength is not None:
-                        where = (*path, key)
-                        yield where, layer.type, f"{arg}.{key}", strength, REGULARIZER_DOMAINS[key]
     for arg, value in ctx.spec.model.compile.optimizer:
         if arg in OPTIMIZER_ARGS and value is not None:
             yield ("model", "compile", "optimizer", arg), "optimizer", arg, value, OPTIMIZER_ARGS[arg]
@@ -160,3 +160,32 @@ def _arguments(ctx: Ctx) -> Iterator[tuple[tuple[str | int, ...], str, str, obje
     for arg, dom in FIT_ARGS.items():
         if getattr(ctx.spec.fit, arg) is not None:
             yield ("fit", arg), "fit", arg, getattr(ctx.spec.fit, arg), dom
+
+
+def _section_arguments(ctx: Ctx) -> Iterator[Problem]:
+    """`{name: glorot_uniform, stddev: 0.1}`: a key the initializer (or constraint) named does not
+    take, which Keras would refuse when the first trial builds; for `name: $init`, under any of
+    the names it can take."""
+    for lpath, layer in iter_layers(ctx.spec.model.layers):
+        if not isinstance(layer, LayerSpec):
+            continue
+        for arg, value in layer:
+            if not isinstance(value, Section) or not value.KIND:
+                continue
+            named = getattr(value, "name", None)  # every section with `ARGS` has a `name`
+            possible = ctx.possible(named) or []
+            names = [n for n in possible if isinstance(n, str) and n in value.ARGS]
+            for key, v in value:
+                refusing = [n for n in names if key != "name" and v is not None and key not in value.ARGS[n]]
+                if not refusing:
+                    continue
+                taking = sorted(n for n, keys in value.ARGS.items() if key in keys)
+                own = ", ".join(sorted(value.ARGS[refusing[0]])) or "no arguments"
+                yield pb.error(
+                    "weight-arg-unused",
+                    (*lpath, arg, key),
+                    f"{layer.type}.{arg}: the {value.KIND} `{refusing[0]}` does not take `{key}`",
+                    f"{refusing[0]} takes {own}; `{key}` belongs to "
+                    f"{', '.join(taking) or 'no ' + value.KIND}: remove it, or "
+                    + (f"let `{named}` take only those" if isinstance(named, HpRef) else "name one of those"),
+                )

@@ -11,15 +11,23 @@ from __future__ import annotations
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import Field, TypeAdapter, field_validator, model_validator
 
 from ktrun.config.provenance import KeyPath
 from ktrun.spec import keras_names as kn
 from ktrun.spec.base import Condition, Strict
-from ktrun.spec.domains import NON_NEGATIVE, Domain
-from ktrun.spec.refs import SERIALIZER, FloatArg, HpRef, json_schema, validator
+from ktrun.spec.domains import (
+    CONSTRAINT,
+    INITIALIZER,
+    NON_NEGATIVE,
+    NON_NEGATIVE_INT,
+    NUMBER,
+    POSITIVE,
+    Domain,
+)
+from ktrun.spec.refs import SERIALIZER, FloatArg, HpRef, IntArg, SizeArg, StrArg, json_schema, validator
 
 if TYPE_CHECKING:
     from ktrun.layers.shape_math import Shape, ShapeFailure
@@ -35,7 +43,78 @@ Padding = Annotated[
 ]
 
 
-class Regularizer(Strict):
+ConstraintName = Annotated[
+    str | HpRef, validator("str"), SERIALIZER, json_schema("str", enum=list(kn.CONSTRAINTS))
+]
+
+
+class Section(Strict):
+    """An argument written as a mapping of its own (a regularizer, an initializer, a constraint):
+    the argument checks read each key against `DOMAINS`, the key path ending in the key."""
+
+    DOMAINS: ClassVar[Mapping[str, Domain]] = {}
+    #: Keras' own name → the keys it takes (the keys besides `name` must be among them).
+    ARGS: ClassVar[Mapping[str, frozenset[str]]] = {}
+    KIND: ClassVar[str] = ""
+
+
+class InitializerSpec(Section):
+    """An initializer with its arguments, each tunable: `{name: random_normal, stddev: $s}` is
+    `keras.initializers.RandomNormal(stddev=hp.Float("s", ...))`; unset ones keep Keras' defaults."""
+
+    name: Initializer
+    mean: FloatArg | None = None
+    stddev: FloatArg | None = None
+    minval: FloatArg | None = None
+    maxval: FloatArg | None = None
+    scale: FloatArg | None = None
+    mode: StrArg | None = None
+    distribution: StrArg | None = None
+    gain: FloatArg | None = None
+    seed: IntArg | None = None
+
+    DOMAINS: ClassVar[Mapping[str, Domain]] = {
+        "name": INITIALIZER,
+        **dict.fromkeys(("mean", "minval", "maxval"), NUMBER),
+        **dict.fromkeys(("stddev", "scale", "gain"), POSITIVE),
+        "mode": Domain("str", "a variance scaling mode", names=kn.VARIANCE_SCALING_MODES),
+        "distribution": Domain(
+            "str", "a variance scaling distribution", names=kn.VARIANCE_SCALING_DISTRIBUTIONS
+        ),
+        "seed": NON_NEGATIVE_INT,
+    }
+    ARGS: ClassVar[Mapping[str, frozenset[str]]] = kn.INITIALIZER_ARGS
+    KIND: ClassVar[str] = "initializer"
+
+
+class ConstraintSpec(Section):
+    """A weight constraint with its arguments, each tunable: `{name: max_norm, max_value: $m}` is
+    `keras.constraints.MaxNorm(max_value=hp.Float("m", ...))`."""
+
+    name: ConstraintName
+    max_value: FloatArg | None = None
+    min_value: FloatArg | None = None
+    rate: FloatArg | None = None
+    axis: SizeArg | None = Field(None, description="The axis (or axes) the norm is taken over.")
+
+    DOMAINS: ClassVar[Mapping[str, Domain]] = {
+        "name": CONSTRAINT,
+        "max_value": POSITIVE,
+        "min_value": NON_NEGATIVE,
+        "rate": Domain("float", "a number in [0, 1]", lo=0, hi=1),
+        "axis": Domain("int", "an axis"),
+    }
+    ARGS: ClassVar[Mapping[str, frozenset[str]]] = kn.CONSTRAINT_ARGS
+    KIND: ClassVar[str] = "constraint"
+
+
+#: `kernel_initializer: he_normal` (a name, or `$name` of a choice of names) or the section.
+WeightInitializer = Initializer | InitializerSpec
+#: `kernel_constraint: non_neg` or `{name: max_norm, max_value: 3}`.
+WeightConstraint = ConstraintName | ConstraintSpec
+
+
+class Regularizer(Section):
     """A weight penalty, Keras' `L1`, `L2` or `L1L2` by which strengths are set; each tunable
     (`kernel_regularizer: {l2: $l2}` is `keras.regularizers.L2(hp.Float("l2", ...))`)."""
 
@@ -54,9 +133,7 @@ class Regularizer(Strict):
             raise ValueError("give l1, l2 or both, e.g. {l2: 1.0e-4}")
         return self
 
-
-#: What a regularizer's strengths may be (check 2); the key path ends in the strength's name.
-REGULARIZER_DOMAINS: dict[str, Domain] = dict.fromkeys(("l1", "l2"), NON_NEGATIVE)
+    DOMAINS: ClassVar[Mapping[str, Domain]] = dict.fromkeys(("l1", "l2"), NON_NEGATIVE)
 
 
 def keras_regularizer(strengths: Mapping[str, Any]) -> dict[str, Any]:
@@ -64,6 +141,13 @@ def keras_regularizer(strengths: Mapping[str, Any]) -> dict[str, Any]:
     given = {k: v for k, v in strengths.items() if v is not None}
     name = "L1L2" if len(given) == 2 else next(iter(given)).upper()
     return {"class_name": name, "config": given}
+
+
+def keras_section(resolved: Mapping[str, Any]) -> dict[str, Any] | Any:
+    """An initializer or constraint as Keras deserialises it (`keras.initializers.get` takes
+    `{"class_name": "random_normal", "config": {...}}`); the name alone is Keras' by that name."""
+    config = {k: v for k, v in resolved.items() if k != "name" and v is not None}
+    return {"class_name": resolved["name"], "config": config} if config else resolved["name"]
 
 
 class LayerSpec(Strict):
@@ -118,11 +202,23 @@ POSITION_KEYS = frozenset({"type", "name", "when", "first", "last"})
 
 
 class WeightedSpec(LayerSpec):
-    """Keys of layers with a kernel and a bias: the penalties on them and on the output."""
+    """Keys of layers with a kernel and a bias: how they start, their penalties and constraints,
+    and the penalty on the output."""
 
+    kernel_initializer: WeightInitializer | None = None
+    bias_initializer: WeightInitializer | None = None
     kernel_regularizer: Regularizer | None = None
     bias_regularizer: Regularizer | None = None
     activity_regularizer: Regularizer | None = None
+    kernel_constraint: WeightConstraint | None = None
+    bias_constraint: WeightConstraint | None = None
+
+
+#: The domains of the names those keys take written alone (`kernel_initializer: he_normal`).
+WEIGHT_DOMAINS: dict[str, Domain] = {
+    **dict.fromkeys(("kernel_initializer", "bias_initializer"), INITIALIZER),
+    **dict.fromkeys(("kernel_constraint", "bias_constraint"), CONSTRAINT),
+}
 
 
 #: Output shape from input shape; arguments resolved for one point (None where unknown).
@@ -149,6 +245,8 @@ def keras_kwargs(layer: ConcreteLayer, drop: tuple[str, ...] = ()) -> dict[str, 
     for key, value in args.items():
         if key.endswith("_regularizer") and isinstance(value, Mapping):
             args[key] = keras_regularizer(value)
+        elif key.endswith(("_initializer", "_constraint")) and isinstance(value, Mapping):
+            args[key] = keras_section(value)
     for key in _TUPLE_ARGS:
         if isinstance(args.get(key), list):
             args[key] = tuple(args[key])

@@ -7,13 +7,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 from ktrun.layers.base import (
+    WEIGHT_DOMAINS,
     Activation,
-    Initializer,
     LayerSpec,
     LayerType,
     Padding,
     Regularizer,
+    WeightConstraint,
     WeightedSpec,
+    WeightInitializer,
 )
 from ktrun.layers.shape_math import (
     ShapeFailure,
@@ -27,6 +29,7 @@ from ktrun.layers.shape_math import (
 from ktrun.spec.domains import (
     ACTIVATION,
     BOOL,
+    CONSTRAINT,
     CONV1D_PADDING,
     INITIALIZER,
     NON_NEGATIVE_INT,
@@ -48,8 +51,6 @@ class _Conv(WeightedSpec):
     dilation_rate: SizeArg = 1
     activation: Activation | None = None
     use_bias: BoolArg = True
-    kernel_initializer: Initializer | None = None
-    bias_initializer: Initializer | None = None
 
 
 class Conv1D(_Conv):
@@ -82,11 +83,13 @@ class _Depthwise(LayerSpec):
     dilation_rate: SizeArg = 1
     activation: Activation | None = None
     use_bias: BoolArg = True
-    depthwise_initializer: Initializer | None = None
-    bias_initializer: Initializer | None = None
+    depthwise_initializer: WeightInitializer | None = None
+    bias_initializer: WeightInitializer | None = None
     depthwise_regularizer: Regularizer | None = None
     bias_regularizer: Regularizer | None = None
     activity_regularizer: Regularizer | None = None
+    depthwise_constraint: WeightConstraint | None = None
+    bias_constraint: WeightConstraint | None = None
 
 
 class DepthwiseConv1D(_Depthwise):
@@ -101,8 +104,9 @@ class _Separable(_Depthwise):
     """A depthwise convolution, then a 1x1 (`pointwise_*`) one to `filters` channels."""
 
     filters: IntArg
-    pointwise_initializer: Initializer | None = None
+    pointwise_initializer: WeightInitializer | None = None
     pointwise_regularizer: Regularizer | None = None
+    pointwise_constraint: WeightConstraint | None = None
 
 
 class SeparableConv1D(_Separable):
@@ -225,13 +229,14 @@ _DOMAINS = {
     "padding": PADDING,
     "activation": ACTIVATION,
     "use_bias": BOOL,
-    **dict.fromkeys(("kernel_initializer", "bias_initializer"), INITIALIZER),
+    **WEIGHT_DOMAINS,
 }
 _SHAPE_ARGS = ("filters", "kernel_size", "strides", "padding", "dilation_rate")
 _DEPTHWISE_DOMAINS = {
-    **{k: v for k, v in _DOMAINS.items() if k not in ("filters", "kernel_initializer")},
+    **{k: v for k, v in _DOMAINS.items() if k != "filters" and not k.startswith("kernel_")},
     "depth_multiplier": POSITIVE_INT,
     "depthwise_initializer": INITIALIZER,
+    "depthwise_constraint": CONSTRAINT,
 }
 _DEPTHWISE_SHAPE_ARGS = ("depth_multiplier", "kernel_size", "strides", "padding", "dilation_rate")
 
@@ -270,7 +275,12 @@ def _separable(spec: type[_Separable], rank: int) -> LayerType:
     return LayerType(
         spec=spec,
         shape=spatial(rank, _separable_shape),
-        domains={**_DEPTHWISE_DOMAINS, "filters": POSITIVE_INT, "pointwise_initializer": INITIALIZER},
+        domains={
+            **_DEPTHWISE_DOMAINS,
+            "filters": POSITIVE_INT,
+            "pointwise_initializer": INITIALIZER,
+            "pointwise_constraint": CONSTRAINT,
+        },
         shape_args=("filters", *_DEPTHWISE_SHAPE_ARGS[1:]),
         size_args=("filters",),
     )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ktrun.layers.base import Activation, Initializer, LayerType, WeightedSpec
+from ktrun.layers.base import WEIGHT_DOMAINS, Activation, LayerType, WeightedSpec
 from ktrun.layers.shape_math import ShapeFailure, size
-from ktrun.spec.domains import ACTIVATION, BOOL, INITIALIZER, POSITIVE_INT
+from ktrun.spec.domains import ACTIVATION, BOOL, POSITIVE_INT
 from ktrun.spec.refs import BoolArg, IntArg
 
 if TYPE_CHECKING:
@@ -19,8 +19,6 @@ class Dense(WeightedSpec):
     units: IntArg
     activation: Activation | None = None
     use_bias: BoolArg = True
-    kernel_initializer: Initializer | None = None
-    bias_initializer: Initializer | None = None
 
 
 def _shape(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
@@ -37,8 +35,7 @@ TYPES = (
             "units": POSITIVE_INT,
             "activation": ACTIVATION,
             "use_bias": BOOL,
-            "kernel_initializer": INITIALIZER,
-            "bias_initializer": INITIALIZER,
+            **WEIGHT_DOMAINS,
         },
         shape_args=("units",),
         size_args=("units",),

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from ktrun.layers.base import LayerSpec, LayerType, Regularizer
+from ktrun.layers.base import LayerSpec, LayerType, Regularizer, WeightConstraint, WeightInitializer
 from ktrun.layers.shape_math import ShapeFailure, format_shape, size
-from ktrun.spec.domains import POSITIVE_INT
+from ktrun.spec.domains import CONSTRAINT, INITIALIZER, POSITIVE_INT
 from ktrun.spec.refs import IntArg
 
 if TYPE_CHECKING:
@@ -20,8 +20,10 @@ class Embedding(LayerSpec):
     type: Literal["Embedding"]
     input_dim: IntArg = Field(description="Vocabulary size: largest token id + 1.")
     output_dim: IntArg
+    embeddings_initializer: WeightInitializer | None = None
     embeddings_regularizer: Regularizer | None = None
     activity_regularizer: Regularizer | None = None
+    embeddings_constraint: WeightConstraint | None = None
 
 
 def _shape(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
@@ -40,7 +42,12 @@ TYPES = (
     LayerType(
         spec=Embedding,
         shape=_shape,
-        domains={"input_dim": POSITIVE_INT, "output_dim": POSITIVE_INT},
+        domains={
+            "input_dim": POSITIVE_INT,
+            "output_dim": POSITIVE_INT,
+            "embeddings_initializer": INITIALIZER,
+            "embeddings_constraint": CONSTRAINT,
+        },
         shape_args=("output_dim",),
         size_args=("output_dim",),
     ),

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ktrun.layers.base import Activation, LayerType, Regularizer, WeightedSpec
+from ktrun.layers.base import (
+    WEIGHT_DOMAINS,
+    Activation,
+    LayerType,
+    Regularizer,
+    WeightConstraint,
+    WeightedSpec,
+    WeightInitializer,
+)
 from ktrun.layers.shape_math import ShapeFailure, format_shape, rank_hint, size
-from ktrun.spec.domains import ACTIVATION, BOOL, FRACTION, POSITIVE_INT
+from ktrun.spec.domains import ACTIVATION, BOOL, CONSTRAINT, FRACTION, INITIALIZER, POSITIVE_INT
 from ktrun.spec.refs import BoolArg, FloatArg, IntArg
 
 if TYPE_CHECKING:
@@ -15,7 +23,9 @@ if TYPE_CHECKING:
 
 
 class _Recurrent(WeightedSpec):
+    recurrent_initializer: WeightInitializer | None = None
     recurrent_regularizer: Regularizer | None = None
+    recurrent_constraint: WeightConstraint | None = None
     units: IntArg
     activation: Activation | None = None
     dropout: FloatArg = 0.0
@@ -63,6 +73,9 @@ def _recurrent(spec: type[_Recurrent]) -> LayerType:
             "dropout": FRACTION,
             "recurrent_dropout": FRACTION,
             "return_sequences": BOOL,
+            **WEIGHT_DOMAINS,
+            "recurrent_initializer": INITIALIZER,
+            "recurrent_constraint": CONSTRAINT,
         },
         shape_args=("units", "return_sequences"),
         size_args=("units",),

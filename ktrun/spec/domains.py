@@ -64,6 +64,8 @@ NON_NEGATIVE = Domain("float", "a number >= 0", lo=0)
 NON_NEGATIVE_INT = Domain("int", "an integer >= 0", lo=0)
 ACTIVATION = Domain("str", "an activation name", names=kn.ACTIVATIONS, code="unknown-activation")
 INITIALIZER = Domain("str", "an initializer name", names=kn.INITIALIZERS, code="unknown-initializer")
+CONSTRAINT = Domain("str", "a constraint name", names=kn.CONSTRAINTS, code="unknown-constraint")
+NUMBER = Domain("float", "a number")
 PADDING = Domain("str", "'valid' or 'same'", names=kn.PADDINGS, code="invalid-padding")
 CONV1D_PADDING = Domain(
     "str", "'valid', 'same' or 'causal'", names=kn.CONV1D_PADDINGS, code="invalid-padding"

@@ -19,12 +19,37 @@ ACTIVATIONS: tuple[str, ...] = (
     "threshold",
 )  # fmt: skip
 
-# `constant` and `identity` are left out: by name they fail (no value; 2-D kernels only).
-INITIALIZERS: tuple[str, ...] = (
-    "glorot_normal", "glorot_uniform", "he_normal", "he_uniform",
-    "lecun_normal", "lecun_uniform", "ones", "orthogonal", "random_normal", "random_uniform",
-    "truncated_normal", "variance_scaling", "zeros",
-)  # fmt: skip
+_SEEDED = frozenset({"seed"})
+#: Initializer → the arguments ktrun lets you set (`{name: random_normal, stddev: $s}`); every
+#: one left out keeps Keras' default. `constant` and `identity` are left out: by name they fail
+#: (no value; 2-D kernels only).
+INITIALIZER_ARGS: dict[str, frozenset[str]] = {
+    "glorot_normal": _SEEDED,
+    "glorot_uniform": _SEEDED,
+    "he_normal": _SEEDED,
+    "he_uniform": _SEEDED,
+    "lecun_normal": _SEEDED,
+    "lecun_uniform": _SEEDED,
+    "ones": frozenset(),
+    "orthogonal": _SEEDED | {"gain"},
+    "random_normal": _SEEDED | {"mean", "stddev"},
+    "random_uniform": _SEEDED | {"minval", "maxval"},
+    "truncated_normal": _SEEDED | {"mean", "stddev"},
+    "variance_scaling": _SEEDED | {"scale", "mode", "distribution"},
+    "zeros": frozenset(),
+}
+INITIALIZERS: tuple[str, ...] = tuple(INITIALIZER_ARGS)
+VARIANCE_SCALING_MODES: tuple[str, ...] = ("fan_in", "fan_out", "fan_avg")
+VARIANCE_SCALING_DISTRIBUTIONS: tuple[str, ...] = ("truncated_normal", "untruncated_normal", "uniform")
+
+#: Weight constraint (`kernel_constraint: {name: max_norm, max_value: $m}`) → its arguments.
+CONSTRAINT_ARGS: dict[str, frozenset[str]] = {
+    "max_norm": frozenset({"max_value", "axis"}),
+    "min_max_norm": frozenset({"min_value", "max_value", "rate", "axis"}),
+    "non_neg": frozenset(),
+    "unit_norm": frozenset({"axis"}),
+}
+CONSTRAINTS: tuple[str, ...] = tuple(CONSTRAINT_ARGS)
 
 PADDINGS: tuple[str, ...] = ("valid", "same")
 CONV1D_PADDINGS: tuple[str, ...] = ("valid", "same", "causal")

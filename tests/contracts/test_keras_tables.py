@@ -32,6 +32,34 @@ def test_initializers_build_dense_and_conv_kernels() -> None:
         keras.layers.Conv2D(2, 3, kernel_initializer=name).build((None, 5, 5, 1))
 
 
+def test_initializer_and_constraint_arguments_are_keras_own() -> None:
+    """Each name with the arguments ktrun lets you set, as the builder passes them (`class_name`
+    and `config`): Keras makes that object and keeps each argument."""
+    import keras
+
+    from ktrun.layers.base import ConstraintSpec, InitializerSpec
+
+    assert set(kn.INITIALIZER_ARGS) == set(InitializerSpec.DOMAINS["name"].names or ())
+    tables = [
+        (kn.INITIALIZER_ARGS, keras.initializers.get, InitializerSpec),
+        (kn.CONSTRAINT_ARGS, keras.constraints.get, ConstraintSpec),
+    ]
+    for table, get, section in tables:
+        assert set().union(*table.values()) == set(section.model_fields) - {"name"}, section
+        for name, args in table.items():
+            made = get({"class_name": name, "config": {}})
+            assert made is not None and get(name) is not None, name
+            assert args <= set(made.get_config()), (name, args - set(made.get_config()))
+    for mode in kn.VARIANCE_SCALING_MODES:
+        for distribution in kn.VARIANCE_SCALING_DISTRIBUTIONS:
+            keras.initializers.VarianceScaling(mode=mode, distribution=distribution)
+    keras.layers.Dense(
+        2,
+        kernel_initializer={"class_name": "variance_scaling", "config": {"mode": "fan_out"}},
+        kernel_constraint={"class_name": "min_max_norm", "config": {"rate": 0.5, "axis": 0}},
+    ).build((None, 3))
+
+
 #: Keras loss classes ktrun leaves out, and why (every other one must be in `LOSS_CLASSES`).
 LOSSES_LEFT_OUT = {
     "Loss": "the base class",

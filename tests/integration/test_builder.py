@@ -177,3 +177,47 @@ def test_wrappers_are_built_around_their_layer_with_each_point_s_values(tmp_conf
     assert tuple(model.output_shape) == (None, 10)
     (td,) = [layer for layer in model.layers if isinstance(layer, keras.layers.TimeDistributed)]
     assert isinstance(td.layer, keras.layers.Dense) and td.layer.units == 3
+
+
+WEIGHTS = """
+hyperparameters:
+  stddev: {type: float, min: 0.01, max: 0.1, sampling: log}
+  norm: {type: float, min: 1.0, max: 4.0}
+  blocks: {type: int, min: 1, max: 2}
+model:
+  layers:
+    - {type: Flatten}
+    - type: repeat
+      times: $blocks
+      layers:
+        - {type: Dense, units: 8, activation: relu,
+           kernel_initializer: {name: random_normal, stddev: $stddev},
+           kernel_constraint: {name: max_norm, max_value: $norm, axis: 0}, bias_constraint: non_neg}
+    - {type: Dense, units: 10, activation: softmax, kernel_initializer: he_normal,
+       bias_initializer: {name: random_uniform, minval: -0.1, maxval: 0.1}}
+"""
+
+
+def test_initializers_and_constraints_are_built_with_each_point_s_arguments(tmp_conf: Path) -> None:
+    """`{name: random_normal, stddev: $stddev}` is Keras' RandomNormal at this repetition's value;
+    a name alone (`he_normal`, `non_neg`) is Keras' own object by that name, as before."""
+    import keras
+
+    from ktrun.compiler.keras_model import build_layers
+
+    write_experiment(tmp_conf, "weights", WEIGHTS)
+    report = check_one(["+experiment=weights"], extra=[tmp_conf])
+    assert report.checked is not None and not report.errors, report.problems
+    assert {"stddev_1", "stddev_2", "norm_1", "norm_2"} <= set(report.checked.space.params)
+    plan = compile_plan(report.checked, state_root=tmp_conf / "state")
+    point = {"blocks": 2, "stddev_1": 0.02, "stddev_2": 0.05, "norm_1": 2.0, "norm_2": 3.0}
+    _, first, second, out = build_layers(plan, point)
+    assert isinstance(first.kernel_initializer, keras.initializers.RandomNormal)
+    assert first.kernel_initializer.stddev == pytest.approx(0.02)
+    assert second.kernel_initializer.stddev == pytest.approx(0.05)
+    assert isinstance(second.kernel_constraint, keras.constraints.MaxNorm)
+    assert second.kernel_constraint.get_config() == {"max_value": 3.0, "axis": 0}
+    assert isinstance(first.bias_constraint, keras.constraints.NonNeg)
+    assert isinstance(out.kernel_initializer, keras.initializers.HeNormal)
+    assert isinstance(out.bias_initializer, keras.initializers.RandomUniform)
+    assert (out.bias_initializer.minval, out.bias_initializer.maxval) == (-0.1, 0.1)

@@ -125,3 +125,62 @@ def test_keras_names_are_unique_per_repetition() -> None:
         [{"type": "repeat", "times": 2, "layers": [{"type": "Dense", "units": 3, "name": "d"}]}]
     )
     assert [c.kind.kwargs(c)["name"] for c in layers] == ["d_1", "d_2"]
+
+
+def test_initializers_and_constraints_are_built_from_their_section_or_their_name() -> None:
+    """A section is Keras' `{class_name, config}` (unset keys left to Keras); a name alone, as a
+    string or as a section, stays the name."""
+    (dense,) = _concrete(
+        [
+            {
+                "type": "Dense",
+                "units": 3,
+                "kernel_initializer": {"name": "random_normal", "stddev": "$s"},
+                "bias_initializer": "zeros",
+                "kernel_constraint": {"name": "non_neg"},
+                "bias_constraint": {"name": "min_max_norm", "max_value": 2.0, "axis": [0, 1]},
+            }
+        ],
+        {"s": 0.2},
+    )
+    kwargs = dense.kind.kwargs(dense)
+    assert kwargs["kernel_initializer"] == {"class_name": "random_normal", "config": {"stddev": 0.2}}
+    assert kwargs["bias_initializer"] == "zeros"
+    assert kwargs["kernel_constraint"] == "non_neg"
+    assert kwargs["bias_constraint"] == {
+        "class_name": "min_max_norm",
+        "config": {"max_value": 2.0, "axis": [0, 1]},
+    }
+    assert dense.refs == ("s",)
+
+
+def test_every_layer_with_a_kernel_takes_initializers_and_constraints() -> None:
+    for name, kind in REGISTRY.items():
+        fields = set(kind.spec.model_fields)
+        for weights in ("kernel", "recurrent", "depthwise", "pointwise", "embeddings"):
+            if f"{weights}_regularizer" in fields:
+                assert {f"{weights}_initializer", f"{weights}_constraint"} <= fields, (name, weights)
+                assert {f"{weights}_initializer", f"{weights}_constraint"} <= set(kind.domains), name
+
+
+def test_a_key_the_named_initializer_does_not_take_is_reported_with_those_that_do() -> None:
+    from ktrun.pipeline import check_one
+    from tests.configs.test_bad_configs import FIXTURES_DIR
+
+    report = check_one(["+experiment=initializer_arg_unused"], extra=[FIXTURES_DIR])
+    (problem,) = report.errors
+    assert problem.code == "weight-arg-unused"
+    assert problem.path == ("model", "layers", 1, "kernel_initializer", "stddev")
+    assert (
+        problem.message == "Dense.kernel_initializer: the initializer `glorot_uniform` does not take `stddev`"
+    )
+    assert problem.hint == (
+        "glorot_uniform takes seed; `stddev` belongs to random_normal, truncated_normal: remove it, "
+        "or let `$init` take only those"
+    )
+    report = check_one(["+experiment=constraint_unknown"], extra=[FIXTURES_DIR])
+    by_code = {p.code: p for p in report.errors}
+    assert by_code["unknown-constraint"].path == ("model", "layers", 2, "bias_constraint")
+    assert by_code["unknown-constraint"].hint.startswith("did you mean `non_neg`?")
+    assert by_code["arg-out-of-range"].path == ("hyperparameters", "norm", "min")
+    assert "model.layers.1.kernel_constraint.max_value" in by_code["arg-out-of-range"].message
