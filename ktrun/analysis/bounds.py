@@ -240,13 +240,19 @@ def _order(bounds: Mapping[str, list[Bound]], probs: _Problems) -> tuple[list[st
                     cycle = [*stack[stack.index(p) :], p]
                     cyclic.update(cycle)
                     first = next(x for x in bounds[cycle[-2]] if p in x.reads.values())
+                    itself = len(cycle) == 2  # `units: {max: $units_1}` in a repeat, at units_1
                     probs.add(
                         pb.error(
                             "bound-cycle",
                             first.path,
-                            f"bounds depend on each other in a cycle: {' → '.join(cycle)}",
-                            "a bound may read only hyperparameters whose own bounds do not read it back; "
-                            "write one side as a number",
+                            f"the {first.side} of `{first.base}` reads `{p}`, which is `{first.base}` "
+                            "itself there"
+                            if itself
+                            else f"bounds depend on each other in a cycle: {' → '.join(cycle)}",
+                            "bound it by another hyperparameter (e.g. one declared for the first layer alone)"
+                            if itself
+                            else "a bound may read only hyperparameters whose own bounds do not read "
+                            "it back; write one side as a number",
                         )
                     )
                 elif p not in state:

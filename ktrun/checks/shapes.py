@@ -23,7 +23,8 @@ def check_shapes(ctx: Ctx, strict: bool = False) -> Iterator[Problem]:
     feas = ctx.feasibility
     fractions = feas.shape_fraction()
     total_bad = sum(fractions.values())
-    constrained = bool(ctx.constraints.instances)
+    # Dependent bounds imply constraints too; say "bounds" when the user wrote no constraint.
+    constrained = "constraints" if ctx.spec.constraints else "bounds" if ctx.constraints.instances else ""
     for code, example in feas.shape_examples.items():
         fail = example.trace.failure
         assert fail is not None
@@ -32,7 +33,7 @@ def check_shapes(ctx: Ctx, strict: bool = False) -> Iterator[Problem]:
         where = fail.path
         text = f"{fail.message}, e.g. for {point}: {example.trace.describe()}"
         if total_bad >= 1.0 - 1e-12:
-            allowed = " the constraints allow" if constrained else ""
+            allowed = f" the {constrained} allow" if constrained else ""
             every = f"every point{allowed} fails" if feas.exact else f"no sampled point{allowed} fits"
             yield pb.error(code, where, f"{every}: {text}", fail.hint)
         else:
@@ -45,14 +46,14 @@ def check_shapes(ctx: Ctx, strict: bool = False) -> Iterator[Problem]:
             )
 
 
-def _excluded(feas: Feasibility, frac: float, constrained: bool) -> str:
+def _excluded(feas: Feasibility, frac: float, constrained: str) -> str:
     """How much a shape failure excludes, of the points the constraints allow (the others are
     never built, whatever their shapes)."""
     allowed = feas.allowed_points
     if not feas.exact or not math.isfinite(allowed):
-        of = "the points the constraints allow" if constrained else "the space"
+        of = f"the points the {constrained} allow" if constrained else "the space"
         return f"about {frac:.0%} of {of} is excluded (estimated)"
     bad = round(allowed * frac)
     if constrained:
-        return f"{bad:,} of the {allowed:,.0f} points the constraints allow ({frac:.0%}) are excluded"
+        return f"{bad:,} of the {allowed:,.0f} points the {constrained} allow ({frac:.0%}) are excluded"
     return f"{frac:.0%} of the space is excluded ({bad:,} of {allowed:,.0f} points)"

@@ -235,3 +235,12 @@ def test_a_default_outside_one_repetition_s_own_range_is_an_error_before_keras_t
     )
     [(code, key, hint)] = problems(c)
     assert (code, key) == ("hp-default-invalid", "hyperparameters.units.default") and "2, 3, 4" in hint
+
+
+def test_a_repetition_bounded_by_its_own_first_instance_is_told_why_that_cannot_work() -> None:
+    c = ctx(
+        {"n": {"type": "int", "min": 1, "max": 2}, "units": {"type": "int", "min": 8, "max": "$units_1"}},
+        [{"type": "repeat", "times": "$n", "layers": dense("units")}],
+    )
+    found = [p for check in (references.check_references,) for p in check(c) if p.code == "bound-cycle"]
+    assert [p.message for p in found] == ["the max of `units` reads `units_1`, which is `units` itself there"]
