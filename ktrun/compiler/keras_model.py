@@ -146,6 +146,15 @@ def build_model(plan: Plan, point: Mapping[str, Scalar]) -> keras.Model:
     return model
 
 
+def adapt_layers(model: keras.Model, x_train: Any) -> None:
+    """Adapt every Normalization layer of a built model to the trial's training x (never the
+    validation data), each on the values that reach it: x through the layers before it."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Normalization):
+            before = keras.Model(model.inputs, layer.input)
+            layer.adapt(before.predict(x_train, verbose=0))
+
+
 def fit_setting(plan: Plan, name: str, point: Mapping[str, Scalar]) -> Any:
     """A `fit` setting (epochs, batch_size, shuffle, class_weight) for this point, literal or tuned."""
     return _resolve(getattr(plan.spec.fit, name), point)

@@ -1,19 +1,22 @@
 """Preprocessing and augmentation layers for images (height, width, channels).
 
 Rescaling keeps any shape; Resizing and CenterCrop set height and width; the random
-augmentations (active in training only) keep the image's shape. Layers that are adapted to
-data (Normalization, TextVectorization) need the training split and are not here yet.
+augmentations (active in training only) keep the image's shape. Normalization keeps any shape; its
+mean and variance are adapted to each trial's training split (`adapt_layers` in the builder, never
+the validation data). TextVectorization, adapted to text, is not here yet.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
+from pydantic import Field
+
 from ktrun.layers.base import LayerSpec, LayerType
 from ktrun.layers.core import same_shape
 from ktrun.layers.shape_math import ShapeFailure, size, spatial
-from ktrun.spec.domains import NON_NEGATIVE, POSITIVE_INT, Domain
-from ktrun.spec.refs import FloatArg, IntArg, StrArg
+from ktrun.spec.domains import BOOL, NON_NEGATIVE, POSITIVE_INT, Domain
+from ktrun.spec.refs import BoolArg, FloatArg, IntArg, SizeArg, StrArg
 
 if TYPE_CHECKING:
     from ktrun.layers.base import ConcreteLayer
@@ -24,6 +27,15 @@ class Rescaling(LayerSpec):
     type: Literal["Rescaling"]
     scale: FloatArg
     offset: FloatArg = 0.0
+
+
+class Normalization(LayerSpec):
+    """Feature-wise (x - mean) / sqrt(variance), both learnt from the training split before
+    each trial trains (Keras' `adapt`): no statistics of the validation data leak into it."""
+
+    type: Literal["Normalization"]
+    axis: SizeArg = Field(-1, description="The axis (or axes) that keep their own mean: features.")
+    invert: BoolArg = Field(False, description="Undo the normalization instead (x * std + mean).")
 
 
 class Resizing(LayerSpec):
@@ -77,6 +89,7 @@ _INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5", "ar
 
 TYPES = (
     LayerType(spec=Rescaling, shape=same_shape),
+    LayerType(spec=Normalization, shape=same_shape, domains={"invert": BOOL}),
     LayerType(
         spec=Resizing,
         shape=spatial(2, _resized),

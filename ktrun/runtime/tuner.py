@@ -163,6 +163,7 @@ class KtrunHyperModel(kt.HyperModel):
         kwargs["shuffle"] = bool(kb.fit_setting(self.plan, "shuffle", point))
         if kb.fit_setting(self.plan, "class_weight", point) == "balanced":
             kwargs["class_weight"] = self.balanced_weights
+        kb.adapt_layers(model, args[0] if args else kwargs["x"])  # the training split only
         history = model.fit(*args, callbacks=callbacks, **kwargs)
         interrupt.check()  # a stopped fit is not a result: the trial runs again on resume
         if ctx is not None and ctx.nan_at is not None:

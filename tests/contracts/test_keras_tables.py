@@ -159,6 +159,7 @@ EXAMPLES: dict[str, tuple[tuple[int, ...], dict[str, object]]] = {
     "Cropping1D": ((9, 2), {"cropping": 2}),
     "Cropping2D": ((9, 8, 1), {"cropping": [1, 3]}),
     "Rescaling": ((4, 4, 3), {"scale": 0.00392}),
+    "Normalization": ((5, 3), {"axis": [1, 2]}),
     "Resizing": ((9, 9, 3), {"height": 4, "width": 6}),
     "CenterCrop": ((9, 9, 3), {"height": 4, "width": 6}),
     "RandomFlip": ((8, 8, 3), {"mode": "horizontal"}),
