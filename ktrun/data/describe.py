@@ -33,7 +33,7 @@ def describe(data: DataSpec, seed: int = 0, roots: tuple[Path, ...] | None = Non
     outside = _outside(data.path, roots) if "path" in source.keys else None
     if outside is not None:
         known = source.known(data)
-        return DataInfo(known.input_shape, known.num_classes, [outside])
+        return DataInfo(known.input_shape, known.num_classes, [outside], known.target_shape)
     return source.describe(data, seed, CHECK_BUDGET)
 
 

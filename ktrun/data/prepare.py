@@ -20,7 +20,8 @@ from numpy.typing import NDArray
 
 from ktrun import problems as pb
 from ktrun.data.raw import DataError, DataInfo, Raw
-from ktrun.data.validate import as_numbers, check_x, class_ids, row_count
+from ktrun.data.target import Expect
+from ktrun.data.validate import Labels, check_x, check_y, row_count
 from ktrun.problems import Problem
 from ktrun.spec.experiment import DataSpec
 
@@ -32,7 +33,9 @@ class Dataset:
     """Arrays ready for `model.fit`: validated, shuffled, limited, split and normalised."""
 
     x_train: NDArray[np.float32]  # (n, *input_shape)
-    y_train: Array  # int64 (n,) sparse; float32 (n, classes) one-hot; float32 for regression
+    #: int64 ids (n,) or (n, T) sparse; float32 one-hot (n, [T,] C) or multi-hot (n, k) rows;
+    #: float32 regression targets of their own shape; x_train itself for reconstruction.
+    y_train: Array
     x_val: NDArray[np.float32] | None
     y_val: Array | None
     input_shape: tuple[int, ...]
@@ -52,8 +55,12 @@ def inspect(raw: Raw, data: DataSpec, seed: int, num_classes: int | None) -> Dat
         valid = validate(raw, data, None, num_classes, seed)
     except DataError as e:
         return DataInfo(None, num_classes, e.problems)
-    classes = valid.classes if valid.classes is not None else num_classes
-    return DataInfo(raw.x_shape[1:], classes, valid.problems)
+    want = Expect.of(data, num_classes)
+    labels = valid.labels
+    classes = labels.classes if labels is not None and labels.classes is not None else num_classes
+    stored = raw.y_shape
+    target = want.target_of(stored[1:]) if stored is not None and want.reads_y else None
+    return DataInfo(raw.x_shape[1:], classes, valid.problems, target)
 
 
 @dataclass
@@ -62,9 +69,7 @@ class _Valid:
 
     order: NDArray[np.intp]
     x: NDArray[np.float32] | None
-    ids: NDArray[np.int64] | None  # classification
-    targets: NDArray[np.float32] | None  # regression
-    classes: int | None
+    labels: Labels | None  # None: y not read, or not needed (reconstruction)
     problems: list[Problem]
 
 
@@ -73,18 +78,20 @@ def validate(
 ) -> _Valid:
     """Shuffle, limit and check every row the search will use (x and y only if they were read)."""
     n = raw.x_shape[0]
-    if raw.y is not None and len(raw.y) != n:
+    want = Expect.of(data, num_classes)
+    y = raw.y if want.reads_y else None
+    if y is not None and len(y) != n:
         raise DataError(
             [
                 pb.error(
                     "data-length-mismatch",
                     raw.y_path,
-                    f"x has {n} rows but y has {len(raw.y)}",
+                    f"x has {n} rows but y has {len(y)}",
                     "x and y need one row per sample, in the same order",
                 )
             ]
         )
-    reading = raw.x is not None or raw.y is not None
+    reading = raw.x is not None or y is not None
     order = np.random.default_rng(seed).permutation(n) if reading else np.arange(0)
     used = min(n, data.limit) if data.limit is not None else n
     order = order[:used]
@@ -108,18 +115,11 @@ def validate(
     if raw.x is not None:
         x, x_problems = check_x(raw, raw.x[order], order, input_shape)
         problems += x_problems
-    classes: int | None = None
-    ids: NDArray[np.int64] | None = None
-    targets: NDArray[np.float32] | None = None
-    if raw.y is not None and data.task == "classification":
-        # A class count the user set is where a range error points; otherwise at the labels.
-        given = ("data", "num_classes") if data.num_classes is not None else raw.y_path
-        ids, classes, y_problems = class_ids(raw, raw.y[order], order, num_classes, given)
-        problems += y_problems
-    elif raw.y is not None:
-        targets, y_problems = as_numbers(raw.y[order], "targets", raw.y_path, order, raw)
-        problems += y_problems
-    return _Valid(order, x, ids, targets, classes, problems)
+    labels: Labels | None = None
+    if y is not None:
+        labels = check_y(y[order], order, want, raw.y_path, raw.row)
+        problems += labels.problems
+    return _Valid(order, x, labels, problems)
 
 
 def prepare(
@@ -129,21 +129,19 @@ def prepare(
     valid = validate(raw, data, input_shape, num_classes, seed)
     if valid.problems:
         raise DataError(valid.problems)
-    x, ids, classes, targets = valid.x, valid.ids, valid.classes, valid.targets
+    x, labels = valid.x, valid.labels
     assert x is not None  # no problems means every check passed (and the run reads everything)
     n, used = raw.x_shape[0], len(valid.order)
     n_val = round(used * data.validation_split) if data.validation_split > 0 else 0
 
     n_train = used - n_val
     x_train, x_val = _normalize(data.normalize, x[:n_train], x[n_train:] if n_val else None)
-    warnings: tuple[Problem, ...] = ()
-    y: Array
-    if ids is not None and classes is not None:
-        warnings = _missing_classes(ids[:n_train], classes)
-        y = np.eye(classes, dtype=np.float32)[ids] if data.labels == "one_hot" else ids
-    else:
-        assert targets is not None
-        y = targets
+    if labels is None:  # reconstruction: the target is the input, normalised the same way
+        return Dataset(x_train, x_train, x_val, x_val, input_shape, None, raw.describe(n, used))
+    assert labels.values is not None
+    y = encode(labels, Expect.of(data, num_classes))
+    classes = labels.classes
+    warnings = _missing_classes(labels.values[:n_train], classes, data.labels) if classes else ()
     return Dataset(
         x_train=x_train,
         y_train=y[:n_train],
@@ -156,9 +154,25 @@ def prepare(
     )
 
 
-def _missing_classes(ids: NDArray[np.int64], classes: int) -> tuple[Problem, ...]:
-    """Not an error (small or limited data sets often lack a class), but the model can never learn it."""
-    missing = sorted(set(range(classes)) - {int(i) for i in np.unique(ids)})
+def encode(labels: Labels, want: Expect) -> Array:
+    """Valid labels as the loss takes them: ids, one-hot rows (per step too) or as they are."""
+    values = labels.values
+    assert values is not None and (labels.classes is not None or not want.classifies)
+    if want.classifies and want.labels == "one_hot" and labels.classes is not None:
+        one_hot: Array = np.eye(labels.classes, dtype=np.float32)[values]
+        return one_hot
+    return values
+
+
+def _missing_classes(values: Array, classes: int, labels: str) -> tuple[Problem, ...]:
+    """Not an error (small or limited data sets often lack a class), but the model can never learn it.
+
+    `values`: class ids (per sample or per step), or multi-hot rows (a label no row has)."""
+    if labels == "multi_hot":
+        present = set(np.flatnonzero(values.reshape(-1, classes).any(axis=0)).tolist())
+    else:
+        present = {int(i) for i in np.unique(values)}
+    missing = sorted(set(range(classes)) - present)
     if not missing:
         return ()
     shown = ", ".join(str(c) for c in missing[:10]) + (", ..." if len(missing) > 10 else "")

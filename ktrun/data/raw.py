@@ -27,6 +27,9 @@ class DataInfo:
     input_shape: tuple[int, ...] | None
     num_classes: int | None
     problems: list[Problem] = field(default_factory=list)
+    #: Per-sample shape of the target as validated (`ktrun.data.target`): `()` for one class id,
+    #: `(T,)` per time step, `(k,)` multi-hot, a regression target's own; None when unknown.
+    target_shape: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -42,6 +45,7 @@ class Raw:
     lines: list[int] | None = None  # csv: the file line of each row
     note: str = ""  # e.g. how csv text labels were mapped to ids
     shape: tuple[int, ...] | None = None  # x's shape when x is not read
+    y_stored: tuple[int, ...] | None = None  # y's shape when y is not read
 
     @property
     def x_shape(self) -> tuple[int, ...]:
@@ -49,6 +53,12 @@ class Raw:
             return tuple(int(d) for d in self.x.shape)
         assert self.shape is not None
         return self.shape
+
+    @property
+    def y_shape(self) -> tuple[int, ...] | None:
+        if self.y is not None:
+            return tuple(int(d) for d in self.y.shape)
+        return self.y_stored
 
     def row(self, i: int) -> str:
         return f"row {i} (line {self.lines[i]})" if self.lines is not None else f"row {i}"

@@ -59,13 +59,38 @@ class DataSpec(Strict):
         "scale",
         description="scale: divide by the data's maximum; standardize: zero mean, unit var.",
     )
-    labels: Literal["sparse", "one_hot"] = Field(
-        "sparse", description="Label encoding fed to the loss: integer ids or one-hot rows."
+    labels: Literal["sparse", "one_hot", "multi_hot"] = Field(
+        "sparse",
+        description=(
+            "Classification labels as the loss takes them: sparse (integer class ids), one_hot "
+            "(rows with one 1), multi_hot (multi-label: rows of 0/1 with any number of 1s, for k "
+            "sigmoid units and binary_crossentropy)."
+        ),
+    )
+    per_step: bool = Field(
+        False,
+        description=(
+            "Sequence labelling: one class label per time step. y holds (n, T) class ids (or "
+            "(n, T, C) rows) and the model outputs (T, C), e.g. an LSTM with return_sequences "
+            "then Dense."
+        ),
     )
     num_classes: int | None = Field(
-        None, ge=1, description="Known for built-in sources; needed for npz/csv classification."
+        None,
+        ge=1,
+        description=(
+            "Known for built-in sources; for npz/csv classification taken from the labels (max + 1, "
+            "or the width of one-hot/multi-hot rows) when unset."
+        ),
     )
-    task: Literal["classification", "regression"] = "classification"
+    task: Literal["classification", "regression", "reconstruction"] = Field(
+        "classification",
+        description=(
+            "classification: class labels; regression: real targets of any shape per sample ((n,), "
+            "(n, k), (n, a, b)), which the output must match; reconstruction: the target is the "
+            "input itself, normalised the same way (autoencoders), and no y array is read."
+        ),
+    )
     limit: int | None = Field(None, ge=1, description="Use at most this many rows (quick runs).")
 
 

@@ -19,7 +19,7 @@ from ktrun.spec.experiment import DataSourceName, DataSpec
 from tests.conftest import CONF, REPO
 
 #: `data.*` keys the shared preparation reads for every source (the rest belong to sources).
-SHARED = {"source", "validation_split", "normalize", "labels", "num_classes", "task", "limit"}
+SHARED = {"source", "validation_split", "normalize", "labels", "per_step", "num_classes", "task", "limit"}
 
 
 # ---------------------------------------------------------------- the registry agrees with the config
@@ -60,13 +60,15 @@ def test_check_on_a_built_in_source_never_imports_numpy() -> None:
     [("digits", (8, 8, 1)), ("mnist", (28, 28, 1)), ("fashion_mnist", (28, 28, 1)), ("cifar10", (32, 32, 3))],
 )
 def test_built_in_sources_are_described_without_reading(source: str, shape: tuple[int, ...]) -> None:
-    assert describe(DataSpec(source=source)) == DataInfo(shape, 10)  # type: ignore[arg-type]
+    assert describe(DataSpec(source=source)) == DataInfo(shape, 10, target_shape=())  # type: ignore[arg-type]
 
 
 def test_digits_ignores_a_path_and_a_keras_file_outside_the_project_is_not_read(tmp_path: Path) -> None:
     roots = (tmp_path / "project",)
     outside = str(tmp_path / "elsewhere" / "mnist.npz")
-    assert describe(DataSpec(source="digits", path=outside), 0, roots) == DataInfo((8, 8, 1), 10)
+    assert describe(DataSpec(source="digits", path=outside), 0, roots) == DataInfo(
+        (8, 8, 1), 10, target_shape=()
+    )
     info = describe(DataSpec(source="mnist", path=outside), 0, roots)
     assert (info.input_shape, info.num_classes) == ((28, 28, 1), 10)
     assert [p.code for p in info.problems] == ["data-file-not-read"]
@@ -79,7 +81,9 @@ def test_a_local_npz_is_described_by_the_run_s_own_reading(tmp_path: Path) -> No
     path = tmp_path / "d.npz"
     np.savez(path, x=np.ones((20, 4)), y=(np.arange(20) % 3).reshape(-1, 1))
     info = describe(DataSpec(source="npz", path=str(path)))
-    assert info == DataInfo((4,), 3)  # classes from the labels (max + 1); column labels are flattened
+    assert info == DataInfo(
+        (4,), 3, target_shape=()
+    )  # classes from the labels (max + 1); column labels are flattened
 
 
 @pytest.mark.parametrize("source", ["npz", "csv"])
@@ -123,7 +127,7 @@ def test_a_registered_source_gets_check_and_the_shared_preparation(monkeypatch: 
     monkeypatch.setitem(SOURCES, "ramp", Ramp())
     data = DataSpec.model_construct(**{**DataSpec().model_dump(), "source": "ramp", "limit": 10})
     assert source_for("ramp").name == "ramp"
-    assert describe(data, seed=0) == DataInfo((2,), 2)  # the default describe: the run's validation
+    assert describe(data, seed=0) == DataInfo((2,), 2, target_shape=())  # the run's validation
     ds = load_dataset(data, (2,), None, seed=0)
     assert ds.source == "ramp (a test, 20 rows, 10 used)" and ds.num_classes == 2
     assert ds.x_train.shape == (8, 2) and ds.x_train.max() <= 1.0  # limited, split, scaled

@@ -29,8 +29,8 @@ class DataSource(ABC):
     #: The value of `data.source` that selects it.
     name: str
     #: The `data.*` keys of its own it reads (beyond the preparation's: validation_split, normalize,
-    #: labels, num_classes, task, limit). With `path` among them, `ktrun check` reads `data.path` only
-    #: inside the project (`ktrun.data.describe`).
+    #: labels, per_step, num_classes, task, limit). With `path` among them, `ktrun check` reads
+    #: `data.path` only inside the project (`ktrun.data.describe`).
     keys: tuple[str, ...] = ()
 
     def known(self, data: DataSpec) -> DataInfo:
@@ -52,7 +52,8 @@ class DataSource(ABC):
             return DataInfo(known.input_shape, known.num_classes, e.problems)
         found = inspect(raw, data, seed, known.num_classes)
         shape = found.input_shape if found.input_shape is not None else known.input_shape
-        return DataInfo(shape, found.num_classes, found.problems)
+        target = found.target_shape if found.target_shape is not None else known.target_shape
+        return DataInfo(shape, found.num_classes, found.problems, target)
 
     @abstractmethod
     def load(self, data: DataSpec, budget: int | None = None, keras_loader: KerasLoader | None = None) -> Raw:

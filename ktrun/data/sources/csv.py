@@ -38,6 +38,8 @@ class CsvFile(DataSource):
         rows, header, label = table.rows, table.header, table.label
         cells = np.char.strip(np.array(rows, dtype=str).reshape(len(rows), len(header)))
         cells = np.where(np.isin(np.char.lower(cells), list(MISSING_CELLS)), "nan", cells)  # widens the dtype
+        if data.task == "reconstruction":  # autoencoders: every column is a feature and the target
+            return Raw(cells, None, f"csv from {shown_path(path)}", None, PATH, PATH, table.lines)
         x = np.delete(cells, label, axis=1)
         y: Array = cells[:, label]
         note = ""

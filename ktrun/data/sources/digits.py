@@ -14,7 +14,7 @@ class Digits(DataSource):
     name = "digits"
 
     def known(self, data: DataSpec) -> DataInfo:
-        return DataInfo((8, 8, 1), 10)
+        return DataInfo((8, 8, 1), 10, target_shape=())
 
     def describe(self, data: DataSpec, seed: int, budget: int) -> DataInfo:
         return self.known(data)

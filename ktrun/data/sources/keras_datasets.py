@@ -29,7 +29,7 @@ class KerasDataset(DataSource):
         self.name, self.shape, self.classes = name, shape, classes
 
     def known(self, data: DataSpec) -> DataInfo:
-        return DataInfo(self.shape, self.classes)
+        return DataInfo(self.shape, self.classes, target_shape=())
 
     def describe(self, data: DataSpec, seed: int, budget: int) -> DataInfo:
         if not data.path:
@@ -37,7 +37,7 @@ class KerasDataset(DataSource):
         found = super().describe(data, seed, budget)
         # A file whose samples are single values is still described as this data set's images,
         # so the run, which checks them against the model, reports the mismatch.
-        return DataInfo(found.input_shape or self.shape, self.classes, found.problems)
+        return DataInfo(found.input_shape or self.shape, self.classes, found.problems, found.target_shape)
 
     def load(self, data: DataSpec, budget: int | None = None, keras_loader: KerasLoader | None = None) -> Raw:
         if data.path:
@@ -47,11 +47,12 @@ class KerasDataset(DataSource):
     def _load_file(self, name: str, budget: int | None) -> Raw:
         from ktrun.data.files import shown_path  # numpy: only when a file is read
 
-        path, x, y, shape = read_pair(name, _FILE_HINT, ("x_train", PATH), ("y_train", PATH), budget)
+        path, x, y, shape, y_shape = read_pair(name, _FILE_HINT, ("x_train", PATH), ("y_train", PATH), budget)
         if len(shape) == 3:  # grey images: (n, H, W) → (n, H, W, 1), as keras.datasets' arrays
             shape = (*shape, 1)
             x = x[..., None] if x is not None else None
-        return Raw(x, y, f"{self.name} from {shown_path(path)}", None, PATH, PATH, shape=shape)
+        label = f"{self.name} from {shown_path(path)}"
+        return Raw(x, y, label, None, PATH, PATH, shape=shape, y_stored=y_shape)
 
     def _download(self, keras_loader: KerasLoader | None) -> Raw:
         import numpy as np

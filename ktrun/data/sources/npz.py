@@ -34,26 +34,30 @@ class NpzFile(DataSource):
 
         x_path: KeyPath = ("data", "x_key")
         y_path: KeyPath = ("data", "y_key")
-        path, x, y, shape = read_pair(
-            self.required_path(data), HINT, (data.x_key, x_path), (data.y_key, y_path), budget
+        ys = (data.y_key, y_path) if data.task != "reconstruction" else None  # autoencoders: no y
+        path, x, y, shape, y_shape = read_pair(
+            self.required_path(data), HINT, (data.x_key, x_path), ys, budget
         )
-        return Raw(x, y, f"npz from {shown_path(path)}", None, x_path, y_path, shape=shape)
+        label = f"npz from {shown_path(path)}"
+        return Raw(x, y, label, None, x_path, y_path, shape=shape, y_stored=y_shape)
 
 
 def read_pair(
-    name: str, hint: str, xs: tuple[str, KeyPath], ys: tuple[str, KeyPath], budget: int | None
-) -> tuple[Path, Array | None, Array | None, tuple[int, ...]]:
+    name: str, hint: str, xs: tuple[str, KeyPath], ys: tuple[str, KeyPath] | None, budget: int | None
+) -> tuple[Path, Array | None, Array | None, tuple[int, ...], tuple[int, ...] | None]:
     """Features and labels from an .npz, checked from their headers (names, dtypes, sizes, rows) first.
 
-    Labels stored as a column, shape (n, 1), come back flat. Arrays over `budget` bytes are None.
+    `ys` None: no labels are read (the target is the input). Labels stored as a column, shape
+    (n, 1), come back flat. Arrays over `budget` bytes are None; the shapes come from the headers.
     """
     from ktrun.data.files import Npz, open_data, shown, shown_path  # numpy: only when a file is read
 
+    arrays = [xs] if ys is None else [xs, ys]
     with open_data(name, hint) as (path, fh):
         npz = Npz(path, fh, hint)
-        npz.require(dict([xs, ys]))
-        headers = [npz.header(key, where) for key, where in (xs, ys)]
-        for h, (key, where) in zip(headers, (xs, ys), strict=True):
+        npz.require(dict(arrays))
+        headers = [npz.header(key, where) for key, where in arrays]
+        for h, (key, where) in zip(headers, arrays, strict=True):
             if not h.shape:
                 raise DataError(
                     [
@@ -66,23 +70,30 @@ def read_pair(
                         )
                     ]
                 )
-        hx, hy = headers
-        if hx.shape[0] != hy.shape[0]:
+        hx = headers[0]
+        n_y = headers[-1].shape[0]
+        if ys is not None and hx.shape[0] != n_y:
             raise DataError(
                 [
                     pb.error(
                         "data-length-mismatch",
                         ys[1],
-                        f"'{shown(xs[0])}' has {hx.shape[0]} rows but '{shown(ys[0])}' has {hy.shape[0]}",
+                        f"'{shown(xs[0])}' has {hx.shape[0]} rows but '{shown(ys[0])}' has {n_y}",
                         "x and y need one row per sample, in the same order",
                     )
                 ]
             )
-        x, y = (
+        x, *y = (
             npz.read(h, where) if budget is None or h.nbytes <= budget else None
-            for h, (_, where) in zip(headers, (xs, ys), strict=True)
+            for h, (_, where) in zip(headers, arrays, strict=True)
         )
-    return path, x, flat_labels(y), hx.shape
+    y_shape = flat_shape(tuple(headers[1].shape)) if ys is not None else None
+    return path, x, flat_labels(y[0] if y else None), hx.shape, y_shape
+
+
+def flat_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape `flat_labels` gives an array of this shape."""
+    return shape[:1] if len(shape) == 2 and shape[1] == 1 else shape
 
 
 def flat_labels(y: Array | None) -> Array | None:
