@@ -104,9 +104,15 @@ GROUPS: dict[str, dict[str, str]] = {
     },
     "Data against the model": {
         "input-shape-mismatch": "`model.input_shape` does not match the data's samples",
-        "output-rank": "the model's output per sample has another rank than the labels",
-        "output-units-mismatch": "the output layer's units do not match the number of classes",
+        "output-rank": "the model's output per sample has another rank than the labels or targets",
+        "output-shape-mismatch": "the output's shape differs from the target's (time steps, a regression "
+        "target, the input of an autoencoder)",
+        "output-units-mismatch": "the output layer's width does not match the classes, labels or target",
+        "output-activation-mismatch": "a final activation that cannot produce the labels (softmax for "
+        "multi-hot labels)",
         "class-weight-regression": "`fit.class_weight` on a regression task, which has no classes",
+        "class-weight-labels": "`fit.class_weight` with multi-hot or per-step labels (no one class each)",
+        "data-option-conflict": "`data.labels: multi_hot` or `data.per_step` on a task that has no classes",
         "unknown-loss": "a loss Keras does not have",
         "unknown-metric": "a metric Keras does not have",
         "loss-arg-unused": "an argument the chosen loss does not take (`delta` on `mse`)",
@@ -147,8 +153,8 @@ GROUPS: dict[str, dict[str, str]] = {
         "data-shape-mismatch": "samples have another shape than the model's input",
         "data-not-numeric": "features or targets that are not numbers",
         "data-not-finite": "NaN or infinite values",
-        "data-label-type": "labels that are not integer class ids (or one-hot rows)",
-        "data-label-shape": "labels of a shape classification cannot use",
+        "data-label-type": "labels that are not integer class ids (or one-hot / multi-hot rows of 0/1)",
+        "data-label-shape": "labels of a shape their kind cannot have (per sample, per step, multi-hot)",
         "data-label-range": "labels outside 0..classes-1",
         "data-too-small": "too few rows for the split (or none)",
         "data-class-missing": "a class never appears in the training rows",

@@ -9,6 +9,7 @@ from pathlib import Path
 from ktrun.analysis.feasibility import Checker, Feasibility, ParsedConstraints, parse_constraints
 from ktrun.analysis.space import Param, Space, build_space
 from ktrun.data.describe import DataInfo, describe
+from ktrun.data.target import Expect
 from ktrun.spec import keras_names as kn
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.refs import HpRef, Scalar
@@ -34,6 +35,16 @@ class Ctx:
     def input_shape(self) -> tuple[int, ...] | None:
         declared = self.spec.model.input_shape
         return tuple(declared) if declared else self.data.input_shape
+
+    @cached_property
+    def expect(self) -> Expect:
+        """What the output is trained against (one output today)."""
+        return Expect.of(self.spec.data, self.data.num_classes)
+
+    @cached_property
+    def target_shape(self) -> tuple[int, ...] | None:
+        """Per-sample shape of the target (`ktrun.data.target`); the input's for autoencoders."""
+        return self.data.target_shape if self.expect.reads_y else self.input_shape
 
     @cached_property
     def constraints(self) -> ParsedConstraints:

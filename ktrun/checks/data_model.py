@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 from ktrun import problems as pb
 from ktrun.checks.common import unknown_name
 from ktrun.checks.context import Ctx
+from ktrun.checks.outputs import check_output
 from ktrun.config.provenance import KeyPath
-from ktrun.layers import REGISTRY
-from ktrun.layers.activation import Activation_
-from ktrun.layers.core import same_shape
-from ktrun.layers.dense import Dense
-from ktrun.layers.repeat import Repeat, iter_layers
-from ktrun.layers.shape_math import format_shape
 from ktrun.problems import Problem
 from ktrun.spec import keras_names as kn
 from ktrun.spec.refs import HpRef
@@ -41,10 +35,43 @@ def check_data_model(ctx: Ctx) -> Iterator[Problem]:
             f"class weights need classes, but data.task is {spec.data.task}",
             "remove fit.class_weight (or set data.task: classification)",
         )
+    elif spec.fit.class_weight is not None and (spec.data.per_step or spec.data.labels == "multi_hot"):
+        which = "one per time step (data.per_step)" if spec.data.per_step else "multi-hot rows"
+        yield pb.error(
+            "class-weight-labels",
+            ("fit", "class_weight"),
+            f"Keras weights a sample by its one class, but the labels are {which}",
+            "remove fit.class_weight (a weighted loss is a custom loss), or give one label per sample",
+        )
+    yield from _data_options(ctx)
     yield from _loss_and_labels(ctx)
     yield from _metrics(ctx)
     yield from _optimizer(ctx)
-    yield from _output(ctx)
+    yield from check_output(ctx)
+
+
+def _data_options(ctx: Ctx) -> Iterator[Problem]:
+    """Label settings that only classification reads: set for another task, they would be ignored."""
+    data = ctx.spec.data
+    if data.task == "classification":
+        return
+    if data.labels == "multi_hot":
+        yield pb.error(
+            "data-option-conflict",
+            ("data", "labels"),
+            f"data.labels: multi_hot describes class labels, but data.task is {data.task}",
+            "set data.task: classification for multi-label data (or remove data.labels)",
+        )
+    if data.per_step:
+        yield pb.error(
+            "data-option-conflict",
+            ("data", "per_step"),
+            f"data.per_step describes one class per time step, but data.task is {data.task}",
+            "remove data.per_step: regression targets of any shape, (n, T) included, are matched to the "
+            "output as they are"
+            if data.task == "regression"
+            else "remove data.per_step (the target is the input), or set data.task: classification",
+        )
 
 
 def _loss_and_labels(ctx: Ctx) -> Iterator[Problem]:
@@ -63,6 +90,26 @@ def _loss_and_labels(ctx: Ctx) -> Iterator[Problem]:
                 at,
                 f"`{loss.name}` is a classification loss but data.task is regression",
                 "use mse, mae or huber for regression",
+            )
+        return
+    if spec.data.task == "reconstruction":
+        yield from _reconstruction_loss(ctx, kind)
+        return
+    if spec.data.labels == "multi_hot":
+        if kind in ("sparse", "one_hot"):
+            yield pb.error(
+                "loss-label-mismatch",
+                at,
+                f"`{loss.name}` takes exactly one class per sample, but data.labels is multi_hot "
+                "(several labels per sample)",
+                "use loss binary_crossentropy, with one sigmoid unit per label",
+            )
+        elif kind == "regression":
+            yield pb.warning(
+                "loss-label-mismatch",
+                at,
+                f"`{loss.name}` is a regression loss but the labels are multi-hot rows",
+                "use binary_crossentropy, with one sigmoid unit per label",
             )
         return
     if kind == "regression":
@@ -120,6 +167,39 @@ def _unused_arguments(
         )
 
 
+def _reconstruction_loss(ctx: Ctx, kind: str) -> Iterator[Problem]:
+    """Autoencoders train against the input: a regression loss, or binary cross-entropy on
+    inputs scaled to [0, 1] (keras-io's convolutional autoencoder)."""
+    loss, at = ctx.spec.model.compile.loss, (*COMPILE, "loss")
+    if kind in ("sparse", "one_hot"):
+        yield pb.error(
+            "loss-label-mismatch",
+            at,
+            f"`{loss.name}` needs class labels, but data.task is reconstruction: the target is the input",
+            "use mse (or binary_crossentropy for inputs scaled to [0, 1] by data.normalize: scale)",
+        )
+    elif kind == "binary" and ctx.spec.data.normalize == "standardize":
+        yield pb.warning(
+            "loss-label-mismatch",
+            at,
+            f"`{loss.name}` needs targets in [0, 1], but data.normalize: standardize centres the input "
+            "(the target) on 0",
+            "use data.normalize: scale (non-negative inputs end in [0, 1]), or a regression loss such as mse",
+        )
+
+
+#: Metrics that count correct classes; on real-valued targets they measure nothing useful.
+_CLASS_METRICS = frozenset(
+    {
+        "accuracy",
+        "sparse_categorical_accuracy",
+        "categorical_accuracy",
+        "top_k_categorical_accuracy",
+        "sparse_top_k_categorical_accuracy",
+    }
+)
+
+
 def _metrics(ctx: Ctx) -> Iterator[Problem]:
     metrics = ctx.spec.model.compile.metrics
     logged: dict[str, int | None] = {"loss": None}  # logged name → the entry that logs it
@@ -143,13 +223,23 @@ def _metrics(ctx: Ctx) -> Iterator[Problem]:
             )
         logged[name] = i
         need = kn.METRIC_LABELS.get(m)
-        have = ctx.spec.data.labels
-        if need in ("sparse", "one_hot") and need != have and ctx.spec.data.task == "classification":
+        have, task = ctx.spec.data.labels, ctx.spec.data.task
+        if task != "classification" and m in _CLASS_METRICS:
+            yield pb.warning(
+                "metric-label-mismatch",
+                at,
+                f"metric `{m}` counts correct classes, but data.task is {task}: the targets are real values",
+                "use mae, mse or root_mean_squared_error",
+            )
+        elif need in ("sparse", "one_hot") and need != have and task == "classification":
             yield pb.error(
                 "metric-label-mismatch",
                 at,
                 f"metric `{m}` expects {need} labels but data.labels is {have}",
-                "use `accuracy`, which adapts to the labels",
+                "use `accuracy` (binary accuracy per label for multi-hot rows), `binary_accuracy`, "
+                "`auc`, `precision` or `recall`"
+                if have == "multi_hot"
+                else "use `accuracy`, which adapts to the labels",
             )
 
 
@@ -171,113 +261,4 @@ def _optimizer(ctx: Ctx) -> Iterator[Problem]:
                 (*at, arg),
                 f"`{arg}` is not an argument of {' / '.join(names)}",
                 f"remove it, or use an optimizer that takes it ({', '.join(which)})",
-            )
-
-
-@dataclass(frozen=True)
-class _Output:
-    """The layer that decides the model's output width, and the activation applied last."""
-
-    path: KeyPath
-    layer: object
-    activation: object
-    activation_path: KeyPath
-    #: Types of the shape-keeping layers after it (Dropout, Activation, normalisation).
-    after: tuple[str, ...]
-
-
-def _output_layer(layers: Sequence[object]) -> _Output:
-    flat = [(path, layer) for path, layer in iter_layers(layers) if not isinstance(layer, Repeat)]
-    after: list[str] = []
-    act: tuple[object, KeyPath] | None = None  # the last Activation layer, if one follows
-    for path, layer in reversed(flat):
-        kind = REGISTRY.get(getattr(layer, "type", ""))
-        if kind is None or kind.shape is not same_shape:
-            act = act or (getattr(layer, "activation", None), (*path, "activation"))
-            return _Output(path, layer, act[0], act[1], tuple(reversed(after)))
-        after.append(kind.type)
-        if act is None and isinstance(layer, Activation_):
-            act = (layer.activation, (*path, "activation"))
-    path, layer = flat[0]
-    act = act or (None, (*path, "activation"))
-    return _Output(path, layer, act[0], act[1], tuple(reversed(after)))
-
-
-def _output(ctx: Ctx) -> Iterator[Problem]:
-    """The output layer against the labels: rank, units and activation. Layers that keep their
-    input's shape (Dropout, Activation, normalisation) may follow it; the output is the layer
-    before them, and an Activation among them is the final activation."""
-    trace = ctx.feasibility.reference_trace if ctx.input_shape is not None else None
-    spec = ctx.spec
-    if trace is not None and trace.failure is None and trace.steps:
-        out = trace.output
-        last_path = trace.steps[-1][0].path
-        if len(out) != 1:
-            yield pb.error(
-                "output-rank",
-                last_path,
-                f"the model outputs {format_shape(out)} per sample, but each label is one "
-                f"{'value' if spec.data.labels == 'sparse' else 'row'}",
-                "add Flatten (or GlobalAveragePooling2D) before the final Dense layer",
-            )
-            return
-    output = _output_layer(spec.model.layers)
-    head, act = output.layer, output.activation
-    if not isinstance(head, Dense) or spec.data.task != "classification":
-        return
-    classes = ctx.data.num_classes
-    units = ctx.possible(head.units) or []
-    loss = spec.model.compile.loss
-    kind = kn.LOSSES.get(loss.name)
-    if classes is not None and units:
-        binary = kind == "binary" or (kind == "overlap" and spec.data.labels == "sparse")
-        want = 1 if binary else classes
-        wrong = [u for u in units if u != want]
-        if wrong:
-            final = "sigmoid" if binary else "softmax"
-            hidden = act not in ("softmax", "sigmoid") and want not in units
-            yield pb.error(
-                "output-units-mismatch",
-                (*output.path, "units"),
-                (
-                    f"the output layer is a Dense of {wrong[0]} units, but {loss.name} needs 1"
-                    if binary
-                    else f"the output layer is a Dense of {wrong[0]} units but the data has {classes} classes"
-                )
-                + (
-                    f" (the layers after it keep its width: {', '.join(output.after)})"
-                    if output.after
-                    else ""
-                ),
-                f"add an output layer `{{type: Dense, units: {want}, activation: {final}}}` at the end"
-                if hidden
-                else f"set units: {want} on that layer"
-                + (" (binary losses use one sigmoid unit)" if binary else ""),
-            )
-    logits = loss.from_logits or False
-    if isinstance(act, HpRef) or isinstance(logits, HpRef):
-        return
-    where = output.activation_path
-    if kind in ("sparse", "one_hot") and loss.name in kn.LOGIT_LOSSES:
-        if logits and act in ("softmax", "sigmoid"):
-            yield pb.warning(
-                "logits-mismatch",
-                where,
-                f"the last layer applies {act}, but the loss says from_logits: true",
-                "drop the final activation, or set loss.from_logits: false",
-            )
-        elif not logits and act in (None, "linear"):
-            yield pb.warning(
-                "logits-mismatch",
-                where,
-                "the last layer has no softmax, so its outputs are logits, but the loss expects "
-                "probabilities",
-                "add `activation: softmax` to the last layer, or set loss.from_logits: true",
-            )
-        elif act == "sigmoid" and kind in ("sparse", "one_hot"):
-            yield pb.warning(
-                "logits-mismatch",
-                where,
-                "a sigmoid output with a categorical loss does not give class probabilities",
-                "use `activation: softmax` on the last layer",
             )

@@ -44,7 +44,8 @@ def problems_text(problems: Sequence[Problem]) -> str:
 
 
 def _space_text(s: SpaceSummary) -> list[str]:
-    out = [f"search space: {len(s.hyperparameters)} hyperparameters, {len(s.constraints)} constraints"]
+    out = [f"data: {s.data}"] if s.data else []
+    out.append(f"search space: {len(s.hyperparameters)} hyperparameters, {len(s.constraints)} constraints")
     w = max([len(r.name) for r in s.hyperparameters] + [4])
     for r in s.hyperparameters:
         extra = f"  × {r.instances} repetitions" if r.instances else ""

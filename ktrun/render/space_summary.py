@@ -6,6 +6,11 @@ from dataclasses import asdict, dataclass, field
 
 from ktrun.analysis.values import cardinality, is_dependent, literal_range
 from ktrun.checks import CheckReport
+from ktrun.checks.context import Ctx
+from ktrun.checks.outputs import one_unit
+from ktrun.data.target import describe
+from ktrun.layers.shape_math import format_shape
+from ktrun.spec import keras_names as kn
 from ktrun.spec.hyperparameters import BooleanHp, BoundExpr, ChoiceHp, FixedHp, FloatHp, Hyperparameter, IntHp
 
 
@@ -35,6 +40,8 @@ class SpaceSummary:
     exact: bool
     #: Constraints implied by dependent bounds (`units_2 <= units_1`), per instance.
     bounds: list[ConstraintRow] = field(default_factory=list)
+    #: What the model takes and is trained against: "input (8, 8, 1); labels: class ids, ...".
+    data: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -110,4 +117,11 @@ def summarize(report: CheckReport) -> SpaceSummary | None:
         if c.index >= n_user
     ]
     shapes = feas.shape_fraction()
-    return SpaceSummary(rows, cons, shapes, feas.fraction, feas.total_points, feas.exact, implied)
+    return SpaceSummary(rows, cons, shapes, feas.fraction, feas.total_points, feas.exact, implied, _data(ctx))
+
+
+def _data(ctx: Ctx) -> str:
+    """The input per sample and the target kind, with the output shape it needs."""
+    shape = format_shape(ctx.input_shape) if ctx.input_shape is not None else "unknown"
+    binary = one_unit(ctx, kn.LOSSES.get(ctx.spec.model.compile.loss.name))
+    return f"input {shape}; " + describe(ctx.expect, ctx.target_shape, ctx.data.num_classes, binary)
