@@ -111,17 +111,22 @@ def make_loss(plan: Plan, loss: LossSpec, point: Mapping[str, Scalar]) -> keras.
 
 
 def make_metric(
-    metric: MetricSpec, point: Mapping[str, Scalar], output_units: int, sparse_labels: bool
+    metric: MetricSpec,
+    point: Mapping[str, Scalar],
+    output_units: int,
+    sparse_labels: bool,
+    multi_hot: bool = False,
 ) -> Any:
     """The metric's Keras class with the arguments set, named as it is logged. `accuracy` alone
     stays a name Keras resolves by the output and the labels; with an alias it is the class Keras
-    would pick."""
+    would pick. On multi-hot rows it is binary accuracy (Keras would take categorical accuracy,
+    arg-max against arg-max, but each label is its own yes/no), still logged as `accuracy`."""
     kwargs = {arg: _resolve(value, point) for arg, value in metric.arguments().items()}
-    if metric.name == "accuracy" and metric.alias is None:
+    if metric.name == "accuracy" and metric.alias is None and not multi_hot:
         return metric.name
     cls = kn.METRIC_CLASSES.get(metric.name) or (
         "BinaryAccuracy"
-        if output_units == 1
+        if output_units == 1 or multi_hot
         else "SparseCategoricalAccuracy"
         if sparse_labels
         else "CategoricalAccuracy"
@@ -135,13 +140,13 @@ def build_model(plan: Plan, point: Mapping[str, Scalar]) -> keras.Model:
         [keras.Input(shape=plan.checked.input_shape), *build_layers(plan, point)],
         name=plan.spec.experiment.name.replace(".", "_").replace("-", "_"),
     )
+    data, compile_ = plan.spec.data, plan.spec.model.compile
+    sparse = data.labels == "sparse"
+    multi_hot = data.task == "classification" and data.labels == "multi_hot"
     model.compile(
         optimizer=make_optimizer(plan, point),
         loss=make_loss(plan, plan.spec.model.compile.loss, point),
-        metrics=[
-            make_metric(m, point, model.output_shape[-1], plan.spec.data.labels == "sparse")
-            for m in plan.spec.model.compile.metrics
-        ],
+        metrics=[make_metric(m, point, model.output_shape[-1], sparse, multi_hot) for m in compile_.metrics],
     )
     return model
 
