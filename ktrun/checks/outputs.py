@@ -21,7 +21,7 @@ from ktrun.config.provenance import KeyPath
 from ktrun.data.target import output_shape
 from ktrun.layers import REGISTRY
 from ktrun.layers.activation import Activation_
-from ktrun.layers.base import ConcreteLayer
+from ktrun.layers.base import ConcreteLayer, LayerSpec
 from ktrun.layers.core import same_shape
 from ktrun.layers.repeat import Repeat, iter_layers
 from ktrun.layers.shape_math import format_shape
@@ -60,14 +60,22 @@ def output_layer(layers: Sequence[object]) -> _Output:
     for path, layer in reversed(flat):
         kind = REGISTRY.get(getattr(layer, "type", ""))
         if kind is None or kind.shape is not same_shape:
-            act = act or (getattr(layer, "activation", None), (*path, "activation"))
-            return _Output(path, layer, act[0], act[1], tuple(reversed(after)))
+            head_path, head = _unwrapped(path, layer)
+            act = act or (getattr(head, "activation", None), (*head_path, "activation"))
+            return _Output(head_path, head, act[0], act[1], tuple(reversed(after)))
         after.append(kind.type)
         if act is None and isinstance(layer, Activation_):
             act = (layer.activation, (*path, "activation"))
     path, layer = flat[0]
     act = act or (None, (*path, "activation"))
     return _Output(path, layer, act[0], act[1], tuple(reversed(after)))
+
+
+def _unwrapped(path: KeyPath, layer: object) -> tuple[KeyPath, object]:
+    """A wrapper's layer decides the width and the activation (TimeDistributed's Dense)."""
+    while isinstance(inner := getattr(layer, "layer", None), LayerSpec):
+        path, layer = (*path, "layer"), inner
+    return path, layer
 
 
 def check_output(ctx: Ctx) -> Iterator[Problem]:
@@ -142,10 +150,12 @@ def _shape(ctx: Ctx, trace: ShapeTrace, want: Want | None, output: _Output) -> P
 
 
 def _sequence_layer(trace: ShapeTrace) -> tuple[ConcreteLayer, str] | None:
-    """The last layer that can keep or drop the time axis (LSTM's `return_sequences`)."""
+    """The last layer that can keep or drop the time axis (LSTM's `return_sequences`, also
+    inside Bidirectional), and that argument."""
     for layer, _ in reversed(trace.steps):
-        if layer.kind.sequence_arg is not None:
-            return layer, layer.kind.sequence_arg
+        holder = layer.sequence_holder()
+        if holder is not None:
+            return holder
     return None
 
 

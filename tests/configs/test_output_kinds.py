@@ -124,6 +124,30 @@ CASES: list[tuple[str, str, str, tuple[Any, ...], str]] = [
         "set `return_sequences: true` on the LSTM at model.layers.1",
     ),
     (
+        "sequence_bidirectional_flat",
+        experiment(
+            TAGS,
+            EMBED
+            + "    - {type: Bidirectional, layer: {type: LSTM, units: 8}}\n"
+            + "    - {type: Dense, units: 3, activation: softmax}\n",
+        ),
+        "output-rank",
+        ("model", "layers", 2),
+        "set `return_sequences: true` on the LSTM at model.layers.1.layer",
+    ),
+    (
+        "sequence_time_distributed_units",
+        experiment(
+            TAGS,
+            EMBED
+            + "    - {type: LSTM, units: 8, return_sequences: true}\n"
+            + "    - {type: TimeDistributed, layer: {type: Dense, units: 4, activation: softmax}}\n",
+        ),
+        "output-units-mismatch",
+        ("model", "layers", 2, "layer", "units"),
+        "set units: 3",
+    ),
+    (
         "sequence_pooled",
         experiment(
             TAGS,
@@ -287,6 +311,16 @@ GOOD: list[tuple[str, str, str]] = [
             EMBED
             + "    - {type: LSTM, units: 8, return_sequences: true}\n"
             + "    - {type: Dense, units: 3, activation: softmax}\n",
+        ),
+        "input (7,); labels: one label per time step (7 steps): class ids, 3 classes → output (7, 3)",
+    ),
+    (
+        "sequence_wrapped",
+        experiment(
+            TAGS,
+            EMBED
+            + "    - {type: Bidirectional, layer: {type: GRU, units: 8, return_sequences: true}}\n"
+            + "    - {type: TimeDistributed, layer: {type: Dense, units: 3, activation: softmax}}\n",
         ),
         "input (7,); labels: one label per time step (7 steps): class ids, 3 classes → output (7, 3)",
     ),
