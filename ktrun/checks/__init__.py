@@ -15,6 +15,7 @@ from ktrun.analysis.feasibility import Checker, Feasibility
 from ktrun.analysis.space import Space
 from ktrun.checks import (
     arguments,
+    backbones,
     constraints,
     custom_objects,
     data_model,
@@ -82,6 +83,7 @@ CHECKS: tuple[Check, ...] = (
     objective.check_objective,
     tuner.check_tuner,
     custom_objects.check_custom,
+    backbones.check_backbones,
 )
 
 

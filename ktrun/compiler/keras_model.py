@@ -17,9 +17,11 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
+from ktrun.analysis.shapes import infer
 from ktrun.analysis.unroll import unroll
 from ktrun.compiler.plan import HpDecl, Plan
 from ktrun.layers.base import ConcreteLayer
+from ktrun.layers.shape_math import Shape
 from ktrun.spec import keras_names as kn
 from ktrun.spec.experiment import LossSpec, MetricSpec
 from ktrun.spec.refs import HpRef, Scalar
@@ -55,8 +57,36 @@ def active_values(hp: kt.HyperParameters) -> dict[str, Scalar]:
 
 
 def build_layers(plan: Plan, point: Mapping[str, Scalar]) -> list[keras.layers.Layer]:
-    """Each layer as its registered type says: a class and its keyword arguments."""
-    return [build_layer(c, plan) for c in unroll(plan.spec.model.layers, point)]
+    """Each layer as its registered type says: a class and its keyword arguments (a backbone is
+    built for the shape it receives, which the shape walk gives)."""
+    layers = unroll(plan.spec.model.layers, point)
+    shapes: list[Shape] = [tuple(plan.checked.input_shape)]
+    if any(c.kind.keras_application is not None for c in layers):
+        shapes += [shape for _, shape in infer(plan.checked.input_shape, layers).steps]
+    return [make_layer(plan, c, shapes[i] if i < len(shapes) else None) for i, c in enumerate(layers)]
+
+
+def make_layer(plan: Plan | None, layer: ConcreteLayer, input_shape: Shape | None) -> keras.layers.Layer:
+    """One layer of the model; `input_shape` (per sample) is read only by a backbone."""
+    if layer.kind.keras_application is not None:
+        assert input_shape is not None  # checked plans have a shape at every layer
+        return build_backbone(layer, input_shape)
+    return build_layer(layer, plan)
+
+
+def build_backbone(layer: ConcreteLayer, input_shape: Shape) -> keras.Model:
+    """A `keras.applications` network for this input, frozen as the layer says: whole
+    (`trainable: false`) or its layers before `fine_tune_from`."""
+    kind = layer.kind
+    assert kind.keras_application is not None
+    make = getattr(keras.applications, kind.keras_application(layer))
+    model = make(input_shape=tuple(input_shape), **kind.kwargs(layer))
+    if not layer.args["trainable"]:
+        model.trainable = False
+    elif layer.args.get("fine_tune_from"):
+        for frozen in model.layers[: int(layer.args["fine_tune_from"])]:
+            frozen.trainable = False
+    return model
 
 
 def build_layer(layer: ConcreteLayer, plan: Plan | None = None) -> keras.layers.Layer:

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from ktrun.layers import (
     activation,
+    applications,
     convolution,
     core,
     custom,
@@ -47,6 +48,7 @@ _FAMILIES = (
     embedding,
     recurrent,
     wrappers,
+    applications,
     custom,
 )
 
@@ -54,8 +56,8 @@ REGISTRY: dict[str, LayerType] = build_registry(
     (t for family in _FAMILIES for t in family.TYPES), reserved=("repeat",)
 )
 
-#: Keras' own layers that ktrun builds by name (`custom` is the user's class, declared).
-LAYER_TYPES: tuple[str, ...] = tuple(n for n, t in REGISTRY.items() if t.keras_class is not None)
+#: Keras' own layers and networks that ktrun builds by name (`custom` is the user's class, declared).
+LAYER_TYPES: tuple[str, ...] = tuple(n for n, t in REGISTRY.items() if t.custom_object is None)
 
 if TYPE_CHECKING:
     Layer: TypeAlias = LayerSpec | Repeat

@@ -273,8 +273,11 @@ class LayerType:
     #: The class under `keras.layers` the builder instantiates (by default the one its `type`
     #: names) ...
     keras_class: str | None = None
-    #: ... or the `custom_objects.layers` entry the spec names (the user's own class).
+    #: ... or the `custom_objects.layers` entry the spec names (the user's own class) ...
     custom_object: Callable[[Any], str] | None = None
+    #: ... or the constructor under `keras.applications` the layer names (a whole network,
+    #: which the builder makes for the input shape it receives).
+    keras_application: Callable[[ConcreteLayer], str] | None = None
     kwargs: KwargsRule = keras_kwargs
     #: What each argument may take (check 2); an argument absent here is not range-checked.
     domains: Mapping[str, Domain] = field(default_factory=dict)
@@ -297,12 +300,14 @@ class LayerType:
                 f"{where} has no shape rule: give it `shape=`, or the static checks would let "
                 "any shape through it unchecked"
             )
-        if self.keras_class is not None and self.custom_object is not None:
+        constructions = (self.keras_class, self.custom_object, self.keras_application)
+        if sum(c is not None for c in constructions) > 1:
             raise LayerTypeError(
                 f"{where} takes one Keras construction: `keras_class=` (a class of keras.layers, "
-                "by default its type) or `custom_object=` (an entry of custom_objects.layers)"
+                "by default its type), `custom_object=` (an entry of custom_objects.layers) or "
+                "`keras_application=` (a constructor of keras.applications)"
             )
-        if self.custom_object is None and self.keras_class is None:
+        if all(c is None for c in constructions):
             object.__setattr__(self, "keras_class", self.type)
         sequence = [self.sequence_arg.partition(".")[0]] if self.sequence_arg else []
         named = {*self.domains, *self.shape_args, *sequence}

@@ -10,6 +10,7 @@ import pytest
 from ktrun.analysis.shapes import infer
 from ktrun.analysis.unroll import unroll
 from ktrun.layers import LAYER_TYPES, REGISTRY
+from ktrun.layers.applications import APPLICATIONS
 from ktrun.spec import keras_names as kn
 from ktrun.spec.domains import LOSS_ARGS
 from ktrun.spec.experiment import ExperimentSpec
@@ -106,7 +107,10 @@ def test_layer_allowlist_exists_in_keras() -> None:
     import keras
 
     for name in LAYER_TYPES:
-        assert hasattr(keras.layers, str(REGISTRY[name].keras_class)), name
+        if REGISTRY[name].keras_class is not None:
+            assert hasattr(keras.layers, str(REGISTRY[name].keras_class)), name
+    for app in APPLICATIONS:
+        assert callable(getattr(keras.applications, app)), app
 
 
 #: One example per Keras layer type: (per-sample input shape, arguments). A new type needs one.
@@ -167,6 +171,7 @@ EXAMPLES: dict[str, tuple[tuple[int, ...], dict[str, object]]] = {
     "RandomZoom": ((8, 8, 3), {"height_factor": 0.2}),
     "RandomTranslation": ((8, 8, 3), {"height_factor": 0.1, "width_factor": 0.1}),
     "RandomContrast": ((8, 8, 3), {"factor": 0.2}),
+    "Backbone": ((40, 33, 3), {"application": "MobileNetV2", "alpha": 0.35}),
 }
 
 
@@ -174,7 +179,7 @@ def test_each_layer_type_builds_and_its_shape_rule_agrees_with_keras() -> None:
     """Construction and shape rule of every registered Keras type, against Keras itself."""
     import keras
 
-    from ktrun.compiler.keras_model import build_layer
+    from ktrun.compiler.keras_model import make_layer
 
     assert set(EXAMPLES) == set(LAYER_TYPES), "give each registered layer type an example"
     for name, (shape, args) in EXAMPLES.items():
@@ -182,7 +187,8 @@ def test_each_layer_type_builds_and_its_shape_rule_agrees_with_keras() -> None:
             {"experiment": {"name": "t"}, "model": {"layers": [{"type": name, **args}]}}
         )
         (layer,) = unroll(spec.model.layers, {})
-        model = keras.Sequential([keras.Input(shape), build_layer(layer)])
+        built = make_layer(None, layer, shape)  # no plan: Keras' own layers
+        model = keras.Sequential([keras.Input(shape), built])
         trace = infer(shape, [layer])
         assert trace.failure is None, name
         assert tuple(model.output_shape[1:]) == trace.output, name
@@ -224,6 +230,74 @@ def test_transposed_convolutions_grow_the_map_as_keras_computes() -> None:
         (layer,) = unroll(spec.model.layers, {})
         keras_shape = build_layer(layer).compute_output_shape((None, 5, 3))
         assert tuple(keras_shape[1:]) == infer((5, 3), [layer]).output, args
+
+
+def _backbone(shape: tuple[int, ...], application: str, **args: object) -> tuple[object, object]:
+    """ktrun's shape for a Backbone on `shape`, and what Keras builds (or the error it raises)."""
+    from ktrun.compiler.keras_model import make_layer
+
+    spec = ExperimentSpec.model_validate(
+        {
+            "experiment": {"name": "t"},
+            "model": {"layers": [{"type": "Backbone", "application": application, **args}]},
+        }
+    )
+    (layer,) = unroll(spec.model.layers, {})
+    trace = infer(shape, [layer])
+    ours = trace.failure.code if trace.failure is not None else trace.output
+    try:
+        built = make_layer(None, layer, shape)
+    except ValueError as e:
+        return ours, f"refused: {e}"
+    return ours, (tuple(built.output_shape[1:]), len(built.layers))
+
+
+#: Sizes either side of each family's minimum, and sizes where floor and ceil differ.
+_FAMILIES = {
+    "VGG16": (31, 32, 63, 97),
+    "ResNet50": (31, 32, 33, 97),
+    "MobileNet": (32, 65),
+    "MobileNetV2": (31, 33, 97),
+    "MobileNetV3Small": (32, 65),
+    "DenseNet121": (32, 70),
+    "EfficientNetV2B0": (33,),
+    "ConvNeXtTiny": (32, 70),
+    "Xception": (70, 71, 90),
+    "InceptionV3": (74, 75, 90),
+}
+
+
+def test_backbone_table_agrees_with_keras_applications_on_a_few_sizes() -> None:
+    """One network per family, at sizes around its minimum (refused exactly where Keras refuses)
+    and at sizes that tell its rounding apart, non-square: ktrun's rule gives Keras' shape."""
+    for app, sides in _FAMILIES.items():
+        for side in sides:
+            shape = (side, side + 3, 3)
+            ours, keras_built = _backbone(shape, app)
+            if isinstance(keras_built, str):
+                assert ours == "input-too-small", (app, shape, keras_built)
+            else:
+                assert ours == keras_built[0], (app, shape)
+                assert keras_built[1] == APPLICATIONS[app].layers, app
+
+
+def test_mobilenet_width_multipliers_agree_with_keras() -> None:
+    for app in ("MobileNet", "MobileNetV2", "MobileNetV3Small", "MobileNetV3Large"):
+        for alpha in (0.25, 0.35, 0.75, 1.3):
+            ours, keras_built = _backbone((32, 32, 3), app, alpha=alpha, pooling="avg")
+            assert not isinstance(keras_built, str), (app, alpha, keras_built)
+            assert ours == keras_built[0], (app, alpha)
+
+
+@pytest.mark.slow
+def test_every_backbone_application_builds_as_the_table_says() -> None:
+    """Every application of the table at its minimum size: its shape and its layer count."""
+    for app, entry in APPLICATIONS.items():
+        shape = (entry.min_size, entry.min_size + 5, 3)
+        ours, keras_built = _backbone(shape, app)
+        assert not isinstance(keras_built, str), (app, keras_built)
+        assert ours == keras_built[0], app
+        assert keras_built[1] == entry.layers, (app, keras_built[1])
 
 
 def test_padding_table_matches_conv_layers() -> None:
