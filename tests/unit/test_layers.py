@@ -36,7 +36,8 @@ def test_registry_is_complete_and_drives_the_union() -> None:
     for name, kind in REGISTRY.items():
         assert kind.type == name
         assert callable(kind.shape) and callable(kind.kwargs)
-        assert (kind.keras_class is None) != (kind.custom_object is None), name
+        constructions = (kind.keras_class, kind.custom_object, kind.keras_application)
+        assert sum(c is not None for c in constructions) == 1, name
     assert set(LAYER_TYPES) == set(REGISTRY) - {"custom"}
 
 
