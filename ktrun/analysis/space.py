@@ -363,6 +363,9 @@ def build_space(spec: ExperimentSpec) -> Space:
     for arg in ("epochs", "batch_size", "shuffle", "class_weight"):
         for r in refs_in(getattr(spec.fit, arg)):
             ex.use(("fit", arg), r, arg, "fit", root)
+    if spec.model.hypermodel is not None:  # its build reads each hyperparameter of its table
+        for name in spec.model.hypermodel.kind.hyperparameters:
+            ex.use(("model", "hypermodel"), HpRef(name), name, "hypermodel", root)
 
     instanced_bases = {base for base, _, _ in ex.instances.values()}
     by_param: dict[str, list[Use]] = {}

@@ -19,6 +19,7 @@ from ktrun.checks import (
     constraints,
     custom_objects,
     data_model,
+    hypermodels,
     hyperparameters,
     objective,
     references,
@@ -84,6 +85,7 @@ CHECKS: tuple[Check, ...] = (
     tuner.check_tuner,
     custom_objects.check_custom,
     backbones.check_backbones,
+    hypermodels.check_hypermodel,
 )
 
 

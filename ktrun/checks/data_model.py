@@ -44,6 +44,8 @@ def check_data_model(ctx: Ctx) -> Iterator[Problem]:
             "remove fit.class_weight (a weighted loss is a custom loss), or give one label per sample",
         )
     yield from _data_options(ctx)
+    if spec.model.hypermodel is not None:
+        return  # it compiles itself and makes its own output layer (checks.hypermodels)
     yield from _loss_and_labels(ctx)
     yield from _metrics(ctx)
     yield from _optimizer(ctx)

@@ -190,6 +190,18 @@ def adapt_layers(model: keras.Model, x_train: Any) -> None:
             layer.adapt(before.predict(x_train, verbose=0))
 
 
+def build_hypermodel(plan: Plan, hp: kt.HyperParameters) -> keras.Model:
+    """A Keras Tuner HyperModel's own `build` on the trial's hyperparameters: they are declared up
+    front from ktrun's table of its space, so it reads them and registers nothing new. It
+    compiles the model itself."""
+    spec = plan.spec.model.hypermodel
+    assert spec is not None
+    classes = spec.classes or plan.checked.num_classes
+    hypermodel = getattr(kt.applications, spec.kind.keras_tuner_class)
+    model: keras.Model = hypermodel(input_shape=tuple(plan.checked.input_shape), classes=classes).build(hp)
+    return model
+
+
 def fit_setting(plan: Plan, name: str, point: Mapping[str, Scalar]) -> Any:
     """A `fit` setting (epochs, batch_size, shuffle, class_weight) for this point, literal or tuned."""
     return _resolve(getattr(plan.spec.fit, name), point)

@@ -221,6 +221,14 @@ def _problem(err: Any, data: dict[str, Any]) -> Problem:
             f"{key} = {clip(repr(given))} is not a valid name",
             "use letters, digits and underscores, starting with a letter",
         )
+    if kind == "hypermodel_with_layers":
+        return pb.error(
+            "hypermodel-with-layers",
+            path,
+            err["msg"],
+            "remove them (a model group's layers come in through the defaults list: add "
+            "`- override /model: none`), or drop model.hypermodel to build your own layers",
+        )
     if kind == "bad_reference":
         return pb.error("bad-reference", path, err["msg"], "references look like `$units_1`")
     return pb.error(

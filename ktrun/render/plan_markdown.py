@@ -52,6 +52,12 @@ def plan_markdown(report: CheckReport) -> str:
     spec = report.ctx.spec
     s = summarize(report)
     assert s is not None
+    if spec.model.hypermodel is not None:
+        kind = spec.model.hypermodel.kind
+        out += [
+            f"model: Keras Tuner's `{kind.keras_tuner_class}` (its space, as ktrun's table declares it)",
+            "",
+        ]
     out += ["| hyperparameter | type | values | cardinality | condition |", "|---|---|---|---|---|"]
     for h in s.hyperparameters:
         card = h.cardinality + (f" × {h.instances} repetitions" if h.instances else "")
@@ -151,6 +157,11 @@ def diff_markdown(base: CheckReport, head: CheckReport, base_label: str) -> str:
             changes.append(f"- budget: fit.{key} {a} → {b}")
     if old.model.layers != new.model.layers:
         changes.append("- model layers changed")
+    if old.model.hypermodel != new.model.hypermodel:
+        name = [
+            h.kind.keras_tuner_class if h else "layers" for h in (old.model.hypermodel, new.model.hypermodel)
+        ]
+        changes.append(f"- model {name[0]} → {name[1]}")
     out += changes or ["- no change to the search"]
     sb, sh = summarize(base), summarize(head)
     if sb is not None and sh is not None:

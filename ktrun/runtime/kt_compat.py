@@ -19,6 +19,8 @@ What is here, and why each use is safe in the range above:
   (the trial's metrics exactly as Keras Tuner scores them, for the journal), `config.DEBUG`
   (Keras Tuner prints every failed trial's traceback unless it is off), and the chief's gRPC
   service (`protos`, `oracle_chief.OracleServicer`: its `start_server` polls every 20 s).
+- `applications.efficientnet.EFFICIENTNET_MODELS`: the constructors `HyperEfficientNet.build`
+  looks up, swapped during a build for the same ones without ImageNet weights (no download).
 - Private oracle state, read and written through the small functions below (`values_hash`,
   `mark_tried`, `next_seed`, `retry_queue`, ...): the same fields `Oracle.get_state` saves to
   oracle.json under public names, so their meaning is part of Keras Tuner's file format.
@@ -31,13 +33,15 @@ What is here, and why each use is safe in the range above:
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import keras_tuner as kt
 from keras_tuner.src import config as _kt_config
+from keras_tuner.src.applications import efficientnet as _efficientnet
 from keras_tuner.src.engine import tuner_utils as _tuner_utils
 
 #: The Keras Tuner versions this module was checked against: from the first, up to (not
@@ -45,6 +49,22 @@ from keras_tuner.src.engine import tuner_utils as _tuner_utils
 SUPPORTED: tuple[tuple[int, ...], tuple[int, ...]] = ((1, 4, 7), (1, 5))
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextlib.contextmanager
+def efficientnets_without_download() -> Iterator[None]:
+    """`HyperEfficientNet.build` makes its `keras.applications` EfficientNet with ImageNet weights,
+    which downloads them; a ktrun run never downloads. Its module's table of constructors
+    (`EFFICIENTNET_MODELS`, private) is swapped, for this build, for the same ones at
+    `weights=None`: the network is the one it builds, randomly initialised."""
+    table: dict[str, Any] = _efficientnet.EFFICIENTNET_MODELS
+    saved = dict(table)
+    table.update({k: functools.partial(make, weights=None) for k, make in saved.items()})
+    try:
+        yield
+    finally:
+        table.update(saved)
+
 
 #: `Tuner.run_trial` adds one to every fit: it writes the best epoch's weights to `filepath`.
 SaveBestEpoch: type[Any] = _tuner_utils.SaveBestEpoch

@@ -142,6 +142,9 @@ class KtrunHyperModel(kt.HyperModel):
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         if self.ctx is not None:
             self.ctx.phase = "build"
+        if self.plan.spec.model.hypermodel is not None:
+            with kt_compat.efficientnets_without_download():
+                return kb.build_hypermodel(self.plan, hp)
         return kb.build_model(self.plan, kb.active_values(hp))
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:

@@ -7,9 +7,18 @@ The section and key names are the public interface: people type them as Hydra ov
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, create_model
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from ktrun.algorithms import ALGORITHMS
 from ktrun.layers import Layer
@@ -17,6 +26,7 @@ from ktrun.spec import keras_names as kn
 from ktrun.spec.base import HpName as HpNameKey
 from ktrun.spec.base import Strict
 from ktrun.spec.failures import FAILURE_KINDS, FailureAction
+from ktrun.spec.hypermodels import HYPERMODELS, HyperModelSpec
 from ktrun.spec.hyperparameters import Hyperparameter
 from ktrun.spec.refs import NAME_PATTERN, BoolArg, FloatArg, IntArg, Scalar, StrArg
 
@@ -263,12 +273,51 @@ class CustomObjectsSpec(Strict):
         return [str(Path(p).resolve()) for p in self.paths]
 
 
+def _layers_or_hypermodel(schema: dict[str, Any]) -> None:
+    """The JSON Schema says what the validators do: `layers` or `hypermodel`, one of the two."""
+    schema["required"] = [k for k in schema.get("required", []) if k != "layers"]
+    schema["oneOf"] = [{"required": ["layers"]}, {"required": ["hypermodel"]}]
+
+
 class ModelSpec(Strict):
+    """The model: your `layers`, or a Keras Tuner `hypermodel` (one of the two)."""
+
+    model_config = ConfigDict(json_schema_extra=_layers_or_hypermodel)
+
     input_shape: list[int] | None = Field(
         None, min_length=1, description="Per-sample input shape; inferred from the data if unset."
     )
-    layers: list[Layer] = Field(min_length=1)
+    hypermodel: HyperModelSpec | None = Field(
+        None,
+        description=(
+            "A Keras Tuner HyperModel (HyperResNet, HyperXception, HyperEfficientNet) instead of "
+            "`layers`: its own network, search space and compile."
+        ),
+    )
+    layers: list[Layer] = Field(description="The layers, in order; not with `hypermodel`.")
     compile: CompileSpec = CompileSpec()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_layers_with_hypermodel(cls, data: object) -> object:
+        """A HyperModel builds its own layers and compiles itself: neither is given with it."""
+        if not isinstance(data, dict) or data.get("hypermodel") is None:
+            return data
+        given = [k for k in ("layers", "compile") if k in data]
+        if given:
+            raise PydanticCustomError(
+                "hypermodel_with_layers",
+                "model.hypermodel builds and compiles its own model, so model.{keys} cannot be given with it",
+                {"keys": " and model.".join(given)},
+            )
+        return {**data, "layers": []}
+
+    @field_validator("layers", mode="after")
+    @classmethod
+    def _some_layers(cls, layers: list[Any], info: ValidationInfo) -> list[Any]:
+        if not layers and info.data.get("hypermodel") is None:
+            raise PydanticCustomError("too_short", "List should have at least 1 item after validation, not 0")
+        return layers
 
 
 # ---------------------------------------------------------------- fit
@@ -420,6 +469,20 @@ class ExperimentSpec(Strict):
             "best_hparams.yaml uses it to retrain the best trial."
         ),
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hypermodel_space(cls, data: object) -> object:
+        """A HyperModel's hyperparameters are declared as its table says, before the user's: a
+        user's entry of the same name replaces (narrows) the table's."""
+        model = data.get("model") if isinstance(data, dict) else None
+        hypermodel = model.get("hypermodel") if isinstance(model, dict) else None
+        kind = HYPERMODELS.get(str(hypermodel.get("type"))) if isinstance(hypermodel, dict) else None
+        if kind is None or not isinstance(data, dict):
+            return data
+        declared = data.get("hyperparameters")
+        table = {k: v.model_dump(exclude_defaults=True) for k, v in kind.hyperparameters.items()}
+        return {**data, "hyperparameters": {**table, **(declared if isinstance(declared, dict) else {})}}
 
 
 __all__ = [

@@ -14,6 +14,7 @@ from ktrun.layers.applications import APPLICATIONS
 from ktrun.spec import keras_names as kn
 from ktrun.spec.domains import LOSS_ARGS
 from ktrun.spec.experiment import ExperimentSpec
+from ktrun.spec.hypermodels import HYPERMODELS
 
 pytestmark = pytest.mark.keras
 
@@ -411,3 +412,31 @@ def test_metric_arguments_and_aliases_reach_keras_and_the_logs() -> None:
                 if arg not in ("name", "alias"):
                     assert config[arg] == value, (kind, name, arg)
         assert type(built["acc"]).__name__ == accuracy[kind]
+
+
+@pytest.mark.parametrize("name", sorted(HYPERMODELS))
+def test_hypermodel_table_is_what_the_real_hypermodel_registers(name: str) -> None:
+    """ktrun's static table of a HyperModel's space, registered as the runtime declares it, equals
+    what the real HyperModel's `build` registers in a fresh `HyperParameters` (names, kinds,
+    values, ranges, steps, defaults, conditions)."""
+    import keras_tuner as kt
+
+    from ktrun.analysis.space import Param
+    from ktrun.compiler.plan import _decl
+    from ktrun.runtime.kt_compat import efficientnets_without_download
+
+    kind = HYPERMODELS[name]
+    real = kt.HyperParameters()
+    with efficientnets_without_download():
+        getattr(kt.applications, kind.keras_tuner_class)(input_shape=(8, 8, 3), classes=3).build(real)
+    ours = kt.HyperParameters()
+    for hp_name, decl in kind.hyperparameters.items():
+        d = _decl(Param(hp_name, hp_name, decl), ())
+        getattr(ours, d.kind)(d.name, **d.kwargs)
+    assert [h.name for h in ours.space] == [h.name for h in real.space]
+    for a, b in zip(ours.space, real.space, strict=True):
+        assert type(a) is type(b), a.name
+        mine, theirs = a.get_config(), b.get_config()
+        # ktrun lifts a stepped float's max by a hair, so that Keras Tuner keeps the endpoint
+        assert mine.pop("max_value", 0) == pytest.approx(theirs.pop("max_value", 0), rel=1e-6), a.name
+        assert mine == theirs, a.name

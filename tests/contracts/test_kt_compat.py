@@ -129,6 +129,21 @@ def test_private_module_names_exist_with_their_signature(module: str, name: str,
     assert list(inspect.signature(obj).parameters) == params, f"{module}.{name} changed its signature"
 
 
+def test_efficientnets_without_download_swaps_the_table_hyper_efficientnet_builds_from() -> None:
+    """`HyperEfficientNet.build` looks its EfficientNet up in `EFFICIENTNET_MODELS` (one per version
+    it searches); inside the context each builds at `weights=None`, and the table is restored."""
+    import keras
+    from keras_tuner.src.applications import efficientnet
+
+    table = efficientnet.EFFICIENTNET_MODELS
+    before = dict(table)
+    assert set(table) == {f"B{i}" for i in range(8)}
+    assert "EFFICIENTNET_MODELS[version]" in inspect.getsource(efficientnet.HyperEfficientNet.build)
+    with kt_compat.efficientnets_without_download():
+        made = table["B0"](include_top=False, input_shape=(32, 32, 3))
+    assert table == before and isinstance(made, keras.Model)
+
+
 def test_config_debug_is_what_the_tuner_reads_before_printing_a_traceback() -> None:
     from keras_tuner.src import config
     from keras_tuner.src.engine import base_tuner

@@ -1,0 +1,104 @@
+"""`model.hypermodel`: a Keras Tuner HyperModel instead of layers. Its space is ktrun's table of
+what its `build` registers (`ktrun.spec.hypermodels`); here, what it needs of the data and of the
+hyperparameters a user narrows."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from ktrun import problems as pb
+from ktrun.analysis.values import values
+from ktrun.checks.common import HP, preview
+from ktrun.checks.context import Ctx
+from ktrun.layers.shape_math import format_shape
+from ktrun.problems import Problem
+from ktrun.spec.refs import Scalar
+
+AT = ("model", "hypermodel")
+
+
+def check_hypermodel(ctx: Ctx) -> Iterator[Problem]:
+    spec = ctx.spec
+    hypermodel = spec.model.hypermodel
+    if hypermodel is None:
+        return
+    kind = hypermodel.kind
+    name = f"{kind.keras_tuner_class} (model.hypermodel)"
+    shape = ctx.input_shape
+    if shape is not None and len(shape) != 3:
+        yield pb.error(
+            "hypermodel-input",
+            AT,
+            f"{name} takes images (height, width, channels), but the samples have shape "
+            f"{format_shape(shape)}",
+            "use image data (data.source mnist, cifar10, or an npz of images), or set "
+            "model.input_shape to the images' shape",
+        )
+    elif shape is not None and min(shape[:2]) < kind.min_size:
+        yield pb.error(
+            "hypermodel-input",
+            AT,
+            f"{name} takes images of at least {kind.min_size}x{kind.min_size}, but the samples "
+            f"have shape {format_shape(shape)}",
+            "use larger images",
+        )
+    if spec.data.task != "classification" or spec.data.labels != "one_hot":
+        yield pb.error(
+            "hypermodel-labels",
+            ("data", "labels") if spec.data.task == "classification" else ("data", "task"),
+            f"{name} classifies with softmax and categorical_crossentropy, which needs one-hot "
+            f"labels, but data.task is {spec.data.task} and data.labels is {spec.data.labels}",
+            "set `data: {task: classification, labels: one_hot}`",
+        )
+    classes = ctx.data.num_classes
+    if hypermodel.classes is None and classes is None:
+        yield pb.error(
+            "missing-key",
+            (*AT, "classes"),
+            f"{name} needs the number of classes, and the data does not say it",
+            "set model.hypermodel.classes (or data.num_classes)",
+        )
+    elif hypermodel.classes is not None and classes is not None and hypermodel.classes != classes:
+        yield pb.error(
+            "output-units-mismatch",
+            (*AT, "classes"),
+            f"model.hypermodel.classes is {hypermodel.classes} but the data has {classes} classes",
+            f"set classes: {classes}, or leave it out to take the data's",
+        )
+    yield from _narrowed(ctx)
+
+
+def _among(value: Scalar, allowed: tuple[Scalar, ...]) -> bool:
+    """`0.6` is among a float range's `0.6000000000000001` (stepped values are computed)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value in allowed
+    return any(
+        isinstance(a, int | float) and not isinstance(a, bool) and math.isclose(a, value, abs_tol=1e-12)
+        for a in allowed
+    )
+
+
+def _narrowed(ctx: Ctx) -> Iterator[Problem]:
+    """A declared hyperparameter of the HyperModel's may narrow its values, not add to them: its
+    `build` reads the value it gets, and has code only for its own (`version: v3` would crash)."""
+    assert ctx.spec.model.hypermodel is not None
+    kind = ctx.spec.model.hypermodel.kind
+    for name, table in kind.hyperparameters.items():
+        declared = ctx.spec.hyperparameters.get(name)
+        if declared is None or declared == table:
+            continue
+        allowed, given = values(table), values(declared)
+        if allowed is None:
+            continue
+        extra = None if given is None else [v for v in given if not _among(v, allowed)]
+        if extra == []:
+            continue
+        outside = "continuous values" if extra is None else preview(extra)
+        yield pb.error(
+            "hypermodel-hp-outside",
+            (HP, name),
+            f"`{name}` is {kind.keras_tuner_class}'s own hyperparameter, and can take "
+            f"{outside} that its build has no code for",
+            f"declare a subset of its values {preview(allowed)}, or pin one with `pin: {{{name}: ...}}`",
+        )
