@@ -158,10 +158,10 @@ def diff_markdown(base: CheckReport, head: CheckReport, base_label: str) -> str:
     if old.model.layers != new.model.layers:
         changes.append("- model layers changed")
     if old.model.hypermodel != new.model.hypermodel:
-        name = [
+        was, now = (
             h.kind.keras_tuner_class if h else "layers" for h in (old.model.hypermodel, new.model.hypermodel)
-        ]
-        changes.append(f"- model {name[0]} → {name[1]}")
+        )
+        changes.append(f"- model {was} → {now}")
     out += changes or ["- no change to the search"]
     sb, sh = summarize(base), summarize(head)
     if sb is not None and sh is not None:
