@@ -4,6 +4,7 @@ tables (seen by `check` and `plan` without TensorFlow), their models the real `b
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from ktrun.checks import CheckReport
 from ktrun.pipeline import check_one, run_experiment
 from ktrun.spec.hypermodels import HYPERMODELS
-from tests.conftest import CONF
+from tests.conftest import CONF, REPO
 
 
 def experiment(
@@ -55,7 +56,20 @@ def test_check_and_plan_see_the_hypermodel_space_without_tensorflow(tmp_conf: Pa
     params = report.checked.space.params
     assert list(params) == list(HYPERMODELS["resnet"].hyperparameters)
     assert params["conv4_depth"].values == (6, 23)  # narrowed by the user's declaration
-    assert "tensorflow" not in sys.modules and "keras_tuner" not in sys.modules
+    code = (
+        "import sys, json\n"
+        "from ktrun.cli import main\n"
+        f"args = ['--config-dir', {str(tmp_conf)!r}, '+experiment=hm']\n"
+        "rc = main(['check', *args]) + main(['plan', *args])\n"
+        "heavy = ('tensorflow', 'keras', 'keras_tuner')\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
+        "print(json.dumps({'rc': rc, 'heavy': heavy}), file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert json.loads(proc.stderr.strip().splitlines()[-1]) == {"rc": 0, "heavy": []}, proc.stdout[-2000:]
+    assert "HyperResNet" in proc.stdout and "conv4_depth" in proc.stdout  # the plan lists its space
 
 
 @pytest.mark.parametrize(
