@@ -39,6 +39,8 @@ SMALL = {
     "kt_helloworld_mnist_deep_mlp": ["+pin.num_layers=2"],
     "vb690_mlp_benchmark_three_tuners": ["+pin.layers_dense_block=1"],
     "house_price_deep_mlp_mae": ["+pin.num_layers=1"],
+    "ner_bilstm_timedistributed": ["+pin.units=32"],
+    "multilabel_text_lstm": ["+pin.units=32"],
 }
 
 
