@@ -137,9 +137,11 @@ GROUPS: dict[str, dict[str, str]] = {
     "Objective, tuner and failure policy": {
         "objective-not-logged": "the objective is a metric the model never logs (with a did-you-mean)",
         "objective-needs-validation": "a `val_` objective or monitor without validation data",
+        "objective-direction-unknown": "an objective on a metric of your own without `objective.direction`",
         "objective-direction-contradiction": "a direction that contradicts the metric (`val_loss` with max)",
         "objective-on-training-data": "the objective is measured on the training data",
         "monitor-not-logged": "early stopping or LR reduction watches a metric the model never logs",
+        "monitor-mode-unknown": "early stopping on a metric of your own with `mode: auto`",
         "monitor-mode-contradiction": "a monitor's mode contradicts its metric",
         "monitor-differs": "early stopping watches another metric than the objective",
         "grid-infinite-space": "grid search over a continuous hyperparameter",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from ktrun import problems as pb
@@ -13,7 +14,8 @@ from ktrun.layers import REGISTRY, LayerSpec, Repeat, iter_layers
 from ktrun.layers import repeat as repeat_block
 from ktrun.layers.base import Section
 from ktrun.problems import Problem
-from ktrun.spec.domains import FIT_ARGS, LOSS_ARGS, METRIC_ARGS, OPTIMIZER_ARGS, Domain
+from ktrun.spec import keras_names as kn
+from ktrun.spec.domains import ACTIVATION, FIT_ARGS, LOSS_ARGS, METRIC_ARGS, OPTIMIZER_ARGS, Domain
 from ktrun.spec.hyperparameters import ChoiceHp, FloatHp, IntHp
 from ktrun.spec.refs import HpRef
 
@@ -32,7 +34,10 @@ def check_arguments(ctx: Ctx) -> Iterator[Problem]:
                 )
     yield from _section_arguments(ctx)
     reported: set[tuple[str, str]] = set()
-    for path, owner, arg, value, dom in _arguments(ctx):
+    own = tuple(ctx.spec.custom_objects.activations)
+    with_own = replace(ACTIVATION, names=(*kn.ACTIVATIONS, *own))  # yours are names like Keras'
+    for path, owner, arg, value, domain in _arguments(ctx):
+        dom = with_own if domain is ACTIVATION else domain
         items: list[Any] = value if isinstance(value, list) else [value]
         for v in items:
             if isinstance(v, HpRef):

@@ -65,7 +65,8 @@ class Ctx:
     @cached_property
     def logged(self) -> dict[str, kn.Direction | None]:
         """Every key a fit writes to its logs, with its direction (None: a metric of your own)."""
-        known = [m for m in self.spec.model.compile.metrics if m.name in kn.METRICS]
+        custom = self.spec.custom_objects.metrics
+        known = [m for m in self.spec.model.compile.metrics if m.name in kn.METRICS or m.name in custom]
         return kn.logged_metrics(((m.logged_name(), m.direction()) for m in known), self.has_validation)
 
     def params_for(self, ref: HpRef) -> list[Param]:

@@ -27,12 +27,12 @@ def check_custom(ctx: Ctx) -> Iterator[Problem]:
                 + "declare the class it stands for, e.g. "
                 + f"`custom_objects: {{layers: {{{layer.layer}: my_package.layers:{layer.layer}}}}}`",
             )
-    for name, target in opt_in.layers.items():
+    for section, name, target in opt_in.declared():
         top = target.split(":")[0].split(".")[0]
         if not _findable(top, opt_in.search_dirs()):
             yield pb.error(
                 "custom-module-not-found",
-                ("custom_objects", "layers", name),
+                ("custom_objects", section, name),
                 f"`{target}`: no module `{top}` among the installed packages or in "
                 f"custom_objects.paths {opt_in.paths} (from {Path.cwd()})",
                 "install the package, or list its directory under custom_objects.paths "

@@ -79,9 +79,13 @@ def _data_options(ctx: Ctx) -> Iterator[Problem]:
 def _loss_and_labels(ctx: Ctx) -> Iterator[Problem]:
     spec, loss = ctx.spec, ctx.spec.model.compile.loss
     at = (*COMPILE, "loss")
+    custom = spec.custom_objects.losses
+    if loss.name in custom:
+        return  # your own: its labels and arguments are its business
     kind = kn.LOSSES.get(loss.name)
     if kind is None:
-        yield unknown_name("unknown-loss", at, "loss", loss.name, list(kn.LOSSES), "losses")
+        known = [*kn.LOSSES, *custom]
+        yield unknown_name("unknown-loss", at, "loss", loss.name, known, "losses", "losses")
         return
     yield from _unused_arguments("loss-arg-unused", "loss", loss.name, loss.arguments(), kn.LOSS_ARGS, at)
     classes = ctx.data.num_classes
@@ -204,14 +208,18 @@ _CLASS_METRICS = frozenset(
 
 def _metrics(ctx: Ctx) -> Iterator[Problem]:
     metrics = ctx.spec.model.compile.metrics
+    custom = ctx.spec.custom_objects.metrics
     logged: dict[str, int | None] = {"loss": None}  # logged name → the entry that logs it
     for i, metric in enumerate(metrics):
         m = metric.name
         at = (*COMPILE, "metrics", i)
-        if m not in kn.METRICS:
-            yield unknown_name("unknown-metric", at, "metric", m, list(kn.METRICS), "metrics")
+        if m not in kn.METRICS and m not in custom:
+            known = [*kn.METRICS, *custom]
+            yield unknown_name("unknown-metric", at, "metric", m, known, "metrics", "metrics")
             continue
-        yield from _unused_arguments("metric-arg-unused", "metric", m, metric.arguments(), kn.METRIC_ARGS, at)
+        if m not in custom:  # your own: its arguments are its business
+            given = metric.arguments()
+            yield from _unused_arguments("metric-arg-unused", "metric", m, given, kn.METRIC_ARGS, at)
         name = metric.logged_name()
         if name in logged:
             first = logged[name]

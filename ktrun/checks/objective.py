@@ -19,7 +19,15 @@ def check_objective(ctx: Ctx) -> Iterator[Problem]:
         yield _not_logged(ctx, obj.name, at, "objective-not-logged", "the objective")
     else:
         inferred = logged[obj.name]
-        if obj.direction is not None and inferred is not None and obj.direction != inferred:
+        if inferred is None and obj.direction is None:
+            yield pb.error(
+                "objective-direction-unknown",
+                at,  # where you wrote it: the direction goes next to it
+                f"objective `{obj.name}` is a metric of your own, so ktrun cannot tell whether "
+                "higher or lower is better",
+                "set objective.direction: max (higher is better) or min",
+            )
+        elif obj.direction is not None and inferred is not None and obj.direction != inferred:
             yield pb.error(
                 "objective-direction-contradiction",
                 ("objective", "direction"),
@@ -38,6 +46,14 @@ def check_objective(ctx: Ctx) -> Iterator[Problem]:
     if es is not None:
         yield from _monitor(ctx, es.monitor, ("fit", "early_stopping", "monitor"), "early stopping")
         direction = logged.get(es.monitor)
+        if es.mode == "auto" and es.monitor in logged and direction is None:
+            yield pb.error(
+                "monitor-mode-unknown",
+                ("fit", "early_stopping", "mode"),
+                f"early stopping watches `{es.monitor}`, a metric of your own, with mode auto: "
+                "Keras would guess its direction from the name",
+                "set fit.early_stopping.mode: max (higher is better) or min",
+            )
         if es.mode != "auto" and direction is not None and es.mode != direction:
             yield pb.error(
                 "monitor-mode-contradiction",

@@ -9,6 +9,7 @@ source of truth and no dependent bound can freeze.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 from collections.abc import Mapping
@@ -23,7 +24,8 @@ from ktrun.compiler.plan import HpDecl, Plan
 from ktrun.layers.base import ConcreteLayer
 from ktrun.layers.shape_math import Shape
 from ktrun.spec import keras_names as kn
-from ktrun.spec.experiment import LossSpec, MetricSpec
+from ktrun.spec.domains import ACTIVATION
+from ktrun.spec.experiment import CustomSection, LossSpec, MetricSpec
 from ktrun.spec.refs import HpRef, Scalar
 
 
@@ -96,7 +98,17 @@ def build_layer(layer: ConcreteLayer, plan: Plan | None = None) -> keras.layers.
         k: build_layer(v, plan) if isinstance(v, ConcreteLayer) else v
         for k, v in layer.kind.kwargs(layer).items()
     }
+    if plan is not None:
+        _own_activations(plan, layer, kwargs)
     return _layer_class(plan, layer)(**kwargs)
+
+
+def _own_activations(plan: Plan, layer: ConcreteLayer, kwargs: dict[str, Any]) -> None:
+    """Activation arguments that name one of `custom_objects.activations` become the function."""
+    own = plan.spec.custom_objects.activations
+    for arg, domain in layer.kind.domains.items():
+        if domain is ACTIVATION and isinstance(kwargs.get(arg), str) and kwargs[arg] in own:
+            kwargs[arg] = custom_object(plan, kwargs[arg], "activations")
 
 
 def _layer_class(plan: Plan | None, layer: ConcreteLayer) -> Any:
@@ -107,13 +119,13 @@ def _layer_class(plan: Plan | None, layer: ConcreteLayer) -> Any:
     return custom_object(plan, kind.custom_object(layer.layer))
 
 
-def custom_object(plan: Plan, name: str) -> Any:
+def custom_object(plan: Plan, name: str, section: CustomSection = "layers") -> Any:
     """Import a `custom_objects` entry: the only place a config makes ktrun import user code."""
     spec = plan.spec.custom_objects
     for path in reversed(spec.search_dirs()):
         if path not in sys.path:
             sys.path.insert(0, path)
-    module, _, attr = spec.layers[name].partition(":")
+    module, _, attr = getattr(spec, section)[name].partition(":")
     return getattr(importlib.import_module(module), attr)
 
 
@@ -137,7 +149,17 @@ def make_loss(plan: Plan, loss: LossSpec, point: Mapping[str, Scalar]) -> keras.
     """The loss's Keras class with the arguments set (references resolved); the rest keep
     Keras' defaults."""
     kwargs = {arg: _resolve(value, point) for arg, value in loss.arguments().items()}
+    if loss.name in plan.spec.custom_objects.losses:
+        return _own_loss(custom_object(plan, loss.name, "losses"), kwargs)
     return getattr(keras.losses, kn.LOSS_CLASSES[loss.name])(**kwargs)
+
+
+def _own_loss(obj: Any, kwargs: dict[str, Any]) -> Any:
+    """A loss of your own: a class gets the arguments set; a function is used as it is, with
+    them bound."""
+    if isinstance(obj, type):
+        return obj(**kwargs)
+    return functools.update_wrapper(functools.partial(obj, **kwargs), obj) if kwargs else obj
 
 
 def make_metric(
@@ -146,12 +168,18 @@ def make_metric(
     output_units: int,
     sparse_labels: bool,
     multi_hot: bool = False,
+    own: Any = None,
 ) -> Any:
     """The metric's Keras class with the arguments set, named as it is logged. `accuracy` alone
     stays a name Keras resolves by the output and the labels; with an alias it is the class Keras
     would pick. On multi-hot rows it is binary accuracy (Keras would take categorical accuracy,
-    arg-max against arg-max, but each label is its own yes/no), still logged as `accuracy`."""
+    arg-max against arg-max, but each label is its own yes/no), still logged as `accuracy`.
+    `own`: the imported `custom_objects.metrics` entry, a class or a function."""
     kwargs = {arg: _resolve(value, point) for arg, value in metric.arguments().items()}
+    if own is not None:
+        if isinstance(own, type):
+            return own(name=metric.logged_name(), **kwargs)
+        return keras.metrics.MeanMetricWrapper(own, name=metric.logged_name(), **kwargs)
     if metric.name == "accuracy" and metric.alias is None and not multi_hot:
         return metric.name
     cls = kn.METRIC_CLASSES.get(metric.name) or (
@@ -164,6 +192,11 @@ def make_metric(
     return getattr(keras.metrics, cls)(name=metric.logged_name(), **kwargs)
 
 
+def _own_metric(plan: Plan, metric: MetricSpec) -> Any:
+    own = plan.spec.custom_objects.metrics
+    return custom_object(plan, metric.name, "metrics") if metric.name in own else None
+
+
 def build_model(plan: Plan, point: Mapping[str, Scalar]) -> keras.Model:
     """The compiled model of one point of the space."""
     model = keras.Sequential(
@@ -173,10 +206,13 @@ def build_model(plan: Plan, point: Mapping[str, Scalar]) -> keras.Model:
     data, compile_ = plan.spec.data, plan.spec.model.compile
     sparse = data.labels == "sparse"
     multi_hot = data.task == "classification" and data.labels == "multi_hot"
+    units = model.output_shape[-1]
     model.compile(
         optimizer=make_optimizer(plan, point),
-        loss=make_loss(plan, plan.spec.model.compile.loss, point),
-        metrics=[make_metric(m, point, model.output_shape[-1], sparse, multi_hot) for m in compile_.metrics],
+        loss=make_loss(plan, compile_.loss, point),
+        metrics=[
+            make_metric(m, point, units, sparse, multi_hot, _own_metric(plan, m)) for m in compile_.metrics
+        ],
     )
     return model
 

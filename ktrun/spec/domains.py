@@ -62,7 +62,13 @@ POSITIVE = Domain("float", "a number > 0", lo=0, lo_open=True)
 BOOL = Domain("bool", "true or false")
 NON_NEGATIVE = Domain("float", "a number >= 0", lo=0)
 NON_NEGATIVE_INT = Domain("int", "an integer >= 0", lo=0)
-ACTIVATION = Domain("str", "an activation name", names=kn.ACTIVATIONS, code="unknown-activation")
+ACTIVATION = Domain(
+    "str",
+    "an activation name",
+    names=kn.ACTIVATIONS,
+    code="unknown-activation",
+    hint="give a Keras activation name, or declare your own under custom_objects.activations",
+)
 INITIALIZER = Domain("str", "an initializer name", names=kn.INITIALIZERS, code="unknown-initializer")
 CONSTRAINT = Domain("str", "a constraint name", names=kn.CONSTRAINTS, code="unknown-constraint")
 NUMBER = Domain("float", "a number")

@@ -6,6 +6,7 @@ The section and key names are the public interface: people type them as Hydra ov
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -257,6 +258,10 @@ ImportPath = Annotated[
 ]
 
 
+CustomSection = Literal["layers", "losses", "metrics", "activations"]
+CUSTOM_SECTIONS: tuple[CustomSection, ...] = ("layers", "losses", "metrics", "activations")
+
+
 class CustomObjectsSpec(Strict):
     """The explicit opt-in for Python code of your own: nothing else in a config is imported."""
 
@@ -267,6 +272,25 @@ class CustomObjectsSpec(Strict):
     layers: dict[HpNameKey, ImportPath] = Field(
         default_factory=dict, description="Layer classes, by the name `type: custom` layers use."
     )
+    losses: dict[HpNameKey, ImportPath] = Field(
+        default_factory=dict,
+        description="Loss functions or classes, by the name `loss.name` uses (a class gets the "
+        "loss arguments set).",
+    )
+    metrics: dict[HpNameKey, ImportPath] = Field(
+        default_factory=dict,
+        description="Metric functions or classes, by the name a `metrics` entry uses; logged "
+        "under that name (or its alias).",
+    )
+    activations: dict[HpNameKey, ImportPath] = Field(
+        default_factory=dict, description="Activation functions, by the name an `activation:` uses."
+    )
+
+    def declared(self) -> Iterator[tuple[CustomSection, str, str]]:
+        """(section, name, `package.module:attr`) of every declaration."""
+        for section in CUSTOM_SECTIONS:
+            for name, target in getattr(self, section).items():
+                yield section, name, target
 
     def search_dirs(self) -> list[str]:
         """`paths` as absolute directories: where the check looks and the builder imports from."""
