@@ -71,6 +71,7 @@ def codes(report: CheckReport) -> set[str]:
 
 def test_check_finds_the_module_without_importing_it(tmp_conf: Path) -> None:
     experiment(tmp_conf)
+    sys.modules.pop("ktrun_test_layers", None)  # the slow test, run first, imports it
     report = check_one(["+experiment=custom"], extra=[tmp_conf])
     assert not report.errors, [p.message for p in report.problems]
     assert report.checked is not None
