@@ -38,6 +38,11 @@ def _relaxed(schema: dict[str, Any]) -> dict[str, Any]:
             node.pop("required", None)
             for v in node.values():
                 strip(v)
+            for key in ("oneOf", "anyOf"):
+                # Branches that differed only in what they required (model: layers or hypermodel)
+                # are all empty now, and an empty `oneOf` branch list would accept nothing.
+                if key in node and all(branch == {} for branch in node[key]):
+                    del node[key]
         elif isinstance(node, list):
             for v in node:
                 strip(v)
