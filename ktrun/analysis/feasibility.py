@@ -28,7 +28,7 @@ from ktrun.analysis.shapes import ShapeTrace, infer
 from ktrun.analysis.space import Space, max_layers
 from ktrun.analysis.unroll import unroll
 from ktrun.analysis.values import sample as space_sample
-from ktrun.layers import REGISTRY, LayerSpec, iter_layers
+from ktrun.layers import REGISTRY, LayerSpec, Repeat, iter_layers
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.refs import Scalar
 
@@ -204,12 +204,13 @@ class Checker:
         spec: ExperimentSpec,
         space: Space,
         constraints: list[Constraint],
-        input_shape: Sequence[int] | None,
+        input_shapes: Mapping[str, Sequence[int]] | None,
     ) -> None:
         self.spec = spec
         self.space = space
         self.constraints = constraints
-        self.input_shape = tuple(input_shape) if input_shape else None
+        self.input_shapes = {k: tuple(v) for k, v in input_shapes.items()} if input_shapes else None
+        self.input_shape = next(iter(self.input_shapes.values())) if self.input_shapes else None
         self.shape_names = self._shape_names() if self.input_shape and space.analysable else set()
         self._shape_cache: dict[tuple[tuple[str, Scalar], ...], ShapeTrace] = {}
         self.n_layers = max_layers(spec.model.layers, spec.hyperparameters)
@@ -221,7 +222,9 @@ class Checker:
         (Reshape) is in the model; leaving it out elsewhere keeps the enumeration small.
         """
         sizes_read = any(
-            isinstance(layer, LayerSpec) and REGISTRY[layer.type].reads_sizes
+            (isinstance(layer, LayerSpec) and REGISTRY[layer.type].reads_sizes)
+            or (isinstance(layer, LayerSpec) and REGISTRY[layer.type].merge is not None)
+            or (isinstance(layer, Repeat) and layer.residual)
             for _, layer in iter_layers(self.spec.model.layers)
         )
         names = set()
@@ -239,7 +242,9 @@ class Checker:
         key = tuple(sorted((n, v) for n, v in point.items() if n in self.shape_names))
         trace = self._shape_cache.get(key)
         if trace is None:
-            trace = infer(self.input_shape, unroll(self.spec.model.layers, point))
+            model = self.spec.model
+            layers = unroll(model.layers, point, inputs=model.input_names)
+            trace = infer(self.input_shape, layers, self.input_shapes)
             if len(self._shape_cache) < 100_000:
                 self._shape_cache[key] = trace
         return trace

@@ -12,9 +12,11 @@ This module is the walk; each layer type's rule lives with the rest of that type
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from ktrun.analysis.unroll import MISSING_PREFIX
+from ktrun.spec.experiment import DEFAULT_INPUT
 from ktrun.layers.shape_math import Shape, ShapeFailure, format_shape
 
 if TYPE_CHECKING:
@@ -28,10 +30,16 @@ class ShapeTrace:
     input_shape: Shape
     steps: tuple[tuple[ConcreteLayer, Shape], ...]
     failure: ShapeFailure | None
+    #: Every node's shape: the model inputs' and each layer's, by node id.
+    shapes: Mapping[str, Shape] = field(default_factory=dict)
 
     @property
     def output(self) -> Shape:
         return self.steps[-1][1] if self.steps else self.input_shape
+
+    def producer(self, node: str) -> ConcreteLayer | None:
+        """The layer that made `node` (None for a model input)."""
+        return next((c for c, _ in self.steps if c.node == node), None)
 
     def deciding(self, point: Mapping[str, object], limit: int = 6) -> str:
         """`kernel_1=7, num_blocks=2`: the values the layers up to the failure read."""
@@ -48,27 +56,64 @@ class ShapeTrace:
         return " → ".join(parts)
 
 
-def infer(input_shape: Sequence[int], layers: Sequence[ConcreteLayer]) -> ShapeTrace:
-    """Each layer's registered shape rule in turn, up to the first failure."""
-    shape: Shape = tuple(input_shape)
+def infer(
+    input_shape: Sequence[int],
+    layers: Sequence[ConcreteLayer],
+    inputs: Mapping[str, Sequence[int]] | None = None,
+) -> ShapeTrace:
+    """Each layer's registered shape rule in graph order, up to the first failure.
+
+    `inputs` gives every model input's shape by name; by default the one input is `input_shape`.
+    """
+    first: Shape = tuple(input_shape)
+    shapes: dict[str, Shape] = {k: tuple(v) for k, v in (inputs or {DEFAULT_INPUT: input_shape}).items()}
     steps: list[tuple[ConcreteLayer, Shape]] = []
     for layer in layers:
-        out = layer.kind.shape(layer, shape)
+        given = _given(layer, shapes)
+        if isinstance(given, ShapeFailure):
+            return ShapeTrace(first, tuple(steps), given, shapes)
+        kind = layer.kind
+        out = kind.merge(layer, given) if kind.merge is not None else kind.shape(layer, given[0])
         if isinstance(out, ShapeFailure):
-            return ShapeTrace(tuple(input_shape), tuple(steps), _better_hint(out, steps, shape))
+            before = {c.node: c for c, _ in steps}.get(layer.inputs[0]) if layer.inputs else None
+            return ShapeTrace(first, tuple(steps), _better_hint(out, before, given[0]), shapes)
         steps.append((layer, out))
-        shape = out
-    return ShapeTrace(tuple(input_shape), tuple(steps), None)
+        shapes[layer.node] = out
+    return ShapeTrace(first, tuple(steps), None, shapes)
 
 
-def _better_hint(
-    failure: ShapeFailure, steps: list[tuple[ConcreteLayer, Shape]], shape: Shape
-) -> ShapeFailure:
+def _given(layer: ConcreteLayer, shapes: Mapping[str, Shape]) -> tuple[Shape, ...] | ShapeFailure:
+    """The shapes a layer reads, or why it cannot read them at this point."""
+    missing = [n.removeprefix(MISSING_PREFIX) for n in layer.inputs if n not in shapes]
+    if missing:
+        return ShapeFailure(
+            "layer-input-missing",
+            layer,
+            f"{layer.layer.type} reads `{missing[0]}`, which no layer before it builds at this point",
+            f"name a layer that comes earlier in model.layers and exists whenever this one does "
+            f"(check the `when:` of `{missing[0]}`)",
+            arg="inputs",
+        )
+    least, most = layer.kind.arity
+    n = len(layer.inputs)
+    if n < least or (most is not None and n > most):
+        wanted = f"{least}" if least == most else f"{least} or more" if most is None else f"{least} to {most}"
+        return ShapeFailure(
+            "layer-arity",
+            layer,
+            f"{layer.layer.type} reads {wanted} inputs but is given {n}",
+            f"list {wanted} layer names in its `inputs:`",
+            arg="inputs",
+        )
+    return tuple(shapes[n] for n in layer.inputs)
+
+
+def _better_hint(failure: ShapeFailure, before: ConcreteLayer | None, shape: Shape) -> ShapeFailure:
     """A rank too low right after a layer that can keep its time axis (a recurrent layer that
     returns only its last output): the fix the language offers is that argument, not a Reshape."""
-    if failure.code != "rank-mismatch" or not steps or len(shape) != 1:
+    if failure.code != "rank-mismatch" or before is None or len(shape) != 1:
         return failure
-    holder = steps[-1][0].sequence_holder()
+    holder = before.sequence_holder()
     if holder is None or holder[0].args.get(holder[1]):
         return failure
     layer, arg = holder

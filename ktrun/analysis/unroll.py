@@ -1,5 +1,12 @@
 """The concrete model one point builds: repeat blocks expanded, `when:` applied, references
-replaced by the point's values. The shape walk, the feasibility checks and the builder all use it."""
+replaced by the point's values, and each layer's place in the graph (the nodes it reads). The
+shape walk, the feasibility checks and the builder all use it.
+
+A layer reads the layer before it unless it names others in `inputs:`. A name means the latest
+layer of that name built so far: inside a repeat block, this repetition's; after the block, the
+last repetition's. A name that no layer built (yet) at this point reads `MISSING_PREFIX + name`,
+which the shape walk reports.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +18,9 @@ from ktrun.analysis.space import Scope, block_names, refs_in
 from ktrun.config.provenance import KeyPath
 from ktrun.layers import Repeat
 from ktrun.layers.base import POSITION_KEYS, ConcreteLayer, LayerSpec
+from ktrun.layers.merge import Add
 from ktrun.spec.base import Strict
+from ktrun.spec.experiment import DEFAULT_INPUT
 from ktrun.spec.refs import HpRef, Scalar
 
 
@@ -39,6 +48,9 @@ class _Node:
     names: frozenset[str] = frozenset()  # a repeat block's per-repetition names
     children: tuple[_Node, ...] = ()
     wraps: bool = False  # holds a layer (`layer:`), which becomes a concrete layer of its own
+    name: str | None = None
+    inputs: tuple[str, ...] = ()
+    residual: bool = False
 
 
 _COMPILED: dict[int, tuple[Sequence[Any], tuple[_Node, ...]]] = {}
@@ -52,12 +64,27 @@ def _compile_layers(layers: Sequence[Any], path: KeyPath) -> tuple[_Node, ...]:
         if isinstance(layer, Repeat):
             names = frozenset(block_names(layer.layers) - set(layer.shared))
             children = _compile_layers(layer.layers, (*lpath, "layers"))
-            nodes.append(_Node(layer, lpath, when, times=layer.times, names=names, children=children))
+            nodes.append(
+                _Node(
+                    layer,
+                    lpath,
+                    when,
+                    times=layer.times,
+                    names=names,
+                    children=children,
+                    residual=layer.residual,
+                )
+            )
         else:
             args = tuple((k, v) for k, v in layer if k not in POSITION_KEYS or k == "name")
             first, last = (tuple((getattr(layer, k) or {}).items()) for k in ("first", "last"))
             wraps = any(isinstance(v, LayerSpec) for _, v in (*args, *first, *last))
-            nodes.append(_Node(layer, lpath, when, args=args, first=first, last=last, wraps=wraps))
+            inputs = tuple(layer.inputs or ())
+            nodes.append(
+                _Node(
+                    layer, lpath, when, args=args, first=first, last=last, wraps=wraps, name=layer.name, inputs=inputs
+                )
+            )
     return tuple(nodes)
 
 
@@ -69,20 +96,44 @@ def _compiled(layers: Sequence[Any], path: KeyPath) -> tuple[_Node, ...]:
     return hit[1]
 
 
+MISSING_PREFIX = "?"
+_RESIDUAL = Add(type="Add")
+
+
+class _Graph:
+    """Where the walk is: the node the next layer reads by default, and the latest node of each name."""
+
+    def __init__(self, inputs: Sequence[str]) -> None:
+        self.last = inputs[0]
+        self.named = {n: n for n in inputs}
+
+    def reads(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        if not names:
+            return (self.last,)
+        return tuple(self.named.get(n, MISSING_PREFIX + n) for n in names)
+
+
 def unroll(
-    layers: Sequence[Any], point: Mapping[str, Scalar], path: KeyPath = ("model", "layers")
+    layers: Sequence[Any],
+    point: Mapping[str, Scalar],
+    path: KeyPath = ("model", "layers"),
+    inputs: Sequence[str] = (DEFAULT_INPUT,),
 ) -> list[ConcreteLayer]:
-    """The layers one point builds, repeat blocks expanded and `when` applied.
+    """The layers one point builds, repeat blocks expanded and `when` applied, in graph order.
 
     A reference whose hyperparameter is absent from `point` resolves to None ("unknown").
     """
     out: list[ConcreteLayer] = []
-    _unroll(_compiled(layers, path), point, Scope({}, (), frozenset()), out)
+    _unroll(_compiled(layers, path), point, Scope({}, (), frozenset()), out, _Graph(inputs))
     return out
 
 
 def _unroll(
-    nodes: tuple[_Node, ...], point: Mapping[str, Scalar], scope: Scope, out: list[ConcreteLayer]
+    nodes: tuple[_Node, ...],
+    point: Mapping[str, Scalar],
+    scope: Scope,
+    out: list[ConcreteLayer],
+    graph: _Graph,
 ) -> None:
     rename = scope.rename
     for node in nodes:
@@ -97,7 +148,10 @@ def _unroll(
                 for name in node.names:
                     inner[name] = f"{rename.get(name, name)}_{r}"
                 at = Scope(inner, (*scope.index, r), scope.conds, (*scope.counts, times))
-                _unroll(node.children, point, at, out)
+                source = graph.last
+                _unroll(node.children, point, at, out, graph)
+                if node.residual:
+                    _emit(out, graph, _RESIDUAL, {}, (*node.path, "residual"), at.index, (), None, (source, graph.last))
             continue
         given = node.args
         if scope.index and node.first and scope.index[-1] == 1:
@@ -105,11 +159,32 @@ def _unroll(
         if scope.index and node.last and scope.index[-1] == scope.counts[-1]:
             given = (*given, *node.last)  # after `first`: a single repetition is both
         if node.wraps:
-            out.append(_concrete(node.layer, node.path, given, scope, point))
+            wrapper = _concrete(node.layer, node.path, given, scope, point)
+            reads = graph.reads(node.inputs)
+            _emit(out, graph, node.layer, wrapper.args, node.path, scope.index, wrapper.refs, node.name, reads)
             continue
         args = {k: _resolve(v, scope, point) for k, v in given}
         refs = tuple(dict.fromkeys(rename.get(r.name, r.name) for _, v in given for r in refs_in(v)))
-        out.append(ConcreteLayer(node.layer, args, node.path, scope.index, refs))
+        _emit(out, graph, node.layer, args, node.path, scope.index, refs, node.name, graph.reads(node.inputs))
+
+
+def _emit(
+    out: list[ConcreteLayer],
+    graph: _Graph,
+    layer: Any,
+    args: dict[str, object],
+    path: KeyPath,
+    index: tuple[int, ...],
+    refs: tuple[str, ...],
+    name: str | None,
+    reads: tuple[str, ...],
+) -> None:
+    """One node: its id is its Keras name when named (`conv_2` in repetition 2), else a number."""
+    node = (f"{name}_{'_'.join(map(str, index))}" if index else name) if name else f"#{len(out)}"
+    out.append(ConcreteLayer(layer, args, path, index, refs, node, reads))
+    graph.last = node
+    if name:
+        graph.named[name] = node
 
 
 def _concrete(
@@ -135,3 +210,11 @@ def _concrete(
 
 
 _MISSING = object()
+
+
+def output_nodes(layers: Sequence[ConcreteLayer], names: Sequence[str]) -> list[str]:
+    """The nodes `model.outputs` names (the latest layer of each name), or the last layer's."""
+    if not names:
+        return [layers[-1].node] if layers else []
+    latest = {c.layer.name: c.node for c in layers if c.layer.name}
+    return [latest.get(n, MISSING_PREFIX + n) for n in names]

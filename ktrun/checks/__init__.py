@@ -46,6 +46,12 @@ class CheckedSpec:
     direction: str
     #: Where each value was set, for problems found later (the data, at run time).
     sources: SourceMap = field(default_factory=SourceMap.empty)
+    #: Every model input's shape by name (the one input's, `input`, without `model.inputs`).
+    input_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.input_shapes:
+            object.__setattr__(self, "input_shapes", {self.spec.model.input_names[0]: self.input_shape})
 
     def locate(self, problems: Sequence[Problem]) -> list[Problem]:
         return [p.located(p.location or self.sources.lookup(p.path)) for p in problems]
@@ -117,7 +123,7 @@ def run_checks(
     located = [p.located(p.location or sources.lookup(p.path)) for p in _dedupe(found)]
     located.sort(key=lambda p: (0 if p.severity == Severity.ERROR else 1, str(p.location), p.code))
     report = CheckReport(loaded.composed.label, located, ctx)
-    if not report.errors and not loaded.schema_problems and ctx.input_shape is not None:
+    if not report.errors and not loaded.schema_problems and ctx.input_shapes is not None:
         obj = loaded.spec.objective
         direction = obj.direction or ctx.logged.get(obj.name) or "max"
         report.checked = CheckedSpec(
@@ -125,10 +131,11 @@ def run_checks(
             ctx.space,
             ctx.checker,
             ctx.feasibility,
-            ctx.input_shape,
+            next(iter(ctx.input_shapes.values())),
             ctx.data.num_classes,
             direction,
             sources,
+            dict(ctx.input_shapes),
         )
     return report
 

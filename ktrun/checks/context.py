@@ -11,7 +11,7 @@ from ktrun.analysis.space import Param, Space, build_space
 from ktrun.data.describe import DataInfo, describe
 from ktrun.data.target import Expect
 from ktrun.spec import keras_names as kn
-from ktrun.spec.experiment import ExperimentSpec
+from ktrun.spec.experiment import DEFAULT_INPUT, ExperimentSpec
 from ktrun.spec.refs import HpRef, Scalar
 
 
@@ -33,8 +33,25 @@ class Ctx:
 
     @cached_property
     def input_shape(self) -> tuple[int, ...] | None:
-        declared = self.spec.model.input_shape
-        return tuple(declared) if declared else self.data.input_shape
+        """The first input's per-sample shape (the one input of a model without `model.inputs`)."""
+        shapes = self.input_shapes
+        return next(iter(shapes.values())) if shapes else None
+
+    @cached_property
+    def input_shapes(self) -> dict[str, tuple[int, ...]] | None:
+        """Every model input's per-sample shape, declared or read from the data (None: one unknown)."""
+        model = self.spec.model
+        if not model.inputs:
+            declared = model.input_shape
+            shape = tuple(declared) if declared else self.data.input_shape
+            return {DEFAULT_INPUT: shape} if shape else None
+        shapes = {}
+        for name, given in model.inputs.items():
+            found = tuple(given.shape) if given.shape else self.data.arrays.get(given.array or name)
+            if found is None:
+                return None
+            shapes[name] = found
+        return shapes
 
     @cached_property
     def expect(self) -> Expect:
@@ -52,7 +69,7 @@ class Ctx:
 
     @cached_property
     def checker(self) -> Checker:
-        return Checker(self.spec, self.space, self.constraints.instances, self.input_shape)
+        return Checker(self.spec, self.space, self.constraints.instances, self.input_shapes)
 
     @cached_property
     def feasibility(self) -> Feasibility:

@@ -18,8 +18,7 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
-from ktrun.analysis.shapes import infer
-from ktrun.analysis.unroll import unroll
+from ktrun.analysis.unroll import output_nodes, unroll
 from ktrun.compiler.plan import HpDecl, Plan
 from ktrun.layers.base import ConcreteLayer
 from ktrun.layers.shape_math import Shape
@@ -58,14 +57,31 @@ def active_values(hp: kt.HyperParameters) -> dict[str, Scalar]:
     return {k: v for k, v in hp.values.items() if k.startswith("tuner/") or hp.is_active(k)}
 
 
-def build_layers(plan: Plan, point: Mapping[str, Scalar]) -> list[keras.layers.Layer]:
-    """Each layer as its registered type says: a class and its keyword arguments (a backbone is
-    built for the shape it receives, which the shape walk gives)."""
-    layers = unroll(plan.spec.model.layers, point)
-    shapes: list[Shape] = [tuple(plan.checked.input_shape)]
-    if any(c.kind.keras_application is not None for c in layers):
-        shapes += [shape for _, shape in infer(plan.checked.input_shape, layers).steps]
-    return [make_layer(plan, c, shapes[i] if i < len(shapes) else None) for i, c in enumerate(layers)]
+def build_graph(plan: Plan, point: Mapping[str, Scalar]) -> tuple[list[Any], list[Any]]:
+    """The model's input and output tensors: each layer as its registered type says (a class and
+    its keyword arguments), called on the nodes it reads."""
+    model = plan.spec.model
+    names = model.input_names
+    tensors: dict[str, Any] = {n: keras.Input(shape=plan.checked.input_shapes[n], name=n) for n in names}
+    inputs = [tensors[n] for n in names]
+    layers = unroll(model.layers, point, inputs=names)
+    for c in layers:
+        given = [tensors[i] for i in c.inputs]
+        tensors[c.node] = call_layer(c, make_layer(plan, c, tuple(given[0].shape[1:])), given)
+    outputs = [tensors[n] for n in output_nodes(layers, [o.layer for o in model.outputs])]
+    return inputs, outputs
+
+
+def call_layer(layer: ConcreteLayer, built: Any, given: list[Any]) -> Any:
+    """Call a Keras layer on what it reads, the way its class takes it; one input to a layer that
+    takes a query and a value is attention over itself."""
+    style = layer.kind.call
+    if style == "one":
+        return built(given[0])
+    if style == "list":
+        return built(given if len(given) > 1 else [given[0], given[0]])
+    query, value, *key = given if len(given) > 1 else [given[0], given[0]]
+    return built(query, value, *key)
 
 
 def make_layer(plan: Plan | None, layer: ConcreteLayer, input_shape: Shape | None) -> keras.layers.Layer:
@@ -199,8 +215,10 @@ def _own_metric(plan: Plan, metric: MetricSpec) -> Any:
 
 def build_model(plan: Plan, point: Mapping[str, Scalar]) -> keras.Model:
     """The compiled model of one point of the space."""
-    model = keras.Sequential(
-        [keras.Input(shape=plan.checked.input_shape), *build_layers(plan, point)],
+    inputs, outputs = build_graph(plan, point)
+    model = keras.Model(
+        inputs=inputs[0] if len(inputs) == 1 else inputs,
+        outputs=outputs[0] if len(outputs) == 1 else outputs,
         name=plan.spec.experiment.name.replace(".", "_").replace("-", "_"),
     )
     data, compile_ = plan.spec.data, plan.spec.model.compile

@@ -30,6 +30,8 @@ class DataInfo:
     #: Per-sample shape of the target as validated (`ktrun.data.target`): `()` for one class id,
     #: `(T,)` per time step, `(k,)` multi-hot, a regression target's own; None when unknown.
     target_shape: tuple[int, ...] | None = None
+    #: Per-sample shapes of the source's named arrays (npz), for models with several inputs.
+    arrays: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 @dataclass

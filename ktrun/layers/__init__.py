@@ -18,11 +18,13 @@ from pydantic import Field
 from ktrun.layers import (
     activation,
     applications,
+    attention,
     convolution,
     core,
     custom,
     dense,
     embedding,
+    merge,
     noise,
     normalization,
     pooling,
@@ -49,6 +51,8 @@ _FAMILIES = (
     recurrent,
     wrappers,
     applications,
+    merge,
+    attention,
     custom,
 )
 

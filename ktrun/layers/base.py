@@ -11,7 +11,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, TypeAdapter, field_validator, model_validator
 
@@ -156,7 +156,19 @@ class LayerSpec(Strict):
     if TYPE_CHECKING:  # declared by each type as its Literal (first among its own keys)
         type: str
 
-    name: str | None = Field(None, description="Keras layer name (shown in errors and reports).")
+    name: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z][A-Za-z0-9_]*$",
+        description="Keras layer name: what `inputs:` and `model.outputs` refer to, shown in errors.",
+    )
+    inputs: list[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]] | None = Field(
+        None,
+        min_length=1,
+        description=(
+            "The layers (by `name`) or model inputs this layer reads; unset: the layer before it "
+            "(the first model input for the first layer). Merge layers read several."
+        ),
+    )
     when: Condition | None = Field(None, description="Add this layer only under this condition.")
     first: dict[str, Annotated[Any, SERIALIZER]] | None = Field(
         None, description="Inside a repeat: arguments that differ on the first repetition."
@@ -198,7 +210,7 @@ class LayerSpec(Strict):
 
 
 #: Keys of a layer that are not Keras arguments, so not something a repetition can change.
-POSITION_KEYS = frozenset({"type", "name", "when", "first", "last"})
+POSITION_KEYS = frozenset({"type", "name", "when", "first", "last", "inputs"})
 
 
 class WeightedSpec(LayerSpec):
@@ -223,6 +235,11 @@ WEIGHT_DOMAINS: dict[str, Domain] = {
 
 #: Output shape from input shape; arguments resolved for one point (None where unknown).
 ShapeRule = Callable[["ConcreteLayer", "Shape"], "Shape | ShapeFailure"]
+#: Output shape from the input shapes of a layer that reads several (a merge, attention).
+MergeRule = Callable[["ConcreteLayer", "tuple[Shape, ...]"], "Shape | ShapeFailure"]
+#: How the builder calls the Keras layer on what it reads: one tensor, a list of tensors
+#: (merges), or query and value as positional arguments (attention that is called that way).
+CallStyle = Literal["one", "list", "query_value"]
 #: Keyword arguments of the Keras constructor, from the layer as one point builds it.
 KwargsRule = Callable[["ConcreteLayer"], dict[str, Any]]
 
@@ -268,8 +285,14 @@ class LayerType:
     """One `type:` of `model.layers`, complete: nothing about it lives anywhere else."""
 
     spec: type[LayerSpec]
-    #: Required: without it the shape checks would pass anything through this layer.
+    #: Required (or `merge`): without it the shape checks would pass anything through this layer.
     shape: ShapeRule = _no_shape_rule
+    #: For a layer that reads several inputs (`Add`, `Concatenate`, attention): their shapes in,
+    #: output shape out. It takes the place of `shape`.
+    merge: MergeRule | None = None
+    #: How many inputs it reads: (least, most); `None` = no upper limit.
+    arity: tuple[int, int | None] = (1, 1)
+    call: CallStyle = "one"
     #: The class under `keras.layers` the builder instantiates (by default the one its `type`
     #: names) ...
     keras_class: str | None = None
@@ -295,10 +318,10 @@ class LayerType:
 
     def __post_init__(self) -> None:
         where = f"layer type `{self.type}` ({self.spec.__module__})"
-        if self.shape is _no_shape_rule:
+        if (self.shape is _no_shape_rule) == (self.merge is None):
             raise LayerTypeError(
-                f"{where} has no shape rule: give it `shape=`, or the static checks would let "
-                "any shape through it unchecked"
+                f"{where} needs one shape rule: `shape=` (one input) or `merge=` (several); "
+                "without one the static checks would let any shape through it unchecked"
             )
         constructions = (self.keras_class, self.custom_object, self.keras_application)
         if sum(c is not None for c in constructions) > 1:
@@ -350,6 +373,9 @@ class ConcreteLayer:
     path: KeyPath
     index: tuple[int, ...] = ()
     refs: tuple[str, ...] = ()  # the hyperparameter instances its arguments read
+    #: Its node in the model's graph (its Keras name when it has one), and the nodes it reads.
+    node: str = ""
+    inputs: tuple[str, ...] = ()
 
     @property
     def kind(self) -> LayerType:

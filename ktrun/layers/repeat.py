@@ -32,6 +32,13 @@ class Repeat(Strict):
         default_factory=list,
         description="Hyperparameters that keep one value across repetitions.",
     )
+    residual: bool = Field(
+        False,
+        description=(
+            "Add each repetition's input to its output (`Add`), as ResNet blocks do; the block "
+            "must keep the shape it receives."
+        ),
+    )
     name: str | None = None
     when: Condition | None = None
 

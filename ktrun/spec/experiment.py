@@ -297,6 +297,41 @@ class CustomObjectsSpec(Strict):
         return [str(Path(p).resolve()) for p in self.paths]
 
 
+#: The model's one input when `model.inputs` names none (what `inputs:` of a layer calls it).
+DEFAULT_INPUT = "input"
+LayerName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+
+
+class InputSpec(Strict):
+    """One named model input: which array feeds it."""
+
+    array: str | None = Field(
+        None, description="data.source npz: the array that feeds this input (default: its name)."
+    )
+    shape: list[int] | None = Field(
+        None, min_length=1, description="Per-sample shape; read from the data if unset."
+    )
+
+
+class OutputSpec(Strict):
+    """One model output: the layer that makes it, its labels, and how it is scored."""
+
+    layer: LayerName = Field(description="The `name` of the layer whose output this is.")
+    target: str | None = Field(
+        None, description="data.source npz: the array of its labels (default: the layer's name)."
+    )
+    loss: (
+        Annotated[LossSpec, BeforeValidator(_name_only, json_schema_input_type=str | LossSpec)] | None
+    ) = Field(None, description="Unset: model.compile.loss.")
+    loss_weight: float = Field(1.0, ge=0.0, description="Its share of the total loss Keras minimises.")
+    metrics: list[str] | None = Field(None, description="Unset: model.compile.metrics.")
+
+
+def _layer_only(v: object) -> object:
+    """`outputs: [price]` is shorthand for `outputs: [{layer: price}]`."""
+    return {"layer": v} if isinstance(v, str) else v
+
+
 def _layers_or_hypermodel(schema: dict[str, Any]) -> None:
     """The JSON Schema says what the validators do: `layers` or `hypermodel`, one of the two."""
     schema["required"] = [k for k in schema.get("required", []) if k != "layers"]
@@ -318,7 +353,20 @@ class ModelSpec(Strict):
             "`layers`: its own network, search space and compile."
         ),
     )
+    inputs: dict[LayerName, InputSpec] = Field(
+        default_factory=dict,
+        description=(
+            "Named inputs, for models that read several arrays; unset: one input, `input`, "
+            "fed by the data's features."
+        ),
+    )
     layers: list[Layer] = Field(description="The layers, in order; not with `hypermodel`.")
+    outputs: list[
+        Annotated[OutputSpec, BeforeValidator(_layer_only, json_schema_input_type=str | OutputSpec)]
+    ] = Field(
+        default_factory=list,
+        description="The layers whose outputs the model returns, each with its labels and loss; unset: the last layer.",
+    )
     compile: CompileSpec = CompileSpec()
 
     @model_validator(mode="before")
@@ -327,7 +375,7 @@ class ModelSpec(Strict):
         """A HyperModel builds its own layers and compiles itself: neither is given with it."""
         if not isinstance(data, dict) or data.get("hypermodel") is None:
             return data
-        given = [k for k in ("layers", "compile") if k in data]
+        given = [k for k in ("layers", "inputs", "outputs", "compile") if k in data]
         if given:
             raise PydanticCustomError(
                 "hypermodel_with_layers",
@@ -342,6 +390,10 @@ class ModelSpec(Strict):
         if not layers and info.data.get("hypermodel") is None:
             raise PydanticCustomError("too_short", "List should have at least 1 item after validation, not 0")
         return layers
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(self.inputs) or (DEFAULT_INPUT,)
 
 
 # ---------------------------------------------------------------- fit
@@ -510,6 +562,7 @@ class ExperimentSpec(Strict):
 
 
 __all__ = [
+    "DEFAULT_INPUT",
     "CompileSpec",
     "DataSpec",
     "EarlyStoppingSpec",

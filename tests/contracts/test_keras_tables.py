@@ -176,13 +176,48 @@ EXAMPLES: dict[str, tuple[tuple[int, ...], dict[str, object]]] = {
 }
 
 
+#: Layers that read several inputs: (per-sample input shapes, arguments). One input is self-attention.
+MERGE_EXAMPLES: dict[str, tuple[tuple[tuple[int, ...], ...], dict[str, object]]] = {
+    "Add": (((4, 3), (4, 3), (1, 3)), {}),
+    "Subtract": (((4,), (4,)), {}),
+    "Multiply": (((4, 1), (4, 3)), {}),
+    "Average": (((2, 2, 3), (2, 2, 3)), {}),
+    "Maximum": (((5,), (5,)), {}),
+    "Minimum": (((5,), (5,)), {}),
+    "Concatenate": (((4, 3), (4, 5)), {}),
+    "MultiHeadAttention": (((6, 4), (5, 3)), {"num_heads": 2, "key_dim": 3}),
+    "Attention": (((6, 4), (5, 4), (5, 4)), {}),
+    "AdditiveAttention": (((6, 4),), {"use_scale": True}),
+}
+
+
+def test_each_merge_layer_builds_and_its_shape_rule_agrees_with_keras() -> None:
+    """Layers that read several inputs, in a functional graph as the builder calls them."""
+    import keras
+
+    from ktrun.compiler.keras_model import build_layer, call_layer
+
+    for name, (shapes, args) in MERGE_EXAMPLES.items():
+        names = [f"in{i}" for i in range(len(shapes))]
+        spec = ExperimentSpec.model_validate(
+            {"experiment": {"name": "t"}, "model": {"layers": [{"type": name, "inputs": names, **args}]}}
+        )
+        (layer,) = unroll(spec.model.layers, {}, inputs=names)
+        inputs = [keras.Input(s) for s in shapes]
+        built = build_layer(layer)
+        out = call_layer(layer, built, inputs)
+        trace = infer(shapes[0], [layer], dict(zip(names, shapes, strict=True)))
+        assert trace.failure is None, name
+        assert tuple(out.shape[1:]) == trace.output, name
+
+
 def test_each_layer_type_builds_and_its_shape_rule_agrees_with_keras() -> None:
     """Construction and shape rule of every registered Keras type, against Keras itself."""
     import keras
 
     from ktrun.compiler.keras_model import make_layer
 
-    assert set(EXAMPLES) == set(LAYER_TYPES), "give each registered layer type an example"
+    assert set(EXAMPLES) | set(MERGE_EXAMPLES) == set(LAYER_TYPES), "give each registered layer type an example"
     for name, (shape, args) in EXAMPLES.items():
         spec = ExperimentSpec.model_validate(
             {"experiment": {"name": "t"}, "model": {"layers": [{"type": name, **args}]}}

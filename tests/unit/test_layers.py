@@ -42,8 +42,10 @@ def test_registry_is_complete_and_drives_the_union() -> None:
 
 
 def test_type_without_shape_rule_is_refused() -> None:
-    with pytest.raises(LayerTypeError, match=r"`Conv2DTranspose` .* has no shape rule"):
+    with pytest.raises(LayerTypeError, match=r"`Conv2DTranspose` .* needs one shape rule"):
         LayerType(spec=Conv2DTranspose, keras_class="Conv2DTranspose")
+    with pytest.raises(LayerTypeError, match=r"`shape=` \(one input\) or `merge=` \(several\)"):
+        LayerType(spec=Conv2DTranspose, shape=_keep, merge=lambda layer, shapes: shapes[0])
 
 
 def test_type_is_built_by_the_keras_class_its_type_names_or_one_construction_given() -> None:
@@ -98,7 +100,7 @@ def test_incomplete_type_fails_when_its_module_is_imported(
         )
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(LayerTypeError, match=r"`Conv3D` .* has no shape rule"):
+    with pytest.raises(LayerTypeError, match=r"`Conv3D` .* needs one shape rule"):
         importlib.import_module("ktrun_test_incomplete_family")
 
 

@@ -1,0 +1,118 @@
+"""Attention layers: a query attends over a value (and key). Given one input, the layer attends
+over itself (self-attention, as Transformer blocks use it); given two or three, they are
+`[query, value]` or `[query, value, key]`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from ktrun.layers.base import LayerSpec, LayerType, WeightedSpec
+from ktrun.layers.shape_math import ShapeFailure, format_shape
+from ktrun.spec.domains import FRACTION, POSITIVE_INT
+from ktrun.spec.refs import BoolArg, FloatArg, IntArg, StrArg
+
+if TYPE_CHECKING:
+    from ktrun.layers.base import ConcreteLayer
+    from ktrun.layers.shape_math import Shape
+
+
+class MultiHeadAttention(WeightedSpec):
+    type: Literal["MultiHeadAttention"]
+    num_heads: IntArg
+    key_dim: IntArg
+    value_dim: IntArg | None = None
+    dropout: FloatArg | None = None
+    use_bias: BoolArg | None = None
+    output_shape: list[IntArg] | None = Field(
+        None, description="Last axes of the output; unset: the query's last axis."
+    )
+
+
+class Attention(LayerSpec):
+    type: Literal["Attention"]
+    use_scale: BoolArg | None = None
+    score_mode: StrArg | None = Field(None, description="`dot` (default) or `concat`.")
+    dropout: FloatArg | None = None
+
+
+class AdditiveAttention(LayerSpec):
+    type: Literal["AdditiveAttention"]
+    use_scale: BoolArg | None = None
+    dropout: FloatArg | None = None
+
+
+def _roles(shapes: tuple[Shape, ...]) -> tuple[Shape, Shape, Shape]:
+    query = shapes[0]
+    value = shapes[1] if len(shapes) > 1 else query
+    key = shapes[2] if len(shapes) > 2 else value
+    return query, value, key
+
+
+def _sequence_failure(layer: ConcreteLayer, shapes: tuple[Shape, ...]) -> ShapeFailure | None:
+    if all(len(s) >= 2 for s in shapes):
+        return None
+    return ShapeFailure(
+        "rank-mismatch",
+        layer,
+        f"{layer.layer.type} attends over a sequence, (steps, features) per sample, but receives "
+        f"{', '.join(format_shape(s) for s in shapes)}",
+        "feed it a sequence: an Embedding or a recurrent layer with return_sequences: true, or "
+        "a Reshape to (steps, features)",
+    )
+
+
+def _multi_head(layer: ConcreteLayer, shapes: tuple[Shape, ...]) -> Shape | ShapeFailure:
+    wrong = _sequence_failure(layer, shapes)
+    if wrong is not None:
+        return wrong
+    query, value, key = _roles(shapes)
+    if value[:-1] != key[:-1] and None not in (*value[:-1], *key[:-1]):
+        return ShapeFailure(
+            "attention-shape-mismatch",
+            layer,
+            f"MultiHeadAttention needs value and key of the same steps but receives value "
+            f"{format_shape(value)} and key {format_shape(key)}",
+            "give value and key the same sequence length (only their last axis may differ)",
+        )
+    out = layer.args.get("output_shape")
+    if isinstance(out, list):
+        return (*query[:-1], *(d if isinstance(d, int) else None for d in out))
+    return query
+
+
+def _dot_product(layer: ConcreteLayer, shapes: tuple[Shape, ...]) -> Shape | ShapeFailure:
+    """Scores are query · key, so their feature sizes must agree; the output has value's."""
+    wrong = _sequence_failure(layer, shapes)
+    if wrong is not None:
+        return wrong
+    query, value, key = _roles(shapes)
+    if None not in (query[-1], key[-1]) and query[-1] != key[-1]:
+        return ShapeFailure(
+            "attention-shape-mismatch",
+            layer,
+            f"{layer.layer.type} scores the query against the key, so their last axes must "
+            f"agree, but receives query {format_shape(query)} and key {format_shape(key)}",
+            "give query and key the same number of features (a Dense layer on one of them), or "
+            "use MultiHeadAttention, which projects both",
+        )
+    return (*query[:-1], value[-1])
+
+
+_ONE_TO_THREE = (1, 3)
+TYPES = (
+    LayerType(
+        spec=MultiHeadAttention,
+        merge=_multi_head,
+        arity=_ONE_TO_THREE,
+        call="query_value",
+        domains={"num_heads": POSITIVE_INT, "key_dim": POSITIVE_INT, "value_dim": POSITIVE_INT, "dropout": FRACTION},
+        shape_args=("output_shape",),
+        size_args=("output_shape",),
+    ),
+    LayerType(spec=Attention, merge=_dot_product, arity=_ONE_TO_THREE, call="list", domains={"dropout": FRACTION}),
+    LayerType(
+        spec=AdditiveAttention, merge=_dot_product, arity=_ONE_TO_THREE, call="list", domains={"dropout": FRACTION}
+    ),
+)
