@@ -172,6 +172,7 @@ def _load_data(checked: CheckedSpec, label: str) -> Dataset | RunResult:
     """Once per search, before the first trial: every data problem is exit code 2 here."""
     from ktrun.checks import CheckReport
     from ktrun.data.load import DataError, load_dataset
+    from ktrun.data.named import arrays_of
     from ktrun.render.check_output import problems_text, render
     from ktrun.runtime.datasets import keras_dataset
 
@@ -183,6 +184,7 @@ def _load_data(checked: CheckedSpec, label: str) -> Dataset | RunResult:
             checked.num_classes,
             spec.experiment.seed,
             keras_loader=keras_dataset,
+            arrays=arrays_of(spec.model),
         )
     except DataError as e:
         print(render("text", [CheckReport(label, checked.locate(e.problems))]))

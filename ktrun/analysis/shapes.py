@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from ktrun.analysis.unroll import MISSING_PREFIX
-from ktrun.spec.experiment import DEFAULT_INPUT
 from ktrun.layers.shape_math import Shape, ShapeFailure, format_shape
+from ktrun.spec.experiment import DEFAULT_INPUT
 
 if TYPE_CHECKING:
     from ktrun.layers.base import ConcreteLayer

@@ -82,7 +82,15 @@ def _compile_layers(layers: Sequence[Any], path: KeyPath) -> tuple[_Node, ...]:
             inputs = tuple(layer.inputs or ())
             nodes.append(
                 _Node(
-                    layer, lpath, when, args=args, first=first, last=last, wraps=wraps, name=layer.name, inputs=inputs
+                    layer,
+                    lpath,
+                    when,
+                    args=args,
+                    first=first,
+                    last=last,
+                    wraps=wraps,
+                    name=layer.name,
+                    inputs=inputs,
                 )
             )
     return tuple(nodes)
@@ -151,7 +159,17 @@ def _unroll(
                 source = graph.last
                 _unroll(node.children, point, at, out, graph)
                 if node.residual:
-                    _emit(out, graph, _RESIDUAL, {}, (*node.path, "residual"), at.index, (), None, (source, graph.last))
+                    _emit(
+                        out,
+                        graph,
+                        _RESIDUAL,
+                        {},
+                        (*node.path, "residual"),
+                        at.index,
+                        (),
+                        None,
+                        (source, graph.last),
+                    )
             continue
         given = node.args
         if scope.index and node.first and scope.index[-1] == 1:
@@ -161,7 +179,9 @@ def _unroll(
         if node.wraps:
             wrapper = _concrete(node.layer, node.path, given, scope, point)
             reads = graph.reads(node.inputs)
-            _emit(out, graph, node.layer, wrapper.args, node.path, scope.index, wrapper.refs, node.name, reads)
+            _emit(
+                out, graph, node.layer, wrapper.args, node.path, scope.index, wrapper.refs, node.name, reads
+            )
             continue
         args = {k: _resolve(v, scope, point) for k, v in given}
         refs = tuple(dict.fromkeys(rename.get(r.name, r.name) for _, v in given for r in refs_in(v)))

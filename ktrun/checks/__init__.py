@@ -121,6 +121,9 @@ def run_checks(
         found.extend(_guarded(check, ctx))
     found.extend(_guarded(lambda c: shapes.check_shapes(c, strict), ctx))
     found = [p for p in found if not _echo(p, loaded)]
+    # A name that resolves nowhere is reported once, by the graph check, not again per point.
+    unknown = {p.path[:-1] for p in found if p.code == "layer-input-unknown"}
+    found = [p for p in found if not (p.code == "layer-input-missing" and p.path in unknown)]
     sources = loaded.composed.sources
     located = [p.located(p.location or sources.lookup(p.path)) for p in _dedupe(found)]
     located.sort(key=lambda p: (0 if p.severity == Severity.ERROR else 1, str(p.location), p.code))

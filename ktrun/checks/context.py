@@ -9,9 +9,10 @@ from pathlib import Path
 from ktrun.analysis.feasibility import Checker, Feasibility, ParsedConstraints, parse_constraints
 from ktrun.analysis.space import Param, Space, build_space
 from ktrun.data.describe import DataInfo, describe
+from ktrun.data.named import arrays_of
 from ktrun.data.target import Expect
 from ktrun.spec import keras_names as kn
-from ktrun.spec.experiment import DEFAULT_INPUT, ExperimentSpec
+from ktrun.spec.experiment import DEFAULT_INPUT, ExperimentSpec, MetricSpec
 from ktrun.spec.refs import HpRef, Scalar
 
 
@@ -29,7 +30,9 @@ class Ctx:
 
     @cached_property
     def data(self) -> DataInfo:
-        return describe(self.spec.data, self.spec.experiment.seed, self.data_roots)
+        return describe(
+            self.spec.data, self.spec.experiment.seed, self.data_roots, arrays_of(self.spec.model)
+        )
 
     @cached_property
     def input_shape(self) -> tuple[int, ...] | None:
@@ -81,10 +84,31 @@ class Ctx:
 
     @cached_property
     def logged(self) -> dict[str, kn.Direction | None]:
-        """Every key a fit writes to its logs, with its direction (None: a metric of your own)."""
+        """Every key a fit writes to its logs, with its direction (None: a metric of your own).
+        With several outputs, Keras prefixes each output's loss and metrics with its name
+        (`price_loss`, `val_department_accuracy`) besides the total `loss`."""
+        model = self.spec.model
         custom = self.spec.custom_objects.metrics
-        known = [m for m in self.spec.model.compile.metrics if m.name in kn.METRICS or m.name in custom]
-        return kn.logged_metrics(((m.logged_name(), m.direction()) for m in known), self.has_validation)
+
+        def named(metrics: list[MetricSpec]) -> list[tuple[str, kn.Direction | None]]:
+            return [
+                (m.logged_name(), m.direction()) for m in metrics if m.name in kn.METRICS or m.name in custom
+            ]
+
+        if len(model.outputs) <= 1:
+            only = model.outputs[0].metrics if model.outputs else None
+            return kn.logged_metrics(
+                named(only if only is not None else model.compile.metrics), self.has_validation
+            )
+        out: dict[str, kn.Direction | None] = {"loss": "min"}
+        for o in model.outputs:
+            own = kn.logged_metrics(
+                named(o.metrics if o.metrics is not None else model.compile.metrics), False
+            )
+            out.update({f"{o.layer}_{k}": d for k, d in own.items()})
+        if self.has_validation:
+            out.update({f"val_{k}": v for k, v in list(out.items())})
+        return out
 
     def params_for(self, ref: HpRef) -> list[Param]:
         """The instances a reference can resolve to (one, or one per repetition)."""

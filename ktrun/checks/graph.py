@@ -18,7 +18,11 @@ def check_graph(ctx: Ctx) -> Iterator[Problem]:
     model = ctx.spec.model
     inputs = model.input_names
     seen: dict[str, KeyPath] = {}
-    later = {layer.name for _, layer in iter_layers(model.layers) if isinstance(layer, LayerSpec | Repeat) and layer.name}
+    later = {
+        layer.name
+        for _, layer in iter_layers(model.layers)
+        if isinstance(layer, LayerSpec | Repeat) and layer.name
+    }
     for path, layer in iter_layers(model.layers):
         if not isinstance(layer, LayerSpec):
             continue
@@ -28,11 +32,15 @@ def check_graph(ctx: Ctx) -> Iterator[Problem]:
         if layer.name is None:
             continue
         if layer.name in seen or layer.name in inputs:
-            first = "a model input" if layer.name in inputs else f"the layer at {'.'.join(map(str, seen[layer.name]))}"
+            owner = (
+                "a model input"
+                if layer.name in inputs
+                else f"the layer at {'.'.join(map(str, seen[layer.name]))}"
+            )
             yield pb.error(
                 "layer-name-duplicate",
                 (*path, "name"),
-                f"layer name `{layer.name}` is already {first}'s: Keras needs one name per layer, "
+                f"layer name `{layer.name}` is taken by {owner}: Keras needs one name per layer, "
                 "and `inputs:` could not say which is meant",
                 "give this layer another name",
             )

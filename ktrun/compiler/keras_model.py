@@ -213,6 +213,15 @@ def _own_metric(plan: Plan, metric: MetricSpec) -> Any:
     return custom_object(plan, metric.name, "metrics") if metric.name in own else None
 
 
+def _metrics(plan: Plan, metrics: list[MetricSpec], point: Mapping[str, Scalar], output: Any) -> list[Any]:
+    """One output's metrics, made for its width and labels."""
+    data = plan.spec.data
+    sparse = data.labels == "sparse"
+    multi_hot = data.task == "classification" and data.labels == "multi_hot"
+    units = output.shape[-1]
+    return [make_metric(m, point, units, sparse, multi_hot, _own_metric(plan, m)) for m in metrics]
+
+
 def build_model(plan: Plan, point: Mapping[str, Scalar]) -> keras.Model:
     """The compiled model of one point of the space."""
     inputs, outputs = build_graph(plan, point)
@@ -221,16 +230,32 @@ def build_model(plan: Plan, point: Mapping[str, Scalar]) -> keras.Model:
         outputs=outputs[0] if len(outputs) == 1 else outputs,
         name=plan.spec.experiment.name.replace(".", "_").replace("-", "_"),
     )
-    data, compile_ = plan.spec.data, plan.spec.model.compile
-    sparse = data.labels == "sparse"
-    multi_hot = data.task == "classification" and data.labels == "multi_hot"
-    units = model.output_shape[-1]
+    spec = plan.spec.model
+    if len(spec.outputs) > 1:  # by output name: each output's own loss, weight and metrics
+        names = model.output_names
+        model.compile(
+            optimizer=make_optimizer(plan, point),
+            loss={
+                n: make_loss(plan, o.loss or spec.compile.loss, point)
+                for n, o in zip(names, spec.outputs, strict=True)
+            },
+            loss_weights={n: o.loss_weight for n, o in zip(names, spec.outputs, strict=True)},
+            metrics={
+                n: _metrics(plan, o.metrics if o.metrics is not None else spec.compile.metrics, point, t)
+                for n, o, t in zip(names, spec.outputs, model.outputs, strict=True)
+            },
+        )
+        return model
+    only = spec.outputs[0] if spec.outputs else None
     model.compile(
         optimizer=make_optimizer(plan, point),
-        loss=make_loss(plan, compile_.loss, point),
-        metrics=[
-            make_metric(m, point, units, sparse, multi_hot, _own_metric(plan, m)) for m in compile_.metrics
-        ],
+        loss=make_loss(plan, (only.loss if only else None) or spec.compile.loss, point),
+        metrics=_metrics(
+            plan,
+            only.metrics if only and only.metrics is not None else spec.compile.metrics,
+            point,
+            model.outputs[0],
+        ),
     )
     return model
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ktrun import problems as pb
+from ktrun.data.named import Arrays, needs_npz, primary, read_extras, shapes_of
 from ktrun.data.raw import DataError, DataInfo
 from ktrun.data.sources import source_for
 from ktrun.problems import Problem
@@ -21,11 +22,19 @@ from ktrun.spec.experiment import DataSpec
 CHECK_BUDGET = 64 << 20
 
 
-def describe(data: DataSpec, seed: int = 0, roots: tuple[Path, ...] | None = None) -> DataInfo:
+def describe(
+    data: DataSpec, seed: int = 0, roots: tuple[Path, ...] | None = None, arrays: Arrays | None = None
+) -> DataInfo:
     """The data's shape and classes for the checks; a local file's problems as the run would find them.
 
-    `roots`: where a data file may be read (None: anywhere, as a run does).
+    `roots`: where a data file may be read (None: anywhere, as a run does). `arrays`: the named
+    arrays of a model with several inputs or outputs (the first input's and output's are checked
+    as x and y; the others are described by their headers).
     """
+    wrong = needs_npz(data, arrays)
+    if wrong is not None:
+        return DataInfo(None, data.num_classes, wrong.problems)
+    data = primary(data, arrays)
     try:
         source = source_for(data.source)
     except DataError as e:
@@ -34,7 +43,23 @@ def describe(data: DataSpec, seed: int = 0, roots: tuple[Path, ...] | None = Non
     if outside is not None:
         known = source.known(data)
         return DataInfo(known.input_shape, known.num_classes, [outside], known.target_shape)
-    return source.describe(data, seed, CHECK_BUDGET)
+    info = source.describe(data, seed, CHECK_BUDGET)
+    if arrays is not None and not info.problems:
+        try:
+            info.arrays = shapes_of(data, arrays)
+            read_extras(data, arrays, _rows(data), 0)  # headers and row counts only
+        except DataError as e:
+            info.problems.extend(e.problems)
+    return info
+
+
+def _rows(data: DataSpec) -> int:
+    from ktrun.data.files import Npz, open_data
+    from ktrun.data.sources.npz import HINT
+
+    assert data.path is not None
+    with open_data(data.path, HINT) as (path, fh):
+        return Npz(path, fh, HINT).header(data.x_key, ("data", "x_key")).shape[0]
 
 
 def _outside(path: str | None, roots: tuple[Path, ...] | None) -> Problem | None:

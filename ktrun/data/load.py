@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ktrun.data.named import Arrays, needs_npz, primary, read_extras
 from ktrun.data.prepare import Dataset, prepare
 from ktrun.data.raw import DataError
 from ktrun.data.sources import KerasLoader, source_for
@@ -21,6 +22,7 @@ def load_dataset(
     num_classes: int | None,
     seed: int,
     keras_loader: KerasLoader | None = None,
+    arrays: Arrays | None = None,
 ) -> Dataset:
     """Everything the search needs from the data, or one `DataError` listing all that is wrong.
 
@@ -28,9 +30,14 @@ def load_dataset(
     `data.num_classes`, then to max label + 1). `keras_loader(source)` downloads a built-in data set
     when `data.path` is unset; the runtime passes one so this module never imports Keras.
     """
+    wrong = needs_npz(data, arrays)
+    if wrong is not None:
+        raise wrong
+    data = primary(data, arrays)
     raw = source_for(data.source).load(data, keras_loader=keras_loader)
+    extras = read_extras(data, arrays, raw.x_shape[0], None) if arrays is not None else None
     classes = num_classes if num_classes is not None else data.num_classes
-    return prepare(raw, data, tuple(int(d) for d in input_shape), classes, seed)
+    return prepare(raw, data, tuple(int(d) for d in input_shape), classes, seed, arrays, extras)
 
 
 __all__ = ["DataError", "Dataset", "KerasLoader", "load_dataset"]

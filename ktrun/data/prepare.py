@@ -19,9 +19,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ktrun import problems as pb
+from ktrun.data.named import Arrays
 from ktrun.data.raw import DataError, DataInfo, Raw
 from ktrun.data.target import Expect
-from ktrun.data.validate import Labels, check_x, check_y, row_count
+from ktrun.data.validate import Labels, as_numbers, check_x, check_y, row_count
 from ktrun.problems import Problem
 from ktrun.spec.experiment import DataSpec
 
@@ -43,6 +44,21 @@ class Dataset:
     source: str  # for people: "digits (scikit-learn, 1797 rows)"
     #: Not errors, but worth telling the user (e.g. a class that never appears in the training rows).
     warnings: tuple[Problem, ...] = ()
+    #: A model with several inputs or outputs: every array by the Keras name it feeds, as
+    #: (training rows, validation rows), the first input's and output's included.
+    named: tuple[dict[str, tuple[Array, Array | None]], dict[str, tuple[Array, Array | None]]] | None = None
+
+    def inputs(self, validation: bool = False) -> Array | dict[str, Array | None] | None:
+        """What `fit` takes as x: the array, or the arrays by input name."""
+        if self.named is None:
+            return self.x_val if validation else self.x_train
+        return {k: v[validation] for k, v in self.named[0].items()}
+
+    def targets(self, validation: bool = False) -> Array | dict[str, Array | None] | None:
+        """What `fit` takes as y: the labels, or the labels by output name."""
+        if self.named is None:
+            return self.y_val if validation else self.y_train
+        return {k: v[validation] for k, v in self.named[1].items()}
 
 
 def inspect(raw: Raw, data: DataSpec, seed: int, num_classes: int | None) -> DataInfo:
@@ -123,10 +139,17 @@ def validate(
 
 
 def prepare(
-    raw: Raw, data: DataSpec, input_shape: tuple[int, ...], num_classes: int | None, seed: int
+    raw: Raw,
+    data: DataSpec,
+    input_shape: tuple[int, ...],
+    num_classes: int | None,
+    seed: int,
+    arrays: Arrays | None = None,
+    extras: dict[str, Array | None] | None = None,
 ) -> Dataset:
     """The search's arrays, or one `DataError` listing everything wrong with the rows it would use."""
     valid = validate(raw, data, input_shape, num_classes, seed)
+    named = _named(raw, data, valid, arrays, extras or {}) if arrays is not None else None
     if valid.problems:
         raise DataError(valid.problems)
     x, labels = valid.x, valid.labels
@@ -142,6 +165,11 @@ def prepare(
     y = encode(labels, Expect.of(data, num_classes))
     classes = labels.classes
     warnings = _missing_classes(labels.values[:n_train], classes, data.labels) if classes else ()
+    if named is not None and arrays is not None:  # the first input and output, first
+        for feed in arrays.inputs[:1]:
+            named[0] = {feed.name: (x_train, x_val), **named[0]}
+        for feed in arrays.outputs[:1]:
+            named[1] = {feed.name: (y[:n_train], y[n_train:] if n_val else None), **named[1]}
     return Dataset(
         x_train=x_train,
         y_train=y[:n_train],
@@ -151,6 +179,7 @@ def prepare(
         num_classes=classes,
         source=raw.describe(n, used),
         warnings=warnings,
+        named=(named[0], named[1]) if named is not None else None,
     )
 
 
@@ -162,6 +191,34 @@ def encode(labels: Labels, want: Expect) -> Array:
         one_hot: Array = np.eye(labels.classes, dtype=np.float32)[values]
         return one_hot
     return values
+
+
+def _named(
+    raw: Raw, data: DataSpec, valid: _Valid, arrays: Arrays, extras: dict[str, Array | None]
+) -> list[dict[str, tuple[Array, Array | None]]]:
+    """The extra arrays in the search's row order, split like x and y; extra inputs normalised
+    with their own training statistics. Problems are added to `valid.problems`."""
+    used = len(valid.order)
+    n_val = round(used * data.validation_split) if data.validation_split > 0 else 0
+    n_train = used - n_val
+    out: list[dict[str, tuple[Array, Array | None]]] = [{}, {}]
+    for feed in arrays.extras:
+        a = extras.get(feed.array)
+        if a is None:
+            continue
+        rows = a[valid.order]
+        if feed.role == "output" and rows.dtype.kind in "iub":
+            numbers: Array | None = rows.astype(np.int64)
+        else:
+            numbers, problems = as_numbers(rows, feed.array, feed.where, valid.order, raw.row)
+            valid.problems.extend(problems)
+        if numbers is None:
+            continue
+        train, val = numbers[:n_train], (numbers[n_train:] if n_val else None)
+        if feed.role == "input":
+            train, val = _normalize(data.normalize, train, val)
+        out[feed.role == "output"][feed.name] = (train, val)
+    return out
 
 
 def _missing_classes(values: Array, classes: int, labels: str) -> tuple[Problem, ...]:

@@ -107,12 +107,23 @@ TYPES = (
         merge=_multi_head,
         arity=_ONE_TO_THREE,
         call="query_value",
-        domains={"num_heads": POSITIVE_INT, "key_dim": POSITIVE_INT, "value_dim": POSITIVE_INT, "dropout": FRACTION},
+        domains={
+            "num_heads": POSITIVE_INT,
+            "key_dim": POSITIVE_INT,
+            "value_dim": POSITIVE_INT,
+            "dropout": FRACTION,
+        },
         shape_args=("output_shape",),
         size_args=("output_shape",),
     ),
-    LayerType(spec=Attention, merge=_dot_product, arity=_ONE_TO_THREE, call="list", domains={"dropout": FRACTION}),
     LayerType(
-        spec=AdditiveAttention, merge=_dot_product, arity=_ONE_TO_THREE, call="list", domains={"dropout": FRACTION}
+        spec=Attention, merge=_dot_product, arity=_ONE_TO_THREE, call="list", domains={"dropout": FRACTION}
+    ),
+    LayerType(
+        spec=AdditiveAttention,
+        merge=_dot_product,
+        arity=_ONE_TO_THREE,
+        call="list",
+        domains={"dropout": FRACTION},
     ),
 )

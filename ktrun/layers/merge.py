@@ -61,6 +61,16 @@ def _elementwise(layer: ConcreteLayer, shapes: tuple[Shape, ...]) -> Shape | Sha
     out: list[Dim] = []
     for axis, sizes in enumerate(zip(*shapes, strict=True)):
         known = {d for d in sizes if d is not None and d != 1}
+        if len(known) > 1 and layer.path[-1] == "residual":
+            given, made = shapes
+            return ShapeFailure(
+                "merge-shape-mismatch",
+                layer,
+                f"the residual connection adds the block's input {format_shape(given)} to its "
+                f"output {format_shape(made)}, which needs one shape",
+                "make the block end with the width and size it receives (the same units or "
+                "filters, padding: same, strides 1), or set residual: false",
+            )
         if len(known) > 1:
             return ShapeFailure(
                 "merge-shape-mismatch",
@@ -112,7 +122,9 @@ def _concatenate(layer: ConcreteLayer, shapes: tuple[Shape, ...]) -> Shape | Sha
             )
     joined = [s[at] for s in shapes]
     total = None if any(d is None for d in joined) else sum(d for d in joined if d is not None)
-    return tuple(total if i == at else next((s[i] for s in shapes if s[i] is not None), None) for i in range(rank))
+    return tuple(
+        total if i == at else next((s[i] for s in shapes if s[i] is not None), None) for i in range(rank)
+    )
 
 
 _SEVERAL = (2, None)

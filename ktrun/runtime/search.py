@@ -222,7 +222,7 @@ def _search(
         # for TensorBoard's HParams view.
         fit_kwargs["callbacks"] = [keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"))]
     if data.x_val is not None:
-        fit_kwargs["validation_data"] = (data.x_val, data.y_val)
+        fit_kwargs["validation_data"] = (data.inputs(validation=True), data.targets(validation=True))
     # Everything allocated so far lives for the whole search: keep the collector off it, so
     # Keras Tuner's per-trial `gc.collect()` only scans what the trial itself created.
     gc.collect()
@@ -232,7 +232,7 @@ def _search(
     try:
         with interrupt.handlers():
             try:
-                tuner.search(data.x_train, data.y_train, verbose=0, **fit_kwargs)
+                tuner.search(data.inputs(), data.targets(), verbose=0, **fit_kwargs)
             except interrupt.SearchInterrupted:
                 status, reason = "interrupted", None
             except DiskStop as e:

@@ -234,6 +234,10 @@ class MetricSpec(Strict):
         return kn.METRICS[self.name][1] if self.name in kn.METRICS else None
 
 
+#: Metrics as names, or `{name: ..., <its arguments>, alias: ...}` mappings.
+MetricList = list[Annotated[MetricSpec, BeforeValidator(_name_only, json_schema_input_type=str | MetricSpec)]]
+
+
 class CompileSpec(Strict):
     optimizer: Annotated[
         OptimizerSpec, BeforeValidator(_name_only, json_schema_input_type=str | OptimizerSpec)
@@ -241,9 +245,7 @@ class CompileSpec(Strict):
     loss: Annotated[LossSpec, BeforeValidator(_name_only, json_schema_input_type=str | LossSpec)] = LossSpec(
         name="sparse_categorical_crossentropy"
     )
-    metrics: list[
-        Annotated[MetricSpec, BeforeValidator(_name_only, json_schema_input_type=str | MetricSpec)]
-    ] = Field(
+    metrics: MetricList = Field(
         default_factory=lambda: [MetricSpec(name="accuracy")],
         description="Names, or `{name: ..., <its arguments>, alias: ...}` mappings.",
     )
@@ -320,11 +322,11 @@ class OutputSpec(Strict):
     target: str | None = Field(
         None, description="data.source npz: the array of its labels (default: the layer's name)."
     )
-    loss: (
-        Annotated[LossSpec, BeforeValidator(_name_only, json_schema_input_type=str | LossSpec)] | None
-    ) = Field(None, description="Unset: model.compile.loss.")
+    loss: Annotated[LossSpec, BeforeValidator(_name_only, json_schema_input_type=str | LossSpec)] | None = (
+        Field(None, description="Unset: model.compile.loss.")
+    )
     loss_weight: float = Field(1.0, ge=0.0, description="Its share of the total loss Keras minimises.")
-    metrics: list[str] | None = Field(None, description="Unset: model.compile.metrics.")
+    metrics: MetricList | None = Field(None, description="Unset: model.compile.metrics.")
 
 
 def _layer_only(v: object) -> object:
@@ -365,7 +367,10 @@ class ModelSpec(Strict):
         Annotated[OutputSpec, BeforeValidator(_layer_only, json_schema_input_type=str | OutputSpec)]
     ] = Field(
         default_factory=list,
-        description="The layers whose outputs the model returns, each with its labels and loss; unset: the last layer.",
+        description=(
+            "The layers whose outputs the model returns, each with its labels and loss; "
+            "unset: the last layer."
+        ),
     )
     compile: CompileSpec = CompileSpec()
 

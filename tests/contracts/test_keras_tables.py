@@ -217,7 +217,9 @@ def test_each_layer_type_builds_and_its_shape_rule_agrees_with_keras() -> None:
 
     from ktrun.compiler.keras_model import make_layer
 
-    assert set(EXAMPLES) | set(MERGE_EXAMPLES) == set(LAYER_TYPES), "give each registered layer type an example"
+    assert set(EXAMPLES) | set(MERGE_EXAMPLES) == set(LAYER_TYPES), (
+        "give each registered layer type an example"
+    )
     for name, (shape, args) in EXAMPLES.items():
         spec = ExperimentSpec.model_validate(
             {"experiment": {"name": "t"}, "model": {"layers": [{"type": name, **args}]}}

@@ -1,0 +1,134 @@
+"""Models with several inputs or outputs: each reads its own array of an .npz, by name.
+
+The first input's and the first output's arrays take the places of `data.x_key` and
+`data.y_key`, so they get every check a one-input model's data gets (shape, numbers, labels
+against the loss). The other arrays (`extras`) are read from the same file, must have one row
+per sample, and are shuffled, limited and split in the same order; extra inputs are normalised
+like the first, with their own training statistics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ktrun import problems as pb
+from ktrun.config.provenance import KeyPath
+from ktrun.data.raw import DataError
+from ktrun.spec.experiment import DataSpec, ModelSpec
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    Array = NDArray[Any]
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One array the model reads or is scored against: whose it is, and where it is configured."""
+
+    role: str  # "input" or "output"
+    name: str  # the model input's name or the output layer's name (Keras' keys for fit)
+    array: str
+    where: KeyPath
+
+
+@dataclass(frozen=True)
+class Arrays:
+    inputs: tuple[Feed, ...]
+    outputs: tuple[Feed, ...]
+
+    @property
+    def extras(self) -> tuple[Feed, ...]:
+        return (*self.inputs[1:], *self.outputs[1:])
+
+
+def arrays_of(model: ModelSpec) -> Arrays | None:
+    """The arrays of a model that names its inputs or outputs (None: one x and one y)."""
+    named_outputs = len(model.outputs) > 1 or any(o.target for o in model.outputs)
+    if not model.inputs and not named_outputs:
+        return None
+    inputs = tuple(
+        Feed("input", n, i.array or n, ("model", "inputs", n, "array")) for n, i in model.inputs.items()
+    )
+    outputs = tuple(
+        Feed("output", o.layer, o.target or o.layer, ("model", "outputs", k, "target"))
+        for k, o in enumerate(model.outputs)
+    )
+    return Arrays(inputs, outputs)
+
+
+def primary(data: DataSpec, arrays: Arrays | None) -> DataSpec:
+    """`data` with x_key/y_key naming the first input's and the first output's arrays."""
+    if arrays is None:
+        return data
+    update = {}
+    if arrays.inputs:
+        update["x_key"] = arrays.inputs[0].array
+    if arrays.outputs:
+        update["y_key"] = arrays.outputs[0].array
+    return data.model_copy(update=update)
+
+
+def needs_npz(data: DataSpec, arrays: Arrays | None) -> DataError | None:
+    """Named arrays come from an .npz; other sources hold one x and one y."""
+    if arrays is None or data.source == "npz":
+        return None
+    names = ", ".join(f.array for f in (*arrays.inputs, *arrays.outputs))
+    return DataError(
+        [
+            pb.error(
+                "data-arrays-need-npz",
+                ("data", "source"),
+                f"the model reads named arrays ({names}) "
+                f"but data.source is {data.source}, which holds one x and one y",
+                "use data.source: npz with one array per model input and output (numpy.savez(path, "
+                "image=..., meta=..., label=...))",
+            )
+        ]
+    )
+
+
+def read_extras(data: DataSpec, arrays: Arrays, rows: int, budget: int | None) -> dict[str, Array | None]:
+    """The extra arrays by array name (None: over the budget, described by header only), each
+    checked to hold one row per sample."""
+    from ktrun.data.files import Npz, open_data, shown_path
+    from ktrun.data.sources.npz import HINT
+
+    assert data.path is not None
+    out: dict[str, Array | None] = {}
+    with open_data(data.path, HINT) as (path, fh):
+        npz = Npz(path, fh, HINT)
+        npz.require({f.array: f.where for f in arrays.extras})
+        for feed in arrays.extras:
+            header = npz.header(feed.array, feed.where)
+            found = header.shape[0] if header.shape else "no"
+            if found != rows:
+                raise DataError(
+                    [
+                        pb.error(
+                            "data-length-mismatch",
+                            feed.where,
+                            f"array '{feed.array}' in {shown_path(path)} has "
+                            f"{found} rows, but the first input's has {rows}",
+                            "every array the model reads needs one row per sample, in the same order",
+                        )
+                    ]
+                )
+            out[feed.array] = (
+                npz.read(header, feed.where) if budget is None or header.nbytes <= budget else None
+            )
+    return out
+
+
+def shapes_of(data: DataSpec, arrays: Arrays) -> dict[str, tuple[int, ...]]:
+    """Per-sample shapes of the named arrays, from their headers only (for `ktrun check`)."""
+    from ktrun.data.files import Npz, open_data
+    from ktrun.data.sources.npz import HINT
+
+    assert data.path is not None
+    with open_data(data.path, HINT) as (path, fh):
+        npz = Npz(path, fh, HINT)
+        held = set(npz.arrays)
+        feeds = [f for f in (*arrays.inputs, *arrays.outputs) if f.array in held]
+        return {f.array: npz.header(f.array, f.where).shape[1:] for f in feeds}
