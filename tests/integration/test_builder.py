@@ -67,14 +67,15 @@ def test_regularizers_are_built_with_each_point_s_strengths(tmp_conf: Path) -> N
     L1 at its default 0.01; both strengths make an L1L2."""
     import keras
 
-    from ktrun.compiler.keras_model import build_layers
+    from ktrun.compiler.keras_model import build_model
 
     write_experiment(tmp_conf, "reg", REGULARIZED)
     report = check_one(["+experiment=reg"], extra=[tmp_conf])
     assert report.checked is not None and not report.errors, report.problems
     assert {"l2_1", "l2_2"} <= set(report.checked.space.params)  # one strength per repetition
     plan = compile_plan(report.checked, state_root=tmp_conf / "state")
-    _, first, second, out = build_layers(plan, {"blocks": 2, "l2_1": 0.001, "l2_2": 0.003})
+    model = build_model(plan, {"blocks": 2, "l2_1": 0.001, "l2_2": 0.003})
+    _, first, second, out = model.layers[1:]  # after the input layer
     assert isinstance(first.kernel_regularizer, keras.regularizers.L2)
     assert float(first.kernel_regularizer.l2) == pytest.approx(0.001)
     assert float(second.kernel_regularizer.l2) == pytest.approx(0.003)
@@ -203,7 +204,7 @@ def test_initializers_and_constraints_are_built_with_each_point_s_arguments(tmp_
     a name alone (`he_normal`, `non_neg`) is Keras' own object by that name, as before."""
     import keras
 
-    from ktrun.compiler.keras_model import build_layers
+    from ktrun.compiler.keras_model import build_model
 
     write_experiment(tmp_conf, "weights", WEIGHTS)
     report = check_one(["+experiment=weights"], extra=[tmp_conf])
@@ -211,7 +212,7 @@ def test_initializers_and_constraints_are_built_with_each_point_s_arguments(tmp_
     assert {"stddev_1", "stddev_2", "norm_1", "norm_2"} <= set(report.checked.space.params)
     plan = compile_plan(report.checked, state_root=tmp_conf / "state")
     point = {"blocks": 2, "stddev_1": 0.02, "stddev_2": 0.05, "norm_1": 2.0, "norm_2": 3.0}
-    _, first, second, out = build_layers(plan, point)
+    _, first, second, out = build_model(plan, point).layers[1:]  # after the input layer
     assert isinstance(first.kernel_initializer, keras.initializers.RandomNormal)
     assert first.kernel_initializer.stddev == pytest.approx(0.02)
     assert second.kernel_initializer.stddev == pytest.approx(0.05)
