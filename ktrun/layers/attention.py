@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from ktrun.layers.base import LayerSpec, LayerType, WeightedSpec
+from ktrun.layers.base import WEIGHT_DOMAINS, LayerSpec, LayerType, WeightedSpec
 from ktrun.layers.shape_math import ShapeFailure, format_shape
 from ktrun.spec.domains import FRACTION, POSITIVE_INT
 from ktrun.spec.refs import BoolArg, FloatArg, IntArg, StrArg
@@ -108,6 +108,7 @@ TYPES = (
         arity=_ONE_TO_THREE,
         call="query_value",
         domains={
+            **WEIGHT_DOMAINS,
             "num_heads": POSITIVE_INT,
             "key_dim": POSITIVE_INT,
             "value_dim": POSITIVE_INT,
