@@ -36,10 +36,6 @@ def _relaxed(schema: dict[str, Any]) -> dict[str, Any]:
     def strip(node: Any) -> None:
         if isinstance(node, dict):
             node.pop("required", None)
-            # `oneOf` of required keys alone (`layers` or `hypermodel`) says nothing without them,
-            # and `{}` twice would match everything twice: an overlay gives neither, or one.
-            if all(isinstance(o, dict) and set(o) == {"required"} for o in node.get("oneOf", [None])):
-                node.pop("oneOf")
             for v in node.values():
                 strip(v)
             for key in ("oneOf", "anyOf"):
