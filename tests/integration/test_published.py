@@ -40,6 +40,7 @@ SMALL = {
     "vb690_mlp_benchmark_three_tuners": ["+pin.layers_dense_block=1"],
     "house_price_deep_mlp_mae": ["+pin.num_layers=1"],
     "ner_bilstm_timedistributed": ["+pin.units=32"],
+    "lane_segmentation_encoder_decoder": ["+pin.num_blocks=3", "+pin.batch_size=32"],
     "kt_hyperresnet_cifar10": ["+pin.conv3_depth=4", "+pin.conv4_depth=6", "data.limit=40"],
     "kio_getting_started_hyperresnet": ["+pin.conv3_depth=4", "+pin.conv4_depth=6", "data.limit=40"],
     "aml_pretrained_resnet50_freeze": ["data.limit=40"],
