@@ -50,10 +50,16 @@ class ShapeTrace:
 
     def describe(self) -> str:
         parts = [f"input {format_shape(self.input_shape)}"]
-        parts += [f"{c.layer.type} {format_shape(s)}" for c, s in self.steps]
+        parts += [f"{_named(c)} {format_shape(s)}" for c, s in self.steps]
         if self.failure:
-            parts.append(f"{self.failure.layer.layer.type} ✗")
+            parts.append(f"{_named(self.failure.layer)} ✗")
         return " → ".join(parts)
+
+
+def _named(layer: ConcreteLayer) -> str:
+    """`Concatenate ← seen, meta` where a layer reads named layers rather than the one before."""
+    reads = getattr(layer.layer, "inputs", None)
+    return f"{layer.layer.type} ← {', '.join(reads)}" if reads else layer.layer.type
 
 
 def infer(

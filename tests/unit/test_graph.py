@@ -36,6 +36,7 @@ def test_a_layer_reads_the_one_before_it_unless_it_names_others() -> None:
     assert [c.inputs for c in layers] == [("input",), ("flat",), ("flat",), ("flat", "side")]
     trace = infer((2, 3), layers)
     assert trace.failure is None and trace.output == (12,)
+    assert trace.describe().endswith("Dense ← flat (6,) → Concatenate ← flat, side (12,)")
     assert output_nodes(layers, []) == [layers[-1].node]
 
 
