@@ -244,6 +244,7 @@ FILES: dict[str, Callable[[], Arrays | str]] = {
     "descriptors.npz": lambda: regression("descriptors", 240, 32, unit_target=False),
     "stock_windows.npz": lambda: windows("stock_windows", 200, 50, 3),
     "series_windows.npz": lambda: windows("series_windows", 200, 30, 1),
+    "crypto_windows.npz": lambda: windows("crypto_windows", 200, 30, 11),
     "ner_small.npz": lambda: tagged_tokens("ner_small", 200, 40, 1000, 9),
     "abstracts_multilabel.npz": lambda: multi_label_tokens("abstracts_multilabel", 200, 60, 3000, 8),
     "lanes_small.npz": lambda: lane_masks("lanes_small", 60, 32),
