@@ -172,6 +172,9 @@ EXAMPLES: dict[str, tuple[tuple[int, ...], dict[str, object]]] = {
     "RandomZoom": ((8, 8, 3), {"height_factor": 0.2}),
     "RandomTranslation": ((8, 8, 3), {"height_factor": 0.1, "width_factor": 0.1}),
     "RandomContrast": ((8, 8, 3), {"factor": 0.2}),
+    "RandomBrightness": ((8, 8, 3), {"factor": [-0.2, 0.1], "value_range": [0.0, 1.0]}),
+    "RandomCrop": ((9, 9, 3), {"height": 4, "width": 6}),
+    "RandomGrayscale": ((8, 8, 3), {"factor": 0.3}),
     "Backbone": ((40, 33, 3), {"application": "MobileNetV2", "alpha": 0.35}),
 }
 
