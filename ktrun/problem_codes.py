@@ -120,7 +120,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "weights-file-not-read": "`ktrun check` did not look at a weights file outside the project",
         "hypermodel-input": "a HyperModel gets samples that are not images (rank 3) of its minimum size",
         "hypermodel-labels": "a HyperModel (softmax, categorical_crossentropy) without one-hot class labels",
-        "hypermodel-hp-outside": "a declared HyperModel hyperparameter with values its build has no code for",
+        "hypermodel-hp-outside": "a HyperModel hyperparameter re-declared with values its build cannot use",
         "hypermodel-with-layers": "`model.hypermodel` given with `model.layers` or `model.compile`",
         "fine-tune-from-too-large": "`fine_tune_from` at or past a backbone's last layer (it freezes all)",
     },

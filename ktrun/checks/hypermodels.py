@@ -1,6 +1,6 @@
 """`model.hypermodel`: a Keras Tuner HyperModel instead of layers. Its space is ktrun's table of
 what its `build` registers (`ktrun.spec.hypermodels`); here, what it needs of the data and of the
-hyperparameters a user narrows."""
+hyperparameters a user re-declares."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import math
 from collections.abc import Iterator
 
 from ktrun import problems as pb
-from ktrun.analysis.values import values
+from ktrun.analysis.values import literal_range, values
 from ktrun.checks.common import HP, preview
 from ktrun.checks.context import Ctx
 from ktrun.layers.shape_math import format_shape
 from ktrun.problems import Problem
+from ktrun.spec.domains import Domain
+from ktrun.spec.hyperparameters import FloatHp, Hyperparameter, IntHp
 from ktrun.spec.refs import Scalar
 
 AT = ("model", "hypermodel")
@@ -80,25 +82,72 @@ def _among(value: Scalar, allowed: tuple[Scalar, ...]) -> bool:
 
 
 def _narrowed(ctx: Ctx) -> Iterator[Problem]:
-    """A declared hyperparameter of the HyperModel's may narrow its values, not add to them: its
-    `build` reads the value it gets, and has code only for its own (`version: v3` would crash)."""
+    """A user's entry of a HyperModel's hyperparameter replaces it (Keras Tuner returns the value
+    registered first), so its values must be ones the build's code can use: any of the domain of
+    a widenable one, a subset of the table's for the rest (`version: v3` would have no code)."""
     assert ctx.spec.model.hypermodel is not None
     kind = ctx.spec.model.hypermodel.kind
     for name, table in kind.hyperparameters.items():
         declared = ctx.spec.hyperparameters.get(name)
         if declared is None or declared == table:
             continue
-        allowed, given = values(table), values(declared)
-        if allowed is None:
+        domain = kind.widens.get(name)
+        found = _outside(declared, domain) if domain is not None else _not_subset(name, declared, table)
+        if found is None:
             continue
-        extra = None if given is None else [v for v in given if not _among(v, allowed)]
-        if extra == []:
-            continue
-        outside = "continuous values" if extra is None else preview(extra)
+        message, hint = found
         yield pb.error(
             "hypermodel-hp-outside",
             (HP, name),
-            f"`{name}` is {kind.keras_tuner_class}'s own hyperparameter, and can take "
-            f"{outside} that its build has no code for",
-            f"declare a subset of its values {preview(allowed)}, or pin one with `pin: {{{name}: ...}}`",
+            f"`{name}` is {kind.keras_tuner_class}'s own hyperparameter, and {message}",
+            hint,
         )
+
+
+def _not_subset(name: str, declared: Hyperparameter, table: Hyperparameter) -> tuple[str, str] | None:
+    allowed, given = values(table), values(declared)
+    if allowed is None:
+        return None
+    extra = None if given is None else [v for v in given if not _among(v, allowed)]
+    if extra == []:
+        return None
+    outside = "continuous values" if extra is None else preview(extra)
+    return (
+        f"can take {outside} that its build has no code for (it branches on its own values)",
+        f"declare a subset of its values {preview(allowed)}, or pin one with `pin: {{{name}: ...}}`",
+    )
+
+
+def _outside(declared: Hyperparameter, domain: Domain) -> tuple[str, str] | None:
+    """What of a replacing declaration the build cannot use: a kind it does not read, or values
+    outside what its code takes."""
+    reads = f"its build reads it as {domain.text}"
+    if isinstance(declared, IntHp | FloatHp):
+        if domain.kind in ("str", "bool") or (isinstance(declared, FloatHp) and domain.kind == "int"):
+            kind = "a float" if isinstance(declared, FloatHp) else "an integer"
+            return (f"is declared {kind}, but {reads}", _kind_hint(domain))
+        lo, hi = literal_range(declared)
+        bad = [v for v in (lo, hi) if not domain.value_ok(v)]
+        return None if not bad else (f"can be {bad[0]}, but {reads}", f"keep its range within {domain.text}")
+    given = values(declared)
+    if given is None:
+        return None
+    wrong = [v for v in given if not domain.type_ok(v)]
+    if wrong:
+        return (f"can be {wrong[0]!r}, but {reads}", _kind_hint(domain))
+    bad = [v for v in given if not domain.value_ok(v)]
+    if bad:
+        return (f"can be {bad[0]!r}, but {reads}", domain.suggestion(bad[0]) + f"keep only {_listed(domain)}")
+    return None
+
+
+def _listed(domain: Domain) -> str:
+    return domain.text + (f": {preview(domain.names, n=len(domain.names))}" if domain.names else "")
+
+
+def _kind_hint(domain: Domain) -> str:
+    if domain.kind == "int":
+        return "declare it `type: int`, or a choice of integers"
+    if domain.kind == "float":
+        return "declare it `type: float`, or a choice of numbers"
+    return "declare a choice of " + (preview(domain.names, n=len(domain.names)) if domain.names else "names")

@@ -55,7 +55,8 @@ def plan_markdown(report: CheckReport) -> str:
     if spec.model.hypermodel is not None:
         kind = spec.model.hypermodel.kind
         out += [
-            f"model: Keras Tuner's `{kind.keras_tuner_class}` (its space, as ktrun's table declares it)",
+            f"model: Keras Tuner's `{kind.keras_tuner_class}` (its space as ktrun's table declares it, "
+            "your `hyperparameters:` entries in place of its own)",
             "",
         ]
     out += ["| hyperparameter | type | values | cardinality | condition |", "|---|---|---|---|---|"]

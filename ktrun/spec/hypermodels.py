@@ -4,18 +4,23 @@ Their search spaces live in their `build` methods, which need TensorFlow. `check
 must see them without it, so each one's hyperparameters are a table here (names, kinds, ranges,
 defaults, as its source registers them), which `tests/contracts/test_keras_tables.py` compares
 with what the real HyperModel registers. A user's `hyperparameters:` entry of the same name
-narrows or replaces the table's (a subset of its values: the HyperModel's code reads no other).
+replaces the table's, as in Keras Tuner: a hyperparameter registered first (the user's, passed as
+`hyperparameters=`) is what a later `hp.Choice` of the same name in `build` returns. Its values
+must be ones the build's code can use: any of `widens` (a learning rate, a depth), a subset of
+the table's for the others (names the build branches on: `version`, `pooling`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, TypeAdapter
 
+from ktrun.spec import keras_names as kn
 from ktrun.spec.base import Strict
+from ktrun.spec.domains import FRACTION, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Domain
 from ktrun.spec.hyperparameters import Hyperparameter
 
 
@@ -29,6 +34,10 @@ class HyperModelKind:
     hyperparameters: Mapping[str, Hyperparameter]
     #: The smallest image side it builds on (they pad, use "same" padding or resize).
     min_size: int = 1
+    #: Hyperparameters whose values its build uses as numbers or Keras names, so a user's entry
+    #: may take any of the domain's; the others only a subset of the table's (the build has code
+    #: for those values alone).
+    widens: Mapping[str, Domain] = field(default_factory=dict)
 
 
 def _hps(table: Mapping[str, dict[str, Any]]) -> dict[str, Hyperparameter]:
@@ -39,6 +48,17 @@ def _hps(table: Mapping[str, dict[str, Any]]) -> dict[str, Hyperparameter]:
 def _choice(values: list[Any], default: Any = None) -> dict[str, Any]:
     return {"type": "choice", "values": values, **({"default": default} if default is not None else {})}
 
+
+_LEARNING_RATE = {"learning_rate": POSITIVE}
+#: `stack2` (v2) names its first and last block `..._block1` and `..._block{depth}`: depth 1 is
+#: one name twice, which Keras refuses.
+_RESNET_DEPTH = Domain("int", "an integer >= 2 (ResNet v2 names two blocks alike at depth 1)", lo=2)
+#: `keras.optimizers.get` takes these names (not `lamb`, which has no short name there).
+_GETTABLE_OPTIMIZERS = Domain(
+    "str",
+    "an optimizer name keras.optimizers.get knows",
+    names=tuple(n for n in kn.OPTIMIZERS if n != "lamb"),
+)
 
 #: By `model.hypermodel.type`. Read from keras_tuner/src/applications/{resnet,xception,efficientnet}.py.
 HYPERMODELS: Mapping[str, HyperModelKind] = {
@@ -54,6 +74,11 @@ HYPERMODELS: Mapping[str, HyperModelKind] = {
                 "learning_rate": _choice([0.1, 0.01, 0.001], 0.01),
             }
         ),
+        widens={
+            **_LEARNING_RATE,
+            **dict.fromkeys(("conv3_depth", "conv4_depth"), _RESNET_DEPTH),
+            "optimizer": _GETTABLE_OPTIMIZERS,
+        },
     ),
     "xception": HyperModelKind(
         "HyperXception",
@@ -72,6 +97,14 @@ HYPERMODELS: Mapping[str, HyperModelKind] = {
                 "learning_rate": _choice([1e-3, 1e-4, 1e-5]),
             }
         ),
+        widens={
+            **_LEARNING_RATE,
+            **dict.fromkeys(
+                ("conv2d_num_filters", "kernel_size", "initial_strides", "sep_num_filters"), POSITIVE_INT
+            ),
+            **dict.fromkeys(("num_residual_blocks", "num_dense_layers"), NON_NEGATIVE_INT),
+            "dropout_rate": FRACTION,
+        },
     ),
     "efficientnet": HyperModelKind(
         "HyperEfficientNet",
@@ -83,6 +116,7 @@ HYPERMODELS: Mapping[str, HyperModelKind] = {
                 "learning_rate": _choice([0.1, 0.01, 0.001], 0.01),
             }
         ),
+        widens={**_LEARNING_RATE, "top_dropout_rate": FRACTION},
     ),
 }
 

@@ -72,6 +72,48 @@ def test_check_and_plan_see_the_hypermodel_space_without_tensorflow(tmp_conf: Pa
     assert "HyperResNet" in proc.stdout and "conv4_depth" in proc.stdout  # the plan lists its space
 
 
+def test_a_declared_hyperparameter_replaces_the_hypermodels_own_as_in_keras_tuner(tmp_conf: Path) -> None:
+    """Keras Tuner returns the value registered first, so the user's entry is what is searched:
+    values beyond the HyperModel's own, where its build can use them (a number, a depth)."""
+    experiment(
+        tmp_conf,
+        "{hypermodel: {type: resnet}}",
+        "hyperparameters:\n"
+        "  learning_rate: {type: float, min: 1.0e-4, max: 0.3, sampling: log}\n"
+        "  conv4_depth: {type: int, min: 2, max: 4}\n"
+        "  optimizer: {type: choice, values: [adamw, nadam]}",
+    )
+    report = check(tmp_conf)
+    assert not report.errors, [p.message for p in report.errors]
+    assert report.checked is not None
+    params = report.checked.space.params
+    assert params["conv4_depth"].values == (2, 3, 4)
+    assert params["optimizer"].values == ("adamw", "nadam")
+    assert params["learning_rate"].values is None  # continuous: the user's range, not the choice
+
+
+@pytest.mark.parametrize(
+    ("model", "key", "declared", "bad", "hint"),
+    [
+        ("xception", "learning_rate", "{type: choice, values: [fast, slow]}", "'fast'", "choice of numbers"),
+        ("xception", "learning_rate", "{type: float, min: 0.0, max: 0.1}", "0.0", "within a number > 0"),
+        ("resnet", "conv3_depth", "{type: choice, values: [1, 4]}", "can be 1", "integer >= 2"),
+        ("resnet", "conv3_depth", "{type: float, min: 2, max: 8}", "a float", "`type: int`"),
+        ("resnet", "optimizer", "{type: choice, values: [adam, lamb]}", "'lamb'", "keras.optimizers.get"),
+        ("xception", "activation", "{type: choice, values: [relu, gelu]}", "'gelu'", "subset of its values"),
+    ],
+    ids=["lr-names", "lr-zero", "depth-1", "depth-float", "optimizer-lamb", "activation-new"],
+)
+def test_a_replacement_the_hypermodels_build_cannot_use_is_refused(
+    tmp_conf: Path, model: str, key: str, declared: str, bad: str, hint: str
+) -> None:
+    experiment(tmp_conf, f"{{hypermodel: {{type: {model}}}}}", f"hyperparameters:\n  {key}: {declared}")
+    found = [p for p in check(tmp_conf).errors if p.code == "hypermodel-hp-outside"]
+    assert found and found[0].path == ("hyperparameters", key), found
+    assert bad in found[0].message, found[0].message
+    assert hint in found[0].hint + " " + found[0].message, (found[0].message, found[0].hint)
+
+
 @pytest.mark.parametrize(
     ("model", "extra", "shape", "code", "path"),
     [
@@ -140,3 +182,39 @@ def test_a_search_runs_the_real_hyper_resnet_on_its_declared_space(tmp_conf: Pat
 
     model = keras.models.load_model(run_dir / "best_model.keras")
     assert model.name == "ResNet" and model.output_shape == (None, 3)
+
+
+@pytest.mark.slow
+@pytest.mark.keras
+def test_a_replaced_learning_rate_is_the_one_the_trial_trains_with(tmp_conf: Path) -> None:
+    """keras.io's "Tailor the search space": learning_rate {1e-2} replaces HyperXception's own
+    {1e-3, 1e-4, 1e-5}; the compiled optimizer of the trial's model has 1e-2."""
+    # Small, and widened too (8 separable filters crash TensorFlow's CPU kernels: free(): invalid size).
+    experiment(
+        tmp_conf,
+        "{hypermodel: {type: xception}}",
+        "hyperparameters:\n"
+        "  learning_rate: {type: choice, values: [1.0e-2]}\n"
+        "  conv2d_num_filters: {type: choice, values: [8]}\n"
+        "  sep_num_filters: {type: choice, values: [32]}\n"
+        "  num_residual_blocks: {type: choice, values: [1]}\n"
+        "pin: {activation: relu, kernel_size: 3, pooling: avg, num_dense_layers: 1, dense_use_bn: true}",
+    )
+    run_dir = tmp_conf / "run"
+    rc = run_experiment(
+        ["+experiment=hm", "tuner.max_trials=1", f"tuner.state_dir={tmp_conf / 'state'}"],
+        CONF,
+        [tmp_conf],
+        run_dir,
+    )
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert rc == 0 and summary["trials"]["completed"] == 1, summary
+    assert summary["best"]["hyperparameters"]["learning_rate"] == 1e-2
+    import keras
+
+    model = keras.models.load_model(run_dir / "best_model.keras")
+    assert model.name == "Xception"
+    assert type(model.optimizer).__name__ == "Adam"
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(1e-2)
+    sep = [layer for layer in model.layers if isinstance(layer, keras.layers.SeparableConv2D)]
+    assert sep and {layer.filters for layer in sep} == {32, 64}  # 1 block, then the exit's 2 x 32
