@@ -555,7 +555,7 @@ class ExperimentSpec(Strict):
     @classmethod
     def _hypermodel_space(cls, data: object) -> object:
         """A HyperModel's hyperparameters are declared as its table says, before the user's: a
-        user's entry of the same name replaces (narrows) the table's."""
+        user's entry of the same name replaces the table's (checks.hypermodels says which values)."""
         model = data.get("model") if isinstance(data, dict) else None
         hypermodel = model.get("hypermodel") if isinstance(model, dict) else None
         kind = HYPERMODELS.get(str(hypermodel.get("type"))) if isinstance(hypermodel, dict) else None
