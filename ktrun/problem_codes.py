@@ -108,6 +108,13 @@ GROUPS: dict[str, dict[str, str]] = {
         "layer-unused": "a layer's output (or a model input) reaches no model output: Keras would drop it",
         "shapes-unchecked": "the input shape is unknown, so layer shapes were not checked",
         "optimizer-arg-unused": "an argument the chosen optimizer does not take",
+        "unknown-schedule": "a learning-rate schedule Keras does not have",
+        "schedule-arg-unused": "a schedule argument none of the schedules `schedule:` can name takes",
+        "schedule-arg-missing": "a schedule without an argument its Keras class has no default for",
+        "schedule-piecewise-mismatch": "piecewise_constant_decay's values not one more than its "
+        "boundaries, or boundaries out of order",
+        "schedule-with-plateau": "a learning-rate schedule with `fit.reduce_lr_on_plateau`, which "
+        "cannot set a scheduled rate",
         "custom-layer-undeclared": "a custom layer not declared under `custom_objects.layers`",
         "custom-module-not-found": "a `custom_objects` module that is neither installed nor on its paths",
         "unknown-application": "a Backbone `application` that is not in ktrun's keras.applications table",

@@ -351,8 +351,10 @@ def build_space(spec: ExperimentSpec) -> Space:
         return Space({}, ex.uses, [problem], analysable=False, declared=dict(spec.hyperparameters))
     ex.layers(spec.model.layers, ("model", "layers"), root)
     for arg, value in spec.model.compile.optimizer:
-        for r in refs_in(value):
-            ex.use(("model", "compile", "optimizer", arg), r, arg, "optimizer", root)
+        keyed = [((arg, k), k, v) for k, v in value] if isinstance(value, Strict) else [((arg,), arg, value)]
+        for keys, name, v in keyed:  # a schedule's keys each at their own path
+            for r in refs_in(v):
+                ex.use(("model", "compile", "optimizer", *keys), r, name, "optimizer", root)
     for arg, value in spec.model.compile.loss.arguments().items():
         for r in refs_in(value):
             ex.use(("model", "compile", "loss", arg), r, arg, "loss", root)

@@ -15,7 +15,16 @@ from ktrun.layers import repeat as repeat_block
 from ktrun.layers.base import Section
 from ktrun.problems import Problem
 from ktrun.spec import keras_names as kn
-from ktrun.spec.domains import ACTIVATION, FIT_ARGS, LOSS_ARGS, METRIC_ARGS, OPTIMIZER_ARGS, Domain
+from ktrun.spec.domains import (
+    ACTIVATION,
+    FIT_ARGS,
+    LOSS_ARGS,
+    METRIC_ARGS,
+    OPTIMIZER_ARGS,
+    SCHEDULE_ARGS,
+    Domain,
+)
+from ktrun.spec.experiment import ScheduleSpec
 from ktrun.spec.hyperparameters import ChoiceHp, FloatHp, IntHp
 from ktrun.spec.refs import HpRef
 
@@ -153,7 +162,17 @@ def _arguments(ctx: Ctx) -> Iterator[tuple[tuple[str | int, ...], str, str, obje
             elif arg in domains and value is not None:
                 yield path, layer.type, arg, value, domains[arg]
     for arg, value in ctx.spec.model.compile.optimizer:
-        if arg in OPTIMIZER_ARGS and value is not None:
+        if isinstance(value, ScheduleSpec):  # each key of a learning-rate schedule
+            for key, v in value:
+                if v is not None:
+                    yield (
+                        ("model", "compile", "optimizer", arg, key),
+                        "learning_rate",
+                        key,
+                        v,
+                        SCHEDULE_ARGS[key],
+                    )
+        elif arg in OPTIMIZER_ARGS and value is not None:
             yield ("model", "compile", "optimizer", arg), "optimizer", arg, value, OPTIMIZER_ARGS[arg]
     for arg, value in ctx.spec.model.compile.loss.arguments().items():
         if arg in LOSS_ARGS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 from ktrun import problems as pb
@@ -11,6 +12,7 @@ from ktrun.checks.outputs import check_output
 from ktrun.config.provenance import KeyPath
 from ktrun.problems import Problem
 from ktrun.spec import keras_names as kn
+from ktrun.spec.experiment import ScheduleSpec
 from ktrun.spec.refs import HpRef
 
 COMPILE = ("model", "compile")
@@ -49,6 +51,7 @@ def check_data_model(ctx: Ctx) -> Iterator[Problem]:
     yield from _loss_and_labels(ctx)
     yield from _metrics(ctx)
     yield from _optimizer(ctx)
+    yield from _schedule(ctx)
     yield from check_output(ctx)
 
 
@@ -272,3 +275,75 @@ def _optimizer(ctx: Ctx) -> Iterator[Problem]:
                 f"`{arg}` is not an argument of {' / '.join(names)}",
                 f"remove it, or use an optimizer that takes it ({', '.join(which)})",
             )
+
+
+def _schedule(ctx: Ctx) -> Iterator[Problem]:
+    """A learning-rate schedule: under every schedule `schedule:` can name, each argument set is
+    one it takes (for some of them) and each one it cannot do without is set; no plateau callback,
+    which would try to set the scheduled rate and fail."""
+    sched = ctx.spec.model.compile.optimizer.learning_rate
+    if not isinstance(sched, ScheduleSpec):
+        return
+    at = (*COMPILE, "optimizer", "learning_rate")
+    if ctx.spec.fit.reduce_lr_on_plateau is not None:
+        yield pb.error(
+            "schedule-with-plateau",
+            ("fit", "reduce_lr_on_plateau"),
+            "fit.reduce_lr_on_plateau changes the learning rate, but model.compile.optimizer."
+            "learning_rate is a schedule: Keras cannot set a scheduled rate, and the first plateau "
+            "would fail the trial",
+            "remove fit.reduce_lr_on_plateau, or give learning_rate a number (or `$name`)",
+        )
+    possible = ctx.possible(sched.schedule) or []
+    names = [n for n in possible if isinstance(n, str) and n in kn.SCHEDULE_ARGS]
+    if not names:
+        return  # an unknown name is reported with the argument checks
+    given = sched.arguments()
+    chosen = " / ".join(names)
+    for arg in given:
+        if not any(arg in kn.SCHEDULE_ARGS[n] for n in names):
+            which = [n for n, args in kn.SCHEDULE_ARGS.items() if arg in args]
+            yield pb.error(
+                "schedule-arg-unused",
+                (*at, arg),
+                f"`{arg}` is not an argument of the schedule {chosen}",
+                f"remove `{arg}`, or use a schedule that takes it ({', '.join(which)})",
+            )
+    for name in names:
+        missing = sorted(kn.SCHEDULE_REQUIRED[name] - set(given))
+        if missing:
+            yield pb.error(
+                "schedule-arg-missing",
+                at,
+                f"the schedule `{name}` needs {', '.join(missing)}, which Keras has no default for",
+                f"set learning_rate.{missing[0]}"
+                + (
+                    f", or let `{sched.schedule}` not take `{name}`"
+                    if isinstance(sched.schedule, HpRef)
+                    else ""
+                ),
+            )
+    if "piecewise_constant_decay" in names and sched.boundaries and sched.values:
+        yield from _piecewise(sched.boundaries, sched.values, at)
+
+
+def _piecewise(boundaries: list[int | HpRef], values: list[float | HpRef], at: KeyPath) -> Iterator[Problem]:
+    """Keras refuses `values` that are not one longer than `boundaries`; boundaries out of order
+    leave a piece that is never used."""
+    if len(values) != len(boundaries) + 1:
+        yield pb.error(
+            "schedule-piecewise-mismatch",
+            (*at, "values"),
+            f"piecewise_constant_decay has {len(boundaries)} boundaries, so it needs "
+            f"{len(boundaries) + 1} values (one before, between and after them), not {len(values)}",
+            "give one more value than boundaries",
+        )
+    steps = [b for b in boundaries if not isinstance(b, HpRef)]
+    if len(steps) == len(boundaries) and any(a >= b for a, b in itertools.pairwise(steps)):
+        yield pb.error(
+            "schedule-piecewise-mismatch",
+            (*at, "boundaries"),
+            f"piecewise_constant_decay's boundaries {steps} are not increasing: a piece between "
+            "them would never apply",
+            "list the steps in increasing order, each once",
+        )

@@ -24,7 +24,7 @@ from ktrun.layers.base import ConcreteLayer
 from ktrun.layers.shape_math import Shape
 from ktrun.spec import keras_names as kn
 from ktrun.spec.domains import ACTIVATION
-from ktrun.spec.experiment import CustomSection, LossSpec, MetricSpec
+from ktrun.spec.experiment import CustomSection, LossSpec, MetricSpec, ScheduleSpec
 from ktrun.spec.refs import HpRef, Scalar
 
 
@@ -158,7 +158,23 @@ def make_optimizer(plan: Plan, point: Mapping[str, Scalar]) -> keras.optimizers.
         for arg, value in spec
         if arg != "name" and arg in allowed and (resolved := _resolve(value, point)) is not None
     }
+    if isinstance(spec.learning_rate, ScheduleSpec):
+        kwargs["learning_rate"] = make_schedule(spec.learning_rate, point)
     return getattr(keras.optimizers, kn.OPTIMIZER_CLASSES[name])(**kwargs)
+
+
+def make_schedule(
+    spec: ScheduleSpec, point: Mapping[str, Scalar]
+) -> keras.optimizers.schedules.LearningRateSchedule:
+    """The schedule the point names, with the arguments set that it takes (under a chosen
+    schedule, the others' arguments are left out); the rest keep Keras' defaults."""
+    name = str(_resolve(spec.schedule, point))
+    kwargs = {
+        arg: [_resolve(x, point) for x in value] if isinstance(value, list) else _resolve(value, point)
+        for arg, value in spec.arguments().items()
+        if arg in kn.SCHEDULE_ARGS[name]
+    }
+    return getattr(keras.optimizers.schedules, kn.SCHEDULE_CLASSES[name])(**kwargs)
 
 
 def make_loss(plan: Plan, loss: LossSpec, point: Mapping[str, Scalar]) -> keras.losses.Loss:

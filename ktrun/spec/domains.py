@@ -77,19 +77,20 @@ CONV1D_PADDING = Domain(
     "str", "'valid', 'same' or 'causal'", names=kn.CONV1D_PADDINGS, code="invalid-padding"
 )
 
+LEARNING_RATE = Domain(
+    "float",
+    "a number in (0, 1]",
+    lo=0,
+    lo_open=True,
+    hi=1,
+    code="learning-rate-out-of-range",
+    hint="useful learning rates are about 1e-5 to 1e-1; sample them on a log scale, e.g. "
+    "`{type: float, min: 1e-4, max: 1e-2, sampling: log}`",
+)
 #: The optimizer's arguments (layer arguments are declared with their layer type, `ktrun.layers`).
 OPTIMIZER_ARGS: dict[str, Domain] = {
     "name": Domain("str", "an optimizer name", names=kn.OPTIMIZERS, code="unknown-optimizer"),
-    "learning_rate": Domain(
-        "float",
-        "a number in (0, 1]",
-        lo=0,
-        lo_open=True,
-        hi=1,
-        code="learning-rate-out-of-range",
-        hint="useful learning rates are about 1e-5 to 1e-1; sample them on a log scale, e.g. "
-        "`{type: float, min: 1e-4, max: 1e-2, sampling: log}`",
-    ),
+    "learning_rate": LEARNING_RATE,
     **dict.fromkeys(("beta_1", "beta_2", "rho", "momentum"), FRACTION),
     **dict.fromkeys(
         ("epsilon", "clipnorm", "clipvalue", "epsilon_1", "epsilon_2", "clip_threshold"), POSITIVE
@@ -105,6 +106,18 @@ OPTIMIZER_ARGS: dict[str, Domain] = {
     ),
     **dict.fromkeys(("learning_rate_power", "beta_2_decay"), Domain("float", "a number <= 0", hi=0)),
     **dict.fromkeys(("amsgrad", "nesterov", "centered", "relative_step"), BOOL),
+}
+#: A learning-rate schedule's arguments (which schedule takes which: `keras_names.SCHEDULE_ARGS`);
+#: `boundaries` and `values` are lists, each item checked.
+SCHEDULE_ARGS: dict[str, Domain] = {
+    "schedule": Domain("str", "a schedule name", names=kn.SCHEDULES, code="unknown-schedule"),
+    **dict.fromkeys(("initial_learning_rate", "warmup_target", "values"), LEARNING_RATE),
+    **dict.fromkeys(("decay_steps", "first_decay_steps"), POSITIVE_INT),
+    **dict.fromkeys(("warmup_steps", "boundaries"), NON_NEGATIVE_INT),
+    **dict.fromkeys(("decay_rate", "power", "t_mul", "m_mul"), POSITIVE),
+    "end_learning_rate": Domain("float", "a number in [0, 1]", lo=0, hi=1),
+    "alpha": Domain("float", "a number in [0, 1]", lo=0, hi=1),
+    **dict.fromkeys(("staircase", "cycle"), BOOL),
 }
 #: The loss's arguments (which loss takes which: `keras_names.LOSS_ARGS`).
 LOSS_ARGS: dict[str, Domain] = {

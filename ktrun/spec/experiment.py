@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import (
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationInfo,
     create_model,
     field_validator,
@@ -29,7 +31,18 @@ from ktrun.spec.base import Strict
 from ktrun.spec.failures import FAILURE_KINDS, FailureAction
 from ktrun.spec.hypermodels import HYPERMODELS, HyperModelSpec
 from ktrun.spec.hyperparameters import Hyperparameter
-from ktrun.spec.refs import NAME_PATTERN, BoolArg, FloatArg, IntArg, Scalar, StrArg
+from ktrun.spec.refs import (
+    NAME_PATTERN,
+    SERIALIZER,
+    BoolArg,
+    FloatArg,
+    HpRef,
+    IntArg,
+    Scalar,
+    StrArg,
+    json_schema,
+    validator,
+)
 
 # ---------------------------------------------------------------- experiment
 
@@ -113,12 +126,65 @@ def _name_only(v: object) -> object:
     return {"name": v} if isinstance(v, str) else v
 
 
+#: A schedule's name (or `$name` of a choice of them); a name is checked, an editor completes it.
+ScheduleName = Annotated[
+    str | HpRef, validator("str"), SERIALIZER, json_schema("str", enum=list(kn.SCHEDULES))
+]
+
+
+class ScheduleSpec(Strict):
+    """A learning-rate schedule (`keras.optimizers.schedules`) with its arguments, each tunable;
+    `schedule: $s` chooses among several, and each argument goes to the schedules that take it
+    (which ones: `keras_names.SCHEDULE_ARGS`). Unset arguments keep Keras' defaults."""
+
+    schedule: ScheduleName = Field(
+        description="`exponential_decay`, `polynomial_decay`, `inverse_time_decay`, `cosine_decay`, "
+        "`cosine_decay_restarts` or `piecewise_constant_decay`."
+    )
+    initial_learning_rate: FloatArg | None = Field(None, description="Every schedule but piecewise.")
+    decay_steps: IntArg | None = Field(None, description="Steps (batches) of one decay period.")
+    decay_rate: FloatArg | None = Field(None, description="exponential_decay, inverse_time_decay.")
+    staircase: BoolArg | None = Field(None, description="Decay in whole periods (exponential, inverse time).")
+    end_learning_rate: FloatArg | None = Field(None, description="polynomial_decay; Keras: 1e-4.")
+    power: FloatArg | None = Field(None, description="polynomial_decay; Keras: 1.0.")
+    cycle: BoolArg | None = Field(None, description="polynomial_decay: start over after decay_steps.")
+    alpha: FloatArg | None = Field(None, description="Cosine schedules: the floor, a fraction of the rate.")
+    warmup_target: FloatArg | None = Field(None, description="cosine_decay: the rate warmed up to.")
+    warmup_steps: IntArg | None = Field(None, description="cosine_decay: steps of linear warm-up.")
+    first_decay_steps: IntArg | None = Field(None, description="cosine_decay_restarts: the first period.")
+    t_mul: FloatArg | None = Field(None, description="cosine_decay_restarts: period growth; Keras: 2.0.")
+    m_mul: FloatArg | None = Field(None, description="cosine_decay_restarts: rate kept per restart.")
+    boundaries: list[IntArg] | None = Field(None, description="piecewise_constant_decay: steps, increasing.")
+    values: list[FloatArg] | None = Field(
+        None, description="piecewise_constant_decay: the rates, one more than `boundaries`."
+    )
+
+    def arguments(self) -> dict[str, object]:
+        """The arguments set (the rest keep Keras' defaults)."""
+        return {k: v for k, v in self if k != "schedule" and v is not None}
+
+
+def _rate_or_schedule(v: object) -> str:
+    return "rate[schedule]" if isinstance(v, dict | ScheduleSpec) else "rate[number]"
+
+
+#: `learning_rate: 1e-3`, `$lr`, or a schedule section: one branch is validated, so an error
+#: reads as that branch's (the tags have a `[` so error locations skip them, like Pydantic's own).
+LearningRate = Annotated[
+    Annotated[FloatArg, Tag("rate[number]")] | Annotated[ScheduleSpec, Tag("rate[schedule]")],
+    Discriminator(_rate_or_schedule),
+]
+
+
 class OptimizerSpec(Strict):
     """Optimizer and its arguments; which arguments fit which optimizer is checked, with hints."""
 
     name: StrArg = "adam"
-    learning_rate: FloatArg | None = Field(
-        None, description="Unset: the optimizer's own Keras default (0.01 for sgd, 0.001 for adam)."
+    learning_rate: LearningRate | None = Field(
+        None,
+        description="A number, `$name`, or a schedule `{schedule: exponential_decay, "
+        "initial_learning_rate: ..., ...}`. Unset: the optimizer's own Keras default (0.01 for sgd, "
+        "0.001 for adam).",
     )
     beta_1: FloatArg | None = None
     beta_2: FloatArg | None = None
@@ -581,5 +647,6 @@ __all__ = [
     "ModelSpec",
     "ObjectiveSpec",
     "OptimizerSpec",
+    "ScheduleSpec",
     "TunerSpec",
 ]

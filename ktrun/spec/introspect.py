@@ -22,6 +22,8 @@ def _unwrap(t: Any) -> list[Any]:
 
 
 def _descend(t: Any, elem: Any) -> Any:
+    if isinstance(elem, str) and "[" in elem:  # a union tag (`rate[schedule]`), not a key
+        return t
     for cand in _unwrap(t):
         origin = typing.get_origin(cand)
         if isinstance(cand, type) and issubclass(cand, BaseModel):

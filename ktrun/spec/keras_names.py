@@ -94,6 +94,40 @@ OPTIMIZER_ARGS: dict[str, frozenset[str]] = {
 }
 COMMON_OPTIMIZER_ARGS = frozenset({"learning_rate", "clipnorm", "clipvalue"})
 
+#: Learning-rate schedule (as `learning_rate.schedule` takes it) → its class under
+#: `keras.optimizers.schedules`.
+SCHEDULE_CLASSES: dict[str, str] = {
+    "exponential_decay": "ExponentialDecay",
+    "polynomial_decay": "PolynomialDecay",
+    "inverse_time_decay": "InverseTimeDecay",
+    "cosine_decay": "CosineDecay",
+    "cosine_decay_restarts": "CosineDecayRestarts",
+    "piecewise_constant_decay": "PiecewiseConstantDecay",
+}
+SCHEDULES: tuple[str, ...] = tuple(SCHEDULE_CLASSES)
+_DECAY = frozenset({"initial_learning_rate", "decay_steps"})
+#: Schedule → every argument of its Keras class but `name`; every one left out keeps Keras'
+#: default, and those in `SCHEDULE_REQUIRED` have none.
+SCHEDULE_ARGS: dict[str, frozenset[str]] = {
+    "exponential_decay": _DECAY | {"decay_rate", "staircase"},
+    "polynomial_decay": _DECAY | {"end_learning_rate", "power", "cycle"},
+    "inverse_time_decay": _DECAY | {"decay_rate", "staircase"},
+    "cosine_decay": _DECAY | {"alpha", "warmup_target", "warmup_steps"},
+    "cosine_decay_restarts": frozenset(
+        {"initial_learning_rate", "first_decay_steps", "t_mul", "m_mul", "alpha"}
+    ),
+    "piecewise_constant_decay": frozenset({"boundaries", "values"}),
+}
+#: Schedule → the arguments its Keras class cannot do without.
+SCHEDULE_REQUIRED: dict[str, frozenset[str]] = {
+    "exponential_decay": _DECAY | {"decay_rate"},
+    "polynomial_decay": _DECAY,
+    "inverse_time_decay": _DECAY | {"decay_rate"},
+    "cosine_decay": _DECAY,
+    "cosine_decay_restarts": frozenset({"initial_learning_rate", "first_decay_steps"}),
+    "piecewise_constant_decay": frozenset({"boundaries", "values"}),
+}
+
 #: Loss (as `loss.name` takes it) → its class under `keras.losses`. Left out: `ctc` and `circle`
 #: (sequence labels and embedding pairs: not what a classifier or regressor outputs).
 LOSS_CLASSES: dict[str, str] = {

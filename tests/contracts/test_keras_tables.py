@@ -12,7 +12,7 @@ from ktrun.analysis.unroll import unroll
 from ktrun.layers import LAYER_TYPES, REGISTRY
 from ktrun.layers.applications import APPLICATIONS
 from ktrun.spec import keras_names as kn
-from ktrun.spec.domains import LOSS_ARGS
+from ktrun.spec.domains import LOSS_ARGS, SCHEDULE_ARGS
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.hypermodels import HYPERMODELS
 
@@ -92,6 +92,32 @@ def test_every_keras_loss_is_in_the_tables_with_exactly_its_arguments() -> None:
     for name in kn.LOSSES:
         if name != "categorical_generalized_cross_entropy":  # a class only, no function name
             assert keras.losses.get(name) is not None, name
+
+
+def test_every_keras_schedule_is_in_the_tables_with_exactly_its_arguments() -> None:
+    """Each schedule ktrun names is a class under `keras.optimizers.schedules` that takes exactly
+    the arguments `SCHEDULE_ARGS` lets you set (besides `name`), those without a default are
+    `SCHEDULE_REQUIRED`, each has a domain and a key in the schedule section; every Keras
+    schedule class but the base class is there."""
+    import inspect
+
+    import keras
+
+    from ktrun.spec.experiment import ScheduleSpec
+
+    schedules = keras.optimizers.schedules
+    assert set(kn.SCHEDULES) == set(kn.SCHEDULE_CLASSES) == set(kn.SCHEDULE_ARGS) == set(kn.SCHEDULE_REQUIRED)
+    classes = {n for n, c in vars(schedules).items() if inspect.isclass(c)} - {"LearningRateSchedule"}
+    assert classes == set(kn.SCHEDULE_CLASSES.values())
+    for name, cls_name in kn.SCHEDULE_CLASSES.items():
+        params = dict(inspect.signature(getattr(schedules, cls_name).__init__).parameters)
+        del params["self"], params["name"]
+        assert set(params) == kn.SCHEDULE_ARGS[name], name
+        required = {p for p, v in params.items() if v.default is inspect.Parameter.empty}
+        assert required == kn.SCHEDULE_REQUIRED[name], name
+    every = set().union(*kn.SCHEDULE_ARGS.values())
+    assert every | {"schedule"} == set(SCHEDULE_ARGS) == set(ScheduleSpec.model_fields)
+    assert set(SCHEDULE_ARGS["schedule"].names or ()) == set(kn.SCHEDULES)
 
 
 def test_losses_and_optimizers_exist() -> None:

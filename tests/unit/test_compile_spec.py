@@ -86,3 +86,53 @@ def test_names_alone_keep_working(tmp_conf: Path) -> None:
     assert not report.errors and report.checked is not None and report.checked.direction == "max"
     spec = report.checked.spec.model.compile
     assert [m.name for m in spec.metrics] == ["accuracy", "auc"] and spec.loss.arguments() == {}
+
+
+SCHEDULED = (
+    "hyperparameters:\n"
+    "  schedule: {type: choice, values: [exponential_decay, polynomial_decay]}\n"
+    "  lr: {type: float, min: 1.0e-4, max: 1.0e-2, sampling: log}\n"
+    "  decay: {type: float, min: 0.5, max: 0.99}\n" + OUTPUT + "  compile:\n"
+    "    optimizer:\n"
+    "      name: adam\n"
+    "      learning_rate: {schedule: $schedule, initial_learning_rate: $lr, decay_steps: 100,\n"
+    "                      decay_rate: $decay, power: 2.0, cycle: true}\n"
+)
+
+
+def test_a_chosen_schedule_takes_each_argument_some_schedule_of_the_choice_takes(tmp_conf: Path) -> None:
+    """decay_rate is exponential_decay's, power and cycle polynomial_decay's: with a choice of the
+    two, all are fine, tuned ones are in the space at their own key paths."""
+    report = _check(tmp_conf, SCHEDULED)
+    assert not report.errors, report.problems
+    assert report.checked is not None and {"schedule", "lr", "decay"} <= set(report.checked.space.params)
+    paths = {u.path for u in report.checked.space.uses if u.ref == "decay"}
+    assert paths == {("model", "compile", "optimizer", "learning_rate", "decay_rate")}
+    spec = report.checked.spec.model.compile.optimizer
+    again = type(spec).model_validate(spec.model_dump(mode="json"))
+    assert again == spec  # `$name` references survive a round trip, in lists too
+    only_one = _check(tmp_conf, SCHEDULED.replace("polynomial_decay]", "inverse_time_decay]"))
+    unused = {p.path[-1]: p.hint for p in only_one.errors if p.code == "schedule-arg-unused"}
+    assert set(unused) == {"power", "cycle"} and "polynomial_decay" in unused["cycle"]
+
+
+def test_a_schedule_of_the_choice_missing_a_required_argument_is_named(tmp_conf: Path) -> None:
+    body = SCHEDULED.replace("polynomial_decay]", "piecewise_constant_decay]").replace(
+        "power: 2.0, cycle: true", "boundaries: [10, 10], values: [0.1, 0.01, 0.001]"
+    )
+    body = body.replace("decay_rate: $decay, ", "")
+    errors = {p.code: p for p in _check(tmp_conf, body).errors}
+    missing = errors["schedule-arg-missing"]
+    assert "`exponential_decay` needs decay_rate" in missing.message and "$schedule" in missing.hint
+    order = errors["schedule-piecewise-mismatch"]
+    assert order.path[-1] == "boundaries" and "not increasing" in order.message
+    assert "hp-unused" in _codes(_check(tmp_conf, body))  # $decay is no longer read
+
+
+def test_schedule_arguments_are_type_and_range_checked(tmp_conf: Path) -> None:
+    float_steps = SCHEDULED.replace("decay_steps: 100", "decay_steps: $decay")
+    (mismatch,) = [p for p in _check(tmp_conf, float_steps).errors if p.code == "hp-type-mismatch"]
+    assert mismatch.path == ("hyperparameters", "decay", "type") and "decay_steps" in mismatch.message
+    big = SCHEDULED.replace("max: 1.0e-2", "max: 10")
+    (rate,) = [p for p in _check(tmp_conf, big).errors if p.code == "learning-rate-out-of-range"]
+    assert rate.path == ("hyperparameters", "lr", "max")
