@@ -167,13 +167,14 @@ def make_schedule(
     spec: ScheduleSpec, point: Mapping[str, Scalar]
 ) -> keras.optimizers.schedules.LearningRateSchedule:
     """The schedule the point names, with the arguments set that it takes (under a chosen
-    schedule, the others' arguments are left out); the rest keep Keras' defaults."""
+    schedule, the others' arguments are left out); the rest keep Keras' defaults, as do those
+    whose hyperparameter is inactive at the point (like the optimizer's)."""
     name = str(_resolve(spec.schedule, point))
-    kwargs = {
-        arg: [_resolve(x, point) for x in value] if isinstance(value, list) else _resolve(value, point)
-        for arg, value in spec.arguments().items()
-        if arg in kn.SCHEDULE_ARGS[name]
-    }
+    kwargs: dict[str, Any] = {}
+    for arg, value in spec.arguments().items():
+        resolved = [_resolve(x, point) for x in value] if isinstance(value, list) else _resolve(value, point)
+        if arg in kn.SCHEDULE_ARGS[name] and resolved is not None:
+            kwargs[arg] = resolved
     return getattr(keras.optimizers.schedules, kn.SCHEDULE_CLASSES[name])(**kwargs)
 
 

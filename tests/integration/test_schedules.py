@@ -33,6 +33,7 @@ model:
         decay_rate: $decay
         staircase: true
         t_mul: 1.5
+        m_mul: $decay
         boundaries: [100, 200]
         values: [$rate_1, 0.01, 0.001]
 """
@@ -69,11 +70,12 @@ def test_the_chosen_schedule_is_built_with_the_point_s_values_and_only_its_argum
     assert config["initial_learning_rate"] == pytest.approx(0.05)
     assert (config["decay_steps"], config["decay_rate"], config["staircase"]) == (300, 0.9, True)
 
-    restarts = _schedule_of(plan, {**POINT, "schedule": "cosine_decay_restarts"})
+    inactive = {k: v for k, v in POINT.items() if k != "decay"}  # as a `when:` would leave it
+    restarts = _schedule_of(plan, {**inactive, "schedule": "cosine_decay_restarts"})
     assert isinstance(restarts, schedules.CosineDecayRestarts)
     config = restarts.get_config()
     assert (config["first_decay_steps"], config["t_mul"]) == (300, 1.5)
-    assert config["m_mul"] == 1.0 and config["alpha"] == 0.0  # unset: Keras' defaults
+    assert config["m_mul"] == 1.0 and config["alpha"] == 0.0  # inactive or unset: Keras' defaults
 
     piecewise = _schedule_of(plan, {**POINT, "schedule": "piecewise_constant_decay"})
     assert isinstance(piecewise, schedules.PiecewiseConstantDecay)
