@@ -56,7 +56,8 @@ class Dataset:
 
     def targets(self, validation: bool = False) -> Array | dict[str, Array | None] | None:
         """What `fit` takes as y: the labels, or the labels by output name."""
-        if self.named is None:
+        if self.named is None or len(self.named[1]) <= 1:
+            # One output (named or not) is one tensor in Keras, so y is its array, not a dict.
             return self.y_val if validation else self.y_train
         return {k: v[validation] for k, v in self.named[1].items()}
 

@@ -72,25 +72,9 @@ def test_shipped_data_are_what_the_script_makes(tmp_path: Path) -> None:
         assert mnist["x_train"].shape == (240, 28, 28) and mnist["x_train"].dtype == np.uint8
 
 
-#: Experiments that check clean but do not run yet, with the ktrun bug that stops them. Strict: a
-#: fix makes the test pass, which fails it, so the entry is removed with the fix.
-KNOWN_BROKEN = {
-    "tfx_penguin_multi_input": (
-        "several named inputs and one output: the trial fails with 'y_true and y_pred have "
-        "different structures' (with `outputs: [{layer: species}]`: 'Expected float32, but got "
-        "species of type str')"
-    ),
-}
-
-
-def _case(name: str) -> object:
-    reason = KNOWN_BROKEN.get(name)
-    return pytest.param(name, marks=pytest.mark.xfail(reason=reason, strict=True)) if reason else name
-
-
 @pytest.mark.slow
 @pytest.mark.keras
-@pytest.mark.parametrize("name", [_case(n) for n in NAMES])
+@pytest.mark.parametrize("name", NAMES)
 def test_published_experiment_runs_one_tiny_trial(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
