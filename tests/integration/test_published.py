@@ -41,13 +41,13 @@ SMALL = {
     "house_price_deep_mlp_mae": ["+pin.num_layers=1"],
     "ner_bilstm_timedistributed": ["+pin.units=32"],
     "lane_segmentation_encoder_decoder": ["+pin.num_blocks=3", "+pin.batch_size=32"],
-    "kt_hyperresnet_cifar10": ["+pin.conv3_depth=4", "+pin.conv4_depth=6", "data.limit=40"],
-    "kio_getting_started_hyperresnet": ["+pin.conv3_depth=4", "+pin.conv4_depth=6", "data.limit=40"],
-    "aml_pretrained_resnet50_freeze": ["data.limit=40"],
-    "transfer_mobilenetv2_cats_dogs_auc": ["data.limit=40"],
+    "kt_hyperresnet_cifar10": ["+pin.conv3_depth=4", "+pin.conv4_depth=6", "data.limit=16"],
+    "kio_getting_started_hyperresnet": ["+pin.conv3_depth=4", "+pin.conv4_depth=6", "data.limit=16"],
+    "aml_pretrained_resnet50_freeze": ["data.limit=16"],
+    "transfer_mobilenetv2_cats_dogs_auc": ["data.limit=16"],
     "kt_hyperxception_cifar10": ["+pin.num_residual_blocks=2", "+pin.sep_num_filters=128"],
     "kio_tailor_hyperxception_lr_only": ["pin.num_residual_blocks=2", "pin.sep_num_filters=128"],
-    "kaggle_landmark_hyperefficientnet": ["+pin.version=B0", "data.limit=40"],
+    "kaggle_landmark_hyperefficientnet": ["+pin.version=B0", "data.limit=16"],
     "multilabel_text_lstm": ["+pin.units=32"],
 }
 
