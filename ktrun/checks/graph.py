@@ -10,8 +10,11 @@ from ktrun import problems as pb
 from ktrun.analysis.unroll import output_nodes
 from ktrun.checks.context import Ctx
 from ktrun.config.provenance import KeyPath
+from ktrun.data.named import arrays_of
 from ktrun.layers import LayerSpec, Repeat, iter_layers
+from ktrun.layers.shape_math import Shape, format_shape
 from ktrun.problems import Problem
+from ktrun.spec import keras_names as kn
 
 
 def check_graph(ctx: Ctx) -> Iterator[Problem]:
@@ -56,6 +59,7 @@ def check_graph(ctx: Ctx) -> Iterator[Problem]:
                 + "give the output layer a `name:` and list that name",
             )
     yield from _unused(ctx)
+    yield from _named_outputs(ctx)
 
 
 def _unknown(name: str, path: KeyPath, known: list[str], comes_later: bool) -> Problem:
@@ -105,3 +109,51 @@ def _unused(ctx: Ctx) -> Iterator[Problem]:
             f"model input `{name}` is read by no layer that reaches an output",
             f"list `{name}` in the `inputs:` of the layer that should read it",
         )
+
+
+def _named_outputs(ctx: Ctx) -> Iterator[Problem]:
+    """Each output of a model with named targets against its own labels' array: what its loss
+    needs of the output's shape (class ids: one unit per class; anything else: the target's
+    shape, a scalar target taking one unit)."""
+    arrays = arrays_of(ctx.spec.model)
+    trace = ctx.feasibility.reference_trace if ctx.input_shapes is not None else None
+    if arrays is None or trace is None or trace.failure is not None or not trace.steps:
+        return
+    layers = [c for c, _ in trace.steps]
+    nodes = output_nodes(layers, [o.layer for o in ctx.spec.model.outputs])
+    model = ctx.spec.model
+    for i, (output, feed, node) in enumerate(zip(model.outputs, arrays.outputs, nodes, strict=True)):
+        target = ctx.data.arrays.get(feed.array)
+        out = trace.shapes.get(node)
+        if target is None or out is None:
+            continue
+        loss = (output.loss or model.compile.loss).name
+        kind = kn.LOSSES.get(loss)
+        if kind == "sparse":
+            ok = len(out) == len(target) + 1 or (target == (1,) and len(out) == 1)
+            need = "one unit per class after the target's axes (class ids)"
+        else:
+            ok = _same(out, target)
+            need = f"the shape of its target {format_shape(target)}"
+        if ok:
+            continue
+        producer = trace.producer(node)
+        one_axis = kind != "sparse" and len(out) == len(target or (1,)) == 1
+        yield pb.error(
+            "output-shape-mismatch",
+            producer.path if producer is not None else ("model", "outputs", i),
+            f"output `{output.layer}` is {format_shape(out)} per sample, but {loss} needs {need} "
+            f"(array '{feed.array}' holds {format_shape(target)} per sample)",
+            (
+                f"set units: {target[-1] if target else 1} on `{output.layer}`"
+                if one_axis
+                else f"make `{output.layer}` output {format_shape(target or (1,))} (Dense units, a "
+                f"Reshape), or set its loss (model.outputs.{i}.loss) to one that fits these labels"
+            ),
+        )
+
+
+def _same(out: Shape, target: tuple[int, ...]) -> bool:
+    """A target of one value per sample is what one output unit gives."""
+    want: Shape = target or (1,)
+    return len(out) == len(want) and all(o is None or o == t for o, t in zip(out, want, strict=True))

@@ -201,3 +201,24 @@ def test_check_reads_each_inputs_shape_from_its_array(tmp_path: Path) -> None:
     assert ctx.input_shapes == {"image": (4, 4, 1), "meta": (3,)}
     assert ctx.feasibility.reference_trace is not None
     assert ctx.feasibility.reference_trace.shapes["flat"] == (16,)
+
+
+def test_each_named_output_is_checked_against_its_own_array(tmp_path: Path) -> None:
+    _shop(tmp_path / "shop.npz")
+    model = {**_SHOP_MODEL, "layers": [*_SHOP_MODEL["layers"][:3], {**_SHOP_MODEL["layers"][3], "units": 2}]}
+    spec = spec_of(model, data={"source": "npz", "path": str(tmp_path / "shop.npz"), "num_classes": 3})
+    (problem,) = [p for p in _problems(spec) if p.code == "output-shape-mismatch"]
+    assert problem.path == ("model", "layers", 3)
+    assert "output `price` is (2,) per sample" in problem.message and "'price' holds ()" in problem.message
+    assert problem.hint == "set units: 1 on `price`"
+    assert not [
+        p
+        for p in _problems(spec_of(_SHOP_MODEL, data=spec.data.model_dump()))
+        if p.code == "output-shape-mismatch"
+    ]
+
+
+def _problems(spec: ExperimentSpec) -> list[Any]:
+    from ktrun.checks.graph import check_graph
+
+    return list(check_graph(Ctx(spec)))
