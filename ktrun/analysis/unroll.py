@@ -51,8 +51,18 @@ class _Node:
     name: str | None = None
     inputs: tuple[str, ...] = ()
     residual: bool = False
+    #: The hyperparameter names `args`, `first` and `last` read (found once, not per point).
+    refs: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] = ((), (), ())
+    #: `args` split once: those that read no hyperparameter, already resolved, and the others.
+    fixed: tuple[tuple[str, object], ...] = ()
+    dynamic: tuple[tuple[str, object], ...] = ()
 
 
+def _names_read(given: tuple[tuple[str, object], ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(r.name for _, v in given for r in refs_in(v)))
+
+
+_NO_SCOPE = Scope({}, (), frozenset())
 _COMPILED: dict[int, tuple[Sequence[Any], tuple[_Node, ...]]] = {}
 
 
@@ -91,6 +101,9 @@ def _compile_layers(layers: Sequence[Any], path: KeyPath) -> tuple[_Node, ...]:
                     wraps=wraps,
                     name=layer.name,
                     inputs=inputs,
+                    refs=(_names_read(args), _names_read(first), _names_read(last)),
+                    fixed=tuple((k, _resolve(v, _NO_SCOPE, {})) for k, v in args if not refs_in(v)),
+                    dynamic=tuple((k, v) for k, v in args if refs_in(v)),
                 )
             )
     return tuple(nodes)
@@ -171,11 +184,13 @@ def _unroll(
                         (source, graph.last),
                     )
             continue
-        given = node.args
+        given, read = node.args, node.refs[0]
+        changed: tuple[tuple[str, object], ...] = ()
         if scope.index and node.first and scope.index[-1] == 1:
-            given = (*given, *node.first)
+            given, read, changed = (*given, *node.first), (*read, *node.refs[1]), node.first
         if scope.index and node.last and scope.index[-1] == scope.counts[-1]:
-            given = (*given, *node.last)  # after `first`: a single repetition is both
+            # after `first`: a single repetition is both
+            given, read, changed = (*given, *node.last), (*read, *node.refs[2]), (*changed, *node.last)
         if node.wraps:
             wrapper = _concrete(node.layer, node.path, given, scope, point)
             reads = graph.reads(node.inputs)
@@ -183,8 +198,10 @@ def _unroll(
                 out, graph, node.layer, wrapper.args, node.path, scope.index, wrapper.refs, node.name, reads
             )
             continue
-        args = {k: _resolve(v, scope, point) for k, v in given}
-        refs = tuple(dict.fromkeys(rename.get(r.name, r.name) for _, v in given for r in refs_in(v)))
+        args = dict(node.fixed)
+        for k, v in (*node.dynamic, *changed):
+            args[k] = _resolve(v, scope, point)
+        refs = tuple(dict.fromkeys(rename.get(n, n) for n in read))
         _emit(out, graph, node.layer, args, node.path, scope.index, refs, node.name, graph.reads(node.inputs))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, TypeAdapter, field_validator, model_validator
@@ -377,9 +378,10 @@ class ConcreteLayer:
     node: str = ""
     inputs: tuple[str, ...] = ()
 
-    @property
+    @cached_property
     def kind(self) -> LayerType:
-        """Its registered type: the shape rule and the Keras construction."""
+        """Its registered type: the shape rule and the Keras construction (looked up once: the
+        shape walk asks for it per layer and point)."""
         from ktrun.layers import REGISTRY  # the registry is built from the modules that use this class
 
         return REGISTRY[self.layer.type]
