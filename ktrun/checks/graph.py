@@ -117,8 +117,8 @@ def _named_outputs(ctx: Ctx) -> Iterator[Problem]:
     shape, a scalar target taking one unit)."""
     arrays = arrays_of(ctx.spec.model)
     trace = ctx.feasibility.reference_trace if ctx.input_shapes is not None else None
-    if arrays is None or trace is None or trace.failure is not None or not trace.steps:
-        return
+    if arrays is None or not arrays.outputs or trace is None or trace.failure is not None or not trace.steps:
+        return  # named inputs with the one implicit output: its labels are y, checked as any model's
     layers = [c for c, _ in trace.steps]
     nodes = output_nodes(layers, [o.layer for o in ctx.spec.model.outputs])
     model = ctx.spec.model
