@@ -7,7 +7,8 @@ medians and ratios, never a single absolute time. Results: outputs/bench/results
 2. overhead: one digits CNN space by ktrun, plain Keras Tuner and a hand-written loop;
 3. wasted budget: the seeds' space under the same max_trials, plain Keras Tuner vs ktrun;
 4. memory: resident and peak memory after trials 5, 25 and 50;
-5. check at scale: 10^12 points and 20 constraints.
+5. check at scale: 10^12 points and 20 constraints;
+6. check of every shipped and published experiment: CPU seconds each (the goal: under 1 s).
 """
 
 from __future__ import annotations
@@ -198,6 +199,38 @@ def bench_check_scale(rounds: int = 3) -> dict[str, Any]:
     }
 
 
+def bench_check_every_experiment(rounds: int = 3) -> dict[str, Any]:
+    """CPU seconds of `check` per shipped and published experiment, in one warm process (imports
+    paid once, as in `check --all`), rounds alternating over all of them; median per experiment."""
+    from ktrun.config.compose import experiment_names
+    from ktrun.pipeline import check_one
+
+    published = REPO / "examples" / "published"
+    cases = [(n, []) for n in experiment_names(REPO / "conf")] + [
+        (n, [published]) for n in experiment_names(published)
+    ]
+    cwd = Path.cwd()
+    os.chdir(REPO)  # the corpus's data paths are relative to the repository root
+    try:
+        check_one([f"+experiment={cases[0][0]}"], extra=cases[0][1])
+        times: dict[str, list[float]] = {n: [] for n, _ in cases}
+        for _ in range(rounds):
+            for name, extra in cases:
+                start = time.process_time()
+                check_one([f"+experiment={name}"], extra=extra, data_roots=(REPO, published))
+                times[name].append(time.process_time() - start)
+    finally:
+        os.chdir(cwd)
+    med = {k: round(statistics.median(v), 3) for k, v in times.items()}
+    return {
+        "what": f"CPU seconds of one `check` per experiment ({len(cases)}: conf/ and examples/published/), "
+        f"in one process after a first check, alternated, median of {rounds}",
+        "median_cpu_seconds": dict(sorted(med.items(), key=lambda kv: -kv[1])),
+        "max_cpu_seconds": max(med.values()),
+        "over_one_second": sorted(k for k, v in med.items() if v >= 1.0),
+    }
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict[str, Any]] = {}
@@ -207,6 +240,7 @@ def main() -> int:
         ("wasted_budget", bench_wasted_budget, _print_budget),
         ("memory", bench_memory, _print_memory),
         ("check_scale", bench_check_scale, _print_scale),
+        ("check_every_experiment", bench_check_every_experiment, _print_every),
     ]
     started = time.perf_counter()
     for key, run, show in steps:
@@ -216,6 +250,15 @@ def main() -> int:
         (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"written to {OUT / 'results.json'} ({time.perf_counter() - started:.0f} s)")
     return 0
+
+
+def _print_every(res: dict[str, Any]) -> None:
+    print("6. check of every experiment")
+    slowest = list(res["median_cpu_seconds"].items())[:5]
+    for name, secs in slowest:
+        print(f"  {name:<40} {secs:.3f} s CPU (median)")
+    print(f"  max {res['max_cpu_seconds']:.3f} s; over 1 s: {', '.join(res['over_one_second']) or 'none'}")
+    print(f"  ({res['what']})")
 
 
 def _print_check(lat: dict[str, Any]) -> None:

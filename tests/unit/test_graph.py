@@ -222,3 +222,10 @@ def _problems(spec: ExperimentSpec) -> list[Any]:
     from ktrun.checks.graph import check_graph
 
     return list(check_graph(Ctx(spec)))
+
+
+def test_named_inputs_with_one_unnamed_output_are_checked_as_a_plain_model(tmp_path: Path) -> None:
+    _shop(tmp_path / "shop.npz")
+    model = {**_SHOP_MODEL, "outputs": [], "layers": _SHOP_MODEL["layers"][:3]}
+    data = {"source": "npz", "path": str(tmp_path / "shop.npz"), "num_classes": 3, "y_key": "kind"}
+    assert _problems(spec_of(model, data=data)) == []
