@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-fast test-slow check lint format schemas bench clean
+.PHONY: help install run test test-fast test-slow test-heavy check lint format schemas bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,14 +24,17 @@ run: install ## run the default experiment (digits, offline)
 
 PYTEST := $(BIN)/python -m pytest -n auto --maxprocesses 4
 
-test: install ## run the test suite (on up to 4 cores)
-	$(PYTEST)
+test: install ## run the test suite (on up to 4 cores), all but the heavy tests
+	$(PYTEST) -m "not heavy"
 
 test-fast: install ## tests that train nothing
 	$(PYTEST) -m "not slow"
 
-test-slow: install ## only the slow tests
-	$(PYTEST) -m slow
+test-slow: install ## only the slow tests (heavy ones aside)
+	$(PYTEST) -m "slow and not heavy"
+
+test-heavy: install ## the heavy tests: every published search, every backbone, HyperModel trials
+	$(PYTEST) -m heavy
 
 check: install ## check every shipped experiment
 	$(BIN)/ktrun check --all

@@ -357,6 +357,7 @@ def test_mobilenet_width_multipliers_agree_with_keras() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 def test_every_backbone_application_builds_as_the_table_says() -> None:
     """Every application of the table at its minimum size: its shape and its layer count."""
     for app, entry in APPLICATIONS.items():

@@ -94,11 +94,12 @@ def test_a_search_trains_a_small_backbone_with_tuned_freezing(tmp_conf: Path) ->
     import keras
 
     model = keras.models.load_model(tmp_conf / "run" / "best_model.keras")
-    backbone = model.layers[0]
+    backbone = model.layers[1]  # after the input layer
     assert isinstance(backbone, keras.Model) and backbone.output_shape == (None, 1280)
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 @pytest.mark.keras
 def test_a_frozen_backbone_keeps_the_weights_of_its_local_file(tmp_conf: Path) -> None:
     import keras
@@ -115,7 +116,7 @@ def test_a_frozen_backbone_keeps_the_weights_of_its_local_file(tmp_conf: Path) -
     )
     run(tmp_conf)
     model = keras.models.load_model(tmp_conf / "run" / "best_model.keras")
-    trained = model.layers[0].get_weights()
+    trained = model.layers[1].get_weights()  # after the input layer
     assert len(trained) == len(source.get_weights())
     for before, after in zip(source.get_weights(), trained, strict=True):
         np.testing.assert_array_equal(before, after)  # loaded from the file, and frozen

@@ -158,6 +158,7 @@ def test_what_a_hypermodel_needs_is_checked(
     assert found and found[0].path == path and found[0].hint, [(p.code, p.path) for p in report.problems]
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 @pytest.mark.keras
 def test_a_search_runs_the_real_hyper_resnet_on_its_declared_space(tmp_conf: Path) -> None:

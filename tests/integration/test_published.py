@@ -60,6 +60,10 @@ def _make_data() -> ModuleType:
     return module
 
 
+def test_the_sample_names_experiments() -> None:
+    assert set(NAMES) >= EVERY_KIND
+
+
 def test_shipped_data_are_what_the_script_makes(tmp_path: Path) -> None:
     make_data = _make_data()
     shipped = PUBLISHED / "datasets"
@@ -72,9 +76,25 @@ def test_shipped_data_are_what_the_script_makes(tmp_path: Path) -> None:
         assert mnist["x_train"].shape == (240, 28, 28) and mnist["x_train"].dtype == np.uint8
 
 
+#: A sample of every kind `make test` runs; all of them run in `make test-heavy` (minutes of CPU).
+#: A name here that is no experiment fails the test below.
+EVERY_KIND = {
+    "kt_readme_quick_start",  # regression
+    "kio_getting_started_mlp",  # image MLP
+    "kt_legacy_imdb_cnn_l1l2",  # text, regularizers
+    "tfx_penguin_multi_input",  # several named inputs
+    "ner_bilstm_timedistributed",  # sequence labelling, wrappers
+    "multilabel_text_lstm",  # multi-label
+    "aml_dense_autoencoder_fashion",  # autoencoder
+    "iproject_two_target_regression",  # two regression targets
+}
+
+
 @pytest.mark.slow
 @pytest.mark.keras
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(
+    "name", [n if n in EVERY_KIND else pytest.param(n, marks=pytest.mark.heavy) for n in NAMES]
+)
 def test_published_experiment_runs_one_tiny_trial(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
