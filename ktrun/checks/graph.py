@@ -22,16 +22,17 @@ def check_graph(ctx: Ctx) -> Iterator[Problem]:
     inputs = model.input_names
     seen: dict[str, KeyPath] = {}
     later = {
-        layer.name
-        for _, layer in iter_layers(model.layers)
-        if isinstance(layer, LayerSpec | Repeat) and layer.name
+        layer.name for _, layer in iter_layers(model.layers) if isinstance(layer, LayerSpec) and layer.name
+    }
+    blocks = {
+        layer.name for _, layer in iter_layers(model.layers) if isinstance(layer, Repeat) and layer.name
     }
     for path, layer in iter_layers(model.layers):
         if not isinstance(layer, LayerSpec):
             continue
         for i, name in enumerate(layer.inputs or ()):
             if name not in seen and name not in inputs:
-                yield _unknown(name, (*path, "inputs", i), [*inputs, *seen], name in later)
+                yield _unknown(name, (*path, "inputs", i), [*inputs, *seen], name in later, name in blocks)
         if layer.name is None:
             continue
         if layer.name in seen or layer.name in inputs:
@@ -62,7 +63,15 @@ def check_graph(ctx: Ctx) -> Iterator[Problem]:
     yield from _named_outputs(ctx)
 
 
-def _unknown(name: str, path: KeyPath, known: list[str], comes_later: bool) -> Problem:
+def _unknown(name: str, path: KeyPath, known: list[str], comes_later: bool, block: bool) -> Problem:
+    if block and not comes_later:
+        return pb.error(
+            "layer-input-unknown",
+            path,
+            f"`{name}` names a repeat block, which is not a layer",
+            f"give the block's last layer a `name:` and read that (after the block it is the "
+            f"last repetition's), or set residual: true on `{name}` for a skip connection",
+        )
     if comes_later:
         return pb.error(
             "layer-input-unknown",

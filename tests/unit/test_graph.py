@@ -229,3 +229,17 @@ def test_named_inputs_with_one_unnamed_output_are_checked_as_a_plain_model(tmp_p
     model = {**_SHOP_MODEL, "outputs": [], "layers": _SHOP_MODEL["layers"][:3]}
     data = {"source": "npz", "path": str(tmp_path / "shop.npz"), "num_classes": 3, "y_key": "kind"}
     assert _problems(spec_of(model, data=data)) == []
+
+
+def test_reading_a_repeat_block_by_its_name_says_it_is_not_a_layer() -> None:
+    spec = spec_of(
+        {
+            "layers": [
+                {"type": "repeat", "name": "blocks", "times": 2, "layers": [{"type": "Dense", "units": 4}]},
+                {"type": "Dense", "inputs": ["blocks"], "units": 2},
+            ]
+        }
+    )
+    (problem,) = [p for p in _problems(spec) if p.code == "layer-input-unknown"]
+    assert problem.path == ("model", "layers", 1, "inputs", 0)
+    assert "repeat block" in problem.message and "last layer a `name:`" in problem.hint
