@@ -699,3 +699,45 @@ def test_check_json_on_short_csv_rows(tmp_path: Path) -> None:
 
 def test_every_case_has_its_own_id() -> None:
     assert len({c.id for c in CASES}) == len(CASES) >= 50
+
+
+# ---------------------------------------------------------------- named arrays (several inputs)
+
+
+@pytest.mark.parametrize(
+    ("arrays", "code", "says"),
+    [
+        ({"meta": np.array([object()] * 12, dtype=object)}, "data-not-numeric", "pickle"),
+        ({}, "data-file-keys", "no array 'meta'"),
+        ({"meta": np.zeros((11, 2), dtype=np.float32)}, "data-length-mismatch", "11 rows"),
+    ],
+    ids=["pickled", "missing", "short"],
+)
+def test_a_named_input_array_that_is_pickled_missing_or_short(
+    tmp_path: Path, arrays: dict[str, Any], code: str, says: str
+) -> None:
+    """The array a named input reads gets the checks x gets, named by the input's key."""
+    from ktrun.data.named import arrays_of
+
+    np.savez(
+        tmp_path / "d.npz",
+        image=np.zeros((12, 4), dtype=np.float32),
+        y=np.zeros(12, dtype=np.int64),
+        **arrays,
+    )
+    conf = tmp_path / "conf"
+    (conf / "experiment").mkdir(parents=True)
+    (conf / "experiment" / "named.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - override /data: npz\n  - override /model: none\n"
+        f"experiment: {{name: named}}\ndata: {{path: {tmp_path / 'd.npz'}, num_classes: 2}}\n"
+        "model:\n  inputs: {image: {}, meta: {shape: [2]}}\n  layers:\n"
+        "    - {type: Concatenate, inputs: [image, meta]}\n"
+        "    - {type: Dense, units: 2, activation: softmax}\n"
+    )
+    report = check_one(["+experiment=named"], extra=[conf])
+    found = problem(report.problems, code, key="model.inputs.meta.array")
+    assert says in found.message, found
+    assert report.ctx is not None
+    with pytest.raises(DataError) as e:
+        load_dataset(report.ctx.spec.data, (4,), 2, 0, arrays=arrays_of(report.ctx.spec.model))
+    assert problem(e.value.problems, code, key="model.inputs.meta.array")
