@@ -348,6 +348,8 @@ def test_backbone_table_agrees_with_keras_applications_on_a_few_sizes() -> None:
                 assert keras_built[1] == APPLICATIONS[app].layers, app
 
 
+@pytest.mark.slow
+@pytest.mark.heavy
 def test_mobilenet_width_multipliers_agree_with_keras() -> None:
     for app in ("MobileNet", "MobileNetV2", "MobileNetV3Small", "MobileNetV3Large"):
         for alpha in (0.25, 0.35, 0.75, 1.3):

@@ -186,6 +186,7 @@ def test_a_search_runs_the_real_hyper_resnet_on_its_declared_space(tmp_conf: Pat
 
 
 @pytest.mark.slow
+@pytest.mark.heavy
 @pytest.mark.keras
 def test_a_replaced_learning_rate_is_the_one_the_trial_trains_with(tmp_conf: Path) -> None:
     """keras.io's "Tailor the search space": learning_rate {1e-2} replaces HyperXception's own
