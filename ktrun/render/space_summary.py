@@ -122,6 +122,10 @@ def summarize(report: CheckReport) -> SpaceSummary | None:
 
 def _data(ctx: Ctx) -> str:
     """The input per sample and the target kind, with the output shape it needs."""
-    shape = format_shape(ctx.input_shape) if ctx.input_shape is not None else "unknown"
+    shapes = ctx.input_shapes
+    if ctx.spec.model.inputs and shapes is not None:  # named inputs: each one's shape
+        inputs = "inputs " + ", ".join(f"{n} {format_shape(s)}" for n, s in shapes.items())
+    else:
+        inputs = "input " + (format_shape(ctx.input_shape) if ctx.input_shape is not None else "unknown")
     binary = one_unit(ctx, kn.LOSSES.get(ctx.spec.model.compile.loss.name))
-    return f"input {shape}; " + describe(ctx.expect, ctx.target_shape, ctx.data.num_classes, binary)
+    return f"{inputs}; " + describe(ctx.expect, ctx.target_shape, ctx.data.num_classes, binary)

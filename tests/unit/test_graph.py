@@ -201,6 +201,9 @@ def test_check_reads_each_inputs_shape_from_its_array(tmp_path: Path) -> None:
     assert ctx.input_shapes == {"image": (4, 4, 1), "meta": (3,)}
     assert ctx.feasibility.reference_trace is not None
     assert ctx.feasibility.reference_trace.shapes["flat"] == (16,)
+    from ktrun.render.space_summary import _data
+
+    assert _data(ctx).startswith("inputs image (4, 4, 1), meta (3,); ")
 
 
 def test_each_named_output_is_checked_against_its_own_array(tmp_path: Path) -> None:
