@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ktrun import problems as pb
-from ktrun.data.named import Arrays, needs_npz, primary, read_extras, shapes_of
+from ktrun.data.named import Arrays, needs_npz, primary, shapes_of
 from ktrun.data.raw import DataError, DataInfo
 from ktrun.data.sources import source_for
 from ktrun.problems import Problem
@@ -47,19 +47,9 @@ def describe(
     if arrays is not None and not info.problems:
         try:
             info.arrays = shapes_of(data, arrays)
-            read_extras(data, arrays, _rows(data), 0)  # headers and row counts only
         except DataError as e:
             info.problems.extend(e.problems)
     return info
-
-
-def _rows(data: DataSpec) -> int:
-    from ktrun.data.files import Npz, open_data
-    from ktrun.data.sources.npz import HINT
-
-    assert data.path is not None
-    with open_data(data.path, HINT) as (path, fh):
-        return Npz(path, fh, HINT).header(data.x_key, ("data", "x_key")).shape[0]
 
 
 def _outside(path: str | None, roots: tuple[Path, ...] | None) -> Problem | None:

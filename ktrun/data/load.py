@@ -35,7 +35,7 @@ def load_dataset(
         raise wrong
     data = primary(data, arrays)
     raw = source_for(data.source).load(data, keras_loader=keras_loader)
-    extras = read_extras(data, arrays, raw.x_shape[0], None) if arrays is not None else None
+    extras = read_extras(data, arrays, raw.x_shape[0]) if arrays is not None else None
     classes = num_classes if num_classes is not None else data.num_classes
     return prepare(raw, data, tuple(int(d) for d in input_shape), classes, seed, arrays, extras)
 

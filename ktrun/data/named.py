@@ -9,6 +9,8 @@ like the first, with their own training statistics.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +21,8 @@ from ktrun.spec.experiment import DataSpec, ModelSpec
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
+
+    from ktrun.data.files import NpyHeader, Npz
 
     Array = NDArray[Any]
 
@@ -89,46 +93,53 @@ def needs_npz(data: DataSpec, arrays: Arrays | None) -> DataError | None:
     )
 
 
-def read_extras(data: DataSpec, arrays: Arrays, rows: int, budget: int | None) -> dict[str, Array | None]:
-    """The extra arrays by array name (None: over the budget, described by header only), each
-    checked to hold one row per sample."""
-    from ktrun.data.files import Npz, open_data, shown_path
-    from ktrun.data.sources.npz import HINT
-
-    assert data.path is not None
-    out: dict[str, Array | None] = {}
-    with open_data(data.path, HINT) as (path, fh):
-        npz = Npz(path, fh, HINT)
-        npz.require({f.array: f.where for f in arrays.extras})
-        for feed in arrays.extras:
-            header = npz.header(feed.array, feed.where)
-            found = header.shape[0] if header.shape else "no"
-            if found != rows:
-                raise DataError(
-                    [
-                        pb.error(
-                            "data-length-mismatch",
-                            feed.where,
-                            f"array '{feed.array}' in {shown_path(path)} has "
-                            f"{found} rows, but the first input's has {rows}",
-                            "every array the model reads needs one row per sample, in the same order",
-                        )
-                    ]
-                )
-            out[feed.array] = (
-                npz.read(header, feed.where) if budget is None or header.nbytes <= budget else None
-            )
-    return out
+def read_extras(data: DataSpec, arrays: Arrays, rows: int) -> dict[str, Array]:
+    """The extra arrays by array name, each checked to hold one row per sample."""
+    with _npz(data) as npz:
+        return {f.array: npz.read(h, f.where) for f, h in _extra_headers(npz, arrays, rows)}
 
 
 def shapes_of(data: DataSpec, arrays: Arrays) -> dict[str, tuple[int, ...]]:
-    """Per-sample shapes of the named arrays, from their headers only (for `ktrun check`)."""
+    """`ktrun check`'s view, from headers only: every named array's per-sample shape, the extras
+    checked as the run checks them (present, one row per sample of x)."""
+    with _npz(data) as npz:
+        rows = npz.header(data.x_key, ("data", "x_key")).shape[0]
+        _extra_headers(npz, arrays, rows)
+        held = set(npz.arrays)
+        feeds = [f for f in (*arrays.inputs, *arrays.outputs) if f.array in held]
+        return {f.array: npz.header(f.array, f.where).shape[1:] for f in feeds}
+
+
+@contextmanager
+def _npz(data: DataSpec) -> Iterator[Npz]:
     from ktrun.data.files import Npz, open_data
     from ktrun.data.sources.npz import HINT
 
     assert data.path is not None
     with open_data(data.path, HINT) as (path, fh):
-        npz = Npz(path, fh, HINT)
-        held = set(npz.arrays)
-        feeds = [f for f in (*arrays.inputs, *arrays.outputs) if f.array in held]
-        return {f.array: npz.header(f.array, f.where).shape[1:] for f in feeds}
+        yield Npz(path, fh, HINT)
+
+
+def _extra_headers(npz: Npz, arrays: Arrays, rows: int) -> list[tuple[Feed, NpyHeader]]:
+    """The extras' headers, each array present and with `rows` rows (else one `DataError`)."""
+    from ktrun.data.files import shown_path
+
+    npz.require({f.array: f.where for f in arrays.extras})
+    out = []
+    for feed in arrays.extras:
+        header = npz.header(feed.array, feed.where)
+        found = header.shape[0] if header.shape else "no"
+        if found != rows:
+            raise DataError(
+                [
+                    pb.error(
+                        "data-length-mismatch",
+                        feed.where,
+                        f"array '{feed.array}' in {shown_path(npz.path)} has "
+                        f"{found} rows, but the first input's has {rows}",
+                        "every array the model reads needs one row per sample, in the same order",
+                    )
+                ]
+            )
+        out.append((feed, header))
+    return out

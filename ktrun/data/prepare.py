@@ -146,19 +146,18 @@ def prepare(
     num_classes: int | None,
     seed: int,
     arrays: Arrays | None = None,
-    extras: dict[str, Array | None] | None = None,
+    extras: dict[str, Array] | None = None,
 ) -> Dataset:
     """The search's arrays, or one `DataError` listing everything wrong with the rows it would use."""
     valid = validate(raw, data, input_shape, num_classes, seed)
-    named = _named(raw, data, valid, arrays, extras or {}) if arrays is not None else None
+    n, used = raw.x_shape[0], len(valid.order)
+    n_val = round(used * data.validation_split) if data.validation_split > 0 else 0
+    n_train = used - n_val
+    named = _named(raw, data, valid, arrays, extras or {}, n_train, n_val) if arrays is not None else None
     if valid.problems:
         raise DataError(valid.problems)
     x, labels = valid.x, valid.labels
     assert x is not None  # no problems means every check passed (and the run reads everything)
-    n, used = raw.x_shape[0], len(valid.order)
-    n_val = round(used * data.validation_split) if data.validation_split > 0 else 0
-
-    n_train = used - n_val
     x_train, x_val = _normalize(data.normalize, x[:n_train], x[n_train:] if n_val else None)
     if labels is None:  # reconstruction: the target is the input, normalised the same way
         return Dataset(x_train, x_train, x_val, x_val, input_shape, None, raw.describe(n, used))
@@ -195,19 +194,19 @@ def encode(labels: Labels, want: Expect) -> Array:
 
 
 def _named(
-    raw: Raw, data: DataSpec, valid: _Valid, arrays: Arrays, extras: dict[str, Array | None]
+    raw: Raw,
+    data: DataSpec,
+    valid: _Valid,
+    arrays: Arrays,
+    extras: dict[str, Array],
+    n_train: int,
+    n_val: int,
 ) -> list[dict[str, tuple[Array, Array | None]]]:
     """The extra arrays in the search's row order, split like x and y; extra inputs normalised
     with their own training statistics. Problems are added to `valid.problems`."""
-    used = len(valid.order)
-    n_val = round(used * data.validation_split) if data.validation_split > 0 else 0
-    n_train = used - n_val
     out: list[dict[str, tuple[Array, Array | None]]] = [{}, {}]
     for feed in arrays.extras:
-        a = extras.get(feed.array)
-        if a is None:
-            continue
-        rows = a[valid.order]
+        rows = extras[feed.array][valid.order]
         if feed.role == "output" and rows.dtype.kind in "iub":
             numbers: Array | None = rows.astype(np.int64)
         else:
