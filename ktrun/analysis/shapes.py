@@ -81,8 +81,9 @@ def infer(
         kind = layer.kind
         out = kind.merge(layer, given) if kind.merge is not None else kind.shape(layer, given[0])
         if isinstance(out, ShapeFailure):
-            before = {c.node: c for c, _ in steps}.get(layer.inputs[0]) if layer.inputs else None
-            return ShapeTrace(first, tuple(steps), _better_hint(out, before, given[0]), shapes)
+            trace = ShapeTrace(first, tuple(steps), out, shapes)
+            before = trace.producer(layer.inputs[0]) if layer.inputs else None
+            return replace(trace, failure=_better_hint(out, before, given[0]))
         steps.append((layer, out))
         shapes[layer.node] = out
     return ShapeTrace(first, tuple(steps), None, shapes)
