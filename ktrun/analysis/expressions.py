@@ -13,6 +13,7 @@ expression's cost is bounded by its length whatever values the hyperparameters t
 from __future__ import annotations
 
 import ast
+import functools
 import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -80,6 +81,15 @@ class Expr:
             return self._fn(env)
         except (ArithmeticError, TypeError, ValueError) as e:
             raise EvalError(f"{type(e).__name__}: {e}") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_cached(text: str) -> Expr | None:
+    """An argument's expression, parsed once (None: it does not parse; checks report why)."""
+    try:
+        return parse(text)
+    except ExprError:
+        return None
 
 
 def parse(text: str) -> Expr:

@@ -17,6 +17,7 @@ from typing import Any
 
 from ktrun import problems as pb
 from ktrun.analysis.bounds import Bound, Holder, resolve, widest_of
+from ktrun.analysis.expressions import parse_cached
 from ktrun.analysis.values import (
     bounds,
     cardinality,
@@ -30,7 +31,7 @@ from ktrun.problems import Problem
 from ktrun.spec.base import Strict
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.hyperparameters import FixedHp, Hyperparameter
-from ktrun.spec.refs import HpRef, Scalar
+from ktrun.spec.refs import HpExpr, HpRef, Scalar
 
 # ---------------------------------------------------------------- the expanded space
 
@@ -201,12 +202,15 @@ def block_names(layers: Sequence[Any]) -> set[str]:
 
 
 def refs_in(value: object) -> list[HpRef]:
-    """The references in an argument: itself, a list's items, or a section's keys (a regularizer's
-    `{l2: $l2}`, a wrapped layer's arguments)."""
+    """The references in an argument: itself, the names an expression reads, a list's items, or a
+    section's keys (a regularizer's `{l2: $l2}`, a wrapped layer's arguments)."""
     if isinstance(value, HpRef):
         return [value]
+    if isinstance(value, HpExpr):
+        expr = parse_cached(value.text)
+        return [HpRef(n) for n in sorted(expr.names)] if expr is not None else []
     if isinstance(value, list):
-        return [x for x in value if isinstance(x, HpRef)]
+        return [r for x in value for r in refs_in(x)]
     if isinstance(value, Strict):
         return [r for _, v in value for r in refs_in(v)]
     if isinstance(value, dict):  # a layer's `first:` / `last:` arguments

@@ -10,10 +10,11 @@ which the shape walk reports.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ktrun.analysis.expressions import EvalError, parse_cached
 from ktrun.analysis.space import Scope, block_names, refs_in
 from ktrun.config.provenance import KeyPath
 from ktrun.layers import Repeat
@@ -21,17 +22,34 @@ from ktrun.layers.base import POSITION_KEYS, ConcreteLayer, LayerSpec
 from ktrun.layers.merge import Add
 from ktrun.spec.base import Strict
 from ktrun.spec.experiment import DEFAULT_INPUT
-from ktrun.spec.refs import HpRef, Scalar
+from ktrun.spec.refs import HpExpr, HpRef, Scalar
 
 
 def _resolve(value: object, scope: Scope, point: Mapping[str, Scalar]) -> object:
     if isinstance(value, HpRef):
         return point.get(scope.resolve(value.name))
+    if isinstance(value, HpExpr):
+        return computed(value, point, scope.resolve)
     if isinstance(value, list):
         return [_resolve(v, scope, point) for v in value]
     if isinstance(value, Strict):  # a section such as a regularizer: its keys, resolved
         return {k: _resolve(v, scope, point) for k, v in value if v is not None}
     return value
+
+
+def computed(value: HpExpr, point: Mapping[str, Scalar], rename: Callable[[str], str] = str) -> object:
+    """An expression argument's value at `point` (a repeat block's names read this repetition's
+    instances); None where a name it reads is absent or it cannot be evaluated (checks say why)."""
+    expr = parse_cached(value.text)
+    if expr is None:
+        return None
+    env = {n: point.get(rename(n)) for n in expr.names}
+    if any(v is None for v in env.values()):
+        return None
+    try:
+        return expr.value(env)  # type: ignore[arg-type]
+    except EvalError:
+        return None
 
 
 @dataclass(frozen=True)

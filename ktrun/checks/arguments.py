@@ -7,9 +7,11 @@ from dataclasses import replace
 from typing import Any
 
 from ktrun import problems as pb
+from ktrun.analysis.expressions import EvalError, ExprError, parse
 from ktrun.analysis.values import literal_range, values
 from ktrun.checks.common import HP
 from ktrun.checks.context import Ctx
+from ktrun.config.trust import clip
 from ktrun.layers import REGISTRY, LayerSpec, Repeat, iter_layers
 from ktrun.layers import repeat as repeat_block
 from ktrun.layers.base import Section
@@ -26,7 +28,7 @@ from ktrun.spec.domains import (
 )
 from ktrun.spec.experiment import ScheduleSpec
 from ktrun.spec.hyperparameters import ChoiceHp, FloatHp, IntHp
-from ktrun.spec.refs import HpRef
+from ktrun.spec.refs import HpExpr, HpRef
 
 
 def check_arguments(ctx: Ctx) -> Iterator[Problem]:
@@ -48,9 +50,12 @@ def check_arguments(ctx: Ctx) -> Iterator[Problem]:
     for path, owner, arg, value, domain in _arguments(ctx):
         dom = with_own if domain is ACTIVATION else domain
         items: list[Any] = value if isinstance(value, list) else [value]
+        items = [x for v in items for x in (v if isinstance(v, list) else [v])]  # `[before, after]` pairs
         for v in items:
             if isinstance(v, HpRef):
                 yield from _check_ref(ctx, v, dom, owner, arg, path, reported)
+            elif isinstance(v, HpExpr):
+                yield from _check_expr(ctx, v, dom, owner, arg, path)
             elif not dom.type_ok(v) or not dom.value_ok(v):
                 yield pb.error(
                     dom.code,
@@ -58,6 +63,45 @@ def check_arguments(ctx: Ctx) -> Iterator[Problem]:
                     f"{owner}.{arg} = {v!r} is not {dom.text}",
                     dom.suggestion(v) + (dom.hint or f"give {dom.text}"),
                 )
+
+
+def _check_expr(
+    ctx: Ctx, value: HpExpr, dom: Domain, owner: str, arg: str, path: tuple[str | int, ...]
+) -> Iterator[Problem]:
+    """An expression argument parses, and its value for each combination of what it reads fits
+    the argument: an error when none does, a warning (those points fail to build) when some do not."""
+    try:
+        parse(value.text)
+    except ExprError as e:
+        yield pb.error(
+            "arg-expression-invalid",
+            path,
+            f'{owner}.{arg} = "{clip(value.text)}" is not an expression ktrun can read: {e.message}'
+            + (f" (column {e.column})" if e.column and e.column > 0 else ""),
+            "write a number, `$name`, or arithmetic of hyperparameter names (`28 - image_size`)",
+        )
+        return
+    found = ctx.outcomes(value)
+    if not found:
+        return  # reads a continuous or unknown name: unknown names are reported as references
+    fits = dom.type_ok, dom.value_ok
+    bad = [(env, v) for env, v in found if isinstance(v, EvalError) or not all(f(v) for f in fits)]  # type: ignore[arg-type]
+    if not bad:
+        return
+    env, v = bad[0]
+    when = ", ".join(f"{k}={x!r}" for k, x in env.items()) or "always"
+    what = f"fails ({v})" if isinstance(v, EvalError) else f"is {v!r}"
+    integer = dom.kind == "int" and isinstance(v, float)
+    make = pb.error if len(bad) == len(found) else pb.warning
+    yield make(
+        "arg-expression-invalid" if isinstance(v, EvalError) else dom.code,
+        path,
+        f'{owner}.{arg} = "{clip(value.text)}" {what} when {when}, but must be {dom.text}'
+        + ("" if make is pb.error else f" ({len(bad)} of {len(found)} combinations; those points fail)"),
+        "use `//` for a whole number"
+        if integer
+        else f"keep the expression {dom.text} for every value it reads",
+    )
 
 
 def _check_ref(

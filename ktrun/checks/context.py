@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -13,7 +14,10 @@ from ktrun.data.named import arrays_of
 from ktrun.data.target import Expect
 from ktrun.spec import keras_names as kn
 from ktrun.spec.experiment import DEFAULT_INPUT, ExperimentSpec, MetricSpec
-from ktrun.spec.refs import HpRef, Scalar
+from ktrun.spec.refs import HpExpr, HpRef, Scalar
+
+#: Combinations an expression argument is evaluated on by check (beyond: not checked statically).
+MAX_OUTCOMES = 4096
 
 
 @dataclass
@@ -126,6 +130,35 @@ class Ctx:
 
             vals = values(decl)
             return list(vals) if vals is not None else None
+        if isinstance(value, HpExpr):
+            found = self.outcomes(value)
+            if found is None:
+                return None
+            return list(dict.fromkeys(v for _, v in found if isinstance(v, int | float | str | bool)))
         if isinstance(value, list):
             return None
         return [value]  # type: ignore[list-item]
+
+    def outcomes(self, value: HpExpr) -> list[tuple[dict[str, Scalar], object]] | None:
+        """An expression's value for every combination of what it reads (None: it does not
+        parse, reads a continuous or unknown name, or has more than `MAX_OUTCOMES` combinations).
+        A combination it cannot evaluate gives its `EvalError`."""
+        import itertools
+
+        from ktrun.analysis.expressions import EvalError, parse_cached
+
+        expr = parse_cached(value.text)
+        if expr is None:
+            return None
+        names = sorted(expr.names)
+        domains = [self.possible(HpRef(n)) for n in names]
+        if any(d is None for d in domains) or math.prod(len(d or ()) for d in domains) > MAX_OUTCOMES:
+            return None
+        out: list[tuple[dict[str, Scalar], object]] = []
+        for combo in itertools.product(*(d or () for d in domains)):
+            env = dict(zip(names, combo, strict=True))
+            try:
+                out.append((env, expr.value(env)))
+            except EvalError as e:
+                out.append((env, e))
+        return out

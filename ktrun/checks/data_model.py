@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from ktrun import problems as pb
 from ktrun.checks.common import unknown_name
@@ -327,7 +327,7 @@ def _schedule(ctx: Ctx) -> Iterator[Problem]:
         yield from _piecewise(sched.boundaries, sched.values, at)
 
 
-def _piecewise(boundaries: list[int | HpRef], values: list[float | HpRef], at: KeyPath) -> Iterator[Problem]:
+def _piecewise(boundaries: Sequence[object], values: Sequence[object], at: KeyPath) -> Iterator[Problem]:
     """Keras refuses `values` that are not one longer than `boundaries`; boundaries out of order
     leave a piece that is never used."""
     if len(values) != len(boundaries) + 1:
@@ -338,7 +338,7 @@ def _piecewise(boundaries: list[int | HpRef], values: list[float | HpRef], at: K
             f"{len(boundaries) + 1} values (one before, between and after them), not {len(values)}",
             "give one more value than boundaries",
         )
-    steps = [b for b in boundaries if not isinstance(b, HpRef)]
+    steps = [b for b in boundaries if isinstance(b, int)]
     if len(steps) == len(boundaries) and any(a >= b for a, b in itertools.pairwise(steps)):
         yield pb.error(
             "schedule-piecewise-mismatch",

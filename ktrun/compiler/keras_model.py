@@ -18,14 +18,14 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
-from ktrun.analysis.unroll import output_nodes, unroll
+from ktrun.analysis.unroll import computed, output_nodes, unroll
 from ktrun.compiler.plan import HpDecl, Plan
 from ktrun.layers.base import ConcreteLayer
 from ktrun.layers.shape_math import Shape
 from ktrun.spec import keras_names as kn
 from ktrun.spec.domains import ACTIVATION
 from ktrun.spec.experiment import CustomSection, LossSpec, MetricSpec, ScheduleSpec
-from ktrun.spec.refs import HpRef, Scalar
+from ktrun.spec.refs import HpExpr, HpRef, Scalar
 
 
 def declare_hyperparameters(plan: Plan) -> kt.HyperParameters:
@@ -146,6 +146,8 @@ def custom_object(plan: Plan, name: str, section: CustomSection = "layers") -> A
 
 
 def _resolve(value: object, point: Mapping[str, Scalar]) -> Any:
+    if isinstance(value, HpExpr):
+        return computed(value, point)
     return point.get(value.name) if isinstance(value, HpRef) else value
 
 

@@ -267,7 +267,10 @@ def keras_kwargs(layer: ConcreteLayer, drop: tuple[str, ...] = ()) -> dict[str, 
             args[key] = keras_section(value)
     for key in _TUPLE_ARGS:
         if isinstance(args.get(key), list):
-            args[key] = tuple(args[key])
+            value = args[key]
+            if len(value) == 1 and isinstance(value[0], list):  # one axis's `[[before, after]]`
+                value = value[0]
+            args[key] = tuple(tuple(x) if isinstance(x, list) else x for x in value)
     if layer.index and "name" in args:  # one Keras name per repetition of a repeat block
         args["name"] = f"{args['name']}_{'_'.join(map(str, layer.index))}"
     return args

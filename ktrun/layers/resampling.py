@@ -1,7 +1,10 @@
 """Up-sampling, zero padding and cropping over 1 or 2 spatial axes (channels last).
 
 Keras' formulas: up-sampling multiplies each axis by `size`; padding adds `padding` on both
-sides, cropping removes `cropping` from both; an int is every axis, a list one per axis.
+sides, cropping removes `cropping` from both; an int is every axis, a list one per axis, and
+for padding and cropping a pair `[before, after]` in that list sets an axis's two sides apart
+(`[[0, 4], [0, 4]]` crops the bottom and the right, keeping the top-left corner). Over one axis,
+Keras reads a list of two as that axis's pair: `cropping: [0, 4]`.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 from ktrun.layers.base import LayerSpec, LayerType
 from ktrun.layers.shape_math import Dim, ShapeFailure, format_shape, per_axis, spatial
 from ktrun.spec.domains import NON_NEGATIVE_INT, POSITIVE_INT, Domain
-from ktrun.spec.refs import SizeArg
+from ktrun.spec.refs import EdgesArg, SizeArg
 
 if TYPE_CHECKING:
     from ktrun.layers.base import ConcreteLayer, ShapeRule
@@ -24,11 +27,11 @@ class _UpSampling(LayerSpec):
 
 
 class _ZeroPadding(LayerSpec):
-    padding: SizeArg = 1
+    padding: EdgesArg = 1
 
 
 class _Cropping(LayerSpec):
-    cropping: SizeArg
+    cropping: EdgesArg
 
 
 class UpSampling1D(_UpSampling):
@@ -55,11 +58,29 @@ class Cropping2D(_Cropping):
     type: Literal["Cropping2D"]
 
 
-def _axis_rule(arg: str, change: Callable[[int, int], int]) -> ShapeRule:
-    """The rule that changes each spatial size by `arg`'s amount for that axis (shape_math.per_axis)."""
+def _sides(v: object, rank: int) -> tuple[Dim, ...]:
+    """Padding or cropping as the total per axis: both sides of it (`[before, after]` summed; for
+    one axis Keras reads a list of two as that pair)."""
+    if rank == 1 and isinstance(v, list) and len(v) == 2 and not any(isinstance(x, list) for x in v):
+        v = [v]
+    if not isinstance(v, list) or not any(isinstance(x, list) for x in v):
+        return tuple(None if d is None else 2 * d for d in per_axis(v, rank))
+    if len(v) != rank:
+        return (None,) * rank
+    total: list[Dim] = []
+    for x in v:
+        two = x if isinstance(x, list) else [x, x]
+        total.append(sum(two) if all(isinstance(y, int) for y in two) else None)
+    return tuple(total)
+
+
+def _axis_rule(arg: str, change: Callable[[int, int], int], sides: bool = False) -> ShapeRule:
+    """The rule that changes each spatial size by `arg`'s amount for that axis (shape_math.per_axis;
+    with `sides`, the amount on both sides together)."""
 
     def rule(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
-        amounts = per_axis(layer.args[arg], len(shape) - 1)
+        rank = len(shape) - 1
+        amounts = _sides(layer.args[arg], rank) if sides else per_axis(layer.args[arg], rank)
         out: list[Dim] = [
             None if d is None or a is None else change(d, a) for d, a in zip(shape[:-1], amounts, strict=True)
         ]
@@ -79,8 +100,8 @@ def _axis_rule(arg: str, change: Callable[[int, int], int]) -> ShapeRule:
 
 
 _UP = _axis_rule("size", lambda d, a: d * a)
-_PAD = _axis_rule("padding", lambda d, a: d + 2 * a)
-_CROP = _axis_rule("cropping", lambda d, a: d - 2 * a)
+_PAD = _axis_rule("padding", lambda d, a: d + a, sides=True)
+_CROP = _axis_rule("cropping", lambda d, a: d - a, sides=True)
 
 
 def _type(spec: type[LayerSpec], rank: int, rule: ShapeRule, arg: str, domain: Domain) -> LayerType:

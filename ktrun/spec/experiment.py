@@ -35,6 +35,7 @@ from ktrun.spec.refs import (
     NAME_PATTERN,
     SERIALIZER,
     BoolArg,
+    CountArg,
     FloatArg,
     HpRef,
     IntArg,
@@ -486,7 +487,7 @@ class ReduceLrSpec(Strict):
 
 
 class FitSpec(Strict):
-    epochs: IntArg = 5
+    epochs: CountArg = 5
     batch_size: IntArg = 32
     shuffle: BoolArg = Field(True, description="Shuffle the training data before each epoch; tunable.")
     class_weight: StrArg | None = Field(

@@ -1,4 +1,5 @@
-"""Layer and optimizer arguments: a literal, or `$name`, a reference to a declared hyperparameter.
+"""Layer and optimizer arguments: a literal, `$name` (a reference to a declared hyperparameter),
+or, for numbers and booleans, an expression of hyperparameters (`"28 - image_size"`, `"not freeze"`).
 
 Each argument kind is one Pydantic type with one error message, so a wrong value reads
 "expected an integer or a reference like `$units`" instead of one error per union branch.
@@ -34,6 +35,21 @@ class HpRef:
         return f"${self.name}"
 
 
+@dataclass(frozen=True)
+class HpExpr:
+    """`"28 - image_size"` where a number or a boolean goes: a value computed from the trial's
+    hyperparameters, registered nowhere (Keras Tuner searches only what it reads). Parsed and
+    checked by the analysis (ktrun.analysis.expressions: an allowlist, never `eval`)."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+#: Longer expressions are refused as they are read (the parser's own limit, early).
+MAX_EXPRESSION = 1000
+
 Scalar = int | float | str | bool
 
 
@@ -48,12 +64,13 @@ def _is_number(v: object) -> bool:
 _KINDS: dict[str, tuple[str, Any]] = {
     # kind: (what the message says, predicate)
     "int": ("an integer", _is_int),
+    "count": ("an integer", _is_int),
     "float": ("a number", _is_number),
     "bool": ("true or false", lambda v: isinstance(v, bool)),
     "str": ("a name", lambda v: isinstance(v, str)),
     "any": ("a number, a string or true/false", lambda v: isinstance(v, int | float | str | bool)),
 }
-_JSON_TYPES = {"int": "integer", "float": "number", "bool": "boolean", "str": "string"}
+_JSON_TYPES = {"count": "integer", "int": "integer", "float": "number", "bool": "boolean", "str": "string"}
 
 
 def _parse_ref(v: object) -> HpRef | None:
@@ -64,13 +81,19 @@ def _parse_ref(v: object) -> HpRef | None:
     return None
 
 
-def _validator(kind: str, allow_list: bool) -> Any:
+#: Argument kinds whose strings are expressions: a string is never a literal of these.
+_COMPUTED = ("int", "float", "bool")
+
+
+def _validator(kind: str, allow_list: bool, pairs: bool = False) -> Any:
     label, ok = _KINDS[kind]
 
     def one(v: object) -> object:
         ref = _parse_ref(v)
         if ref is not None:
             return ref
+        if isinstance(v, HpExpr):
+            return v
         if isinstance(v, str) and v.startswith("$"):
             raise PydanticCustomError(
                 "bad_reference",
@@ -78,6 +101,16 @@ def _validator(kind: str, allow_list: bool) -> Any:
                 "(letters, digits, underscores)",
                 {"value": v},
             )
+        if isinstance(v, str) and kind in _COMPUTED:
+            if not v.strip():
+                raise PydanticCustomError("arg_type", "expected " + label + ", got an empty string", {})
+            if len(v) > MAX_EXPRESSION:
+                raise PydanticCustomError(
+                    "arg_type",
+                    "an expression is at most {n} characters, got {got}",
+                    {"n": MAX_EXPRESSION, "got": len(v)},
+                )
+            return HpExpr(v.strip())
         if ok(v):
             if isinstance(v, float) and not math.isfinite(v):
                 raise PydanticCustomError("arg_type", "expected a finite number, got {got}", {"got": repr(v)})
@@ -91,58 +124,89 @@ def _validator(kind: str, allow_list: bool) -> Any:
             {"got": repr(v)},
         )
 
+    def pair(v: object) -> object:
+        if pairs and isinstance(v, list | tuple):
+            if len(v) != 2:
+                raise PydanticCustomError(
+                    "arg_type", "expected a pair [before, after], got {n} values", {"n": len(v)}
+                )
+            return [one(x) for x in v]
+        return one(v)
+
     def validate(v: object) -> object:
         if allow_list and isinstance(v, list | tuple):
             if not v:
                 raise PydanticCustomError("arg_type", "expected a non-empty list", {})
-            return [one(x) for x in v]
+            return [pair(x) for x in v]
         return one(v)
 
     return validate
 
 
 def _serialize(v: object) -> object:
-    if isinstance(v, HpRef):
+    if isinstance(v, HpRef | HpExpr):
         return str(v)
     if isinstance(v, list):
         return [_serialize(x) for x in v]
     return v
 
 
-def _schema(kind: str, allow_list: bool, enum: list[str] | None) -> dict[str, Any]:
+EXPR_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "description": "An expression of hyperparameters, e.g. `28 - image_size` or `not freeze`.",
+}
+
+
+def _schema(kind: str, allow_list: bool, enum: list[str] | None, pairs: bool = False) -> dict[str, Any]:
     base: dict[str, Any] = (
         {"type": _JSON_TYPES[kind]} if kind in _JSON_TYPES else {"type": ["number", "string", "boolean"]}
     )
     if enum is not None:
         base = {"enum": enum}
-    one = {"anyOf": [base, REF_SCHEMA]}
+    computed = [EXPR_SCHEMA] if kind in _COMPUTED and enum is None else []
+    one = {"anyOf": [base, REF_SCHEMA, *computed]}
     if not allow_list:
         return one
-    return {"anyOf": [base, REF_SCHEMA, {"type": "array", "minItems": 1, "items": one}]}
+    item = one
+    if pairs:
+        item = {"anyOf": [*one["anyOf"], {"type": "array", "minItems": 2, "maxItems": 2, "items": one}]}
+    return {"anyOf": [base, REF_SCHEMA, *computed, {"type": "array", "minItems": 1, "items": item}]}
 
 
 SERIALIZER = PlainSerializer(_serialize)
 
 
-def validator(kind: str, *, allow_list: bool = False) -> PlainValidator:
-    return PlainValidator(_validator(kind, allow_list))
+def validator(kind: str, *, allow_list: bool = False, pairs: bool = False) -> PlainValidator:
+    return PlainValidator(_validator(kind, allow_list, pairs))
 
 
-def json_schema(kind: str, *, allow_list: bool = False, enum: list[str] | None = None) -> Any:
+def json_schema(
+    kind: str, *, allow_list: bool = False, enum: list[str] | None = None, pairs: bool = False
+) -> Any:
     """JSON Schema for editors; an `enum` gives completion for names from a known table."""
-    return WithJsonSchema(_schema(kind, allow_list, enum))
+    return WithJsonSchema(_schema(kind, allow_list, enum, pairs))
 
 
-IntArg = Annotated[int | HpRef, validator("int"), SERIALIZER, json_schema("int")]
-FloatArg = Annotated[float | HpRef, validator("float"), SERIALIZER, json_schema("float")]
-BoolArg = Annotated[bool | HpRef, validator("bool"), SERIALIZER, json_schema("bool")]
+IntArg = Annotated[int | HpRef | HpExpr, validator("int"), SERIALIZER, json_schema("int")]
+CountArg = Annotated[int | HpRef, validator("count"), SERIALIZER, json_schema("count")]
+"""A count the space is built from (a repeat's `times`, `epochs`): a number or `$name`, not computed."""
+FloatArg = Annotated[float | HpRef | HpExpr, validator("float"), SERIALIZER, json_schema("float")]
+BoolArg = Annotated[bool | HpRef | HpExpr, validator("bool"), SERIALIZER, json_schema("bool")]
 StrArg = Annotated[str | HpRef, validator("str"), SERIALIZER, json_schema("str")]
 SizeArg = Annotated[
-    int | HpRef | list[int | HpRef],
+    int | HpRef | HpExpr | list[int | HpRef | HpExpr],
     validator("int", allow_list=True),
     SERIALIZER,
     json_schema("int", allow_list=True),
 ]
+EdgesArg = Annotated[
+    int | HpRef | HpExpr | list[int | HpRef | HpExpr | list[int | HpRef | HpExpr]],
+    validator("int", allow_list=True, pairs=True),
+    SERIALIZER,
+    json_schema("int", allow_list=True, pairs=True),
+]
+"""Padding or cropping: one amount for every side, one per axis (both its sides), or a pair
+`[before, after]` per axis, as Keras takes them."""
 AnyArg = Annotated[
     Scalar | HpRef | list[Scalar | HpRef],
     validator("any", allow_list=True),

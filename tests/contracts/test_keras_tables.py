@@ -509,3 +509,29 @@ def test_hypermodel_table_is_what_the_real_hypermodel_registers(name: str) -> No
         # ktrun lifts a stepped float's max by a hair, so that Keras Tuner keeps the endpoint
         assert mine.pop("max_value", 0) == pytest.approx(theirs.pop("max_value", 0), rel=1e-6), a.name
         assert mine == theirs, a.name
+
+
+@pytest.mark.parametrize(
+    ("name", "arg", "value"),
+    [
+        ("Cropping2D", "cropping", [[0, 3], [1, 2]]),
+        ("Cropping2D", "cropping", [2, [0, 4]]),
+        ("ZeroPadding2D", "padding", [[1, 0], [0, 3]]),
+        ("Cropping1D", "cropping", [0, 5]),  # one axis: Keras reads the list as its pair
+        ("ZeroPadding1D", "padding", [2, 1]),
+        ("ZeroPadding1D", "padding", [[2, 1]]),  # the same pair, written per axis
+    ],
+)
+def test_padding_and_cropping_pairs_agree_with_keras(name: str, arg: str, value: object) -> None:
+    """`[before, after]` per axis, as Keras takes it (mixed with a plain amount for another axis)."""
+    import keras
+
+    from ktrun.compiler.keras_model import make_layer
+
+    shape = (9, 8, 1) if name.endswith("2D") else (9, 2)
+    spec = ExperimentSpec.model_validate(
+        {"experiment": {"name": "t"}, "model": {"layers": [{"type": name, arg: value}]}}
+    )
+    (layer,) = unroll(spec.model.layers, {})
+    model = keras.Sequential([keras.Input(shape), make_layer(None, layer, shape)])
+    assert tuple(model.output_shape[1:]) == infer(shape, [layer]).output
