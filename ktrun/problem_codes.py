@@ -54,8 +54,8 @@ GROUPS: dict[str, dict[str, str]] = {
         "choice-duplicates": "a choice lists the same value twice",
         "hp-type-mismatch": "a hyperparameter can take a value the argument it feeds cannot",
         "hp-unused": "a hyperparameter that nothing uses: the tuner would search it for nothing",
-        "arg-expression-invalid": "an argument's expression (`28 - image_size`) does not parse, or fails for "
-        "some values it reads (a division by zero)",
+        "arg-expression-invalid": "an argument's expression (`28 - image_size`) does not parse, fails for "
+        "some values it reads (a division by zero), or, as a repeat count, reads more than one",
         "hp-name-collision": "a declared name equals a repetition's instance name (`filters_2`)",
         "hp-in-two-repeats": "one hyperparameter is used in two repeat blocks",
         "hp-mixed-repeat-use": "one hyperparameter is used both inside and outside a repeat block",

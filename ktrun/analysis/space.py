@@ -17,7 +17,7 @@ from typing import Any
 
 from ktrun import problems as pb
 from ktrun.analysis.bounds import Bound, Holder, resolve, widest_of
-from ktrun.analysis.expressions import parse_cached
+from ktrun.analysis.expressions import EvalError, Expr, parse_cached
 from ktrun.analysis.values import (
     bounds,
     cardinality,
@@ -272,17 +272,46 @@ class _Expander:
             for r in refs_in(value):
                 self.use((*lpath, arg), r, arg, layer.type, scope)
 
+    def _counts(self, block: Repeat, path: KeyPath, scope: Scope) -> tuple[str, list[tuple[Scalar, int]]]:
+        """The hyperparameter a repeat count reads ("" for a literal) and, for each value it
+        takes, the count: itself for `$n`, the expression's value for `"n - 2"`."""
+        times = block.times
+        if isinstance(times, int):
+            return "", [(times, times)]
+        ref, expr = (times, None) if isinstance(times, HpRef) else (None, parse_cached(times.text))
+        if expr is not None:
+            if not expr.names:
+                count = expr.value({})
+                return "", [(0, count)] if isinstance(count, int) and not isinstance(count, bool) else []
+            if len(expr.names) > 1:
+                self.problems.append(
+                    pb.error(
+                        "arg-expression-invalid",
+                        (*path, "times"),
+                        f"the repeat count `{times}` reads {', '.join(sorted(expr.names))}; a "
+                        "computed count may read one hyperparameter (its repetitions are active by "
+                        "that one's values)",
+                        "compute the count from one hyperparameter, or declare the count itself",
+                    )
+                )
+                return "", []
+            ref = HpRef(next(iter(expr.names)))
+        if ref is None:
+            return "", []  # does not parse: checks report it
+        self.use((*path, "times"), ref, "times", "repeat", scope)
+        t_name = scope.resolve(ref.name)
+        counts: list[tuple[Scalar, int]] = []
+        for v in self._values_of(t_name) or ():
+            count = v if expr is None else _value_or_none(expr, {ref.name: v})
+            if isinstance(count, int) and not isinstance(count, bool):
+                counts.append((v, count))
+        return t_name, counts  # empty: not a finite integer domain, which checks report
+
     def repeat(self, block: Repeat, path: KeyPath, scope: Scope) -> None:
-        times: list[int]
-        if isinstance(block.times, HpRef):
-            self.use((*path, "times"), block.times, "times", "repeat", scope)
-            t_name = scope.resolve(block.times.name)
-            vals = self._values_of(t_name)
-            times = [v for v in vals or () if isinstance(v, int) and not isinstance(v, bool)]
-            if not times:
-                return  # checks report a `times` that is not a finite integer domain
-        else:
-            t_name, times = "", [block.times]
+        t_name, counts = self._counts(block, path, scope)
+        if not counts:
+            return
+        times = [t for _, t in counts]
         if not self.expand:
             self.layers(block.layers, (*path, "layers"), scope)
             return
@@ -304,14 +333,21 @@ class _Expander:
             self.block_of.setdefault(name, path)
         for i in range(1, max(times, default=0) + 1):
             conds = set(scope.conds)
-            allowed = tuple(t for t in times if t >= i)
-            if t_name and len(allowed) < len(times):
+            allowed = tuple(v for v, t in counts if t >= i)
+            if t_name and len(allowed) < len(counts):
                 conds.add(Cond(t_name, allowed))
             rename = dict(scope.rename)
             for name in names:
                 rename[name] = f"{scope.resolve(name)}_{i}"
             inner = Scope(rename, (*scope.index, i), frozenset(conds))
             self.layers(block.layers, (*path, "layers"), inner)
+
+
+def _value_or_none(expr: Expr, env: Mapping[str, Scalar]) -> object:
+    try:
+        return expr.value(env)
+    except EvalError:
+        return None
 
 
 def max_layers(layers: Sequence[Any], decls: Mapping[str, Hyperparameter]) -> int:
@@ -322,7 +358,13 @@ def max_layers(layers: Sequence[Any], decls: Mapping[str, Hyperparameter]) -> in
             total += 1
             continue
         times = layer.times
-        if isinstance(times, HpRef):
+        if isinstance(times, HpExpr):  # its largest value over what it reads, where that is finite
+            expr = parse_cached(times.text)
+            decl = decls.get(next(iter(expr.names))) if expr is not None and len(expr.names) == 1 else None
+            vals = values(decl) if decl is not None else None
+            found = [_value_or_none(expr, {n: v for n in expr.names}) for v in vals or ()] if expr else []
+            times = max((t for t in found if isinstance(t, int) and not isinstance(t, bool)), default=1)
+        elif isinstance(times, HpRef):
             decl = decls.get(times.name)
             b = bounds(decl) if decl is not None else None
             times = int(b[1]) if b is not None else 1

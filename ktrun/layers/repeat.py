@@ -16,7 +16,7 @@ from pydantic import Field
 from ktrun.layers.base import LayerSpec
 from ktrun.spec.base import Condition, HpName, Strict
 from ktrun.spec.domains import NON_NEGATIVE_INT, Domain
-from ktrun.spec.refs import CountArg
+from ktrun.spec.refs import IntArg
 
 if TYPE_CHECKING:
     from ktrun.layers import Layer
@@ -26,7 +26,10 @@ class Repeat(Strict):
     """Repeat `layers` `times` times, each repetition with its own hyperparameter instances."""
 
     type: Literal["repeat"]
-    times: CountArg = Field(description="A count, or `$name` of an int/choice hyperparameter.")
+    times: IntArg = Field(
+        description="A count, `$name` of an int/choice hyperparameter, or an expression of one "
+        "(`num_layers - 2`)."
+    )
     layers: list[Layer] = Field(min_length=1)
     shared: list[HpName] = Field(
         default_factory=list,

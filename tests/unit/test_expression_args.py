@@ -90,3 +90,32 @@ def test_text_arguments_stay_names() -> None:
     """An activation's string is a name, never an expression."""
     spec = _spec([{"type": "Dense", "units": 4, "activation": "relu"}], {})
     assert spec.model.layers[0].activation == "relu"  # type: ignore[union-attr]
+
+
+def test_a_computed_repeat_count_ties_each_repetition_to_the_values_it_reads() -> None:
+    """`times: "num_layers - 2"`: repetition k is active where num_layers - 2 >= k, in Keras
+    Tuner's terms a condition on num_layers; the model unrolls that many."""
+    spec = _spec(
+        [
+            {"type": "repeat", "times": "num_layers - 2", "layers": [{"type": "Dense", "units": "$units"}]},
+            {"type": "Dense", "units": 1},
+        ],
+        {"num_layers": {"type": "int", "min": 2, "max": 5}, "units": {"type": "int", "min": 4, "max": 8}},
+    )
+    space = build_space(spec)
+    assert space.problems == []
+    assert sorted(n for n in space.params if n.startswith("units")) == ["units_1", "units_2", "units_3"]
+    (cond,) = space.params["units_2"].conditions
+    assert (cond.parent, cond.values) == ("num_layers", (4, 5))
+    assert len(unroll(spec.model.layers, {"num_layers": 4, "units_1": 4, "units_2": 5})) == 3
+    assert len(unroll(spec.model.layers, {"num_layers": 2})) == 1
+
+
+def test_a_repeat_count_reads_at_most_one_hyperparameter() -> None:
+    spec = _spec(
+        [{"type": "repeat", "times": "a + b", "layers": [{"type": "Dense", "units": 4}]}],
+        {"a": {"type": "int", "min": 1, "max": 2}, "b": {"type": "int", "min": 1, "max": 2}},
+    )
+    (problem,) = build_space(spec).problems
+    assert (problem.code, problem.key) == ("arg-expression-invalid", "model.layers.0.times")
+    assert "reads a, b" in problem.message
