@@ -110,6 +110,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "layer-unused": "a layer's output (or a model input) reaches no model output: Keras would drop it",
         "shapes-unchecked": "the input shape is unknown, so layer shapes were not checked",
         "optimizer-arg-unused": "an argument the chosen optimizer does not take",
+        "per-optimizer-never-chosen": "`per_optimizer` arguments for an optimizer `name:` never chooses",
         "unknown-schedule": "a learning-rate schedule Keras does not have",
         "schedule-arg-unused": "a schedule argument none of the schedules `schedule:` can name takes",
         "schedule-arg-missing": "a schedule without an argument its Keras class has no default for",

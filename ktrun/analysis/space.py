@@ -396,11 +396,18 @@ def build_space(spec: ExperimentSpec) -> Space:
         ex.layers(spec.model.layers, ("model", "layers"), root)
         return Space({}, ex.uses, [problem], analysable=False, declared=dict(spec.hyperparameters))
     ex.layers(spec.model.layers, ("model", "layers"), root)
-    for arg, value in spec.model.compile.optimizer:
-        keyed = [((arg, k), k, v) for k, v in value] if isinstance(value, Strict) else [((arg,), arg, value)]
-        for keys, name, v in keyed:  # a schedule's keys each at their own path
+    opt = spec.model.compile.optimizer
+    given: list[tuple[tuple[str, ...], object]] = [(("name",), opt.name)]
+    given += [((arg,), v) for arg, v in opt.arguments().items()]
+    for which, args in opt.per_optimizer.items():  # one optimizer's own, at their own paths
+        given += [(("per_optimizer", which, arg), v) for arg, v in args.arguments().items()]
+    for keys, value in given:
+        keyed = (
+            [((*keys, k), k, v) for k, v in value] if isinstance(value, Strict) else [(keys, keys[-1], value)]
+        )
+        for path, name, v in keyed:  # a schedule's keys each at their own path
             for r in refs_in(v):
-                ex.use(("model", "compile", "optimizer", *keys), r, name, "optimizer", root)
+                ex.use(("model", "compile", "optimizer", *path), r, name, "optimizer", root)
     for arg, value in spec.model.compile.loss.arguments().items():
         for r in refs_in(value):
             ex.use(("model", "compile", "loss", arg), r, arg, "loss", root)

@@ -205,19 +205,20 @@ def _arguments(ctx: Ctx) -> Iterator[tuple[tuple[str | int, ...], str, str, obje
                         yield (*path, key), layer.type, f"{arg}.{key}", v, value.DOMAINS[key]
             elif arg in domains and value is not None:
                 yield path, layer.type, arg, value, domains[arg]
-    for arg, value in ctx.spec.model.compile.optimizer:
+    opt = ctx.spec.model.compile.optimizer
+    at = ("model", "compile", "optimizer")
+    opt_given: list[tuple[tuple[str, ...], object]] = [(("name",), opt.name)]
+    opt_given += [((arg,), v) for arg, v in opt.arguments().items()]
+    for which, args in opt.per_optimizer.items():  # one optimizer's own, checked the same way
+        opt_given += [(("per_optimizer", which, arg), v) for arg, v in args.arguments().items()]
+    for keys, value in opt_given:
+        arg = keys[-1]
         if isinstance(value, ScheduleSpec):  # each key of a learning-rate schedule
             for key, v in value:
                 if v is not None:
-                    yield (
-                        ("model", "compile", "optimizer", arg, key),
-                        "learning_rate",
-                        key,
-                        v,
-                        SCHEDULE_ARGS[key],
-                    )
-        elif arg in OPTIMIZER_ARGS and value is not None:
-            yield ("model", "compile", "optimizer", arg), "optimizer", arg, value, OPTIMIZER_ARGS[arg]
+                    yield (*at, *keys, key), "learning_rate", key, v, SCHEDULE_ARGS[key]
+        elif arg in OPTIMIZER_ARGS:
+            yield (*at, *keys), "optimizer", arg, value, OPTIMIZER_ARGS[arg]
     for arg, value in ctx.spec.model.compile.loss.arguments().items():
         if arg in LOSS_ARGS:
             yield ("model", "compile", "loss", arg), "loss", arg, value, LOSS_ARGS[arg]

@@ -257,14 +257,17 @@ def _metrics(ctx: Ctx) -> Iterator[Problem]:
 
 
 def _optimizer(ctx: Ctx) -> Iterator[Problem]:
+    """Each argument set is one the chosen optimizer takes (for `name: $opt`, one of those it can
+    choose); each `per_optimizer` key is an optimizer `name:` can choose, with its own arguments."""
     opt = ctx.spec.model.compile.optimizer
     at = (*COMPILE, "optimizer")
-    names = ctx.possible(opt.name) if isinstance(opt.name, HpRef) else [opt.name]
-    names = [n for n in names or [] if isinstance(n, str) and n in kn.OPTIMIZER_ARGS]
+    possible = ctx.possible(opt.name) if isinstance(opt.name, HpRef) else [opt.name]
+    names = [n for n in possible or [] if isinstance(n, str) and n in kn.OPTIMIZER_ARGS]
+    yield from _per_optimizer(ctx, names or None)
     if not names:
         return
-    for arg, value in opt:
-        if value is None or arg in kn.COMMON_OPTIMIZER_ARGS or arg == "name":
+    for arg in opt.arguments():
+        if arg in kn.COMMON_OPTIMIZER_ARGS:
             continue
         takers = [n for n in names if arg in kn.OPTIMIZER_ARGS[n]]
         if not takers:
@@ -275,6 +278,42 @@ def _optimizer(ctx: Ctx) -> Iterator[Problem]:
                 f"`{arg}` is not an argument of {' / '.join(names)}",
                 f"remove it, or use an optimizer that takes it ({', '.join(which)})",
             )
+
+
+def _per_optimizer(ctx: Ctx, names: list[str] | None) -> Iterator[Problem]:
+    """`per_optimizer: {rmsprop: {...}}`: a known optimizer that `name:` can choose (`names`; None:
+    unknown), and arguments it takes."""
+    opt = ctx.spec.model.compile.optimizer
+    at = (*COMPILE, "optimizer", "per_optimizer")
+    for which, args in opt.per_optimizer.items():
+        if which not in kn.OPTIMIZER_ARGS:
+            known = list(kn.OPTIMIZERS)
+            yield unknown_name("unknown-optimizer", (*at, which), "optimizer", which, known, "optimizers")
+            continue
+        if names is not None and which not in names:
+            if isinstance(opt.name, HpRef):
+                never = f"`${opt.name.name}` never chooses {which} (it takes {' / '.join(names)})"
+                fix = f"add {which} to the values of `{opt.name.name}`"
+            else:
+                never = f"the optimizer is {opt.name}, never {which}"
+                fix = f"set name: {which}"
+            yield pb.warning(
+                "per-optimizer-never-chosen",
+                (*at, which),
+                f"{never}, so these arguments are never used",
+                f"remove per_optimizer.{which}, or {fix}",
+            )
+        for arg in args.arguments():
+            if arg not in kn.COMMON_OPTIMIZER_ARGS and arg not in kn.OPTIMIZER_ARGS[which]:
+                takes = sorted(kn.OPTIMIZER_ARGS[which] | kn.COMMON_OPTIMIZER_ARGS)
+                which_take = [n for n, a in kn.OPTIMIZER_ARGS.items() if arg in a]
+                yield pb.error(
+                    "optimizer-arg-unused",
+                    (*at, which, arg),
+                    f"`{arg}` is not an argument of {which}",
+                    f"remove it (`{which}` takes {', '.join(takes)}), or move it under an optimizer "
+                    f"that takes it ({', '.join(which_take)})",
+                )
 
 
 def _schedule(ctx: Ctx) -> Iterator[Problem]:

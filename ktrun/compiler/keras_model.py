@@ -152,16 +152,20 @@ def _resolve(value: object, point: Mapping[str, Scalar]) -> Any:
 
 
 def make_optimizer(plan: Plan, point: Mapping[str, Scalar]) -> keras.optimizers.Optimizer:
+    """The optimizer the point names, with the common arguments it takes and, over them, its own
+    `per_optimizer` ones; an argument whose hyperparameter is inactive is left out (an own one
+    then falls back to the common one, a common one to Keras' default)."""
     spec = plan.spec.model.compile.optimizer
     name = str(_resolve(spec.name, point))
     allowed = kn.OPTIMIZER_ARGS[name] | kn.COMMON_OPTIMIZER_ARGS
-    kwargs = {
-        arg: resolved
-        for arg, value in spec
-        if arg != "name" and arg in allowed and (resolved := _resolve(value, point)) is not None
-    }
-    if isinstance(spec.learning_rate, ScheduleSpec):
-        kwargs["learning_rate"] = make_schedule(spec.learning_rate, point)
+    own = spec.per_optimizer[name].arguments() if name in spec.per_optimizer else {}
+    kwargs: dict[str, Any] = {}
+    for given in (spec.arguments(), own):
+        for arg, value in given.items():
+            if isinstance(value, ScheduleSpec):
+                kwargs[arg] = make_schedule(value, point)
+            elif arg in allowed and (resolved := _resolve(value, point)) is not None:
+                kwargs[arg] = resolved
     return getattr(keras.optimizers, kn.OPTIMIZER_CLASSES[name])(**kwargs)
 
 

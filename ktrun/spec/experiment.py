@@ -177,16 +177,10 @@ LearningRate = Annotated[
 ]
 
 
-class OptimizerSpec(Strict):
-    """Optimizer and its arguments; which arguments fit which optimizer is checked, with hints."""
+class _OptimizerArguments(Strict):
+    """The arguments an optimizer can take besides its learning rate (which ones fit which
+    optimizer: `keras_names.OPTIMIZER_ARGS`)."""
 
-    name: StrArg = "adam"
-    learning_rate: LearningRate | None = Field(
-        None,
-        description="A number, `$name`, or a schedule `{schedule: exponential_decay, "
-        "initial_learning_rate: ..., ...}`. Unset: the optimizer's own Keras default (0.01 for sgd, "
-        "0.001 for adam).",
-    )
     beta_1: FloatArg | None = None
     beta_2: FloatArg | None = None
     epsilon: FloatArg | None = None
@@ -209,6 +203,36 @@ class OptimizerSpec(Strict):
     relative_step: BoolArg | None = None
     clipnorm: FloatArg | None = None
     clipvalue: FloatArg | None = None
+
+    def arguments(self) -> dict[str, object]:
+        """The arguments set (the rest keep Keras' defaults)."""
+        return {k: v for k, v in self if k not in ("name", "per_optimizer") and v is not None}
+
+
+class OptimizerArguments(_OptimizerArguments):
+    """One optimizer's own arguments under `per_optimizer`: given to it only when `name:` chooses
+    it, over the common ones."""
+
+    learning_rate: FloatArg | None = Field(
+        None, description="A number or `$name` (a schedule is common to every optimizer)."
+    )
+
+
+class OptimizerSpec(_OptimizerArguments):
+    """Optimizer and its arguments; which arguments fit which optimizer is checked, with hints."""
+
+    name: StrArg = "adam"
+    learning_rate: LearningRate | None = Field(
+        None,
+        description="A number, `$name`, or a schedule `{schedule: exponential_decay, "
+        "initial_learning_rate: ..., ...}`. Unset: the optimizer's own Keras default (0.01 for sgd, "
+        "0.001 for adam).",
+    )
+    per_optimizer: dict[str, OptimizerArguments] = Field(
+        default_factory=dict,
+        description="Arguments for one optimizer only (`{rmsprop: {momentum: $m}}`): given when "
+        "`name:` is that optimizer, over the common ones; the others never see them.",
+    )
 
 
 class LossSpec(Strict):

@@ -222,3 +222,41 @@ def test_initializers_and_constraints_are_built_with_each_point_s_arguments(tmp_
     assert isinstance(out.kernel_initializer, keras.initializers.HeNormal)
     assert isinstance(out.bias_initializer, keras.initializers.RandomUniform)
     assert (out.bias_initializer.minval, out.bias_initializer.maxval) == (-0.1, 0.1)
+
+
+PER_OPTIMIZER = """
+hyperparameters:
+  opt: {type: choice, values: [sgd, rmsprop, adam]}
+  momentum: {type: choice, values: [0.0, 0.9], when: {opt: [sgd, rmsprop]}}
+model:
+  layers: [{type: Flatten}, {type: Dense, units: 10, activation: softmax}]
+  compile:
+    optimizer:
+      name: $opt
+      learning_rate: 0.05
+      per_optimizer: {rmsprop: {momentum: $momentum, learning_rate: 0.02}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("point", "cls", "momentum", "rate"),
+    [
+        ({"opt": "rmsprop", "momentum": 0.9}, "RMSprop", 0.9, 0.02),
+        ({"opt": "sgd", "momentum": 0.9}, "SGD", 0.0, 0.05),  # declared for sgd, passed to rmsprop only
+        ({"opt": "adam"}, "Adam", None, 0.05),
+    ],
+)
+def test_per_optimizer_arguments_reach_that_optimizer_only(
+    tmp_conf: Path, point: dict[str, str | float], cls: str, momentum: float | None, rate: float
+) -> None:
+    """The compiled model's optimizer: the chosen one's own arguments over the common ones."""
+    from ktrun.compiler.keras_model import build_model
+
+    write_experiment(tmp_conf, "per", PER_OPTIMIZER)
+    report = check_one(["+experiment=per"], extra=[tmp_conf])
+    assert report.checked is not None and not report.errors, report.problems
+    model = build_model(compile_plan(report.checked, state_root=tmp_conf / "state"), point)
+    config = model.optimizer.get_config()
+    assert type(model.optimizer).__name__ == cls
+    assert config.get("momentum") == (pytest.approx(momentum) if momentum is not None else None)
+    assert config["learning_rate"] == pytest.approx(rate)

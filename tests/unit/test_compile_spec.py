@@ -136,3 +136,45 @@ def test_schedule_arguments_are_type_and_range_checked(tmp_conf: Path) -> None:
     big = SCHEDULED.replace("max: 1.0e-2", "max: 10")
     (rate,) = [p for p in _check(tmp_conf, big).errors if p.code == "learning-rate-out-of-range"]
     assert rate.path == ("hyperparameters", "lr", "max")
+
+
+PER_OPTIMIZER = (
+    "hyperparameters:\n"
+    "  opt: {type: choice, values: [sgd, rmsprop, adam]}\n"
+    "  momentum: {type: choice, values: [0.0, 0.9], when: {opt: [sgd, rmsprop]}}\n" + OUTPUT + "  compile:\n"
+    "    optimizer:\n"
+    "      name: $opt\n"
+    "      learning_rate: 0.01\n"
+    "      per_optimizer:\n"
+    "        rmsprop: {momentum: $momentum}\n"
+)
+
+
+def test_a_per_optimizer_reference_is_a_use_at_its_own_path(tmp_conf: Path) -> None:
+    """`$momentum` read only under `per_optimizer.rmsprop` is used (no hp-unused) and keeps the
+    condition it is declared with (active for sgd too, as declared)."""
+    report = _check(tmp_conf, PER_OPTIMIZER)
+    assert not report.errors and "hp-unused" not in _codes(report), report.problems
+    assert report.checked is not None
+    paths = {u.path for u in report.checked.space.uses if u.ref == "momentum"}
+    assert paths == {("model", "compile", "optimizer", "per_optimizer", "rmsprop", "momentum")}
+    (cond,) = report.checked.space.params["momentum"].conditions
+    assert cond.parent == "opt" and set(cond.values) == {"sgd", "rmsprop"}
+    unused = _check(tmp_conf, PER_OPTIMIZER.replace("rmsprop: {momentum: $momentum}", "rmsprop: {}"))
+    assert "hp-unused" in _codes(unused)
+
+
+def test_per_optimizer_arguments_are_range_and_type_checked(tmp_conf: Path) -> None:
+    big = PER_OPTIMIZER.replace("values: [0.0, 0.9]", "values: [0.0, 1.5]")
+    (bad,) = [p for p in _check(tmp_conf, big).errors if p.code == "arg-out-of-range"]
+    assert bad.path == ("hyperparameters", "momentum", "values") and "momentum" in bad.message
+    literal = PER_OPTIMIZER.replace("{momentum: $momentum}", "{momentum: 2.0, rho: 0.9}")
+    (bad,) = [p for p in _check(tmp_conf, literal).errors if p.code == "arg-out-of-range"]
+    assert bad.path == ("model", "compile", "optimizer", "per_optimizer", "rmsprop", "momentum")
+
+
+def test_per_optimizer_for_a_literal_name_it_is_not(tmp_conf: Path) -> None:
+    body = PER_OPTIMIZER.replace("name: $opt", "name: adam")
+    (never,) = [p for p in _check(tmp_conf, body).problems if p.code == "per-optimizer-never-chosen"]
+    assert never.path[-1] == "rmsprop" and "the optimizer is adam" in never.message
+    assert "set name: rmsprop" in never.hint
