@@ -123,6 +123,9 @@ GROUPS: dict[str, dict[str, str]] = {
         "unknown-application": "a Backbone `application` that is not in ktrun's keras.applications table",
         "input-too-small": "a Backbone gets images below its application's minimum size (32x32, 75x75, ...)",
         "image-channels": "RandomGrayscale gets images that are neither RGB (3 channels) nor grey (1)",
+        "normalization-stats": "a Normalization's mean without variance (or the reverse), or lists that "
+        "do not fit its feature axis",
+        "normalization-identity": "a Normalization neither adapted nor given mean and variance: an identity",
         "backbone-channels": "a Backbone with pretrained weights gets images that are not RGB (3 channels)",
         "backbone-alpha": "`alpha` on a Backbone whose application has no width multiplier",
         "backbone-weights-download": "Backbone weights that a run would download (`imagenet`, a URL)",

@@ -22,6 +22,7 @@ from ktrun.checks import (
     graph,
     hypermodels,
     hyperparameters,
+    normalization,
     objective,
     references,
     shapes,
@@ -93,6 +94,7 @@ CHECKS: tuple[Check, ...] = (
     tuner.check_tuner,
     custom_objects.check_custom,
     backbones.check_backbones,
+    normalization.check_normalization,
     hypermodels.check_hypermodel,
 )
 

@@ -285,9 +285,10 @@ def build_model(plan: Plan, point: Mapping[str, Scalar]) -> keras.Model:
 
 def adapt_layers(model: keras.Model, x_train: Any) -> None:
     """Adapt every Normalization layer of a built model to the trial's training x (never the
-    validation data), each on the values that reach it: x through the layers before it."""
+    validation data), each on the values that reach it: x through the layers before it. One
+    given its mean and variance (or `adapt: false`, mean 0 and variance 1) is left as it is."""
     for layer in model.layers:
-        if isinstance(layer, keras.layers.Normalization):
+        if isinstance(layer, keras.layers.Normalization) and layer.input_mean is None:
             before = keras.Model(model.inputs, layer.input)
             layer.adapt(before.predict(x_train, verbose=0))
 

@@ -4,19 +4,21 @@ Rescaling keeps any shape; Resizing, CenterCrop and RandomCrop set height and wi
 random augmentations (active in training only) keep the image's shape, and RandomGrayscale needs
 1 or 3 channels (Keras' `rgb_to_grayscale` takes no others). Normalization keeps any shape; its
 mean and variance are adapted to each trial's training split (`adapt_layers` in the builder, never
-the validation data). TextVectorization, adapted to text, is not here yet.
+the validation data), unless they are given (Keras' `mean` and `variance`) or `adapt: false`
+leaves them at Keras' start, mean 0 and variance 1: an identity, as in a published model that never
+calls `adapt`. TextVectorization, adapted to text, is not here yet.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
-from ktrun.layers.base import LayerSpec, LayerType
+from ktrun.layers.base import LayerSpec, LayerType, keras_kwargs
 from ktrun.layers.core import same_shape
 from ktrun.layers.shape_math import ShapeFailure, format_shape, size, spatial
-from ktrun.spec.domains import BOOL, NON_NEGATIVE, NUMBER, POSITIVE_INT, Domain
+from ktrun.spec.domains import BOOL, NON_NEGATIVE, NUMBER, POSITIVE, POSITIVE_INT, Domain
 from ktrun.spec.refs import (
     SERIALIZER,
     BoolArg,
@@ -34,6 +36,15 @@ if TYPE_CHECKING:
     from ktrun.layers.shape_math import Shape
 
 
+#: A number, or a list of numbers (one per feature), each a literal or `$name`.
+FloatOrList = Annotated[
+    float | HpRef | list[float | HpRef],
+    validator("float", allow_list=True),
+    SERIALIZER,
+    json_schema("float", allow_list=True),
+]
+
+
 class Rescaling(LayerSpec):
     type: Literal["Rescaling"]
     scale: FloatArg
@@ -42,11 +53,22 @@ class Rescaling(LayerSpec):
 
 class Normalization(LayerSpec):
     """Feature-wise (x - mean) / sqrt(variance), both learnt from the training split before
-    each trial trains (Keras' `adapt`): no statistics of the validation data leak into it."""
+    each trial trains (Keras' `adapt`): no statistics of the validation data leak into it. Given
+    `mean` and `variance` (Keras' own arguments), nothing is learnt."""
 
     type: Literal["Normalization"]
     axis: SizeArg = Field(-1, description="The axis (or axes) that keep their own mean: features.")
     invert: BoolArg = Field(False, description="Undo the normalization instead (x * std + mean).")
+    mean: FloatOrList | None = Field(
+        None,
+        description="A number, or one per feature of the (last) kept axis; with `variance`, not adapted.",
+    )
+    variance: FloatOrList | None = Field(None, description="As `mean`: numbers > 0, given with it.")
+    adapt: BoolArg | None = Field(
+        None,
+        description="Learn mean and variance from each trial's training split (the default without "
+        "`mean`/`variance`); `false` leaves Keras' mean 0 and variance 1: the layer changes nothing.",
+    )
 
 
 class Resizing(LayerSpec):
@@ -90,12 +112,7 @@ class RandomContrast(LayerSpec):
 
 
 #: A number, or a list of two (a lower and an upper bound), each a literal or `$name`.
-FloatOrPair = Annotated[
-    float | HpRef | list[float | HpRef],
-    validator("float", allow_list=True),
-    SERIALIZER,
-    json_schema("float", allow_list=True),
-]
+FloatOrPair = FloatOrList
 
 
 def _pair(value: object) -> object:
@@ -153,6 +170,49 @@ def _grey(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
     )
 
 
+def _normalized(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
+    """Same shape; a list of means (variances) has one per feature of the last kept axis, or
+    one for all (Keras aligns it there and broadcasts)."""
+    axis = layer.args["axis"]
+    axes = [] if axis is None else axis if isinstance(axis, list) else [axis]
+    rank = len(shape) + 1  # Keras counts the batch axis
+    if not all(isinstance(a, int) and -rank <= a < rank for a in axes):
+        return shape
+    keep = sorted(a % rank for a in axes)
+    for arg in ("mean", "variance"):
+        value = layer.args.get(arg)
+        if not isinstance(value, list) or (keep and keep[-1] > 0 and len(value) == 1):
+            continue
+        if not keep or keep[-1] == 0:
+            return ShapeFailure(
+                "normalization-stats",
+                layer,
+                f"Normalization keeps no feature axis (axis: {axis}), but `{arg}` is a list",
+                f"give `{arg}` one number, or set `axis` to the axis of the features (-1: the last)",
+                arg,
+            )
+        width = shape[keep[-1] - 1]
+        if width is not None and len(value) != width:
+            return ShapeFailure(
+                "normalization-stats",
+                layer,
+                f"`{arg}` has {len(value)} values, but the feature axis (axis: {axis}) of "
+                f"{format_shape(shape)} has {width}",
+                f"give one number for all, or {width} (one per feature)",
+                arg,
+            )
+    return shape
+
+
+def _normalization_kwargs(layer: ConcreteLayer) -> dict[str, Any]:
+    """`adapt: false` without statistics is Keras' un-adapted layer: mean 0, variance 1 (given, so
+    `adapt_layers` leaves it alone, as it does any layer given its mean and variance)."""
+    kwargs = keras_kwargs(layer, drop=("adapt",))
+    if layer.args.get("adapt") is False and kwargs.get("mean") is None:
+        kwargs.update(mean=0.0, variance=1.0)
+    return kwargs
+
+
 _IMAGE = spatial(2, same_shape)
 _FACTOR = Domain("float", "a number in [0, 1]", lo=0, hi=1)
 _MODES = ("horizontal", "vertical", "horizontal_and_vertical")
@@ -160,7 +220,12 @@ _INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5", "ar
 
 TYPES = (
     LayerType(spec=Rescaling, shape=same_shape),
-    LayerType(spec=Normalization, shape=same_shape, domains={"invert": BOOL}),
+    LayerType(
+        spec=Normalization,
+        shape=_normalized,
+        kwargs=_normalization_kwargs,
+        domains={"invert": BOOL, "adapt": BOOL, "mean": NUMBER, "variance": POSITIVE},
+    ),
     LayerType(
         spec=Resizing,
         shape=spatial(2, _resized),

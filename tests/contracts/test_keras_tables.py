@@ -535,3 +535,61 @@ def test_padding_and_cropping_pairs_agree_with_keras(name: str, arg: str, value:
     (layer,) = unroll(spec.model.layers, {})
     model = keras.Sequential([keras.Input(shape), make_layer(None, layer, shape)])
     assert tuple(model.output_shape[1:]) == infer(shape, [layer]).output
+
+
+#: Normalization with its statistics: (per-sample shape, arguments); the shape rule's verdict on
+#: each (a failure or not) must be Keras' own (it builds, or it refuses the mean's length).
+NORMALIZATION_STATS: list[tuple[tuple[int, ...], dict[str, object]]] = [
+    ((4, 3), {"mean": 2.0, "variance": 4.0}),
+    ((4, 3), {"mean": [1.0, 2.0, 3.0], "variance": [1.0, 4.0, 9.0]}),
+    ((4, 3), {"mean": [1.0, 2.0, 3.0], "variance": [1.0, 4.0, 9.0], "invert": True}),
+    ((4, 3), {"mean": [1.0], "variance": [4.0]}),
+    ((5, 3), {"axis": [1, 2], "mean": [1.0, 2.0, 3.0], "variance": [1.0, 4.0, 9.0]}),
+    ((4, 3), {"mean": [1.0, 2.0], "variance": [1.0, 4.0]}),
+    ((5, 3), {"axis": 1, "mean": [1.0, 2.0, 3.0], "variance": [1.0, 4.0, 9.0]}),
+    ((3, 5), {"axis": 1, "mean": [1.0, 2.0, 3.0], "variance": [1.0, 4.0, 9.0]}),
+    ((4, 3), {"adapt": False}),
+]
+
+
+@pytest.mark.parametrize(("shape", "args"), NORMALIZATION_STATS)
+def test_normalization_statistics_agree_with_keras(shape: tuple[int, ...], args: dict[str, object]) -> None:
+    """Given statistics normalize (or, with `invert`, undo) as x' = (x - mean) / sqrt(variance);
+    `adapt: false` is Keras' un-adapted layer; a list the shape rule refuses Keras refuses too."""
+    import keras
+
+    from ktrun.compiler.keras_model import make_layer
+
+    spec = ExperimentSpec.model_validate(
+        {"experiment": {"name": "t"}, "model": {"layers": [{"type": "Normalization", **args}]}}
+    )
+    (layer,) = unroll(spec.model.layers, {})
+    refused = infer(shape, [layer]).failure
+    x = np.random.default_rng(0).uniform(0, 5, (2, *shape)).astype("float32")
+    try:
+        model = keras.Sequential([keras.Input(shape), make_layer(None, layer, shape)])
+        y = model.predict(x, verbose=0)
+    except Exception:  # Keras refuses it, at build or on the first batch
+        assert refused is not None and refused.code == "normalization-stats", args
+        return
+    assert refused is None, (refused, "Keras takes it")
+    mean, variance = (
+        np.asarray(args.get(k, d), dtype="float32") for k, d in (("mean", 0.0), ("variance", 1.0))
+    )
+    if args.get("axis") == 1:
+        mean, variance = mean.reshape(-1, 1), variance.reshape(-1, 1)
+    expected = x * np.sqrt(variance) + mean if args.get("invert") else (x - mean) / np.sqrt(variance)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_an_unadapted_normalization_is_the_identity_in_keras() -> None:
+    """What `normalization-identity` warns about: Keras' Normalization without mean, variance or
+    `adapt` builds, starts at mean 0 and variance 1, and returns its input unchanged."""
+    import keras
+
+    x = np.random.default_rng(1).uniform(0, 255, (3, 6, 6, 2)).astype("float32")
+    layer = keras.layers.Normalization()
+    y = keras.Sequential([keras.Input((6, 6, 2)), layer]).predict(x, verbose=0)
+    np.testing.assert_array_equal(y, x)
+    np.testing.assert_array_equal(np.asarray(layer.mean), np.zeros((1, 1, 1, 2)))
+    np.testing.assert_array_equal(np.asarray(layer.variance), np.ones((1, 1, 1, 2)))

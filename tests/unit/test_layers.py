@@ -187,3 +187,68 @@ def test_a_key_the_named_initializer_does_not_take_is_reported_with_those_that_d
     assert by_code["unknown-constraint"].hint.startswith("did you mean `non_neg`?")
     assert by_code["arg-out-of-range"].path == ("hyperparameters", "norm", "min")
     assert "model.layers.1.kernel_constraint.max_value" in by_code["arg-out-of-range"].message
+
+
+def test_normalization_statistics_are_keras_arguments_and_adapt_false_is_the_identity() -> None:
+    """Given mean and variance go to Keras as they are; `adapt: false` alone is Keras' un-adapted
+    layer, mean 0 and variance 1 (given, so the builder's `adapt_layers` passes it by)."""
+    given, unadapted, adapted = _concrete(
+        [
+            {"type": "Normalization", "mean": [1.0, 2.0], "variance": [1.0, 4.0], "invert": True},
+            {"type": "Normalization", "adapt": False},
+            {"type": "Normalization"},
+        ]
+    )
+    assert given.kind.kwargs(given) == {
+        "axis": -1,
+        "invert": True,
+        "mean": [1.0, 2.0],
+        "variance": [1.0, 4.0],
+    }
+    assert unadapted.kind.kwargs(unadapted) == {"axis": -1, "invert": False, "mean": 0.0, "variance": 1.0}
+    assert adapted.kind.kwargs(adapted) == {"axis": -1, "invert": False}
+
+
+NORMALIZED = (
+    "hyperparameters:\n  a: {type: boolean}\n"
+    "model:\n  layers:\n    - {type: Normalization, LAYER}\n    - {type: Flatten}\n"
+    "    - {type: Dense, units: 10, activation: softmax}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("layer", "code", "key"),
+    [
+        ("variance: [1.0]", "normalization-stats", "variance"),
+        ("mean: [1.0, 2.0], variance: [1.0]", "normalization-stats", "variance"),
+        ("mean: 1.0, variance: 2.0, adapt: true", "normalization-stats", "adapt"),
+        ("mean: 1.0, variance: 2.0, adapt: $a", "normalization-stats", "adapt"),
+        ("mean: 1.0, variance: 0.0", "arg-out-of-range", "variance"),
+        ("adapt: $a", "normalization-identity", "adapt"),
+    ],
+)
+def test_normalization_statistics_are_checked(tmp_conf: Path, layer: str, code: str, key: str) -> None:
+    from ktrun.pipeline import check_one
+    from tests.integration.test_search import write_experiment
+
+    write_experiment(tmp_conf, "norm", NORMALIZED.replace("LAYER", layer))
+    report = check_one(["+experiment=norm"], extra=[tmp_conf])
+    found = [p for p in report.problems if p.code == code]
+    assert found and found[0].path == ("model", "layers", 0, key), report.problems
+    assert found[0].hint
+
+
+def test_normalization_with_statistics_or_adapted_is_clean(tmp_conf: Path) -> None:
+    from ktrun.pipeline import check_one
+    from tests.integration.test_search import write_experiment
+
+    for layer in ("mean: 1.0, variance: 2.0, invert: true", "mean: [1.0], variance: [2.0]", "adapt: true"):
+        write_experiment(
+            tmp_conf,
+            "norm",
+            NORMALIZED.replace("LAYER", layer).replace("a: {type: boolean}", "a: {type: fixed, value: 1}"),
+        )
+        report = check_one(["+experiment=norm"], extra=[tmp_conf])
+        assert not report.errors and not [p for p in report.problems if p.code.startswith("normalization")], (
+            report.problems
+        )
