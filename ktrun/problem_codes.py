@@ -53,9 +53,11 @@ GROUPS: dict[str, dict[str, str]] = {
         "choice-mixed-types": "a choice mixes numbers, text and booleans",
         "choice-duplicates": "a choice lists the same value twice",
         "hp-type-mismatch": "a hyperparameter can take a value the argument it feeds cannot",
+        "model-params-large": "the largest model of the search holds more than 100M weights (counted from "
+        "the shapes, before anything is built)",
         "hp-unused": "a hyperparameter that nothing uses: the tuner would search it for nothing",
-        "arg-expression-invalid": "an argument's expression (`28 - image_size`) does not parse, fails for "
-        "some values it reads (a division by zero), or, as a repeat count, reads more than one",
+        "arg-expression-invalid": "an argument's expression does not parse, fails for some values "
+        "(division by zero), or as a count reads two names",
         "hp-name-collision": "a declared name equals a repetition's instance name (`filters_2`)",
         "hp-in-two-repeats": "one hyperparameter is used in two repeat blocks",
         "hp-mixed-repeat-use": "one hyperparameter is used both inside and outside a repeat block",

@@ -26,6 +26,7 @@ from ktrun.checks import (
     objective,
     references,
     shapes,
+    size,
     tuner,
 )
 from ktrun.checks.context import Ctx
@@ -96,6 +97,7 @@ CHECKS: tuple[Check, ...] = (
     backbones.check_backbones,
     normalization.check_normalization,
     hypermodels.check_hypermodel,
+    size.check_size,
 )
 
 

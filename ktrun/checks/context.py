@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from ktrun.analysis.feasibility import Checker, Feasibility, ParsedConstraints, parse_constraints
+from ktrun.analysis.size import SizeRange, size_range
 from ktrun.analysis.space import Param, Space, build_space
 from ktrun.data.describe import DataInfo, describe
 from ktrun.data.named import arrays_of
@@ -77,6 +78,11 @@ class Ctx:
     @cached_property
     def checker(self) -> Checker:
         return Checker(self.spec, self.space, self.constraints.instances, self.input_shapes)
+
+    @cached_property
+    def size(self) -> SizeRange | None:
+        """The smallest and largest model over sampled feasible points (weights counted statically)."""
+        return size_range(self.checker)
 
     @cached_property
     def feasibility(self) -> Feasibility:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ktrun.layers.base import Activation, LayerSpec, LayerType
+from ktrun.layers.base import Activation, LayerSpec, LayerType, product
 from ktrun.layers.core import same_shape
 from ktrun.spec.domains import ACTIVATION, NON_NEGATIVE
 from ktrun.spec.refs import FloatArg, IntArg
@@ -50,7 +50,7 @@ TYPES = (
         spec=ReLU, shape=same_shape, domains=dict.fromkeys(("max_value", "negative_slope"), NON_NEGATIVE)
     ),
     LayerType(spec=LeakyReLU, shape=same_shape, domains={"negative_slope": NON_NEGATIVE}),
-    LayerType(spec=PReLU, shape=same_shape),
+    LayerType(spec=PReLU, shape=same_shape, params=lambda layer, given, out: product(out)),  # a slope each
     LayerType(spec=ELU, shape=same_shape, domains={"alpha": NON_NEGATIVE}),
     LayerType(spec=Softmax, shape=same_shape),
 )

@@ -234,6 +234,7 @@ TYPES = (
         spec=Backbone,
         shape=backbone_shape,
         keras_application=_application,
+        params=lambda layer, given, out: None,  # a whole network: not counted statically (yet)
         kwargs=backbone_kwargs,
         domains={
             "application": Domain(

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from ktrun.layers.base import WEIGHT_DOMAINS, LayerSpec, LayerType, WeightedSpec
-from ktrun.layers.shape_math import ShapeFailure, format_shape
+from ktrun.layers.base import WEIGHT_DOMAINS, LayerSpec, LayerType, WeightedSpec, flag, product
+from ktrun.layers.shape_math import ShapeFailure, format_shape, size
 from ktrun.spec.domains import FRACTION, POSITIVE_INT
 from ktrun.spec.refs import BoolArg, FloatArg, IntArg, StrArg
 
@@ -100,6 +100,30 @@ def _dot_product(layer: ConcreteLayer, shapes: tuple[Shape, ...]) -> Shape | Sha
     return (*query[:-1], value[-1])
 
 
+def _multi_head_params(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    """Projections of query, key and value to (heads, key_dim / value_dim), and the output one."""
+    query, value, key = _roles(given)
+    h, k = size(layer.args["num_heads"]), size(layer.args["key_dim"])
+    v = size(layer.args.get("value_dim")) if layer.args.get("value_dim") is not None else k
+    wide = product(out[len(query) - 1 :])
+    if None in (h, k, v, wide, query[-1], value[-1], key[-1]):
+        return None
+    assert h is not None and k is not None and v is not None and wide is not None
+    bias = flag(layer, "use_bias", True)
+    total = 0
+    for features, dim in ((query[-1], k), (key[-1], k), (value[-1], v)):
+        assert features is not None
+        total += features * h * dim + (h * dim if bias else 0)
+    return total + h * v * wide + (wide if bias else 0)
+
+
+def _dot_params(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    """Attention's scalar scale and concat weight; AdditiveAttention's scale per feature."""
+    if layer.layer.type == "AdditiveAttention":
+        return (out[-1] if flag(layer, "use_scale", True) else 0) if given[0][-1] is not None else None
+    return int(flag(layer, "use_scale", False)) + int(layer.args.get("score_mode") == "concat")
+
+
 _ONE_TO_THREE = (1, 3)
 TYPES = (
     LayerType(
@@ -116,9 +140,15 @@ TYPES = (
         },
         shape_args=("output_shape",),
         size_args=("output_shape",),
+        params=_multi_head_params,
     ),
     LayerType(
-        spec=Attention, merge=_dot_product, arity=_ONE_TO_THREE, call="list", domains={"dropout": FRACTION}
+        spec=Attention,
+        merge=_dot_product,
+        arity=_ONE_TO_THREE,
+        call="list",
+        domains={"dropout": FRACTION},
+        params=_dot_params,
     ),
     LayerType(
         spec=AdditiveAttention,
@@ -126,5 +156,6 @@ TYPES = (
         arity=_ONE_TO_THREE,
         call="list",
         domains={"dropout": FRACTION},
+        params=_dot_params,
     ),
 )

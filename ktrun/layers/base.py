@@ -243,6 +243,29 @@ MergeRule = Callable[["ConcreteLayer", "tuple[Shape, ...]"], "Shape | ShapeFailu
 CallStyle = Literal["one", "list", "query_value"]
 #: Keyword arguments of the Keras constructor, from the layer as one point builds it.
 KwargsRule = Callable[["ConcreteLayer"], dict[str, Any]]
+#: The weights a layer holds, as Keras' `count_params` counts them (trainable or not), from the
+#: shapes it reads and the shape it makes; None where ktrun cannot know (a backbone, your layer).
+ParamRule = Callable[["ConcreteLayer", "tuple[Shape, ...]", "Shape"], "int | None"]
+
+
+def no_weights(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    return 0
+
+
+def flag(layer: ConcreteLayer, name: str, default: bool) -> bool:
+    """A boolean argument as this point builds it (Keras' default where it is unset)."""
+    value = layer.args.get(name)
+    return default if value is None else bool(value)
+
+
+def product(dims: Iterable[int | None]) -> int | None:
+    total = 1
+    for d in dims:
+        if d is None:
+            return None
+        total *= d
+    return total
+
 
 #: Keras takes these as tuples; YAML gives lists.
 _TUPLE_ARGS = (
@@ -319,6 +342,9 @@ class LayerType:
     #: the layer after it needs a sequence and gets none, the hint names this argument. A wrapper
     #: names its wrapped layer's: `layer.return_sequences`.
     sequence_arg: str | None = None
+    #: Its weights (`count_params`): a layer without any (pooling, dropout, merges) keeps the
+    #: default; `tests/contracts/test_keras_tables.py` compares every type's count with Keras'.
+    params: ParamRule = no_weights
 
     def __post_init__(self) -> None:
         where = f"layer type `{self.type}` ({self.spec.__module__})"

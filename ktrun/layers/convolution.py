@@ -16,6 +16,8 @@ from ktrun.layers.base import (
     WeightConstraint,
     WeightedSpec,
     WeightInitializer,
+    flag,
+    product,
 )
 from ktrun.layers.shape_math import (
     ShapeFailure,
@@ -241,9 +243,31 @@ _DEPTHWISE_DOMAINS = {
 _DEPTHWISE_SHAPE_ARGS = ("depth_multiplier", "kernel_size", "strides", "padding", "dilation_rate")
 
 
+def _kernel(layer: ConcreteLayer, rank: int) -> int | None:
+    return product(per_axis(layer.args["kernel_size"], rank))
+
+
+def _conv_params(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    """Kernel (k..., in, filters) for a convolution, (k..., filters, in) transposed: the same count."""
+    k, c, f = _kernel(layer, len(out) - 1), given[0][-1], out[-1]
+    if k is None or c is None or f is None:
+        return None
+    return k * c * f + (f if flag(layer, "use_bias", True) else 0)
+
+
+def _depthwise_params(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    """A (k..., in, depth_multiplier) kernel; with `filters` (separable), a 1x1 one to them too."""
+    k, c, m = _kernel(layer, len(out) - 1), given[0][-1], size(layer.args["depth_multiplier"])
+    if k is None or c is None or m is None or out[-1] is None:
+        return None
+    pointwise = c * m * out[-1] if "filters" in layer.args else 0
+    return k * c * m + pointwise + (out[-1] if flag(layer, "use_bias", True) else 0)
+
+
 def _conv(spec: type[_Conv], rank: int) -> LayerType:
     return LayerType(
         spec=spec,
+        params=_conv_params,
         shape=spatial(rank, conv_shape),
         domains={**_DOMAINS, "padding": CONV1D_PADDING} if rank == 1 else _DOMAINS,  # 'causal' too
         shape_args=_SHAPE_ARGS,
@@ -254,6 +278,7 @@ def _conv(spec: type[_Conv], rank: int) -> LayerType:
 def _transpose(spec: type[_ConvTranspose], rank: int) -> LayerType:
     return LayerType(
         spec=spec,
+        params=_conv_params,
         shape=spatial(rank, _transpose_shape),
         domains={**_DOMAINS, "output_padding": NON_NEGATIVE_INT},
         shape_args=(*_SHAPE_ARGS, "output_padding"),
@@ -264,6 +289,7 @@ def _transpose(spec: type[_ConvTranspose], rank: int) -> LayerType:
 def _depthwise(spec: type[_Depthwise], rank: int) -> LayerType:
     return LayerType(
         spec=spec,
+        params=_depthwise_params,
         shape=spatial(rank, _depthwise_shape),
         domains=_DEPTHWISE_DOMAINS,
         shape_args=_DEPTHWISE_SHAPE_ARGS,
@@ -274,6 +300,7 @@ def _depthwise(spec: type[_Depthwise], rank: int) -> LayerType:
 def _separable(spec: type[_Separable], rank: int) -> LayerType:
     return LayerType(
         spec=spec,
+        params=_depthwise_params,
         shape=spatial(rank, _separable_shape),
         domains={
             **_DEPTHWISE_DOMAINS,

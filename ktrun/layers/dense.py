@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ktrun.layers.base import WEIGHT_DOMAINS, Activation, LayerType, WeightedSpec
+from ktrun.layers.base import WEIGHT_DOMAINS, Activation, LayerType, WeightedSpec, flag
 from ktrun.layers.shape_math import ShapeFailure, size
 from ktrun.spec.domains import ACTIVATION, BOOL, POSITIVE_INT
 from ktrun.spec.refs import BoolArg, IntArg
@@ -27,10 +27,18 @@ def _shape(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
     return (*shape[:-1], size(layer.args["units"]))
 
 
+def _params(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    c, u = given[0][-1] if given[0] else None, out[-1]
+    if c is None or u is None:
+        return None
+    return c * u + (u if flag(layer, "use_bias", True) else 0)
+
+
 TYPES = (
     LayerType(
         spec=Dense,
         shape=_shape,
+        params=_params,
         domains={
             "units": POSITIVE_INT,
             "activation": ACTIVATION,

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from ktrun.layers.base import LayerSpec, LayerType, Regularizer, WeightConstraint, WeightInitializer
+from ktrun.layers.base import LayerSpec, LayerType, Regularizer, WeightConstraint, WeightInitializer, product
 from ktrun.layers.shape_math import ShapeFailure, format_shape, size
 from ktrun.spec.domains import CONSTRAINT, INITIALIZER, POSITIVE_INT
 from ktrun.spec.refs import IntArg
@@ -38,10 +38,15 @@ def _shape(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
     return (shape[0], size(layer.args["output_dim"]))
 
 
+def _params(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    return product((size(layer.args["input_dim"]), size(layer.args["output_dim"])))
+
+
 TYPES = (
     LayerType(
         spec=Embedding,
         shape=_shape,
+        params=_params,
         domains={
             "input_dim": POSITIVE_INT,
             "output_dim": POSITIVE_INT,

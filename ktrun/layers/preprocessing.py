@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
-from ktrun.layers.base import LayerSpec, LayerType, keras_kwargs
+from ktrun.layers.base import LayerSpec, LayerType, keras_kwargs, product
 from ktrun.layers.core import same_shape
 from ktrun.layers.shape_math import ShapeFailure, format_shape, size, spatial
 from ktrun.spec.domains import BOOL, NON_NEGATIVE, NUMBER, POSITIVE, POSITIVE_INT, Domain
@@ -69,6 +69,20 @@ class Normalization(LayerSpec):
         description="Learn mean and variance from each trial's training split (the default without "
         "`mean`/`variance`); `false` leaves Keras' mean 0 and variance 1: the layer changes nothing.",
     )
+
+
+def _normalization_params(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    """An adapted mean and variance per kept axis (`axis`, counted with the batch axis, as Keras
+    does) and a count; none when they are given as numbers."""
+    if layer.args.get("mean") is not None or layer.args.get("adapt") is False:
+        return 0  # given (or, not adapted, Keras' 0 and 1): constants, not weights
+    full = (None, *given[0])
+    axis = layer.args.get("axis", -1)
+    axes = axis if isinstance(axis, list) else [axis]
+    if not all(isinstance(a, int) and -len(full) <= a < len(full) for a in axes):
+        return None
+    kept = product(full[a] for a in axes)
+    return None if kept is None else 2 * kept + 1
 
 
 class Resizing(LayerSpec):
@@ -225,6 +239,7 @@ TYPES = (
         shape=_normalized,
         kwargs=_normalization_kwargs,
         domains={"invert": BOOL, "adapt": BOOL, "mean": NUMBER, "variance": POSITIVE},
+        params=_normalization_params,
     ),
     LayerType(
         spec=Resizing,

@@ -62,10 +62,23 @@ def _shape(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
     return (shape[0], u) if layer.args["return_sequences"] is True else (u,)
 
 
+#: Gates per recurrent layer, and bias rows (Keras' GRU keeps two: `reset_after`).
+_GATES = {"LSTM": (4, 1), "GRU": (3, 2), "SimpleRNN": (1, 1)}
+
+
+def _params(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    gates, biases = _GATES[layer.layer.type]
+    c, u = given[0][-1], size(layer.args["units"])
+    if c is None or u is None:
+        return None
+    return gates * u * (c + u) + biases * gates * u
+
+
 def _recurrent(spec: type[_Recurrent]) -> LayerType:
     return LayerType(
         spec=spec,
         shape=_shape,
+        params=_params,
         sequence_arg="return_sequences",
         domains={
             "units": POSITIVE_INT,

@@ -91,16 +91,32 @@ def _time_distributed(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailur
     return out if isinstance(out, ShapeFailure) else (shape[0], *out)
 
 
+def _inner_params(layer: ConcreteLayer, shape: Shape) -> int | None:
+    inner = _wrapped(layer)
+    out = inner.kind.shape(inner, shape)
+    return None if isinstance(out, ShapeFailure) else inner.kind.params(inner, (shape,), out)
+
+
+def _bidirectional_params(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    one = _inner_params(layer, given[0])
+    return None if one is None else 2 * one  # a forward and a backward copy
+
+
+def _time_distributed_params(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    return _inner_params(layer, given[0][1:])  # one layer, shared by every step
+
+
 MERGE_MODE = Domain("str", "a merge mode", names=("concat", "sum", "mul", "ave"))
 
 TYPES = (
     LayerType(
         spec=Bidirectional,
         shape=_bidirectional,
+        params=_bidirectional_params,
         domains={"merge_mode": MERGE_MODE},
         shape_args=("merge_mode",),
         size_args=("merge_mode",),
         sequence_arg="layer.return_sequences",
     ),
-    LayerType(spec=TimeDistributed, shape=_time_distributed),
+    LayerType(spec=TimeDistributed, shape=_time_distributed, params=_time_distributed_params),
 )

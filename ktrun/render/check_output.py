@@ -60,6 +60,8 @@ def _space_text(s: SpaceSummary) -> list[str]:
         out.append(f"  shapes      {code} excludes {percent(frac)}")
     how = "exact" if s.exact else "estimated"
     out.append(f"  feasible    {percent(s.feasible_fraction)} of {points(s.total_points)} ({how})")
+    if s.size:
+        out.append(f"  model size  {s.size}")
     return out
 
 

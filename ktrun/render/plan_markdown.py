@@ -75,6 +75,8 @@ def plan_markdown(report: CheckReport) -> str:
     out.append(
         f"- feasible: **{percent(s.feasible_fraction)}** of {points}{'' if s.exact else ' (estimated)'}"
     )
+    if s.size:
+        out.append(f"- model size: {s.size}")
     out.append(
         f"- objective: `{spec.objective.name}` ({report.checked.direction if report.checked else '?'})"
     )

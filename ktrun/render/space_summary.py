@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ktrun.analysis.size import weights
 from ktrun.analysis.values import cardinality, is_dependent, literal_range
 from ktrun.checks import CheckReport
 from ktrun.checks.context import Ctx
@@ -42,6 +43,8 @@ class SpaceSummary:
     bounds: list[ConstraintRow] = field(default_factory=list)
     #: What the model takes and is trained against: "input (8, 8, 1); labels: class ids, ...".
     data: str = ""
+    #: "25.5k..407k weights (49 sampled points)": the range of model sizes, if known.
+    size: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -117,7 +120,23 @@ def summarize(report: CheckReport) -> SpaceSummary | None:
         if c.index >= n_user
     ]
     shapes = feas.shape_fraction()
-    return SpaceSummary(rows, cons, shapes, feas.fraction, feas.total_points, feas.exact, implied, _data(ctx))
+    return SpaceSummary(
+        rows, cons, shapes, feas.fraction, feas.total_points, feas.exact, implied, _data(ctx), _size(ctx)
+    )
+
+
+def _size(ctx: Ctx) -> str:
+    found = ctx.size
+    if found is None:
+        return ""
+    small, large = found.smallest, found.largest
+    span = weights(small.total)
+    if large.total != small.total:
+        span += f"..{weights(large.total)}"
+    besides = "".join(f" besides the {t}'s" for t in large.uncounted[:1]) + (
+        " and others'" if len(large.uncounted) > 1 else ""
+    )
+    return f"{span} weights{besides} ({found.samples} sampled points)"
 
 
 def _data(ctx: Ctx) -> str:

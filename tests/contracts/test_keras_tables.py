@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from ktrun.analysis.shapes import infer
+from ktrun.analysis.size import count_params
 from ktrun.analysis.unroll import unroll
 from ktrun.layers import LAYER_TYPES, REGISTRY
 from ktrun.layers.applications import APPLICATIONS
@@ -238,6 +239,7 @@ def test_each_merge_layer_builds_and_its_shape_rule_agrees_with_keras() -> None:
         trace = infer(shapes[0], [layer], dict(zip(names, shapes, strict=True)))
         assert trace.failure is None, name
         assert tuple(out.shape[1:]) == trace.output, name
+        assert count_params(trace).total == keras.Model(inputs, out).count_params(), name
 
 
 def test_each_layer_type_builds_and_its_shape_rule_agrees_with_keras() -> None:
@@ -259,6 +261,11 @@ def test_each_layer_type_builds_and_its_shape_rule_agrees_with_keras() -> None:
         trace = infer(shape, [layer])
         assert trace.failure is None, name
         assert tuple(model.output_shape[1:]) == trace.output, name
+        counted = count_params(trace)
+        if counted.exact:  # what ktrun counts statically is what Keras holds
+            assert counted.total == model.count_params(), name
+        else:
+            assert name in ("Backbone", "custom"), f"{name} must count its weights"
 
 
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave"])
@@ -593,3 +600,54 @@ def test_an_unadapted_normalization_is_the_identity_in_keras() -> None:
     np.testing.assert_array_equal(y, x)
     np.testing.assert_array_equal(np.asarray(layer.mean), np.zeros((1, 1, 1, 2)))
     np.testing.assert_array_equal(np.asarray(layer.variance), np.ones((1, 1, 1, 2)))
+
+
+PARAM_EXAMPLES: list[tuple[tuple[tuple[int, ...], ...], dict[str, object]]] = [
+    (((7,),), {"type": "Dense", "units": 3, "use_bias": False}),
+    (((5, 7),), {"type": "Dense", "units": 3}),
+    (((9, 9, 2),), {"type": "Conv2D", "filters": 4, "kernel_size": [3, 5], "use_bias": False}),
+    (((9, 9, 2),), {"type": "Conv2DTranspose", "filters": 4, "kernel_size": 3, "strides": 2}),
+    (((9, 2),), {"type": "Conv1DTranspose", "filters": 3, "kernel_size": 2}),
+    (((9, 9, 3),), {"type": "SeparableConv2D", "filters": 5, "kernel_size": 3, "depth_multiplier": 2}),
+    (((9, 3),), {"type": "SeparableConv1D", "filters": 5, "kernel_size": 3, "use_bias": False}),
+    (((9, 9, 3),), {"type": "DepthwiseConv2D", "kernel_size": 3, "depth_multiplier": 3}),
+    (((6, 4),), {"type": "LSTM", "units": 5}),
+    (((6, 4),), {"type": "GRU", "units": 5, "return_sequences": True}),
+    (((6, 4),), {"type": "Bidirectional", "layer": {"type": "GRU", "units": 3}, "merge_mode": "sum"}),
+    (((6, 4),), {"type": "TimeDistributed", "layer": {"type": "Dense", "units": 2}}),
+    (((4, 4, 3),), {"type": "BatchNormalization"}),
+    (((4, 6),), {"type": "LayerNormalization"}),
+    (((5, 4),), {"type": "PReLU"}),
+    (((5, 4, 3),), {"type": "Normalization", "axis": [1, 3]}),
+    (((5, 4),), {"type": "Normalization", "mean": [1.0, 2.0, 3.0, 4.0], "variance": [2.0, 2.0, 2.0, 2.0]}),
+    (((5, 4),), {"type": "Normalization", "adapt": False}),
+    (((12,),), {"type": "Embedding", "input_dim": 50, "output_dim": 6}),
+    (((6, 4), (5, 3), (5, 2)), {"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 3, "value_dim": 4}),
+    (((6, 4),), {"type": "MultiHeadAttention", "num_heads": 3, "key_dim": 2, "use_bias": False}),
+    (((6, 4),), {"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 2, "output_shape": [7]}),
+    (((6, 4), (5, 4)), {"type": "Attention", "use_scale": True, "score_mode": "concat"}),
+    (((6, 4),), {"type": "AdditiveAttention", "use_scale": False}),
+]
+
+
+@pytest.mark.parametrize(("shapes", "args"), PARAM_EXAMPLES, ids=[str(a["type"]) for _, a in PARAM_EXAMPLES])
+def test_weights_counted_statically_are_the_ones_keras_holds(
+    shapes: tuple[tuple[int, ...], ...], args: dict[str, object]
+) -> None:
+    """Biases off, kernels of two sizes, depth multipliers, wrappers, separate key and value
+    widths: each layer's count from shapes alone against `count_params` of the built layer."""
+    import keras
+
+    from ktrun.compiler.keras_model import build_layer, call_layer
+
+    names = [f"in{i}" for i in range(len(shapes))]
+    spec = ExperimentSpec.model_validate(
+        {"experiment": {"name": "t"}, "model": {"layers": [{**args, "inputs": names}]}}
+    )
+    (layer,) = unroll(spec.model.layers, {}, inputs=names)
+    inputs = [keras.Input(s) for s in shapes]
+    out = call_layer(layer, build_layer(layer), inputs)
+    trace = infer(shapes[0], [layer], dict(zip(names, shapes, strict=True)))
+    assert trace.failure is None
+    counted = count_params(trace)
+    assert (counted.total, counted.exact) == (keras.Model(inputs, out).count_params(), True)

@@ -1,0 +1,122 @@
+"""How many weights a model holds, from its shape walk alone (no TensorFlow, nothing built).
+
+Each layer type counts its own (`LayerType.params`, compared with Keras' `count_params` for
+every type by the contract tests). `check` and `plan` report the range over sampled points, and
+the layers that hold most of the largest model, where a search's size usually hides: a Dense
+after the Flatten of a wide feature map.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from ktrun.analysis.expressions import EvalError
+from ktrun.analysis.feasibility import Checker
+from ktrun.analysis.shapes import ShapeTrace, infer
+from ktrun.analysis.unroll import unroll
+from ktrun.config.provenance import KeyPath
+from ktrun.spec.refs import Scalar
+
+
+@dataclass(frozen=True)
+class Count:
+    """A model's weights: `total` of the layers ktrun can count; `exact` when that is all of them."""
+
+    total: int
+    exact: bool
+    #: The layer holding the most: its key path, type and count.
+    largest: tuple[KeyPath, str, int] | None = None
+    #: The types of the layers not counted (a Backbone, your own layer).
+    uncounted: tuple[str, ...] = ()
+
+
+def count_params(trace: ShapeTrace) -> Count:
+    total, largest = 0, None
+    uncounted: list[str] = []
+    for layer, out in trace.steps:
+        given = tuple(trace.shapes[n] for n in layer.inputs)
+        n = layer.kind.params(layer, given, out)
+        if n is None:
+            uncounted.append(layer.layer.type)
+            continue
+        total += n
+        if largest is None or n > largest[2]:
+            largest = (layer.path, layer.layer.type, n)
+    return Count(total, not uncounted, largest, tuple(dict.fromkeys(uncounted)))
+
+
+def weights(n: int, exact: bool = True) -> str:
+    """`1.2M weights`: a count as people say it ("at least" where a layer was not counted)."""
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= scale:
+            text = f"{n / scale:.3g}{unit}"
+            break
+    else:
+        text = str(n)
+    return text if exact else f"at least {text}"
+
+
+#: Beyond this many weights, check warns: 400 MB as float32 before gradients and optimizer state
+#: (Adam keeps two more copies), more than most searches mean to train per trial.
+LARGE = 100_000_000
+
+
+@dataclass(frozen=True)
+class SizeRange:
+    """Weights over the feasible points sampled: the smallest and the largest model."""
+
+    smallest: Count
+    largest: Count
+    largest_point: dict[str, Scalar]
+    samples: int
+
+
+#: Points drawn for the range: the smallest and largest models of a search are usually its
+#: corners, which a few dozen random points and the widest one bracket closely.
+SAMPLES = 48
+
+
+def size_range(checker: Checker, seed: int = 0) -> SizeRange | None:
+    """The range of model sizes over feasible sampled points (None: shapes are unknown)."""
+    spec, space = checker.spec, checker.space
+    if checker.input_shape is None or not space.analysable or spec.model.hypermodel is not None:
+        return None  # a pre-built HyperModel's layers are its own, not in model.layers
+    rng = random.Random(seed)
+    points = [_widest(checker), *(space.sample(rng) for _ in range(SAMPLES))]
+    found: list[tuple[Count, dict[str, Scalar]]] = []
+    for point in points:
+        try:
+            if not all(c.holds(point) for c in checker.constraints):
+                continue
+        except EvalError:
+            continue
+        layers = unroll(spec.model.layers, point, inputs=spec.model.input_names)
+        trace = infer(checker.input_shape, layers, checker.input_shapes)
+        if trace.failure is None:
+            found.append((count_params(trace), point))
+    if not found:
+        return None
+    found.sort(key=lambda f: f[0].total)
+    return SizeRange(found[0][0], found[-1][0], found[-1][1], len(found))
+
+
+def _widest(checker: Checker) -> dict[str, Scalar]:
+    """Every hyperparameter at its largest value (repeat counts too), parents first."""
+    space = checker.space
+    point: dict[str, Scalar] = {}
+    for name in space.order:
+        if not space.is_active(name, point):
+            continue
+        decl = space.params[name].decl
+        vals = space.params[name].values
+        if vals:
+            numeric = [v for v in vals if isinstance(v, int | float) and not isinstance(v, bool)]
+            point[name] = max(numeric) if numeric else vals[0]
+            continue
+        hi = getattr(decl, "max", None)
+        if isinstance(hi, int | float):
+            point[name] = hi
+        elif hasattr(decl, "value"):
+            point[name] = decl.value
+    return point
