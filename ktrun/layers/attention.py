@@ -142,20 +142,15 @@ TYPES = (
         size_args=("output_shape",),
         params=_multi_head_params,
     ),
-    LayerType(
-        spec=Attention,
-        merge=_dot_product,
-        arity=_ONE_TO_THREE,
-        call="list",
-        domains={"dropout": FRACTION},
-        params=_dot_params,
-    ),
-    LayerType(
-        spec=AdditiveAttention,
-        merge=_dot_product,
-        arity=_ONE_TO_THREE,
-        call="list",
-        domains={"dropout": FRACTION},
-        params=_dot_params,
+    *(
+        LayerType(
+            spec=spec,
+            merge=_dot_product,
+            arity=_ONE_TO_THREE,
+            call="list",
+            domains={"dropout": FRACTION},
+            params=_dot_params,
+        )
+        for spec in (Attention, AdditiveAttention)
     ),
 )
