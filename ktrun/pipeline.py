@@ -134,6 +134,9 @@ def run(
     if report.problems:  # warnings, exactly as `ktrun check` shows them
         print(problems_text(report.problems))
     plan = compile_plan(checked)  # 4: the plan (TF-free)
+    missing = _pretrained_weights(checked, report.label)
+    if missing is not None:
+        return missing
     if plan.spec.distributed.workers > 0:
         from ktrun.runtime.distributed import in_cluster
 
@@ -166,6 +169,20 @@ def _launch(
     child = [*overrides, *searchpath_override(extra)]  # children find the same experiments
     d = plan.spec.distributed
     return RunResult(*launch(child, run_dir, d.workers, d.restarts, console.print))
+
+
+def _pretrained_weights(checked: CheckedSpec, label: str) -> RunResult | None:
+    """ImageNet weights come from Keras' cache, never a download: each file the search can load
+    is there and readable before anything trains (exit code 2 otherwise)."""
+    from ktrun.checks import CheckReport
+    from ktrun.compiler.pretrained import weights_problems
+    from ktrun.render.check_output import render
+
+    problems = weights_problems(checked)
+    if not problems:
+        return None
+    print(render("text", [CheckReport(label, checked.locate(problems))]))
+    return RunResult(EXIT_USER_ERROR, "config error")
 
 
 def _load_data(checked: CheckedSpec, label: str) -> Dataset | RunResult:

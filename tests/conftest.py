@@ -94,3 +94,30 @@ def tmp_conf(tmp_path: Path) -> Path:
     """An empty extra config dir with an `experiment/` group, for one-off experiments."""
     (tmp_path / "experiment").mkdir()
     return tmp_path
+
+
+def cache_imagenet_weights(keras_home: Path, overrides: list[str], extra: list[Path]) -> list[Path]:
+    """Every ImageNet weights file the experiment needs, written into `keras_home/models` under
+    the name Keras caches it by, from a randomly initialised network of that application (a
+    legacy `.h5`, as Keras' own files are). The loading path is the real one; the values are not
+    ImageNet's, which no test downloads."""
+    from ktrun.checks.backbones import imagenet_needs
+    from ktrun.layers.applications import APPLICATIONS
+    from ktrun.pipeline import check_one
+
+    report = check_one(overrides, extra=extra)
+    assert report.checked is not None, [p.message for p in report.problems]
+    checked = report.checked
+    written = []
+    for need in imagenet_needs(checked.spec, checked.space, checked.checker):
+        path = keras_home / "models" / need.file
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            side = max(32, APPLICATIONS[need.application].min_size)
+            width = {} if need.alpha is None else {"alpha": need.alpha}
+            import keras
+
+            make = getattr(keras.applications, need.application)
+            make(include_top=False, weights=None, input_shape=(side, side, 3), **width).save(path)
+        written.append(path)
+    return written

@@ -11,6 +11,7 @@ from ktrun import problems as pb
 from ktrun.analysis.values import literal_range, values
 from ktrun.checks.common import HP, preview
 from ktrun.checks.context import Ctx
+from ktrun.layers.applications import PRETRAINED_CHANNELS
 from ktrun.layers.shape_math import format_shape
 from ktrun.problems import Problem
 from ktrun.spec.domains import Domain
@@ -68,7 +69,31 @@ def check_hypermodel(ctx: Ctx) -> Iterator[Problem]:
             f"model.hypermodel.classes is {hypermodel.classes} but the data has {classes} classes",
             f"set classes: {classes}, or leave it out to take the data's",
         )
+    yield from _weights(ctx, name, shape)
     yield from _narrowed(ctx)
+
+
+def _weights(ctx: Ctx, name: str, shape: tuple[int, ...] | None) -> Iterator[Problem]:
+    """ImageNet weights exist for HyperEfficientNet's network only, and for RGB images."""
+    hypermodel = ctx.spec.model.hypermodel
+    assert hypermodel is not None
+    if hypermodel.weights is None:
+        return
+    if not hypermodel.kind.imagenet:
+        yield pb.error(
+            "hypermodel-weights",
+            (*AT, "weights"),
+            f"{name} builds a network of its own, which has no ImageNet weights",
+            "remove `weights` (only `type: efficientnet` takes `weights: imagenet`)",
+        )
+    elif shape is not None and len(shape) == 3 and shape[2] != PRETRAINED_CHANNELS:
+        yield pb.error(
+            "hypermodel-input",
+            (*AT, "weights"),
+            f"{name} with ImageNet weights takes RGB images ({PRETRAINED_CHANNELS} channels), but the "
+            f"samples have shape {format_shape(shape)}",
+            "use RGB images, or `weights: null`",
+        )
 
 
 def _among(value: Scalar, allowed: tuple[Scalar, ...]) -> bool:

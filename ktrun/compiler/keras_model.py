@@ -17,9 +17,11 @@ from typing import Any
 
 import keras
 import keras_tuner as kt
+import numpy as np
 
 from ktrun.analysis.unroll import computed, output_nodes, unroll
 from ktrun.compiler.plan import HpDecl, Plan
+from ktrun.layers.applications import IMAGENET, imagenet_fetch, imagenet_file, keras_models_dir
 from ktrun.layers.base import ConcreteLayer
 from ktrun.layers.shape_math import Shape
 from ktrun.spec import keras_names as kn
@@ -97,14 +99,85 @@ def build_backbone(layer: ConcreteLayer, input_shape: Shape) -> keras.Model:
     (`trainable: false`) or its layers before `fine_tune_from`."""
     kind = layer.kind
     assert kind.keras_application is not None
-    make = getattr(keras.applications, kind.keras_application(layer))
-    model = make(input_shape=tuple(input_shape), **kind.kwargs(layer))
+    name = kind.keras_application(layer)
+    kwargs = kind.kwargs(layer)
+    if kwargs["weights"] == IMAGENET:
+        model = imagenet_application(name, kwargs, input_shape)
+    else:
+        model = getattr(keras.applications, name)(input_shape=tuple(input_shape), **kwargs)
     if not layer.args["trainable"]:
         model.trainable = False
     elif layer.args.get("fine_tune_from"):
         for frozen in model.layers[: int(layer.args["fine_tune_from"])]:
             frozen.trainable = False
     return model
+
+
+class PretrainedWeightsError(kt.errors.FatalError):
+    """ImageNet weights that are not in Keras' cache, or do not load: the run's pre-flight
+    (`ktrun.compiler.pretrained`) finds these before any trial; this stops a search that still
+    meets one (the same file fails every trial alike)."""
+
+
+def imagenet_application(name: str, kwargs: Mapping[str, Any], input_shape: Shape) -> keras.Model:
+    """`keras.applications.<name>(**kwargs)` with ImageNet weights, loaded by path from Keras'
+    cache: Keras' `get_file` is never called (it downloads on a miss and on a hash mismatch).
+    Built for `input_shape` unless `kwargs` give an `input_tensor` (of that shape)."""
+    alpha = kwargs.get("alpha")
+    file = imagenet_file(name, alpha, input_shape)
+    path = keras_models_dir() / file if file is not None else None
+    fetch = imagenet_fetch(name, alpha, input_shape)
+    if path is None or not path.is_file():
+        raise PretrainedWeightsError(
+            f"{name}'s ImageNet weights are not in Keras' cache ({path or 'no such variant'}); "
+            f"fetch them once on a machine with network: {fetch}"
+        )
+    shape = {} if "input_tensor" in kwargs else {"input_shape": tuple(input_shape)}
+    try:
+        model: keras.Model = getattr(keras.applications, name)(**{**kwargs, **shape, "weights": str(path)})
+    except (ValueError, OSError, KeyError) as e:
+        raise PretrainedWeightsError(
+            f"{name}'s cached ImageNet weights {path} do not load ({e}); delete the file and fetch "
+            f"it again: {fetch}"
+        ) from e
+    if name in _EFFICIENTNET_RESCALED:
+        _fold_imagenet_rescaling(model)
+    return model
+
+
+#: `EfficientNetB0`-`B7` built with `weights="imagenet"` put a `Rescaling` by 1 / sqrt(stddev)
+#: after their input `Normalization` (keras/src/applications/efficientnet.py, matching the
+#: original network's normalisation); built with a weights path they do not.
+_EFFICIENTNET_RESCALED = frozenset(f"EfficientNetB{i}" for i in range(8))
+#: `IMAGENET_STDDEV_RGB` of keras/src/applications/efficientnet.py (pinned by a contract test).
+IMAGENET_STDDEV_RGB = (0.229, 0.224, 0.225)
+
+
+def _fold_imagenet_rescaling(model: keras.Model) -> None:
+    """The same function as Keras' ImageNet EfficientNet: (x - m) / sqrt(v) / sqrt(s) is
+    (x - m) / sqrt(v * s), so the missing rescaling goes into the loaded variance."""
+    norm = next(x for x in model.layers if isinstance(x, keras.layers.Normalization))
+    norm.adapt_variance.assign(norm.adapt_variance.numpy() * np.asarray(IMAGENET_STDDEV_RGB, "float32"))
+    norm.finalize_state()
+
+
+def efficientnet_constructor(plan: Plan) -> Any:
+    """HyperEfficientNet's constructor for each version, as `model.hypermodel.weights` says:
+    random (`null`) or ImageNet's from Keras' cache, never downloaded."""
+    spec = plan.spec.model.hypermodel
+    imagenet = spec is not None and spec.weights == IMAGENET
+
+    def swap(version: str, make: Any) -> Any:
+        if not imagenet:
+            return functools.partial(make, weights=None)
+        name = f"EfficientNet{version}"
+        return lambda **kw: imagenet_application(name, kw, _tensor_shape(kw.get("input_tensor")))
+
+    return swap
+
+
+def _tensor_shape(tensor: Any) -> Shape:
+    return tuple(tensor.shape[1:]) if tensor is not None else (None, None, None)
 
 
 def build_layer(layer: ConcreteLayer, plan: Plan | None = None) -> keras.layers.Layer:

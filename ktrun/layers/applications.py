@@ -1,25 +1,28 @@
 """`type: Backbone`: a `keras.applications` network without its classifier, used as one layer.
 
-Transfer learning without a download: the weights are random (`weights: null`) or a local
-weights file; ImageNet's are refused by `check` (download once, save, point at the file). What
+Transfer learning without a download: the weights are random (`weights: null`), a local weights
+file, or `imagenet`, loaded from the file Keras caches under `<keras home>/models/` (fetched once
+on a machine with network; the run loads it by path and never calls Keras' `get_file`). What
 each application accepts and gives is a table here, checked against real Keras by
 `tests/contracts/test_keras_tables.py`: the smallest image side it takes (Keras'
 `obtain_input_shape`), how it shrinks each side (its strided convolutions and poolings, in
-Keras' output-size formula), the channels of its last feature map, and how many layers it has
-(what `fine_tune_from` counts).
+Keras' output-size formula), the channels of its last feature map, how many layers it has
+(what `fine_tune_from` counts), and the name of its ImageNet weights file.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
 from ktrun.layers.base import LayerSpec, LayerType, keras_kwargs
-from ktrun.layers.shape_math import ShapeFailure, format_shape, spatial_rank_failure
+from ktrun.layers.shape_math import Dim, ShapeFailure, format_shape, spatial_rank_failure
 from ktrun.spec.domains import BOOL, NON_NEGATIVE_INT, POSITIVE, Domain
 from ktrun.spec.refs import SERIALIZER, BoolArg, FloatArg, HpRef, IntArg, json_schema, validator
 
@@ -132,6 +135,112 @@ APPLICATIONS: Mapping[str, Application] = {
 PRETRAINED_CHANNELS = 3
 #: Suffixes Keras' `load_weights` reads.
 WEIGHTS_SUFFIXES = (".weights.h5", ".h5")
+#: `weights: imagenet`: Keras' ImageNet weights, from its cache (never downloaded by a run).
+IMAGENET = "imagenet"
+
+
+@dataclass(frozen=True)
+class ImagenetFile:
+    """The file Keras' `get_file` caches for an application's ImageNet weights, include_top=False.
+
+    `pattern` takes `{alpha}` and `{side}` (the MobileNets); `alphas` are the width multipliers
+    ImageNet weights exist for (empty: the application has none); `sides` the square input
+    sides with a file of their own: Keras loads the 224 file for any other input."""
+
+    pattern: str
+    alphas: tuple[float, ...] = ()
+    sides: tuple[int, ...] = ()
+    #: How the file name spells alpha (MobileNet writes 0.75 as `7_5`).
+    alpha_text: Callable[[float], str] = str
+
+    def name(self, alpha: float | None, rows: Dim, cols: Dim) -> str | None:
+        """The file for this variant, or None when Keras has no ImageNet weights for its alpha."""
+        a = 1.0 if alpha is None else float(alpha)
+        if self.alphas and a not in self.alphas:
+            return None
+        side = rows if rows == cols and rows in self.sides else 224
+        return self.pattern.format(alpha=self.alpha_text(a), side=side)
+
+
+def _keras_tf(stem: str) -> ImagenetFile:
+    return ImagenetFile(f"{stem}_weights_tf_dim_ordering_tf_kernels_notop.h5")
+
+
+def _named(stem: str) -> ImagenetFile:
+    """EfficientNet, EfficientNetV2 and ConvNeXt: the model's default `name` + `_notop.h5`."""
+    return ImagenetFile(f"{stem}_notop.h5")
+
+
+_V2 = ("B0", "B1", "B2", "B3", "S", "M", "L")  # EfficientNetV2's sizes
+_MOBILENET_ALPHA = {0.25: "2_5", 0.5: "5_0", 0.75: "7_5", 1.0: "1_0"}
+_V3 = (0.75, 1.0)  # MobileNetV3's widths with ImageNet weights
+_V3_TAIL = "float_no_top_v2.h5"
+
+#: By application, read from keras/src/applications/*.py (`file_utils.get_file(...)` with
+#: include_top=False, `cache_subdir="models"`); pinned by `tests/contracts/test_keras_tables.py`.
+IMAGENET_FILES: Mapping[str, ImagenetFile] = {
+    "VGG16": _keras_tf("vgg16"),
+    "VGG19": _keras_tf("vgg19"),
+    **{n: _keras_tf(n.lower()) for n in ("ResNet50", "ResNet101", "ResNet152")},
+    **{n: _keras_tf(n.lower()) for n in ("ResNet50V2", "ResNet101V2", "ResNet152V2")},
+    "MobileNet": ImagenetFile(
+        "mobilenet_{alpha}_{side}_tf_no_top.h5",
+        tuple(_MOBILENET_ALPHA),
+        (128, 160, 192, 224),
+        lambda a: _MOBILENET_ALPHA[a],
+    ),
+    "MobileNetV2": ImagenetFile(
+        "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{alpha}_{side}_no_top.h5",
+        (0.35, 0.5, 0.75, 1.0, 1.3, 1.4),
+        (96, 128, 160, 192, 224),
+    ),
+    **{
+        f"MobileNetV3{v.title()}": ImagenetFile(f"weights_mobilenet_v3_{v}_224_{{alpha}}_{_V3_TAIL}", _V3)
+        for v in ("small", "large")
+    },
+    **{n: _keras_tf(n.lower()) for n in ("DenseNet121", "DenseNet169", "DenseNet201")},
+    **{f"EfficientNetB{i}": _named(f"efficientnetb{i}") for i in range(8)},
+    **{f"EfficientNetV2{v}": _named(f"efficientnetv2-{v.lower()}") for v in _V2},
+    **{f"ConvNeXt{v}": _named(f"convnext_{v.lower()}") for v in ("Tiny", "Small", "Base", "Large", "XLarge")},
+    "Xception": _keras_tf("xception"),
+    "InceptionV3": _keras_tf("inception_v3"),
+    "InceptionResNetV2": _keras_tf("inception_resnet_v2"),
+}
+
+
+def imagenet_file(application: str, alpha: float | None, shape: Shape) -> str | None:
+    """The cached file `application` with ImageNet weights loads on images of `shape`."""
+    return IMAGENET_FILES[application].name(alpha, shape[0], shape[1])
+
+
+def imagenet_fetch(application: str, alpha: float | None, shape: Shape) -> str:
+    """The one-line command that makes Keras download that file into its cache."""
+    made = IMAGENET_FILES[application]
+    args = ["include_top=False", "weights='imagenet'"]
+    if alpha is not None and made.alphas:
+        args.append(f"alpha={float(alpha)}")
+    if made.sides:
+        side = shape[0] if shape[0] == shape[1] and shape[0] in made.sides else 224
+        args.append(f"input_shape=({side}, {side}, 3)")
+    return f'python -c "import keras; keras.applications.{application}({", ".join(args)})"'
+
+
+def keras_models_dir() -> Path:
+    """Where Keras' `get_file(..., cache_subdir="models")` keeps a download: `$KERAS_HOME` (else
+    `~/.keras`, or `/tmp/.keras` when the home directory is not writable), then `/tmp/.keras` when
+    that is not writable either, as keras/src/backend/config.py and utils/file_utils.py decide.
+    Read at call time (Keras reads `KERAS_HOME` once, at import, and creates the directory: one
+    that does not exist yet is where the file belongs). Run time only: `check` never
+    looks outside the project."""
+    home = os.environ.get("KERAS_HOME")
+    if home is None:
+        base = os.path.expanduser("~")
+        home = os.path.join(base if os.access(base, os.W_OK) else "/tmp", ".keras")
+    cache = os.path.expanduser(home)
+    if os.path.exists(cache) and not os.access(cache, os.W_OK):
+        cache = os.path.join("/tmp", ".keras")
+    return Path(cache) / "models"
+
 
 ApplicationName = Annotated[
     str | HpRef, validator("str"), SERIALIZER, json_schema("str", enum=list(APPLICATIONS))
@@ -141,7 +250,8 @@ PoolingName = Annotated[str | HpRef, validator("str"), SERIALIZER, json_schema("
 
 class Backbone(LayerSpec):
     """A `keras.applications` network without its classifier (`include_top=False`), built for the
-    shape this layer receives. Weights: random (`null`) or a local weights file; never a download."""
+    shape this layer receives. Weights: random (`null`), a local weights file, or `imagenet` from
+    Keras' cache; never a download."""
 
     type: Literal["Backbone"]
     application: ApplicationName = Field(
@@ -150,8 +260,9 @@ class Backbone(LayerSpec):
     weights: str | None = Field(
         None,
         description=(
-            "null: random initialisation; or a local weights file (`.weights.h5`) saved from the "
-            "same application with include_top=False. `imagenet` is refused: it would download."
+            "null: random initialisation; `imagenet`: Keras' ImageNet weights, loaded from the file "
+            "Keras caches under $KERAS_HOME/models (~/.keras/models), never downloaded by a run; or "
+            "a local weights file (`.weights.h5`) saved from the same application with include_top=False."
         ),
     )
     trainable: BoolArg = Field(True, description="false: the whole backbone is frozen; tunable.")
@@ -207,7 +318,17 @@ def backbone_shape(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
             "alpha",
         )
     alpha = a["alpha"] if isinstance(a["alpha"], int | float) else None
-    channels = app.out_channels(alpha) if alpha is not None or a["alpha"] is None else None
+    known_alpha = alpha is not None or a["alpha"] is None
+    if a["weights"] == IMAGENET and known_alpha and imagenet_file(name, alpha, shape) is None:
+        return ShapeFailure(
+            "imagenet-weights-alpha",
+            layer,
+            f"{name} has ImageNet weights only for alpha "
+            f"{', '.join(map(str, IMAGENET_FILES[name].alphas))}, not {alpha}",
+            "use one of those widths, or `weights: null`",
+            "alpha",
+        )
+    channels = app.out_channels(alpha) if known_alpha else None
     if a["pooling"] is not None:
         return (channels,)
     return (app.side(shape[0]), app.side(shape[1]), channels)

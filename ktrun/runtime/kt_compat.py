@@ -20,7 +20,8 @@ What is here, and why each use is safe in the range above:
   (Keras Tuner prints every failed trial's traceback unless it is off), and the chief's gRPC
   service (`protos`, `oracle_chief.OracleServicer`: its `start_server` polls every 20 s).
 - `applications.efficientnet.EFFICIENTNET_MODELS`: the constructors `HyperEfficientNet.build`
-  looks up, swapped during a build for the same ones without ImageNet weights (no download).
+  looks up, swapped during a build for the same ones without a download (random weights, or
+  ImageNet's loaded by path from Keras' cache).
 - Private oracle state, read and written through the small functions below (`values_hash`,
   `mark_tried`, `next_seed`, `retry_queue`, ...): the same fields `Oracle.get_state` saves to
   oracle.json under public names, so their meaning is part of Keras Tuner's file format.
@@ -51,19 +52,28 @@ SUPPORTED: tuple[tuple[int, ...], tuple[int, ...]] = ((1, 4, 7), (1, 5))
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+#: Makes HyperEfficientNet's constructor for a version ("B0") from Keras' (which it wraps).
+Swap = Callable[[str, Callable[..., Any]], Callable[..., Any]]
+
+
 @contextlib.contextmanager
-def efficientnets_without_download() -> Iterator[None]:
-    """`HyperEfficientNet.build` makes its `keras.applications` EfficientNet with ImageNet weights,
-    which downloads them; a ktrun run never downloads. Its module's table of constructors
-    (`EFFICIENTNET_MODELS`, private) is swapped, for this build, for the same ones at
-    `weights=None`: the network is the one it builds, randomly initialised."""
+def efficientnets(swap: Swap) -> Iterator[None]:
+    """`HyperEfficientNet.build` makes its `keras.applications` EfficientNet with
+    `weights="imagenet"`, which downloads them; a ktrun run never downloads. Its module's table of
+    constructors (`EFFICIENTNET_MODELS`, private) is swapped, for this build, for `swap(version,
+    constructor)`: the same network, randomly initialised or loaded from a cached file by path."""
     table: dict[str, Any] = _efficientnet.EFFICIENTNET_MODELS
     saved = dict(table)
-    table.update({k: functools.partial(make, weights=None) for k, make in saved.items()})
+    table.update({k: swap(k, make) for k, make in saved.items()})
     try:
         yield
     finally:
         table.update(saved)
+
+
+def efficientnets_without_download() -> contextlib.AbstractContextManager[None]:
+    """`efficientnets` at `weights=None`: the network HyperEfficientNet builds, randomly initialised."""
+    return efficientnets(lambda version, make: functools.partial(make, weights=None))
 
 
 #: `Tuner.run_trial` adds one to every fit: it writes the best epoch's weights to `filepath`.

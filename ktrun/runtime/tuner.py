@@ -143,7 +143,7 @@ class KtrunHyperModel(kt.HyperModel):
         if self.ctx is not None:
             self.ctx.phase = "build"
         if self.plan.spec.model.hypermodel is not None:
-            with kt_compat.efficientnets_without_download():
+            with kt_compat.efficientnets(kb.efficientnet_constructor(self.plan)):
                 return kb.build_hypermodel(self.plan, hp)
         return kb.build_model(self.plan, kb.active_values(hp))
 
@@ -166,7 +166,8 @@ class KtrunHyperModel(kt.HyperModel):
         kwargs["shuffle"] = bool(kb.fit_setting(self.plan, "shuffle", point))
         if kb.fit_setting(self.plan, "class_weight", point) == "balanced":
             kwargs["class_weight"] = self.balanced_weights
-        kb.adapt_layers(model, args[0] if args else kwargs["x"])  # the training split only
+        if self.plan.spec.model.hypermodel is None:  # a HyperModel's own layers are its own
+            kb.adapt_layers(model, args[0] if args else kwargs["x"])  # the training split only
         history = model.fit(*args, callbacks=callbacks, **kwargs)
         interrupt.check()  # a stopped fit is not a result: the trial runs again on resume
         if ctx is not None and ctx.nan_at is not None:

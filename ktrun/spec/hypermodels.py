@@ -38,6 +38,8 @@ class HyperModelKind:
     #: may take any of the domain's; the others only a subset of the table's (the build has code
     #: for those values alone).
     widens: Mapping[str, Domain] = field(default_factory=dict)
+    #: Builds a `keras.applications` network that has ImageNet weights (`weights: imagenet`).
+    imagenet: bool = False
 
 
 def _hps(table: Mapping[str, dict[str, Any]]) -> dict[str, Hyperparameter]:
@@ -117,6 +119,7 @@ HYPERMODELS: Mapping[str, HyperModelKind] = {
             }
         ),
         widens={**_LEARNING_RATE, "top_dropout_rate": FRACTION},
+        imagenet=True,
     ),
 }
 
@@ -135,6 +138,14 @@ class HyperModelSpec(Strict):
     )
     classes: int | None = Field(
         None, ge=1, description="Output classes; unset: the data's number of classes."
+    )
+    weights: Literal["imagenet"] | None = Field(
+        None,
+        description=(
+            "efficientnet only. null: the EfficientNet is randomly initialised; imagenet (Keras "
+            "Tuner's own default): its ImageNet weights, loaded from the file Keras caches under "
+            "$KERAS_HOME/models (~/.keras/models), never downloaded by a run."
+        ),
     )
 
     @property

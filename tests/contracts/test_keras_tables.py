@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,7 +14,7 @@ from ktrun.analysis.shapes import infer
 from ktrun.analysis.size import count_params
 from ktrun.analysis.unroll import unroll
 from ktrun.layers import LAYER_TYPES, REGISTRY
-from ktrun.layers.applications import APPLICATIONS
+from ktrun.layers.applications import APPLICATIONS, IMAGENET_FILES, keras_models_dir
 from ktrun.spec import keras_names as kn
 from ktrun.spec.domains import LOSS_ARGS, SCHEDULE_ARGS
 from ktrun.spec.experiment import ExperimentSpec
@@ -651,3 +654,102 @@ def test_weights_counted_statically_are_the_ones_keras_holds(
     assert trace.failure is None
     counted = count_params(trace)
     assert (counted.total, counted.exact) == (keras.Model(inputs, out).count_params(), True)
+
+
+# ---------------------------------------------------------------- ImageNet weights files
+
+
+def _module_source(app: str) -> tuple[Any, str]:
+    import inspect
+
+    import keras
+
+    module = inspect.getmodule(getattr(keras.applications, app))
+    assert module is not None, app
+    source = inspect.getsource(module)
+    if "resnet.ResNet(" in source:  # the V2s build (and load) through resnet.ResNet
+        from keras.src.applications import resnet
+
+        module, source = resnet, source + inspect.getsource(resnet)
+    # adjacent string literals split over lines, joined as Python joins them
+    return module, re.sub(r'"\s*\n\s*f?"', "", source)
+
+
+def test_imagenet_file_table_covers_every_backbone_application() -> None:
+    assert set(IMAGENET_FILES) == set(APPLICATIONS)
+
+
+@pytest.mark.parametrize("app", sorted(APPLICATIONS))
+def test_imagenet_file_is_the_one_keras_get_file_caches(app: str) -> None:
+    """The name ktrun loads is the name Keras' application passes to `get_file` with
+    include_top=False (`cache_subdir="models"`), read from the application's own module."""
+    import inspect
+
+    import keras
+
+    module, source = _module_source(app)
+    assert 'cache_subdir="models"' in source, app
+    made = IMAGENET_FILES[app]
+    file = made.name(None, 224, 224)
+    assert file is not None, app
+    default_name = inspect.signature(getattr(keras.applications, app)).parameters["name"].default
+    if made.pattern.endswith("_tf_kernels_notop.h5"):
+        stem = file.removesuffix("_weights_tf_dim_ordering_tf_kernels_notop.h5")
+        # written out in full (VGG, DenseNet, Xception, Inception), or `weights_name=` (ResNet)
+        literal = f'"{file}"' in source or f'{file}"' in source
+        templated = f'weights_name="{stem}"' in source and (
+            'f"{weights_name}_weights_tf_dim_ordering_tf_kernels_notop.h5"' in source
+        )
+        assert literal or templated, (app, file)
+        if templated:
+            assert stem in module.WEIGHTS_HASHES, app
+    elif made.pattern.endswith("_notop.h5") and not made.alphas:
+        # EfficientNet, EfficientNetV2, ConvNeXt: the model's default name + "_notop.h5"
+        assert file == f"{default_name}_notop.h5", (app, default_name)
+        assert 'file_suffix = "_notop.h5"' in source and "file_name = name + file_suffix" in source
+    elif app == "MobileNet":
+        assert '"mobilenet_%s_%d_tf_no_top.h5" % (alpha_text, rows)' in source
+        assert "rows not in [128, 160, 192, 224]" in source and "rows = 224" in source
+        assert "alpha not in [0.25, 0.50, 0.75, 1.0]" in source
+        for alpha, text in (("1.0", "1_0"), ("0.75", "7_5"), ("0.50", "5_0")):
+            assert f'alpha == {alpha}:\n            alpha_text = "{text}"' in source, alpha
+        assert made.name(0.25, 160, 160) == "mobilenet_2_5_160_tf_no_top.h5"
+    elif app == "MobileNetV2":
+        assert '"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}_no_top.h5"' in source
+        assert "rows not in [96, 128, 160, 192, 224]" in source and "rows = 224" in source
+        assert "alpha not in [0.35, 0.50, 0.75, 1.0, 1.3, 1.4]" in source
+        assert made.name(0.35, 96, 96) == "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5"
+    else:  # MobileNetV3: fixed 224, its hash table names the widths
+        assert 'f"weights_mobilenet_v3_{model_name}_no_top_v2.h5"' in source
+        assert '"{}{}_224_{}_float".format(' in source
+        kind = "small" if app.endswith("Small") else "large"
+        widths = {k for k in module.WEIGHTS_HASHES if k.startswith(f"{kind}_224_")}
+        assert widths == {f"{kind}_224_{a}_float" for a in made.alphas}, widths
+    assert made.name(None, 31, 97) == file  # any other input loads the 224 file
+
+
+def test_keras_models_dir_is_where_keras_caches() -> None:
+    import keras
+
+    home = Path(keras.src.backend.config.keras_home()).expanduser()
+    if os.environ.get("KERAS_HOME") is None and os.access(home, os.W_OK):
+        assert keras_models_dir() == home / "models"
+
+
+def test_efficientnet_imagenet_rescaling_is_the_one_ktrun_folds() -> None:
+    """Keras' EfficientNet adds a Rescaling by 1/sqrt(stddev) when `weights == "imagenet"` only:
+    ktrun, loading by path, folds that factor into the Normalization (same constants)."""
+    from keras.src.applications import efficientnet
+
+    from ktrun.compiler.keras_model import IMAGENET_STDDEV_RGB
+
+    source = inspect_source(efficientnet)
+    assert 'if weights == "imagenet":' in source
+    assert "[1.0 / math.sqrt(stddev) for stddev in IMAGENET_STDDEV_RGB]" in source
+    assert tuple(efficientnet.IMAGENET_STDDEV_RGB) == IMAGENET_STDDEV_RGB
+
+
+def inspect_source(module: Any) -> str:
+    import inspect
+
+    return inspect.getsource(module)

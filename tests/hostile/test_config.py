@@ -138,3 +138,38 @@ def test_every_section_at_once_names_each_line(capsys: pytest.CaptureFixture[str
 
 def test_fixture_paths_exist() -> None:
     assert ERROR_FIXTURES and all((EXPERIMENTS / f"{n}.yaml").is_file() for n in ERROR_FIXTURES)
+
+
+# (weights, code, key): what a Backbone's `weights` may be made to say, on 32x32 grey images
+# mapped to RGB first, or left grey where the case is about channels
+HOSTILE_WEIGHTS: list[tuple[str, bool, str, str]] = [
+    ('"../../etc/passwd"', True, "backbone-weights-file", "model.layers.2.weights"),
+    ('"../../etc/x.weights.h5"', True, "weights-file-not-read", "model.layers.2.weights"),
+    ('"https://evil.example/x.h5"', True, "backbone-weights-download", "model.layers.2.weights"),
+    ("ImageNet", True, "backbone-weights-file", "model.layers.2.weights"),
+    ("imagenet", False, "backbone-channels", "model.layers.1.weights"),
+    ("a" * 100_000, True, "backbone-weights-file", "model.layers.2.weights"),
+]
+
+
+@pytest.mark.parametrize(
+    ("weights", "rgb", "code", "key"), HOSTILE_WEIGHTS, ids=["dotdot", "outside", "url", "case", "grey", "huge"]
+)
+def test_hostile_backbone_weights_are_named_and_clipped(
+    tmp_conf: Path, weights: str, rgb: bool, code: str, key: str
+) -> None:
+    from ktrun.pipeline import check_one
+    from tests.hostile.expect import problem
+
+    to_rgb = "    - {type: Conv2D, filters: 3, kernel_size: 1}\n" if rgb else ""
+    (tmp_conf / "experiment" / "case.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - override /data: digits\n  - override /model: none\n"
+        "model:\n  layers:\n    - {type: Resizing, height: 32, width: 32}\n"
+        f"{to_rgb}    - {{type: Backbone, application: MobileNetV2, weights: {weights}, pooling: avg}}\n"
+        "    - {type: Dense, units: 10, activation: softmax}\n",
+        encoding="utf-8",
+    )
+    report = check_one(["+experiment=case"], extra=[tmp_conf], data_roots=(tmp_conf,))
+    found = problem(report.problems, code, key=key)
+    assert len(found.message) < 600, "a hostile value is clipped in the message"
+    assert not [p for p in report.problems if p.code == "imagenet-weights-needed"]

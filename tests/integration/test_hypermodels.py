@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from ktrun.checks import CheckReport
 from ktrun.pipeline import check_one, run_experiment
 from ktrun.spec.hypermodels import HYPERMODELS
-from tests.conftest import CONF, REPO
+from tests.conftest import CONF, REPO, cache_imagenet_weights
 
 
 def experiment(
@@ -133,6 +134,20 @@ def test_a_replacement_the_hypermodels_build_cannot_use_is_refused(
         ),
         ("{hypermodel: {type: efficientnet}}", "", (32, 3), "hypermodel-input", ("model", "hypermodel")),
         (
+            "{hypermodel: {type: efficientnet, weights: imagenet}}",
+            "",
+            (32, 32, 1),
+            "hypermodel-input",
+            ("model", "hypermodel", "weights"),
+        ),
+        (
+            "{hypermodel: {type: xception, weights: imagenet}}",
+            "",
+            (32, 32, 3),
+            "hypermodel-weights",
+            ("model", "hypermodel", "weights"),
+        ),
+        (
             "{hypermodel: {type: resnet}, layers: [{type: Dense, units: 3}]}",
             "",
             (32, 32, 3),
@@ -220,3 +235,48 @@ def test_a_replaced_learning_rate_is_the_one_the_trial_trains_with(tmp_conf: Pat
     assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(1e-2)
     sep = [layer for layer in model.layers if isinstance(layer, keras.layers.SeparableConv2D)]
     assert sep and {layer.filters for layer in sep} == {32, 64}  # 1 block, then the exit's 2 x 32
+
+
+@pytest.mark.slow
+@pytest.mark.keras
+def test_hyper_efficientnet_with_imagenet_weights_loads_the_cached_file(
+    tmp_conf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`weights: imagenet` (Keras Tuner's own default): the EfficientNet HyperEfficientNet builds
+    holds the cached file's weights, its input Normalization the file's statistics (folded as
+    Keras' ImageNet model normalises), never re-adapted to the training data."""
+    import keras
+
+    from ktrun.compiler.plan import compile_plan
+    from ktrun.runtime.tuner import KtrunHyperModel
+
+    home = tmp_conf / "keras"
+    monkeypatch.setenv("KERAS_HOME", str(home))
+    experiment(tmp_conf, "{hypermodel: {type: efficientnet, weights: imagenet}}", "pin: {version: B0}")
+    (cached,) = cache_imagenet_weights(home, ["+experiment=hm"], [tmp_conf])
+    assert cached.name == "efficientnetb0_notop.h5"
+    report = check(tmp_conf)
+    assert report.checked is not None
+    hypermodel = KtrunHyperModel(compile_plan(report.checked))
+    hp = keras_tuner_hp(hypermodel)
+    model = hypermodel.build(hp)
+    source = keras.applications.EfficientNetB0(
+        include_top=False, weights=str(cached), input_shape=(224, 224, 3)
+    )
+    stem = model.get_layer("stem_conv").get_weights()[0]
+    np.testing.assert_array_equal(stem, source.get_layer("stem_conv").get_weights()[0])
+    norm = next(x for x in model.layers if isinstance(x, keras.layers.Normalization))
+    before = norm.get_weights()
+    x = np.random.default_rng(0).random((4, 32, 32, 3), dtype=np.float32)
+    y = np.eye(3, dtype=np.float32)[[0, 1, 2, 0]]
+    hypermodel.fit(hp, model, x, y, epochs=1, verbose=0)
+    for a, b in zip(before, norm.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # Keras Tuner never adapts it; neither does ktrun
+
+
+def keras_tuner_hp(hypermodel: Any) -> Any:
+    import keras_tuner as kt
+
+    hp = kt.HyperParameters()
+    hypermodel.declare_hyperparameters(hp)
+    return hp

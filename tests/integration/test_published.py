@@ -18,7 +18,7 @@ import pytest
 
 from ktrun.pipeline import run_experiment
 from ktrun.results import files, plots
-from tests.conftest import CONF, REPO
+from tests.conftest import CONF, REPO, cache_imagenet_weights
 
 PUBLISHED = REPO / "examples" / "published"
 NAMES = sorted(p.stem for p in (PUBLISHED / "experiment").glob("*.yaml"))
@@ -104,6 +104,9 @@ def test_published_experiment_runs_one_tiny_trial(
     run_dir = tmp_path / "run"
     epochs = EPOCHS_TUNED.get(name, ["fit.epochs=1"])
     overrides = [f"+experiment={name}", *TINY, *epochs, *SMALL.get(name, [])]
+    # ImageNet weights load from Keras' cache: a fresh one, with random weights under their names
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    cache_imagenet_weights(tmp_path / "keras", overrides, [PUBLISHED])
     overrides.append(f"tuner.state_dir={tmp_path / 'state'}")
     rc = run_experiment(overrides, CONF, [PUBLISHED], run_dir)
     summary = json.loads((run_dir / "summary.json").read_text())
