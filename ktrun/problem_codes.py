@@ -133,14 +133,10 @@ GROUPS: dict[str, dict[str, str]] = {
         "backbone-weights-download": "Backbone weights given as a URL, which a run would download",
         "backbone-weights-file": "Backbone weights that are not an existing `.weights.h5` file",
         "weights-file-not-read": "`ktrun check` did not look at a weights file outside the project",
-        "imagenet-weights-alpha": "`weights: imagenet` on a MobileNet width (`alpha`) Keras has no "
-        "ImageNet weights for",
-        "imagenet-weights-needed": "the run loads ImageNet weights from Keras' cache: the file it needs "
-        "(check does not look there)",
-        "imagenet-weights-missing": "at run time, before the first trial: an ImageNet weights file is not "
-        "in Keras' cache (with the command that fetches it)",
-        "imagenet-weights-unreadable": "at run time, before the first trial: a cached ImageNet weights file "
-        "is not a readable HDF5 file",
+        "imagenet-weights-alpha": "`weights: imagenet` on a MobileNet width (alpha) with no ImageNet weights",
+        "imagenet-weights-needed": "the ImageNet weights file a run loads from Keras' cache (not looked for)",
+        "imagenet-weights-missing": "a run's ImageNet weights file is not in Keras' cache (before any trial)",
+        "imagenet-weights-unreadable": "a run's cached ImageNet weights file is no readable weights file",
         "hypermodel-weights": "`weights` on a HyperModel whose network has no ImageNet weights",
         "hypermodel-input": "a HyperModel gets samples that are not images (rank 3) of its minimum size",
         "hypermodel-labels": "a HyperModel (softmax, categorical_crossentropy) without one-hot class labels",

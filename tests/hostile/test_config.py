@@ -153,7 +153,9 @@ HOSTILE_WEIGHTS: list[tuple[str, bool, str, str]] = [
 
 
 @pytest.mark.parametrize(
-    ("weights", "rgb", "code", "key"), HOSTILE_WEIGHTS, ids=["dotdot", "outside", "url", "case", "grey", "huge"]
+    ("weights", "rgb", "code", "key"),
+    HOSTILE_WEIGHTS,
+    ids=["dotdot", "outside", "url", "case", "grey", "huge"],
 )
 def test_hostile_backbone_weights_are_named_and_clipped(
     tmp_conf: Path, weights: str, rgb: bool, code: str, key: str
