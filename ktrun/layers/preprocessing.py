@@ -6,7 +6,8 @@ random augmentations (active in training only) keep the image's shape, and Rando
 mean and variance are adapted to each trial's training split (`adapt_layers` in the builder, never
 the validation data), unless they are given (Keras' `mean` and `variance`) or `adapt: false`
 leaves them at Keras' start, mean 0 and variance 1: an identity, as in a published model that never
-calls `adapt`. TextVectorization, adapted to text, is not here yet.
+calls `adapt`. TextVectorization turns a string per sample (a csv text column, `data.columns`)
+into token ids or token counts; its vocabulary is likewise adapted to each trial's training split.
 """
 
 from __future__ import annotations
@@ -69,6 +70,69 @@ class Normalization(LayerSpec):
         description="Learn mean and variance from each trial's training split (the default without "
         "`mean`/`variance`); `false` leaves Keras' mean 0 and variance 1: the layer changes nothing.",
     )
+
+
+class TextVectorization(LayerSpec):
+    """Strings to token ids (`output_mode: int`) or to one value per vocabulary entry; the
+    vocabulary is learnt from the training split before each trial trains (Keras' `adapt`).
+    Ids 0 (padding) and 1 (out of vocabulary) are reserved, so an Embedding after it needs
+    `input_dim` >= `max_tokens`."""
+
+    type: Literal["TextVectorization"]
+    max_tokens: IntArg | None = Field(
+        None, description="Vocabulary size, padding and out-of-vocabulary included (unset: no limit)."
+    )
+    output_mode: StrArg = Field(
+        "int", description="int: a sequence of token ids; multi_hot, count or tf_idf: one value per token."
+    )
+    output_sequence_length: IntArg | None = Field(
+        None, description="output_mode int: pad or cut each sequence to this length."
+    )
+    standardize: StrArg = Field(
+        "lower_and_strip_punctuation",
+        description="lower_and_strip_punctuation, lower, strip_punctuation or none.",
+    )
+    split: StrArg = Field("whitespace", description="whitespace, character or none.")
+    ngrams: IntArg | None = Field(None, description="Also count runs of up to this many tokens.")
+    pad_to_max_tokens: BoolArg = Field(
+        False, description="multi_hot, count, tf_idf: always `max_tokens` values per sample."
+    )
+
+
+def _text_vectorized(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
+    """One string per sample, () or (1,) (a csv text column), as Keras' symbolic shapes say:
+    int mode drops the trailing 1 for the sequence axis; the other modes append one value per
+    token, which is a known size only with `pad_to_max_tokens`."""
+    if shape not in ((), (1,)):
+        return ShapeFailure(
+            "rank-mismatch",
+            layer,
+            f"TextVectorization reads one string per sample, () or (1,), but receives {format_shape(shape)}",
+            "feed it a text column of the csv (data.columns: {name: text}) as a model input",
+        )
+    args = layer.args
+    if args["output_mode"] == "int":
+        return (size(args.get("output_sequence_length")),)
+    if args["pad_to_max_tokens"] is not True or args.get("max_tokens") is None:
+        return ShapeFailure(
+            "text-vectorization-width",
+            layer,
+            f"TextVectorization with output_mode {args['output_mode']} gives as many values as the "
+            "vocabulary it learns, which no layer after it can be built for",
+            "set max_tokens and pad_to_max_tokens: true (max_tokens values per sample)",
+            "pad_to_max_tokens",
+        )
+    return (*shape, size(args["max_tokens"]))
+
+
+def _text_vectorization_kwargs(layer: ConcreteLayer) -> dict[str, Any]:
+    """`none` is Keras' None (no standardization, no split), which YAML's null cannot say here
+    (an unset argument keeps Keras' default)."""
+    kwargs = keras_kwargs(layer)
+    for arg in ("standardize", "split"):
+        if kwargs.get(arg) == "none":
+            kwargs[arg] = None
+    return kwargs
 
 
 def _normalization_params(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
@@ -230,6 +294,8 @@ def _normalization_kwargs(layer: ConcreteLayer) -> dict[str, Any]:
 _IMAGE = spatial(2, same_shape)
 _FACTOR = Domain("float", "a number in [0, 1]", lo=0, hi=1)
 _MODES = ("horizontal", "vertical", "horizontal_and_vertical")
+_TEXT_MODES = ("int", "multi_hot", "count", "tf_idf")
+_STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation", "none")
 _INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5", "area")
 
 TYPES = (
@@ -240,6 +306,21 @@ TYPES = (
         kwargs=_normalization_kwargs,
         domains={"invert": BOOL, "adapt": BOOL, "mean": NUMBER, "variance": POSITIVE},
         params=_normalization_params,
+    ),
+    LayerType(
+        spec=TextVectorization,
+        shape=_text_vectorized,
+        kwargs=_text_vectorization_kwargs,
+        domains={
+            "max_tokens": Domain("int", "an integer from 3 (padding, unknown, one token)", lo=3),
+            "output_mode": Domain("str", "an output mode", names=_TEXT_MODES),
+            "output_sequence_length": POSITIVE_INT,
+            "standardize": Domain("str", "a standardization", names=_STANDARDIZE),
+            "split": Domain("str", "a split", names=("whitespace", "character", "none")),
+            "ngrams": POSITIVE_INT,
+            "pad_to_max_tokens": BOOL,
+        },
+        shape_args=("output_mode", "output_sequence_length", "max_tokens", "pad_to_max_tokens"),
     ),
     LayerType(
         spec=Resizing,

@@ -195,6 +195,7 @@ EXAMPLES: dict[str, tuple[tuple[int, ...], dict[str, object]]] = {
     "Cropping2D": ((9, 8, 1), {"cropping": [1, 3]}),
     "Rescaling": ((4, 4, 3), {"scale": 0.00392}),
     "Normalization": ((5, 3), {"axis": [1, 2]}),
+    "TextVectorization": ((1,), {"max_tokens": 50, "output_sequence_length": 7, "ngrams": 2}),
     "Resizing": ((9, 9, 3), {"height": 4, "width": 6}),
     "CenterCrop": ((9, 9, 3), {"height": 4, "width": 6}),
     "RandomFlip": ((8, 8, 3), {"mode": "horizontal"}),
@@ -207,6 +208,40 @@ EXAMPLES: dict[str, tuple[tuple[int, ...], dict[str, object]]] = {
     "RandomGrayscale": ((8, 8, 3), {"factor": 0.3}),
     "Backbone": ((40, 33, 3), {"application": "MobileNetV2", "alpha": 0.35}),
 }
+
+#: Layers that read strings (a csv text column), not numbers.
+STRING_INPUTS = frozenset({"TextVectorization"})
+
+
+@pytest.mark.parametrize(
+    ("shape", "args"),
+    [
+        ((), {"output_sequence_length": 4}),
+        ((1,), {}),
+        ((), {"max_tokens": 9, "output_mode": "multi_hot", "pad_to_max_tokens": True}),
+        ((1,), {"max_tokens": 9, "output_mode": "tf_idf", "pad_to_max_tokens": True}),
+        ((1,), {"max_tokens": 9, "output_mode": "count", "pad_to_max_tokens": True, "split": "character"}),
+        ((1,), {"standardize": "none", "split": "none", "output_sequence_length": 3}),
+    ],
+)
+def test_text_vectorization_shapes_agree_with_keras(shape: tuple[int, ...], args: dict[str, object]) -> None:
+    """Each output mode on both ways of holding one string per sample, and `none` as Keras' None."""
+    import keras
+
+    from ktrun.compiler.keras_model import make_layer
+
+    spec = ExperimentSpec.model_validate(
+        {"experiment": {"name": "t"}, "model": {"layers": [{"type": "TextVectorization", **args}]}}
+    )
+    (layer,) = unroll(spec.model.layers, {})
+    built = make_layer(None, layer, shape)
+    model = keras.Sequential([keras.Input(shape, dtype="string"), built])
+    trace = infer(shape, [layer])
+    assert trace.failure is None
+    assert tuple(model.output_shape[1:]) == trace.output
+    assert count_params(trace).total == model.count_params() == 0
+    if args.get("standardize") == "none":
+        assert built.get_config()["standardize"] is None and built.get_config()["split"] is None
 
 
 #: Layers that read several inputs: (per-sample input shapes, arguments). One input is self-attention.
@@ -260,7 +295,8 @@ def test_each_layer_type_builds_and_its_shape_rule_agrees_with_keras() -> None:
         )
         (layer,) = unroll(spec.model.layers, {})
         built = make_layer(None, layer, shape)  # no plan: Keras' own layers
-        model = keras.Sequential([keras.Input(shape), built])
+        dtype = "string" if name in STRING_INPUTS else None
+        model = keras.Sequential([keras.Input(shape, dtype=dtype), built])
         trace = infer(shape, [layer])
         assert trace.failure is None, name
         assert tuple(model.output_shape[1:]) == trace.output, name
