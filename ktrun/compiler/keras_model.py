@@ -21,6 +21,7 @@ import numpy as np
 
 from ktrun.analysis.unroll import computed, output_nodes, unroll
 from ktrun.compiler.plan import HpDecl, Plan
+from ktrun.data.columns import DTYPES, input_kinds
 from ktrun.layers.applications import IMAGENET, imagenet_fetch, imagenet_file, keras_models_dir
 from ktrun.layers.base import ConcreteLayer
 from ktrun.layers.shape_math import Shape
@@ -64,7 +65,11 @@ def build_graph(plan: Plan, point: Mapping[str, Scalar]) -> tuple[list[Any], lis
     its keyword arguments), called on the nodes it reads."""
     model = plan.spec.model
     names = model.input_names
-    tensors: dict[str, Any] = {n: keras.Input(shape=plan.checked.input_shapes[n], name=n) for n in names}
+    kinds = input_kinds(plan.spec.data, model)  # a csv's categorical ids and text strings
+    tensors: dict[str, Any] = {
+        n: keras.Input(shape=plan.checked.input_shapes[n], name=n, dtype=DTYPES[kinds.get(n, "numeric")])
+        for n in names
+    }
     inputs = [tensors[n] for n in names]
     layers = unroll(model.layers, point, inputs=names)
     for c in layers:
@@ -357,13 +362,30 @@ def build_model(plan: Plan, point: Mapping[str, Scalar]) -> keras.Model:
 
 
 def adapt_layers(model: keras.Model, x_train: Any) -> None:
-    """Adapt every Normalization layer of a built model to the trial's training x (never the
-    validation data), each on the values that reach it: x through the layers before it. One
+    """Adapt every Normalization and TextVectorization layer of a built model to the trial's
+    training x (never the validation data), each on the values that reach it: x through the
+    layers before it, or, for one that reads a model input, that input's rows. A Normalization
     given its mean and variance (or `adapt: false`, mean 0 and variance 1) is left as it is."""
     for layer in model.layers:
-        if isinstance(layer, keras.layers.Normalization) and layer.input_mean is None:
-            before = keras.Model(model.inputs, layer.input)
-            layer.adapt(before.predict(x_train, verbose=0))
+        text = isinstance(layer, keras.layers.TextVectorization)
+        if text or (isinstance(layer, keras.layers.Normalization) and layer.input_mean is None):
+            fed = [t for t in model.inputs if t is layer.input]
+            if fed and isinstance(x_train, Mapping):
+                layer.adapt(x_train[fed[0].name])
+            else:
+                layer.adapt(keras.Model(model.inputs, layer.input).predict(x_train, verbose=0))
+
+
+def feedable(x: Any) -> Any:
+    """Arrays as `fit` takes them: numpy strings (a csv's text column) become string tensors,
+    which Keras' array adapter does not make itself."""
+    import tensorflow as tf
+
+    if isinstance(x, Mapping):
+        return {k: feedable(v) for k, v in x.items()}
+    if isinstance(x, np.ndarray) and x.dtype.kind in "US":
+        return tf.constant(x)
+    return x
 
 
 def build_hypermodel(plan: Plan, hp: kt.HyperParameters) -> keras.Model:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ktrun import problems as pb
+from ktrun.data.columns import misplaced
 from ktrun.data.named import Arrays, needs_npz, primary, shapes_of
 from ktrun.data.raw import DataError, DataInfo
 from ktrun.data.sources import source_for
@@ -31,7 +32,7 @@ def describe(
     arrays of a model with several inputs or outputs (the first input's and output's are checked
     as x and y; the others are described by their headers).
     """
-    wrong = needs_npz(data, arrays)
+    wrong = needs_npz(data, arrays) or misplaced(data, arrays)
     if wrong is not None:
         return DataInfo(None, data.num_classes, wrong.problems)
     data = primary(data, arrays)
@@ -43,6 +44,10 @@ def describe(
     if outside is not None:
         known = source.known(data)
         return DataInfo(known.input_shape, known.num_classes, [outside], known.target_shape)
+    if arrays is not None and data.source == "csv":
+        from ktrun.data.prepare import describe_table  # numpy: only when a file is read
+
+        return describe_table(source, data, seed, arrays, CHECK_BUDGET)
     info = source.describe(data, seed, CHECK_BUDGET)
     if arrays is not None and not info.problems:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ktrun.data.columns import misplaced, table_of
 from ktrun.data.named import Arrays, needs_npz, primary, read_extras
 from ktrun.data.prepare import Dataset, prepare
 from ktrun.data.raw import DataError
@@ -30,14 +31,16 @@ def load_dataset(
     `data.num_classes`, then to max label + 1). `keras_loader(source)` downloads a built-in data set
     when `data.path` is unset; the runtime passes one so this module never imports Keras.
     """
-    wrong = needs_npz(data, arrays)
+    wrong = needs_npz(data, arrays) or misplaced(data, arrays)
     if wrong is not None:
         raise wrong
     data = primary(data, arrays)
     raw = source_for(data.source).load(data, keras_loader=keras_loader)
-    extras = read_extras(data, arrays, raw.x_shape[0]) if arrays is not None else None
+    table = table_of(data, arrays, raw)
+    extras = read_extras(data, arrays, raw.x_shape[0]) if arrays is not None and table is None else None
     classes = num_classes if num_classes is not None else data.num_classes
-    return prepare(raw, data, tuple(int(d) for d in input_shape), classes, seed, arrays, extras)
+    shape = tuple(int(d) for d in input_shape)
+    return prepare(raw, data, shape, classes, seed, arrays, extras, table)
 
 
 __all__ = ["DataError", "Dataset", "KerasLoader", "load_dataset"]

@@ -35,6 +35,8 @@ class Feed:
     name: str  # the model input's name or the output layer's name (Keras' keys for fit)
     array: str
     where: KeyPath
+    #: csv: the numeric columns an input lists (`model.inputs.<name>.columns`).
+    columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,8 @@ def arrays_of(model: ModelSpec) -> Arrays | None:
     if not model.inputs and not named_outputs:
         return None
     inputs = tuple(
-        Feed("input", n, i.array or n, ("model", "inputs", n, "array")) for n, i in model.inputs.items()
+        Feed("input", n, i.array or n, ("model", "inputs", n, "array"), tuple(i.columns or ()))
+        for n, i in model.inputs.items()
     )
     outputs = tuple(
         Feed("output", o.layer, o.target or o.layer, ("model", "outputs", k, "target"))
@@ -75,8 +78,11 @@ def primary(data: DataSpec, arrays: Arrays | None) -> DataSpec:
 
 
 def needs_npz(data: DataSpec, arrays: Arrays | None) -> DataError | None:
-    """Named arrays come from an .npz; other sources hold one x and one y."""
+    """Named arrays come from an .npz; a csv feeds named inputs from its columns
+    (`ktrun.data.columns`) and one output; other sources hold one x and one y."""
     if arrays is None or data.source == "npz":
+        return None
+    if data.source == "csv" and not csv_outputs(arrays):
         return None
     names = ", ".join(f.array for f in (*arrays.inputs, *arrays.outputs))
     return DataError(
@@ -91,6 +97,11 @@ def needs_npz(data: DataSpec, arrays: Arrays | None) -> DataError | None:
             )
         ]
     )
+
+
+def csv_outputs(arrays: Arrays) -> bool:
+    """Whether the model wants labels a csv does not name: several outputs, or a `target`."""
+    return len(arrays.outputs) > 1 or any(f.array != f.name for f in arrays.outputs)
 
 
 def read_extras(data: DataSpec, arrays: Arrays, rows: int) -> dict[str, Array]:

@@ -12,15 +12,19 @@ the source (and line, for csv), so the user can find them. `ktrun check` runs th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ktrun import problems as pb
+from ktrun.data import columns
+from ktrun.data.columns import ColumnInput
 from ktrun.data.named import Arrays
 from ktrun.data.raw import DataError, DataInfo, Raw
+from ktrun.data.sources.base import DataSource
 from ktrun.data.target import Expect
 from ktrun.data.validate import Labels, as_numbers, check_x, check_y, row_count
 from ktrun.problems import Problem
@@ -109,9 +113,8 @@ def validate(
             ]
         )
     reading = raw.x is not None or y is not None
-    order = np.random.default_rng(seed).permutation(n) if reading else np.arange(0)
+    order = _rows(n, data, seed)[0] if reading else np.arange(0)
     used = min(n, data.limit) if data.limit is not None else n
-    order = order[:used]
     n_val = round(used * data.validation_split) if data.validation_split > 0 else 0
     problems: list[Problem] = []
     if used == 0 or (data.validation_split > 0 and n_val in (0, used)):
@@ -139,6 +142,39 @@ def validate(
     return _Valid(order, x, labels, problems)
 
 
+def _rows(n: int, data: DataSpec, seed: int) -> tuple[NDArray[np.intp], int]:
+    """The rows the search uses, in its order (shuffled, limited), and how many of the last
+    are the validation rows."""
+    used = min(n, data.limit) if data.limit is not None else n
+    order = np.random.default_rng(seed).permutation(n)[:used]
+    return order, round(used * data.validation_split) if data.validation_split > 0 else 0
+
+
+def describe_table(source: DataSource, data: DataSpec, seed: int, arrays: Arrays, budget: int) -> DataInfo:
+    """`ktrun check`'s view of a csv feeding named inputs: the run's layout of its columns, its
+    validation of the numeric ones, and each categorical column's vocabulary, learnt from the
+    training rows as the run learns it."""
+    known = source.known(data)
+    try:
+        raw = source.load(data, budget)
+        table = columns.table_of(data, arrays, raw)
+    except DataError as e:
+        return DataInfo(known.input_shape, known.num_classes, e.problems)
+    assert table is not None and raw.x is not None
+    info = inspect(numeric_raw(raw, table), data, seed, known.num_classes)
+    order, n_val = _rows(raw.x_shape[0], data, seed)
+    train = raw.x[order[: len(order) - n_val]]
+    vocabs = {
+        i.name: columns.vocabulary(i, train[:, i.columns[0]]) for i in table if i.kind == "categorical"
+    }
+    found = [columns.constant(i, vocabs[i.name]) for i in table if i.name in vocabs]
+    info.problems += [*columns.unread(table, raw.columns), *(p for p in found if p is not None)]
+    shapes = {i.name: i.shape for i in table}
+    info.arrays = {f.array: shapes[f.name] for f in arrays.inputs if f.name in shapes}
+    info.columns = columns.describe(table, vocabs)
+    return info
+
+
 def prepare(
     raw: Raw,
     data: DataSpec,
@@ -147,26 +183,46 @@ def prepare(
     seed: int,
     arrays: Arrays | None = None,
     extras: dict[str, Array] | None = None,
+    table: Sequence[ColumnInput] | None = None,
 ) -> Dataset:
-    """The search's arrays, or one `DataError` listing everything wrong with the rows it would use."""
-    valid = validate(raw, data, input_shape, num_classes, seed)
+    """The search's arrays, or one `DataError` listing everything wrong with the rows it would use.
+
+    `table`: a csv's columns laid out as named inputs (`ktrun.data.columns`); x is then the
+    numeric block, validated as numbers, and every input's arrays come from the table."""
+    cells = raw.x
+    if table is not None:
+        raw = numeric_raw(raw, table)
+    valid = validate(raw, data, input_shape if table is None else None, num_classes, seed)
     n, used = raw.x_shape[0], len(valid.order)
     n_val = round(used * data.validation_split) if data.validation_split > 0 else 0
     n_train = used - n_val
-    named = _named(raw, data, valid, arrays, extras or {}, n_train, n_val) if arrays is not None else None
+    named = (
+        _named(raw, data, valid, arrays, extras or {}, n_train, n_val)
+        if arrays is not None and table is None
+        else None
+    )
     if valid.problems:
         raise DataError(valid.problems)
     x, labels = valid.x, valid.labels
     assert x is not None  # no problems means every check passed (and the run reads everything)
     x_train, x_val = _normalize(data.normalize, x[:n_train], x[n_train:] if n_val else None)
+    told: tuple[Problem, ...] = ()
+    if table is not None and cells is not None:
+        fed, vocabs = columns.encode(table, cells[valid.order], x, n_train, n_val)
+        for i in table:
+            if i.kind == "numeric":
+                fed[i.name] = _normalize(data.normalize, *fed[i.name])
+        named = [fed, {}]
+        found = [columns.constant(i, vocabs[i.name]) for i in table if i.name in vocabs]
+        told = (*columns.unread(table, raw.columns), *(p for p in found if p is not None))
     if labels is None:  # reconstruction: the target is the input, normalised the same way
         return Dataset(x_train, x_train, x_val, x_val, input_shape, None, raw.describe(n, used))
     assert labels.values is not None
     y = encode(labels, Expect.of(data, num_classes))
     classes = labels.classes
-    warnings = _missing_classes(labels.values[:n_train], classes, data.labels) if classes else ()
+    warnings = told + (_missing_classes(labels.values[:n_train], classes, data.labels) if classes else ())
     if named is not None and arrays is not None:  # the first input and output, first
-        for feed in arrays.inputs[:1]:
+        for feed in arrays.inputs[:1] if table is None else ():
             named[0] = {feed.name: (x_train, x_val), **named[0]}
         for feed in arrays.outputs[:1]:
             named[1] = {feed.name: (y[:n_train], y[n_train:] if n_val else None), **named[1]}
@@ -181,6 +237,12 @@ def prepare(
         warnings=warnings,
         named=(named[0], named[1]) if named is not None else None,
     )
+
+
+def numeric_raw(raw: Raw, table: Sequence[ColumnInput]) -> Raw:
+    """A csv's `Raw` with x cut to the columns its numeric inputs read: the ones that must be numbers."""
+    assert raw.x is not None  # a csv is always read
+    return replace(raw, x=raw.x[:, columns.numeric_block(table)])
 
 
 def encode(labels: Labels, want: Expect) -> Array:

@@ -32,6 +32,8 @@ class DataInfo:
     target_shape: tuple[int, ...] | None = None
     #: Per-sample shapes of the source's named arrays (npz), for models with several inputs.
     arrays: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    #: csv with named inputs: which columns feed which input, and of what kind (check's data line).
+    columns: str = ""
 
 
 @dataclass
@@ -48,6 +50,8 @@ class Raw:
     note: str = ""  # e.g. how csv text labels were mapped to ids
     shape: tuple[int, ...] | None = None  # x's shape when x is not read
     y_stored: tuple[int, ...] | None = None  # y's shape when y is not read
+    columns: tuple[str, ...] = ()  # csv: the header names of x's columns ...
+    label_name: str = ""  # ... and of the label column
 
     @property
     def x_shape(self) -> tuple[int, ...]:

@@ -147,4 +147,5 @@ def _data(ctx: Ctx) -> str:
     else:
         inputs = "input " + (format_shape(ctx.input_shape) if ctx.input_shape is not None else "unknown")
     binary = one_unit(ctx, kn.LOSSES.get(ctx.spec.model.compile.loss.name))
-    return f"{inputs}; " + describe(ctx.expect, ctx.target_shape, ctx.data.num_classes, binary)
+    columns = f"; {ctx.data.columns}" if ctx.data.columns else ""  # a csv's column kinds
+    return f"{inputs}; " + describe(ctx.expect, ctx.target_shape, ctx.data.num_classes, binary) + columns

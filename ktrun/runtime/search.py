@@ -167,7 +167,7 @@ def _search(
     import keras
     import keras_tuner as kt
 
-    from ktrun.compiler.keras_model import declare_hyperparameters
+    from ktrun.compiler.keras_model import declare_hyperparameters, feedable
     from ktrun.runtime import interrupt, kt_compat
     from ktrun.runtime.oracles import make_oracle
     from ktrun.runtime.tuner import DiskStop, KtrunHyperband, KtrunHyperModel, KtrunTuner
@@ -222,7 +222,7 @@ def _search(
         # for TensorBoard's HParams view.
         fit_kwargs["callbacks"] = [keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"))]
     if data.x_val is not None:
-        fit_kwargs["validation_data"] = (data.inputs(validation=True), data.targets(validation=True))
+        fit_kwargs["validation_data"] = (feedable(data.inputs(validation=True)), data.targets(validation=True))
     # Everything allocated so far lives for the whole search: keep the collector off it, so
     # Keras Tuner's per-trial `gc.collect()` only scans what the trial itself created.
     gc.collect()
@@ -232,7 +232,7 @@ def _search(
     try:
         with interrupt.handlers():
             try:
-                tuner.search(data.inputs(), data.targets(), verbose=0, **fit_kwargs)
+                tuner.search(feedable(data.inputs()), data.targets(), verbose=0, **fit_kwargs)
             except interrupt.SearchInterrupted:
                 status, reason = "interrupted", None
             except DiskStop as e:

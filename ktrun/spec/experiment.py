@@ -79,6 +79,14 @@ class DataSpec(Strict):
     x_key: str = "x"
     y_key: str = "y"
     label_column: str | int = Field(-1, description="csv: the label column (name or index).")
+    columns: dict[str, Literal["numeric", "categorical", "text"]] = Field(
+        default_factory=dict,
+        description=(
+            "csv: the kind of each column that is not numeric, by name: categorical (integer ids, "
+            "0 for a value the training rows do not have) or text (strings, for TextVectorization); "
+            "each feeds its own model input (model.inputs). Unlisted columns are numeric."
+        ),
+    )
     validation_split: float = Field(0.2, ge=0.0, lt=1.0)
     normalize: Literal["none", "scale", "standardize"] = Field(
         "scale",
@@ -399,7 +407,16 @@ class InputSpec(Strict):
     """One named model input: which array feeds it."""
 
     array: str | None = Field(
-        None, description="data.source npz: the array that feeds this input (default: its name)."
+        None,
+        description="npz: the array that feeds this input; csv: the column (default: its name).",
+    )
+    columns: list[str] | None = Field(
+        None,
+        min_length=1,
+        description=(
+            "csv: the numeric columns that feed this input, in order. Unset, an input whose name "
+            "(or `array`) is no column takes every numeric column no other input reads."
+        ),
     )
     shape: list[int] | None = Field(
         None, min_length=1, description="Per-sample shape; read from the data if unset."

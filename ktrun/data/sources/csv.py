@@ -1,7 +1,9 @@
 """`data.source: csv`: a utf-8 table with a header row; the label column by name or index.
 
-Cells are read as text; features must parse as numbers, labels may be text (`setosa`) for
-classification, mapped to ids of their sorted names. Empty and NA-like cells are missing values.
+Cells are read as text; features must parse as numbers unless `data.columns` makes them
+categorical or text (`ktrun.data.columns` lays those out as named model inputs), labels may be text
+(`setosa`) for classification, mapped to ids of their sorted names. Empty and NA-like cells are
+missing values.
 """
 
 from __future__ import annotations
@@ -49,7 +51,11 @@ class CsvFile(DataSource):
                 shown_names = ", ".join(f"{shown(n, 30)}={i}" for i, n in enumerate(names[:10]))
                 note = f"; labels {shown_names}{', ...' if len(names) > 10 else ''}"
         label_path: KeyPath = ("data", "label_column")
-        return Raw(x, y, f"csv from {shown_path(path)}", None, PATH, label_path, table.lines, note)
+        names = tuple(h for i, h in enumerate(header) if i != label)
+        return Raw(
+            x, y, f"csv from {shown_path(path)}", None, PATH, label_path, table.lines, note,
+            columns=names, label_name=header[label],
+        )
 
 
 def _class_ids(y: Array) -> tuple[Array, list[str]]:
