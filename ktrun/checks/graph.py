@@ -61,6 +61,37 @@ def check_graph(ctx: Ctx) -> Iterator[Problem]:
             )
     yield from _unused(ctx)
     yield from _named_outputs(ctx)
+    yield from _vocabulary(ctx)
+
+
+def _vocabulary(ctx: Ctx) -> Iterator[Problem]:
+    """An Embedding looks up ids below its `input_dim`; a larger one fails mid-training (on the
+    CPU) or silently reads zeros (on a GPU). Ids come from a TextVectorization (below its
+    `max_tokens`) or a csv's categorical column (its training values + 1), checked here on the
+    reference point."""
+    trace = ctx.feasibility.reference_trace if ctx.input_shapes is not None else None
+    if trace is None or not trace.steps:
+        return
+    for c, _ in trace.steps:
+        dim = c.args.get("input_dim")
+        if c.layer.type != "Embedding" or not isinstance(dim, int) or not c.inputs:
+            continue
+        source = trace.producer(c.inputs[0])
+        if source is None:
+            ids = ctx.data.vocabularies.get(c.inputs[0])
+            what = f"model input `{c.inputs[0]}` gives ids 0-{ids - 1} (its categorical column)"
+        elif source.layer.type == "TextVectorization" and source.args.get("output_mode") == "int":
+            ids = source.args.get("max_tokens")
+            what = f"{source.label} gives ids below its max_tokens {ids}"
+        else:
+            continue
+        if isinstance(ids, int) and dim < ids:
+            yield pb.error(
+                "embedding-vocabulary",
+                (*c.path, "input_dim"),
+                f"{c.label} has input_dim {dim}, but {what}",
+                f"set input_dim to {ids} or more (or the same `$name` as the ids' source)",
+            )
 
 
 def _unknown(name: str, path: KeyPath, known: list[str], comes_later: bool, block: bool) -> Problem:

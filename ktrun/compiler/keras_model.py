@@ -369,11 +369,25 @@ def adapt_layers(model: keras.Model, x_train: Any) -> None:
     for layer in model.layers:
         text = isinstance(layer, keras.layers.TextVectorization)
         if text or (isinstance(layer, keras.layers.Normalization) and layer.input_mean is None):
-            fed = [t for t in model.inputs if t is layer.input]
-            if fed and isinstance(x_train, Mapping):
-                layer.adapt(x_train[fed[0].name])
-            else:
-                layer.adapt(keras.Model(model.inputs, layer.input).predict(x_train, verbose=0))
+            _adapt(model, layer, x_train)
+
+
+def _adapt(model: keras.Model, layer: Any, x_train: Any) -> None:
+    """`layer.adapt` on what reaches it: a model input's rows, or x through the layers before."""
+    fed = [t for t in model.inputs if t is layer.input]
+    if fed and isinstance(x_train, Mapping):
+        layer.adapt(x_train[fed[0].name])
+    else:
+        layer.adapt(keras.Model(model.inputs, layer.input).predict(x_train, verbose=0))
+
+
+def adapt_vocabularies(model: keras.Model, x_train: Any) -> None:
+    """A model rebuilt from a checkpoint (the best trial's) has its weights, Normalization's
+    statistics among them, but not TextVectorization's vocabulary, which is no weight: learn it
+    again from the same training split, which gives the same vocabulary."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.TextVectorization):
+            _adapt(model, layer, x_train)
 
 
 def feedable(x: Any) -> Any:

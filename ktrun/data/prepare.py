@@ -172,6 +172,7 @@ def describe_table(source: DataSource, data: DataSpec, seed: int, arrays: Arrays
     shapes = {i.name: i.shape for i in table}
     info.arrays = {f.array: shapes[f.name] for f in arrays.inputs if f.name in shapes}
     info.columns = columns.describe(table, vocabs)
+    info.vocabularies = {name: len(v.values) + 1 for name, v in vocabs.items()}
     return info
 
 

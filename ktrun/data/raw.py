@@ -34,6 +34,8 @@ class DataInfo:
     arrays: dict[str, tuple[int, ...]] = field(default_factory=dict)
     #: csv with named inputs: which columns feed which input, and of what kind (check's data line).
     columns: str = ""
+    #: csv: each categorical input's count of ids (its training values + 1, for unseen).
+    vocabularies: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

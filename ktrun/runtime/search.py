@@ -259,7 +259,7 @@ def _search(
         reason = None
     outcome = collect(plan, tuner, oracle, status, reason, time.monotonic() - started, resumed)
     outcome.signal = signum
-    outcome.best_model_path = _save_best_model(tuner, outcome, run_dir)
+    outcome.best_model_path = _save_best_model(tuner, outcome, run_dir, data)
     return outcome
 
 
@@ -328,7 +328,9 @@ def collect(
     )
 
 
-def _save_best_model(tuner: Any, outcome: SearchOutcome, run_dir: Path) -> str | None:
+def _save_best_model(tuner: Any, outcome: SearchOutcome, run_dir: Path, data: Dataset) -> str | None:
+    from ktrun.compiler.keras_model import adapt_vocabularies, feedable
+
     best = outcome.best()
     if best is None:
         return None
@@ -336,6 +338,7 @@ def _save_best_model(tuner: Any, outcome: SearchOutcome, run_dir: Path) -> str |
         with warnings.catch_warnings():  # the checkpoint holds optimizer state the model does not need
             warnings.simplefilter("ignore", UserWarning)
             model = tuner.load_model(tuner.oracle.trials[best.trial_id])
+        adapt_vocabularies(model, feedable(data.inputs()))
         path = run_dir / "best_model.keras"
         need = 3 * sum(int(w.nbytes) for w in model.get_weights()) + (1 << 20)
         with written_via_temp(path, need) as tmp:  # never a 0-byte best_model.keras
