@@ -77,9 +77,10 @@ def _vocabulary(ctx: Ctx) -> Iterator[Problem]:
         if c.layer.type != "Embedding" or not isinstance(dim, int) or not c.inputs:
             continue
         source = trace.producer(c.inputs[0])
+        ids: object = None
         if source is None:
             ids = ctx.data.vocabularies.get(c.inputs[0])
-            what = f"model input `{c.inputs[0]}` gives ids 0-{ids - 1} (its categorical column)"
+            what = f"model input `{c.inputs[0]}` gives ids 0-{ids - 1 if ids else 0} (its categorical column)"
         elif source.layer.type == "TextVectorization" and source.args.get("output_mode") == "int":
             ids = source.args.get("max_tokens")
             what = f"{source.label} gives ids below its max_tokens {ids}"

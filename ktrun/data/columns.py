@@ -270,7 +270,11 @@ def describe(layout: Sequence[ColumnInput], vocabs: dict[str, Vocabulary]) -> st
         cols = ", ".join(shown(n, 30) for n in i.names[:4]) + (", ..." if len(i.names) > 4 else "")
         if i.kind == "categorical":
             v = vocabs.get(i.name)
-            what = f"categorical, {len(v.values)} values: ids 1-{len(v.values)}, 0 unseen" if v else "categorical"
+            what = (
+                f"categorical, {len(v.values)} values: ids 1-{len(v.values)}, 0 unseen"
+                if v
+                else "categorical"
+            )
         else:
             what = i.kind
         parts.append(f"{i.name} ← {cols} ({what})")
@@ -318,7 +322,9 @@ def _unknown(name: str, where: KeyPath, names: Sequence[str], label: str, key: s
             f"remove it from {key}",
         )
     close = difflib.get_close_matches(name, list(names), n=1)
-    listed = ", ".join(shown(n, 30) for n in names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
+    listed = ", ".join(shown(n, 30) for n in names[:20]) + (
+        f", ... ({len(names)} in all)" if len(names) > 20 else ""
+    )
     return pb.error(
         "data-column-unknown",
         where,

@@ -164,9 +164,7 @@ def describe_table(source: DataSource, data: DataSpec, seed: int, arrays: Arrays
     info = inspect(numeric_raw(raw, table), data, seed, known.num_classes)
     order, n_val = _rows(raw.x_shape[0], data, seed)
     train = raw.x[order[: len(order) - n_val]]
-    vocabs = {
-        i.name: columns.vocabulary(i, train[:, i.columns[0]]) for i in table if i.kind == "categorical"
-    }
+    vocabs = {i.name: columns.vocabulary(i, train[:, i.columns[0]]) for i in table if i.kind == "categorical"}
     found = [columns.constant(i, vocabs[i.name]) for i in table if i.name in vocabs]
     info.problems += [*columns.unread(table, raw.columns), *(p for p in found if p is not None)]
     shapes = {i.name: i.shape for i in table}

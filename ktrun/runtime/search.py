@@ -222,7 +222,10 @@ def _search(
         # for TensorBoard's HParams view.
         fit_kwargs["callbacks"] = [keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"))]
     if data.x_val is not None:
-        fit_kwargs["validation_data"] = (feedable(data.inputs(validation=True)), data.targets(validation=True))
+        fit_kwargs["validation_data"] = (
+            feedable(data.inputs(validation=True)),
+            data.targets(validation=True),
+        )
     # Everything allocated so far lives for the whole search: keep the collector off it, so
     # Keras Tuner's per-trial `gc.collect()` only scans what the trial itself created.
     gc.collect()

@@ -741,3 +741,72 @@ def test_a_named_input_array_that_is_pickled_missing_or_short(
     with pytest.raises(DataError) as e:
         load_dataset(report.ctx.spec.data, (4,), 2, 0, arrays=arrays_of(report.ctx.spec.model))
     assert problem(e.value.problems, code, key="model.inputs.meta.array")
+
+
+# ---------------------------------------------------------------- csv columns (named inputs)
+
+MIXED_MODEL = (
+    "model:\n  inputs: {numbers: {}, kind: {array: COLUMN}}\n  layers:\n"
+    "    - {type: Embedding, inputs: [kind], input_dim: 50, output_dim: 2}\n"
+    "    - {type: Flatten, name: kind_vec}\n"
+    "    - {type: Concatenate, inputs: [numbers, kind_vec]}\n"
+    "    - {type: Dense, units: 2, activation: softmax}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("content", "column", "kind", "code", "key", "says"),
+    [
+        (  # one 10 MB cell: past csv's field limit, refused before anything is kept
+            b"a,t,y\n" + b"1,ok,0\n" * 8 + b"1," + b"w " * 5_000_000 + b",1\n",
+            "t",
+            "text",
+            "data-file-unreadable",
+            "data.path",
+            "not a well-formed csv",
+        ),
+        (  # a text column with latin-1 bytes: the file is not utf-8
+            "a,t,y\n1,caf\u00e9,0\n2,ok,1\n".encode("latin-1"),
+            "t",
+            "text",
+            "data-file-unreadable",
+            "data.path",
+            "not utf-8",
+        ),
+        (  # a header with an escape sequence and markup, declared by a name that differs
+            b"a,\x1b[31m<b>[red]t[/red]</b>,y\n" + b"1,x,0\n2,z,1\n" * 6,
+            "\x1b[31m<b>[red]t</b>",
+            "categorical",
+            "data-column-unknown",
+            "data.columns",
+            "the csv does not have",
+        ),
+    ],
+    ids=["text-cell-10MB", "text-not-utf8", "column-name-escapes-and-markup"],
+)
+def test_hostile_csv_columns(
+    tmp_path: Path, content: bytes, column: str, kind: str, code: str, key: str, says: str
+) -> None:
+    """Categorical and text columns are read through the same guarded reader; names are shown escaped."""
+    from ktrun.data.named import arrays_of
+
+    (tmp_path / "d.csv").write_bytes(content)
+    conf = tmp_path / "conf"
+    (conf / "experiment").mkdir(parents=True)
+    quoted = '"' + column.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
+    (conf / "experiment" / "cols.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - override /data: csv\n  - override /model: none\n"
+        f"experiment: {{name: cols}}\ndata: {{path: {tmp_path / 'd.csv'}, label_column: y, "
+        f"columns: {{{quoted}: {kind}}}}}\n" + MIXED_MODEL.replace("COLUMN", quoted)
+    )
+    report = check_one(["+experiment=cols"], extra=[conf])
+    found = [p for p in report.problems if p.code == code]
+    assert found, show(report.problems)
+    assert found[0].key.startswith(key) and says in found[0].message, found[0]
+    no_raw_echo(report.problems)
+    assert report.failed()
+    assert report.ctx is not None
+    with pytest.raises(DataError) as e:
+        load_dataset(report.ctx.spec.data, (1,), 2, 0, arrays=arrays_of(report.ctx.spec.model))
+    assert [p for p in e.value.problems if p.code == code and p.key.startswith(key)], show(e.value.problems)
+    no_raw_echo(e.value.problems)

@@ -21,7 +21,11 @@ model:
   layers:
     - {{type: Embedding, inputs: [color], input_dim: 5, output_dim: 2}}
     - {{type: Flatten, name: color_vec}}
-    - {{type: TextVectorization, name: words, inputs: [review], max_tokens: $tokens, output_sequence_length: 4}}
+    - type: TextVectorization
+      name: words
+      inputs: [review]
+      max_tokens: $tokens
+      output_sequence_length: 4
     - {{type: Embedding, input_dim: $tokens, output_dim: 3}}
     - {{type: GlobalAveragePooling1D, name: review_vec}}
     - {{type: Concatenate, inputs: [numbers, color_vec, review_vec]}}
@@ -39,7 +43,13 @@ def test_a_mixed_csv_searches_with_vocabularies_of_the_training_rows(tmp_path: P
     n = 60
     colors, words = ["red", "green", "blue"], ["good", "bad", "fine", "okay"]
     rows = [
-        [str(20 + i % 30), f"{i * 0.7:.1f}", colors[i % 3], f"{words[i % 4]} {words[(i + 1) % 4]}", str(i % 2)]
+        [
+            str(20 + i % 30),
+            f"{i * 0.7:.1f}",
+            colors[i % 3],
+            f"{words[i % 4]} {words[(i + 1) % 4]}",
+            str(i % 2),
+        ]
         for i in range(n)
     ]
     order, n_val = _rows(n, DataSpec(source="csv", validation_split=0.2), 0)  # the search's split

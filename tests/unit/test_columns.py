@@ -127,14 +127,18 @@ def test_a_text_column_among_numeric_ones_and_a_misspelt_column(tmp_path: Path) 
 def test_one_input_takes_the_numeric_columns_left_over(tmp_path: Path) -> None:
     """Two inputs that name no column cannot both take them; the second one's name is checked."""
     inputs = "inputs: {numbers: {}, colr: {}, color: {}, review: {}}"
-    report = check(tmp_path, rows(), model=MODEL.replace("inputs: {numbers: {}, color: {}, review: {}}", inputs))
+    report = check(
+        tmp_path, rows(), model=MODEL.replace("inputs: {numbers: {}, color: {}, review: {}}", inputs)
+    )
     found = problem(report.problems, "data-column-unknown", key="model.inputs.colr")
     assert "`numbers` already takes" in found.message and "did you mean 'color'?" in found.hint
 
 
 def test_a_categorical_column_with_one_value_and_unread_columns_are_warned(tmp_path: Path) -> None:
     lines = [r.replace("green", "red").replace("blue", "red") for r in rows()]
-    model = MODEL.replace("{numbers: {}, color: {}, review: {}}", "{numbers: {columns: [age]}, color: {}, review: {}}")
+    model = MODEL.replace(
+        "{numbers: {}, color: {}, review: {}}", "{numbers: {columns: [age]}, color: {}, review: {}}"
+    )
     report = check(tmp_path, lines, model=model)
     problem(report.problems, "data-column-constant", key="data.columns.color")
     found = problem(report.problems, "data-column-unused", key="model.inputs")
@@ -169,7 +173,11 @@ def test_embeddings_are_checked_against_the_ids_they_get(tmp_path: Path) -> None
 def test_counting_tokens_needs_a_fixed_width(tmp_path: Path) -> None:
     model = MODEL.replace(
         "max_tokens: 20, output_sequence_length: 4}", "max_tokens: 20, output_mode: multi_hot}"
-    ).replace("    - {type: Embedding, input_dim: 20, output_dim: 3}\n    - {type: GlobalAveragePooling1D, name: review_vec}\n", "    - {type: Flatten, name: review_vec}\n")
+    ).replace(
+        "    - {type: Embedding, input_dim: 20, output_dim: 3}\n"
+        "    - {type: GlobalAveragePooling1D, name: review_vec}\n",
+        "    - {type: Flatten, name: review_vec}\n",
+    )
     report = check(tmp_path, rows(), model=model)
     found = problem(report.problems, "text-vectorization-width", key="model.layers.2.pad_to_max_tokens")
     assert "pad_to_max_tokens: true" in found.hint

@@ -51,10 +51,18 @@ class CsvFile(DataSource):
                 shown_names = ", ".join(f"{shown(n, 30)}={i}" for i, n in enumerate(names[:10]))
                 note = f"; labels {shown_names}{', ...' if len(names) > 10 else ''}"
         label_path: KeyPath = ("data", "label_column")
-        names = tuple(h for i, h in enumerate(header) if i != label)
+        features = tuple(h for i, h in enumerate(header) if i != label)
         return Raw(
-            x, y, f"csv from {shown_path(path)}", None, PATH, label_path, table.lines, note,
-            columns=names, label_name=header[label],
+            x,
+            y,
+            f"csv from {shown_path(path)}",
+            None,
+            PATH,
+            label_path,
+            table.lines,
+            note,
+            columns=features,
+            label_name=header[label],
         )
 
 
