@@ -28,7 +28,7 @@ class CsvFile(DataSource):
     """The whole table is read, even by check (csv has no header that says how many rows follow)."""
 
     name = "csv"
-    keys = ("path", "label_column")
+    keys = ("path", "label_column", "columns")
 
     def load(self, data: DataSpec, budget: int | None = None, keras_loader: KerasLoader | None = None) -> Raw:
         import numpy as np
