@@ -124,10 +124,10 @@ GROUPS: dict[str, dict[str, str]] = {
         "custom-module-not-found": "a `custom_objects` module that is neither installed nor on its paths",
         "unknown-application": "a Backbone `application` that is not in ktrun's keras.applications table",
         "input-too-small": "a Backbone gets images below its application's minimum size (32x32, 75x75, ...)",
-        "text-vectorization-width": "a TextVectorization counting tokens without `pad_to_max_tokens`: its "
-        "width is the vocabulary it learns, unknown when the next layer is built",
-        "embedding-vocabulary": "an Embedding after TextVectorization (or a categorical column) whose "
-        "`input_dim` is smaller than the ids it can get",
+        "text-vectorization-width": "a TextVectorization counting tokens without `pad_to_max_tokens` "
+        "(its width is unknown)",
+        "embedding-vocabulary": "an Embedding whose `input_dim` is below the ids it gets (TextVectorization, "
+        "a categorical column)",
         "image-channels": "RandomGrayscale gets images that are neither RGB (3 channels) nor grey (1)",
         "normalization-stats": "a Normalization's mean without variance (or the reverse), or lists that "
         "do not fit its feature axis",
@@ -206,10 +206,10 @@ GROUPS: dict[str, dict[str, str]] = {
         "data-label-range": "labels outside 0..classes-1",
         "data-too-small": "too few rows for the split (or none)",
         "data-class-missing": "a class never appears in the training rows",
-        "data-column-unknown": "a csv column named in `data.columns` or `model.inputs` that the file does "
-        "not have (or the label), or an input left with no column",
-        "data-column-kind": "a categorical or text column where numbers go (a numeric input's `columns`, "
-        "or a model with one input)",
+        "data-column-unknown": "a csv column in `data.columns` or `model.inputs` that the file lacks, or "
+        "an input with no column",
+        "data-column-kind": "a categorical or text column where numbers go (a numeric input, a one-input "
+        "model)",
         "data-column-constant": "a categorical column with one value in the training rows",
         "data-column-unused": "csv columns that no model input reads (dropped)",
     },
