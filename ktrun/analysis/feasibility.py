@@ -227,9 +227,13 @@ class Checker:
             or (isinstance(layer, Repeat) and layer.residual)
             for _, layer in iter_layers(self.spec.model.layers)
         )
+        written = dict(iter_layers(self.spec.model.layers))
         names = set()
         for u in self.space.uses:
             kind = REGISTRY.get(u.owner)
+            layer = written.get(u.path[:-1])  # the layer whose argument this is (not a `first:`)
+            if kind is not None and layer is not None and u.arg in kind.inert(layer):
+                continue
             if u.owner in ("repeat", "when") or (
                 kind is not None and u.arg in kind.shape_args and (u.arg not in kind.size_args or sizes_read)
             ):

@@ -345,6 +345,9 @@ class LayerType:
     #: Its weights (`count_params`): a layer without any (pooling, dropout, merges) keeps the
     #: default; `tests/contracts/test_keras_tables.py` compares every type's count with Keras'.
     params: ParamRule = no_weights
+    #: Those of `shape_args` that decide no shape for this layer as written (a `same`-padded
+    #: convolution's kernel): the feasibility walk need not tell their values apart.
+    inert: Callable[[Any], tuple[str, ...]] = lambda spec: ()
 
     def __post_init__(self) -> None:
         where = f"layer type `{self.type}` ({self.spec.__module__})"

@@ -264,9 +264,20 @@ def _depthwise_params(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape
     return k * c * m + pointwise + (out[-1] if flag(layer, "use_bias", True) else 0)
 
 
+def _padded_kernel(spec: _Depthwise | _Conv) -> tuple[str, ...]:
+    """With `same` (or `causal`) padding written out, on every repetition, the output is the input
+    over the strides (a transposed one's: times them, without output_padding): the kernel's size
+    changes nothing of it."""
+    changed = any("padding" in (getattr(spec, p, None) or {}) for p in ("first", "last"))
+    if spec.padding not in ("same", "causal") or changed or getattr(spec, "output_padding", None) is not None:
+        return ()
+    return ("kernel_size",)
+
+
 def _conv(spec: type[_Conv], rank: int) -> LayerType:
     return LayerType(
         spec=spec,
+        inert=_padded_kernel,
         params=_conv_params,
         shape=spatial(rank, conv_shape),
         domains={**_DOMAINS, "padding": CONV1D_PADDING} if rank == 1 else _DOMAINS,  # 'causal' too
@@ -278,6 +289,7 @@ def _conv(spec: type[_Conv], rank: int) -> LayerType:
 def _transpose(spec: type[_ConvTranspose], rank: int) -> LayerType:
     return LayerType(
         spec=spec,
+        inert=_padded_kernel,
         params=_conv_params,
         shape=spatial(rank, _transpose_shape),
         domains={**_DOMAINS, "output_padding": NON_NEGATIVE_INT},
@@ -289,6 +301,7 @@ def _transpose(spec: type[_ConvTranspose], rank: int) -> LayerType:
 def _depthwise(spec: type[_Depthwise], rank: int) -> LayerType:
     return LayerType(
         spec=spec,
+        inert=_padded_kernel,
         params=_depthwise_params,
         shape=spatial(rank, _depthwise_shape),
         domains=_DEPTHWISE_DOMAINS,
@@ -300,6 +313,7 @@ def _depthwise(spec: type[_Depthwise], rank: int) -> LayerType:
 def _separable(spec: type[_Separable], rank: int) -> LayerType:
     return LayerType(
         spec=spec,
+        inert=_padded_kernel,
         params=_depthwise_params,
         shape=spatial(rank, _separable_shape),
         domains={

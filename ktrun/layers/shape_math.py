@@ -126,6 +126,9 @@ def conv_transpose_out(
     out: list[Dim] = []
     for axis, (n, kk, ss, dd) in enumerate(zip(dims, k, s, d, strict=True)):
         extra = None if output_padding is None else output_padding[axis]
+        if padding == "same" and output_padding is None and n is not None and ss is not None:
+            out.append(n * ss)  # whatever the kernel and dilation
+            continue
         if n is None or kk is None or ss is None or dd is None or padding not in ("valid", "same"):
             out.append(None)
             continue

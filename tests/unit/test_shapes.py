@@ -105,3 +105,32 @@ def test_agrees_with_keras_on_random_stacks() -> None:
         assert trace.failure is None, (raw, size, trace.describe())
         assert tuple(model.output_shape[1:]) == trace.output, (raw, size)
     assert agreed_failures > 5  # the sample exercises the failure path too
+
+
+def test_a_same_padded_kernel_decides_no_shape_so_the_walk_does_not_enumerate_it() -> None:
+    """`padding: same`: the output is the input over the strides whatever the kernel, so the
+    kernel's values are not told apart; a `valid` one's are (it can be too large)."""
+    from ktrun.analysis.feasibility import Checker
+    from ktrun.analysis.space import build_space
+    from ktrun.spec.experiment import ExperimentSpec
+
+    def names(padding: str) -> set[str]:
+        spec = ExperimentSpec.model_validate(
+            {
+                "experiment": {"name": "t"},
+                "hyperparameters": {"k": {"type": "choice", "values": [3, 5]}},
+                "model": {
+                    "layers": [
+                        {"type": "Conv2D", "filters": 2, "kernel_size": "$k", "padding": padding},
+                        {"type": "Conv2DTranspose", "filters": 1, "kernel_size": "$k", "padding": "same"},
+                    ]
+                },
+            }
+        )
+        checker = Checker(spec, build_space(spec), [], {"input": (4, 4, 1)})
+        trace = checker.shape_trace({})  # no kernel at all: `same` shapes are still known
+        assert trace is not None and (trace.output == (4, 4, 1)) == (padding == "same")
+        return checker.shape_names
+
+    assert names("same") == set()
+    assert names("valid") == {"k"}
