@@ -237,6 +237,7 @@ def test_a_replaced_learning_rate_is_the_one_the_trial_trains_with(tmp_conf: Pat
     assert sep and {layer.filters for layer in sep} == {32, 64}  # 1 block, then the exit's 2 x 32
 
 
+@pytest.mark.heavy  # 30 s: an EfficientNet built and its file written; Backbone's loading is in make test
 @pytest.mark.slow
 @pytest.mark.keras
 def test_hyper_efficientnet_with_imagenet_weights_loads_the_cached_file(
