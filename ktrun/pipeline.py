@@ -191,7 +191,7 @@ def _load_data(checked: CheckedSpec, label: str) -> Dataset | RunResult:
     from ktrun.data.load import DataError, load_dataset
     from ktrun.data.named import arrays_of
     from ktrun.render.check_output import problems_text, render
-    from ktrun.runtime.datasets import keras_dataset
+    from ktrun.runtime.datasets import keras_dataset, user_loader
 
     spec = checked.spec
     try:
@@ -202,6 +202,7 @@ def _load_data(checked: CheckedSpec, label: str) -> Dataset | RunResult:
             spec.experiment.seed,
             keras_loader=keras_dataset,
             arrays=arrays_of(spec.model),
+            user_loader=user_loader(spec),
         )
     except DataError as e:
         print(render("text", [CheckReport(label, checked.locate(e.problems))]))

@@ -53,11 +53,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "choice-mixed-types": "a choice mixes numbers, text and booleans",
         "choice-duplicates": "a choice lists the same value twice",
         "hp-type-mismatch": "a hyperparameter can take a value the argument it feeds cannot",
-        "model-params-large": "the largest model of the search holds more than 100M weights (counted from "
-        "the shapes, before anything is built)",
         "hp-unused": "a hyperparameter that nothing uses: the tuner would search it for nothing",
-        "arg-expression-invalid": "an argument's expression does not parse, fails for some values "
-        "(division by zero), or as a count reads two names",
         "hp-name-collision": "a declared name equals a repetition's instance name (`filters_2`)",
         "hp-in-two-repeats": "one hyperparameter is used in two repeat blocks",
         "hp-mixed-repeat-use": "one hyperparameter is used both inside and outside a repeat block",
@@ -85,6 +81,10 @@ GROUPS: dict[str, dict[str, str]] = {
         "constraint-redundant": "a constraint holds everywhere, so it excludes nothing",
     },
     "Layer arguments and shapes": {
+        "arg-expression-invalid": "an argument's expression does not parse, fails for some values "
+        "(division by zero), or as a count reads two names",
+        "model-params-large": "the largest model of the search holds more than 100M weights (counted from "
+        "the shapes, before anything is built)",
         "arg-out-of-range": "a layer, optimizer or fit argument outside what it accepts (`filters: 0`)",
         "learning-rate-out-of-range": "a learning rate that cannot train (zero, or 100 and more)",
         "unknown-activation": "an activation Keras does not have",
@@ -122,6 +122,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "cannot set a scheduled rate",
         "custom-layer-undeclared": "a custom layer not declared under `custom_objects.layers`",
         "custom-module-not-found": "a `custom_objects` module that is neither installed nor on its paths",
+        "custom-loader-undeclared": "data.loader names no entry of custom_objects.loaders",
         "unknown-application": "a Backbone `application` that is not in ktrun's keras.applications table",
         "input-too-small": "a Backbone gets images below its application's minimum size (32x32, 75x75, ...)",
         "text-vectorization-width": "a TextVectorization counting tokens without `pad_to_max_tokens` "
@@ -188,6 +189,9 @@ GROUPS: dict[str, dict[str, str]] = {
     },
     "Data files": {
         "data-source-unknown": "a `data.source` ktrun does not know",
+        "data-loader-required": "`data.source: custom` without data.loader or data.input_shape",
+        "data-loader-failed": "your data loader failed to import, or raised when the run called it",
+        "data-loader-returned": "your data loader returned no (x, y) arrays, or x of another shape",
         "data-path-required": "a source that reads a file, without `data.path`",
         "data-needs-download": "a Keras data set without a local copy, where downloading is not possible",
         "data-download-failed": "a Keras data set could not be downloaded",

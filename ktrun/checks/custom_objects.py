@@ -27,6 +27,17 @@ def check_custom(ctx: Ctx) -> Iterator[Problem]:
                 + "declare the class it stands for, e.g. "
                 + f"`custom_objects: {{layers: {{{layer.layer}: my_package.layers:{layer.layer}}}}}`",
             )
+    loader = ctx.spec.data.loader
+    if ctx.spec.data.source == "custom" and loader and loader not in opt_in.loaders:
+        close = difflib.get_close_matches(loader, list(opt_in.loaders), n=1)
+        yield pb.error(
+            "custom-loader-undeclared",
+            ("data", "loader"),
+            f"data.loader `{loader}` is not declared under custom_objects.loaders",
+            (f"did you mean `{close[0]}`? " if close else "")
+            + "declare your function, e.g. "
+            + f"`custom_objects: {{loaders: {{{loader}: my_package.data:load}}}}`",
+        )
     for section, name, target in opt_in.declared():
         top = target.split(":")[0].split(".")[0]
         if not _findable(top, opt_in.search_dirs()):

@@ -10,8 +10,6 @@ source of truth and no dependent bound can freeze.
 from __future__ import annotations
 
 import functools
-import importlib
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -214,13 +212,7 @@ def _layer_class(plan: Plan | None, layer: ConcreteLayer) -> Any:
 
 
 def custom_object(plan: Plan, name: str, section: CustomSection = "layers") -> Any:
-    """Import a `custom_objects` entry: the only place a config makes ktrun import user code."""
-    spec = plan.spec.custom_objects
-    for path in reversed(spec.search_dirs()):
-        if path not in sys.path:
-            sys.path.insert(0, path)
-    module, _, attr = getattr(spec, section)[name].partition(":")
-    return getattr(importlib.import_module(module), attr)
+    return plan.spec.custom_objects.resolve(section, name)
 
 
 def _resolve(value: object, point: Mapping[str, Scalar]) -> Any:

@@ -62,7 +62,7 @@ class ExperimentInfo(Strict):
 # ---------------------------------------------------------------- data
 
 #: One per module in `ktrun.data.sources` (tests/unit/test_sources.py checks they agree).
-DataSourceName = Literal["digits", "mnist", "fashion_mnist", "cifar10", "npz", "csv"]
+DataSourceName = Literal["digits", "mnist", "fashion_mnist", "cifar10", "npz", "csv", "custom"]
 
 
 class DataSpec(Strict):
@@ -125,6 +125,17 @@ class DataSpec(Strict):
         ),
     )
     limit: int | None = Field(None, ge=1, description="Use at most this many rows (quick runs).")
+    loader: HpNameKey | None = Field(
+        None,
+        description="custom: the name of your function under `custom_objects.loaders`; it takes "
+        "no arguments and returns the arrays (x, y). Never imported by `check`.",
+    )
+    input_shape: list[Annotated[int, Field(ge=1)]] | None = Field(
+        None,
+        min_length=1,
+        description="custom: the per-sample shape of the x your loader returns; `check` takes it on "
+        "trust (it runs no code of yours) and the run verifies it.",
+    )
 
 
 # ---------------------------------------------------------------- model
@@ -359,8 +370,8 @@ ImportPath = Annotated[
 ]
 
 
-CustomSection = Literal["layers", "losses", "metrics", "activations"]
-CUSTOM_SECTIONS: tuple[CustomSection, ...] = ("layers", "losses", "metrics", "activations")
+CustomSection = Literal["layers", "losses", "metrics", "activations", "loaders"]
+CUSTOM_SECTIONS: tuple[CustomSection, ...] = ("layers", "losses", "metrics", "activations", "loaders")
 
 
 class CustomObjectsSpec(Strict):
@@ -386,6 +397,10 @@ class CustomObjectsSpec(Strict):
     activations: dict[HpNameKey, ImportPath] = Field(
         default_factory=dict, description="Activation functions, by the name an `activation:` uses."
     )
+    loaders: dict[HpNameKey, ImportPath] = Field(
+        default_factory=dict,
+        description="Data loaders, by the name `data.loader` uses (with `data.source: custom`).",
+    )
 
     def declared(self) -> Iterator[tuple[CustomSection, str, str]]:
         """(section, name, `package.module:attr`) of every declaration."""
@@ -396,6 +411,18 @@ class CustomObjectsSpec(Strict):
     def search_dirs(self) -> list[str]:
         """`paths` as absolute directories: where the check looks and the builder imports from."""
         return [str(Path(p).resolve()) for p in self.paths]
+
+    def resolve(self, section: CustomSection, name: str) -> Any:
+        """Import one declared entry: the only place a config makes ktrun import code of yours
+        (the builder's and the run's, never `check`'s)."""
+        import importlib
+        import sys
+
+        for path in reversed(self.search_dirs()):
+            if path not in sys.path:
+                sys.path.insert(0, path)
+        module, _, attr = getattr(self, section)[name].partition(":")
+        return getattr(importlib.import_module(module), attr)
 
 
 #: The model's one input when `model.inputs` names none (what `inputs:` of a layer calls it).

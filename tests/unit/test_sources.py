@@ -14,7 +14,7 @@ import yaml
 from ktrun.data.describe import describe
 from ktrun.data.load import DataError, load_dataset
 from ktrun.data.raw import DataInfo, Raw
-from ktrun.data.sources import SOURCES, DataSource, KerasLoader, source_for
+from ktrun.data.sources import SOURCES, DataSource, KerasLoader, UserLoader, source_for
 from ktrun.spec.experiment import DataSourceName, DataSpec
 from tests.conftest import CONF, REPO
 
@@ -101,7 +101,7 @@ def test_an_unknown_source_is_a_data_problem_not_a_crash() -> None:
     data = DataSpec.model_construct(**{**DataSpec().model_dump(), "source": "parquet"})
     (problem,) = describe(data).problems
     assert problem.code == "data-source-unknown" and problem.path == ("data", "source")
-    assert problem.hint == "use digits, mnist, fashion_mnist, cifar10, npz or csv"
+    assert problem.hint == "use digits, mnist, fashion_mnist, cifar10, npz, csv or custom"
     with pytest.raises(DataError):
         load_dataset(data, (3,), 2, seed=0)
 
@@ -117,7 +117,13 @@ class Ramp(DataSource):
     def known(self, data: DataSpec) -> DataInfo:
         return DataInfo((2,), 2)
 
-    def load(self, data: DataSpec, budget: int | None = None, keras_loader: KerasLoader | None = None) -> Raw:
+    def load(
+        self,
+        data: DataSpec,
+        budget: int | None = None,
+        keras_loader: KerasLoader | None = None,
+        user_loader: UserLoader | None = None,
+    ) -> Raw:
         x = np.arange(40, dtype=np.float64).reshape(20, 2)
         here = ("data", "source")
         return Raw(x, np.arange(20) % 2, "ramp", "a test", here, here)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from ktrun import problems as pb
 from ktrun.data.raw import DataError
-from ktrun.data.sources import csv, digits, keras_datasets, npz
-from ktrun.data.sources.base import DataSource, KerasLoader
+from ktrun.data.sources import csv, custom, digits, keras_datasets, npz
+from ktrun.data.sources.base import DataSource, KerasLoader, UserLoader
 
 SOURCES: dict[str, DataSource] = {
     s.name: s
@@ -21,6 +21,7 @@ SOURCES: dict[str, DataSource] = {
         keras_datasets.CIFAR10,
         npz.SOURCE,
         csv.SOURCE,
+        custom.SOURCE,
     )
 }
 
@@ -45,4 +46,4 @@ def source_for(name: str) -> DataSource:
     )
 
 
-__all__ = ["SOURCES", "DataSource", "KerasLoader", "source_for"]
+__all__ = ["SOURCES", "DataSource", "KerasLoader", "UserLoader", "source_for"]

@@ -20,6 +20,8 @@ from ktrun.spec.experiment import DataSpec
 #: `keras.datasets.<name>.load_data` by name: ((x_train, y_train), (x_test, y_test)). The items are
 #: typed Any because Keras is untyped; they are passed through `np.asarray`.
 KerasLoader = Callable[[str], tuple[tuple[Any, Any], tuple[Any, Any]]]
+#: `data.source: custom`'s function, imported by the runtime from `custom_objects.loaders`.
+UserLoader = Callable[[], object]
 PATH: KeyPath = ("data", "path")
 
 
@@ -56,11 +58,18 @@ class DataSource(ABC):
         return DataInfo(shape, found.num_classes, found.problems, target)
 
     @abstractmethod
-    def load(self, data: DataSpec, budget: int | None = None, keras_loader: KerasLoader | None = None) -> Raw:
+    def load(
+        self,
+        data: DataSpec,
+        budget: int | None = None,
+        keras_loader: KerasLoader | None = None,
+        user_loader: UserLoader | None = None,
+    ) -> Raw:
         """The source's arrays; with a `budget`, arrays larger than it are left unread (None).
 
         `keras_loader` downloads keras.datasets' data sets: the runtime passes it, so nothing under
-        `ktrun.data` imports Keras. Problems are raised as one `DataError`.
+        `ktrun.data` imports Keras; `user_loader` is your `data.loader`, imported by the runtime
+        too. Problems are raised as one `DataError`.
         """
 
     def required_path(self, data: DataSpec) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ktrun import problems as pb
 from ktrun.config.provenance import KeyPath
 from ktrun.data.raw import DataError, DataInfo, Raw
-from ktrun.data.sources.base import PATH, DataSource, KerasLoader
+from ktrun.data.sources.base import PATH, DataSource, KerasLoader, UserLoader
 from ktrun.data.sources.npz import flat_labels, read_pair
 from ktrun.problems import KtrunError
 from ktrun.spec.experiment import DataSpec
@@ -39,7 +39,13 @@ class KerasDataset(DataSource):
         # so the run, which checks them against the model, reports the mismatch.
         return DataInfo(found.input_shape or self.shape, self.classes, found.problems, found.target_shape)
 
-    def load(self, data: DataSpec, budget: int | None = None, keras_loader: KerasLoader | None = None) -> Raw:
+    def load(
+        self,
+        data: DataSpec,
+        budget: int | None = None,
+        keras_loader: KerasLoader | None = None,
+        user_loader: UserLoader | None = None,
+    ) -> Raw:
         if data.path:
             return self._load_file(data.path, budget)
         return self._download(keras_loader)
