@@ -13,7 +13,7 @@ from ktrun.data.columns import misplaced, table_of
 from ktrun.data.named import Arrays, needs_npz, primary, read_extras
 from ktrun.data.prepare import Dataset, prepare
 from ktrun.data.raw import DataError
-from ktrun.data.sources import KerasLoader, UserLoader, source_for
+from ktrun.data.sources import KerasLoader, Supply, UserLoader, source_for
 from ktrun.spec.experiment import DataSpec
 
 
@@ -36,7 +36,7 @@ def load_dataset(
     if wrong is not None:
         raise wrong
     data = primary(data, arrays)
-    raw = source_for(data.source).load(data, keras_loader=keras_loader, user_loader=user_loader)
+    raw = source_for(data.source).load(data, supply=Supply(keras_loader, user_loader))
     table = table_of(data, arrays, raw)
     extras = read_extras(data, arrays, raw.x_shape[0]) if arrays is not None and table is None else None
     classes = num_classes if num_classes is not None else data.num_classes

@@ -14,7 +14,7 @@ import yaml
 from ktrun.data.describe import describe
 from ktrun.data.load import DataError, load_dataset
 from ktrun.data.raw import DataInfo, Raw
-from ktrun.data.sources import SOURCES, DataSource, KerasLoader, UserLoader, source_for
+from ktrun.data.sources import NO_SUPPLY, SOURCES, DataSource, Supply, source_for
 from ktrun.spec.experiment import DataSourceName, DataSpec
 from tests.conftest import CONF, REPO
 
@@ -117,13 +117,7 @@ class Ramp(DataSource):
     def known(self, data: DataSpec) -> DataInfo:
         return DataInfo((2,), 2)
 
-    def load(
-        self,
-        data: DataSpec,
-        budget: int | None = None,
-        keras_loader: KerasLoader | None = None,
-        user_loader: UserLoader | None = None,
-    ) -> Raw:
+    def load(self, data: DataSpec, budget: int | None = None, supply: Supply = NO_SUPPLY) -> Raw:
         x = np.arange(40, dtype=np.float64).reshape(20, 2)
         here = ("data", "source")
         return Raw(x, np.arange(20) % 2, "ramp", "a test", here, here)

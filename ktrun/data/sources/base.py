@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ktrun import problems as pb
@@ -22,6 +23,18 @@ from ktrun.spec.experiment import DataSpec
 KerasLoader = Callable[[str], tuple[tuple[Any, Any], tuple[Any, Any]]]
 #: `data.source: custom`'s function, imported by the runtime from `custom_objects.loaders`.
 UserLoader = Callable[[], object]
+
+
+@dataclass(frozen=True)
+class Supply:
+    """What only the run hands a source: Keras' downloader and your loader, so that nothing under
+    `ktrun.data` imports Keras or code of yours (`check` hands none)."""
+
+    keras: KerasLoader | None = None
+    user: UserLoader | None = None
+
+
+NO_SUPPLY = Supply()
 PATH: KeyPath = ("data", "path")
 
 
@@ -58,18 +71,11 @@ class DataSource(ABC):
         return DataInfo(shape, found.num_classes, found.problems, target)
 
     @abstractmethod
-    def load(
-        self,
-        data: DataSpec,
-        budget: int | None = None,
-        keras_loader: KerasLoader | None = None,
-        user_loader: UserLoader | None = None,
-    ) -> Raw:
+    def load(self, data: DataSpec, budget: int | None = None, supply: Supply = NO_SUPPLY) -> Raw:
         """The source's arrays; with a `budget`, arrays larger than it are left unread (None).
 
-        `keras_loader` downloads keras.datasets' data sets: the runtime passes it, so nothing under
-        `ktrun.data` imports Keras; `user_loader` is your `data.loader`, imported by the runtime
-        too. Problems are raised as one `DataError`.
+        `supply.keras` downloads keras.datasets' data sets and `supply.user` is your `data.loader`:
+        the runtime passes them. Problems are raised as one `DataError`.
         """
 
     def required_path(self, data: DataSpec) -> str:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ktrun.config.provenance import KeyPath
 from ktrun.data.raw import Raw
-from ktrun.data.sources.base import PATH, DataSource, KerasLoader, UserLoader
+from ktrun.data.sources.base import NO_SUPPLY, PATH, DataSource, Supply
 from ktrun.spec.experiment import DataSpec
 
 if TYPE_CHECKING:
@@ -30,13 +30,7 @@ class CsvFile(DataSource):
     name = "csv"
     keys = ("path", "label_column", "columns")
 
-    def load(
-        self,
-        data: DataSpec,
-        budget: int | None = None,
-        keras_loader: KerasLoader | None = None,
-        user_loader: UserLoader | None = None,
-    ) -> Raw:
+    def load(self, data: DataSpec, budget: int | None = None, supply: Supply = NO_SUPPLY) -> Raw:
         import numpy as np
 
         from ktrun.data.files import CSV_HINT, open_data, read_csv, shown, shown_path

@@ -13,7 +13,7 @@ from typing import Any
 from ktrun import problems as pb
 from ktrun.config.provenance import KeyPath
 from ktrun.data.raw import DataError, DataInfo, Raw
-from ktrun.data.sources.base import DataSource, KerasLoader, UserLoader
+from ktrun.data.sources.base import NO_SUPPLY, DataSource, Supply
 from ktrun.spec.experiment import DataSpec
 
 LOADER: KeyPath = ("data", "loader")
@@ -34,22 +34,16 @@ class CustomLoader(DataSource):
     def describe(self, data: DataSpec, seed: int, budget: int) -> DataInfo:
         return self.known(data)  # never imports or calls the loader
 
-    def load(
-        self,
-        data: DataSpec,
-        budget: int | None = None,
-        keras_loader: KerasLoader | None = None,
-        user_loader: UserLoader | None = None,
-    ) -> Raw:
+    def load(self, data: DataSpec, budget: int | None = None, supply: Supply = NO_SUPPLY) -> Raw:
         missing = _missing(data)
         if missing:
             raise DataError(missing)
-        if user_loader is None:  # check's budgeted reading: nothing of yours runs
+        if supply.user is None:  # check's budgeted reading: nothing of yours runs
             assert data.input_shape is not None
             label = f"your loader `{data.loader}`"
             return Raw(None, None, label, None, SHAPE, LOADER, shape=(0, *data.input_shape))
         try:
-            returned = user_loader()
+            returned = supply.user()
         except Exception as e:  # your code's error, reported as yours
             raise DataError(
                 [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ktrun.config.provenance import KeyPath
 from ktrun.data.raw import DataInfo, Raw
-from ktrun.data.sources.base import DataSource, KerasLoader, UserLoader
+from ktrun.data.sources.base import NO_SUPPLY, DataSource, Supply
 from ktrun.spec.experiment import DataSpec
 
 
@@ -19,13 +19,7 @@ class Digits(DataSource):
     def describe(self, data: DataSpec, seed: int, budget: int) -> DataInfo:
         return self.known(data)
 
-    def load(
-        self,
-        data: DataSpec,
-        budget: int | None = None,
-        keras_loader: KerasLoader | None = None,
-        user_loader: UserLoader | None = None,
-    ) -> Raw:
+    def load(self, data: DataSpec, budget: int | None = None, supply: Supply = NO_SUPPLY) -> Raw:
         import numpy as np
         from sklearn.datasets import load_digits  # lazily: only this source needs scikit-learn
 

@@ -1,6 +1,6 @@
 """`data.source: mnist | fashion_mnist | cifar10`: keras.datasets, or a local copy in Keras' format.
 
-Without `data.path` the run downloads through the `keras_loader` the runtime passes (this module
+Without `data.path` the run downloads through the `supply.keras` the runtime passes (this module
 never imports Keras); with it, the file is read like any .npz, from its `x_train`/`y_train` arrays.
 Shapes and classes are known, so check reads only a local file.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from ktrun import problems as pb
 from ktrun.config.provenance import KeyPath
 from ktrun.data.raw import DataError, DataInfo, Raw
-from ktrun.data.sources.base import PATH, DataSource, KerasLoader, UserLoader
+from ktrun.data.sources.base import NO_SUPPLY, PATH, DataSource, KerasLoader, Supply
 from ktrun.data.sources.npz import flat_labels, read_pair
 from ktrun.problems import KtrunError
 from ktrun.spec.experiment import DataSpec
@@ -39,16 +39,10 @@ class KerasDataset(DataSource):
         # so the run, which checks them against the model, reports the mismatch.
         return DataInfo(found.input_shape or self.shape, self.classes, found.problems, found.target_shape)
 
-    def load(
-        self,
-        data: DataSpec,
-        budget: int | None = None,
-        keras_loader: KerasLoader | None = None,
-        user_loader: UserLoader | None = None,
-    ) -> Raw:
+    def load(self, data: DataSpec, budget: int | None = None, supply: Supply = NO_SUPPLY) -> Raw:
         if data.path:
             return self._load_file(data.path, budget)
-        return self._download(keras_loader)
+        return self._download(supply.keras)
 
     def _load_file(self, name: str, budget: int | None) -> Raw:
         from ktrun.data.files import shown_path  # numpy: only when a file is read

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ktrun import problems as pb
 from ktrun.config.provenance import KeyPath
 from ktrun.data.raw import DataError, Raw
-from ktrun.data.sources.base import DataSource, KerasLoader, UserLoader
+from ktrun.data.sources.base import NO_SUPPLY, DataSource, Supply
 from ktrun.spec.experiment import DataSpec
 
 if TYPE_CHECKING:
@@ -29,13 +29,7 @@ class NpzFile(DataSource):
     name = "npz"
     keys = ("path", "x_key", "y_key")
 
-    def load(
-        self,
-        data: DataSpec,
-        budget: int | None = None,
-        keras_loader: KerasLoader | None = None,
-        user_loader: UserLoader | None = None,
-    ) -> Raw:
+    def load(self, data: DataSpec, budget: int | None = None, supply: Supply = NO_SUPPLY) -> Raw:
         from ktrun.data.files import shown_path
 
         x_path: KeyPath = ("data", "x_key")
