@@ -127,8 +127,8 @@ GROUPS: dict[str, dict[str, str]] = {
         "input-too-small": "a Backbone gets images below its application's minimum size (32x32, 75x75, ...)",
         "text-vectorization-width": "a TextVectorization counting tokens without `pad_to_max_tokens` "
         "(its width is unknown)",
-        "embedding-vocabulary": "an Embedding whose `input_dim` is below the ids it gets (TextVectorization, "
-        "a categorical column)",
+        "embedding-vocabulary": "an Embedding (CategoryEncoding) smaller than the ids it gets "
+        "(TextVectorization, a categorical column)",
         "image-channels": "RandomGrayscale gets images that are neither RGB (3 channels) nor grey (1)",
         "normalization-stats": "a Normalization's mean without variance (or the reverse), or lists that "
         "do not fit its feature axis",

@@ -223,6 +223,29 @@ def churn_csv(name: str, n: int) -> str:
     return _csv(header, np.column_stack([*cols, churn]))
 
 
+def mixed_csv(name: str, n: int) -> str:
+    """A table of string and numeric columns with a 0/1 label, as in the wide-and-deep tutorial
+    (its Kaggle csv is not public): three categorical columns, four numeric ones, `target`."""
+    rng = _rng(name)
+    kinds = {
+        "breed": ["beagle", "collie", "husky", "poodle", "terrier"],
+        "region": ["north", "south", "east", "west"],
+        "plan": ["basic", "plus", "premium"],
+    }
+    picks = {c: rng.integers(0, len(v), n) for c, v in kinds.items()}
+    age, weight = rng.uniform(0.5, 15, n).round(1), rng.uniform(3, 45, n).round(1)
+    visits, spend = rng.integers(0, 20, n), rng.uniform(5, 400, n).round(2)
+    logit = -1.0 + 0.15 * visits - 0.004 * spend + 0.8 * (picks["plan"] == 2) - 0.6 * (picks["breed"] == 1)
+    target = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    header = [*kinds, "age", "weight", "visits", "spend", "target"]
+    lines = [",".join(header)]
+    for i in range(n):
+        strings = [kinds[c][picks[c][i]] for c in kinds]
+        numbers = [f"{age[i]:g}", f"{weight[i]:g}", str(visits[i]), f"{spend[i]:g}", str(target[i])]
+        lines.append(",".join([*strings, *numbers]))
+    return "\n".join(lines) + "\n"
+
+
 def regression_csv(name: str, n: int, header: list[str], scale: float, offset: float) -> str:
     """A numeric table whose last column is a noisy non-linear function of the others."""
     arrays = regression(name, n, len(header) - 1, unit_target=False)
@@ -251,6 +274,7 @@ FILES: dict[str, Callable[[], Arrays | str]] = {
     "penguins.npz": lambda: penguins("penguins", 240),
     "projection_2d.npz": lambda: two_targets("projection_2d", 240, 8),
     "telco_churn.csv": lambda: churn_csv("telco_churn", 300),
+    "dogfood_mixed.csv": lambda: mixed_csv("dogfood_mixed", 300),
     "house_prices.csv": lambda: regression_csv(
         "house_prices",
         300,

@@ -65,16 +65,17 @@ def check_graph(ctx: Ctx) -> Iterator[Problem]:
 
 
 def _vocabulary(ctx: Ctx) -> Iterator[Problem]:
-    """An Embedding looks up ids below its `input_dim`; a larger one fails mid-training (on the
-    CPU) or silently reads zeros (on a GPU). Ids come from a TextVectorization (below its
-    `max_tokens`) or a csv's categorical column (its training values + 1), checked here on the
-    reference point."""
+    """An Embedding looks up ids below its `input_dim` (CategoryEncoding: `num_tokens`); a
+    larger one fails mid-training (on the CPU) or silently reads zeros (on a GPU). Ids come
+    from a TextVectorization (below its `max_tokens`) or a csv's categorical column (its
+    training values + 1), checked here on the reference point."""
     trace = ctx.feasibility.reference_trace if ctx.input_shapes is not None else None
     if trace is None or not trace.steps:
         return
     for c, _ in trace.steps:
-        dim = c.args.get("input_dim")
-        if c.layer.type != "Embedding" or not isinstance(dim, int) or not c.inputs:
+        arg = _ID_SIZES.get(c.layer.type)
+        dim = c.args.get(arg) if arg else None
+        if arg is None or not isinstance(dim, int) or not c.inputs:
             continue
         source = trace.producer(c.inputs[0])
         ids: object = None
@@ -89,10 +90,14 @@ def _vocabulary(ctx: Ctx) -> Iterator[Problem]:
         if isinstance(ids, int) and dim < ids:
             yield pb.error(
                 "embedding-vocabulary",
-                (*c.path, "input_dim"),
-                f"{c.label} has input_dim {dim}, but {what}",
-                f"set input_dim to {ids} or more (or the same `$name` as the ids' source)",
+                (*c.path, arg),
+                f"{c.label} has {arg} {dim}, but {what}",
+                f"set {arg} to {ids} or more (or the same `$name` as the ids' source)",
             )
+
+
+#: Layers that take ids, and the argument that says how many.
+_ID_SIZES = {"Embedding": "input_dim", "CategoryEncoding": "num_tokens"}
 
 
 def _unknown(name: str, path: KeyPath, known: list[str], comes_later: bool, block: bool) -> Problem:

@@ -8,6 +8,7 @@ the validation data), unless they are given (Keras' `mean` and `variance`) or `a
 leaves them at Keras' start, mean 0 and variance 1: an identity, as in a published model that never
 calls `adapt`. TextVectorization turns a string per sample (a csv text column, `data.columns`)
 into token ids or token counts; its vocabulary is likewise adapted to each trial's training split.
+CategoryEncoding turns ids (a csv categorical column) into one-hot, multi-hot or count rows.
 """
 
 from __future__ import annotations
@@ -123,6 +124,32 @@ def _text_vectorized(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure
             "pad_to_max_tokens",
         )
     return (*shape, size(args["max_tokens"]))
+
+
+class CategoryEncoding(LayerSpec):
+    """Integer ids (a csv's categorical column, 0 for unseen) as one-hot rows, or per sample as
+    multi-hot or count rows: Keras' `StringLookup` → `CategoryEncoding` on a column, with the
+    lookup done by `data.columns`."""
+
+    type: Literal["CategoryEncoding"]
+    num_tokens: IntArg = Field(description="How many ids: the largest + 1.")
+    output_mode: StrArg = Field("multi_hot", description="one_hot, multi_hot or count.")
+
+
+def _category_encoded(layer: ConcreteLayer, shape: Shape) -> Shape | ShapeFailure:
+    """Keras' symbolic shapes: one_hot turns one id, () or (1,), into a row and k ids into k
+    rows; multi_hot and count make one row of k ids."""
+    tokens = size(layer.args["num_tokens"])
+    if layer.args["output_mode"] == "one_hot" and len(shape) <= 1:
+        return (tokens,) if shape in ((), (1,)) else (*shape, tokens)
+    if len(shape) == 1:
+        return (tokens,)
+    return ShapeFailure(
+        "rank-mismatch",
+        layer,
+        f"CategoryEncoding reads ids per sample, (1,) or (k,), but receives {format_shape(shape)}",
+        "feed it a categorical column of the csv (data.columns: {name: categorical}) as a model input",
+    )
 
 
 def _text_vectorization_kwargs(layer: ConcreteLayer) -> dict[str, Any]:
@@ -321,6 +348,16 @@ TYPES = (
             "pad_to_max_tokens": BOOL,
         },
         shape_args=("output_mode", "output_sequence_length", "max_tokens", "pad_to_max_tokens"),
+    ),
+    LayerType(
+        spec=CategoryEncoding,
+        shape=_category_encoded,
+        domains={
+            "num_tokens": POSITIVE_INT,
+            "output_mode": Domain("str", "an output mode", names=("one_hot", "multi_hot", "count")),
+        },
+        shape_args=("num_tokens", "output_mode"),
+        size_args=(),
     ),
     LayerType(
         spec=Resizing,

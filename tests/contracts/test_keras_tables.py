@@ -196,6 +196,7 @@ EXAMPLES: dict[str, tuple[tuple[int, ...], dict[str, object]]] = {
     "Rescaling": ((4, 4, 3), {"scale": 0.00392}),
     "Normalization": ((5, 3), {"axis": [1, 2]}),
     "TextVectorization": ((1,), {"max_tokens": 50, "output_sequence_length": 7, "ngrams": 2}),
+    "CategoryEncoding": ((1,), {"num_tokens": 6, "output_mode": "one_hot"}),
     "Resizing": ((9, 9, 3), {"height": 4, "width": 6}),
     "CenterCrop": ((9, 9, 3), {"height": 4, "width": 6}),
     "RandomFlip": ((8, 8, 3), {"mode": "horizontal"}),
@@ -209,8 +210,30 @@ EXAMPLES: dict[str, tuple[tuple[int, ...], dict[str, object]]] = {
     "Backbone": ((40, 33, 3), {"application": "MobileNetV2", "alpha": 0.35}),
 }
 
-#: Layers that read strings (a csv text column), not numbers.
-STRING_INPUTS = frozenset({"TextVectorization"})
+#: Layers that read strings (a csv text column) or ids (a categorical one), not floats.
+INPUT_DTYPES = {"TextVectorization": "string", "CategoryEncoding": "int64"}
+
+
+@pytest.mark.parametrize(
+    ("shape", "mode"),
+    [((), "one_hot"), ((1,), "one_hot"), ((3,), "one_hot"), ((1,), "multi_hot"), ((3,), "count")],
+)
+def test_category_encoding_shapes_agree_with_keras(shape: tuple[int, ...], mode: str) -> None:
+    import keras
+
+    from ktrun.compiler.keras_model import make_layer
+
+    spec = ExperimentSpec.model_validate(
+        {
+            "experiment": {"name": "t"},
+            "model": {"layers": [{"type": "CategoryEncoding", "num_tokens": 5, "output_mode": mode}]},
+        }
+    )
+    (layer,) = unroll(spec.model.layers, {})
+    model = keras.Sequential([keras.Input(shape, dtype="int64"), make_layer(None, layer, shape)])
+    trace = infer(shape, [layer])
+    assert trace.failure is None
+    assert tuple(model.output_shape[1:]) == trace.output
 
 
 @pytest.mark.parametrize(
@@ -295,7 +318,7 @@ def test_each_layer_type_builds_and_its_shape_rule_agrees_with_keras() -> None:
         )
         (layer,) = unroll(spec.model.layers, {})
         built = make_layer(None, layer, shape)  # no plan: Keras' own layers
-        dtype = "string" if name in STRING_INPUTS else None
+        dtype = INPUT_DTYPES.get(name)
         model = keras.Sequential([keras.Input(shape, dtype=dtype), built])
         trace = infer(shape, [layer])
         assert trace.failure is None, name

@@ -193,3 +193,14 @@ def test_named_inputs_of_a_csv_with_bad_numbers_are_reported_by_row(tmp_path: Pa
     with pytest.raises(DataError) as e:
         load(report)
     problem(e.value.problems, "data-not-numeric", key="data.path")
+
+
+def test_a_one_hot_encoding_is_checked_against_the_ids_it_gets(tmp_path: Path) -> None:
+    """StringLookup + CategoryEncoding, written as a categorical column + CategoryEncoding."""
+    hot = "    - {type: CategoryEncoding, inputs: [color], num_tokens: NUM, output_mode: one_hot}\n"
+    model = MODEL.replace("    - {type: Embedding, inputs: [color], input_dim: 8, output_dim: 2}\n", hot)
+    report = check(tmp_path, rows(), model=model.replace("NUM", "3"))
+    found = problem(report.problems, "embedding-vocabulary", key="model.layers.0.num_tokens")
+    assert "num_tokens 3" in found.message and "4 or more" in found.hint
+    report = check(tmp_path, rows(), model=model.replace("NUM", "4"))
+    assert not report.failed(), show(report.problems)
