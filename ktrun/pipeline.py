@@ -149,7 +149,10 @@ def run(
     outcome = _search(plan, data, run_dir, report.label, console)  # 5–6: build and search
     if isinstance(outcome, RunResult):
         return outcome
-    return _results(outcome, overrides, extra, run_dir, space, console)  # 7: results
+    result = _results(outcome, overrides, extra, run_dir, space, console)  # 7: results
+    if not plan.spec.final.retrain or result.status in ("worker", "failed"):
+        return result
+    return _final(plan, data, outcome, run_dir, space, console, result)  # 8: the final score
 
 
 _NO_INPUT_SHAPE = (
@@ -203,6 +206,7 @@ def _load_data(checked: CheckedSpec, label: str) -> Dataset | RunResult:
             keras_loader=keras_dataset,
             arrays=arrays_of(spec.model),
             user_loader=user_loader(spec),
+            final=spec.final.retrain,
         )
     except DataError as e:
         print(render("text", [CheckReport(label, checked.locate(e.problems))]))
@@ -253,6 +257,59 @@ def _search(
     except OSError as e:  # a disk failed under the search outside a trial (state files)
         console.print(f"[red]error[/] the search stopped: {describe(e)}", highlight=False)
         return RunResult(EXIT_FAILED, "failed")
+
+
+def _final(
+    plan: Plan,
+    data: Dataset,
+    outcome: SearchOutcome,
+    run_dir: Path,
+    space: SpaceSummary | None,
+    console: Console,
+    result: RunResult,
+) -> RunResult:
+    """`final.retrain`: after the search's results are written, the best configuration retrained
+    on training + validation rows and scored once on the test split; the results are written again
+    with it. Its failure keeps them and exits 1 (a failed stage), saying so."""
+    from rich.markup import escape
+
+    from ktrun.results.files import write_results
+    from ktrun.runtime.outcome import FinalResult
+    from ktrun.runtime.state import describe
+
+    best = outcome.best()
+    if outcome.status not in ("completed", "exhausted") or best is None:
+        why = "there is no best trial" if best is None else f"the search is {outcome.status}"
+        console.print(f"final.retrain: skipped, {why}", highlight=False)
+        return result
+    epochs = best.best_epoch
+    console.print(
+        f"final: retraining trial {escape(best.trial_id)} for {epochs} epoch(s) on "
+        f"{len(data.x_train) + (0 if data.x_val is None else len(data.x_val))} rows, "
+        f"then scoring it on the test split ({escape(data.test_source)})",
+        highlight=False,
+    )
+    try:
+        from ktrun.runtime.final import retrain_and_test
+
+        if epochs is None:
+            raise ValueError(f"Keras Tuner did not record the epoch at which trial {best.trial_id} was best")
+        outcome.final = retrain_and_test(plan, data, best, run_dir)
+    except Exception as e:  # the search's results stand; this stage failed, and says how
+        message = describe(e) if isinstance(e, OSError) else f"{type(e).__name__}: {e}"
+        outcome.final = FinalResult(best.trial_id, epochs or 0, {}, None, error=message)
+        console.print(f"[red]error[/] the final stage failed: {escape(message)}", highlight=False)
+    try:
+        write_results(outcome, run_dir, space)
+    except OSError as e:
+        console.print(f"[red]error[/] the results could not be written: {describe(e)}", highlight=False)
+        return RunResult(EXIT_FAILED, "failed")
+    from ktrun.results.table import print_final
+
+    print_final(outcome, console)
+    if outcome.final.error is not None:
+        return RunResult(EXIT_FAILED, "final failed")
+    return result
 
 
 def _results(

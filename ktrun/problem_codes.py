@@ -159,7 +159,9 @@ GROUPS: dict[str, dict[str, str]] = {
         "multi-hot labels)",
         "class-weight-regression": "`fit.class_weight` on a regression task, which has no classes",
         "class-weight-labels": "`fit.class_weight` with multi-hot or per-step labels (no one class each)",
-        "data-option-conflict": "`data.labels: multi_hot` or `data.per_step` on a task that has no classes",
+        "data-option-conflict": "data options that disagree (multi_hot or per_step without classes; "
+        "two test splits)",
+        "final-no-test-split": "`final.retrain` without a test split to score on",
         "unknown-loss": "a loss Keras does not have",
         "unknown-metric": "a metric Keras does not have",
         "loss-arg-unused": "an argument the chosen loss does not take (`delta` on `mse`)",

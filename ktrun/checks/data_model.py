@@ -46,6 +46,7 @@ def check_data_model(ctx: Ctx) -> Iterator[Problem]:
             "remove fit.class_weight (a weighted loss is a custom loss), or give one label per sample",
         )
     yield from _data_options(ctx)
+    yield from _final(ctx)
     if spec.model.hypermodel is not None:
         return  # it compiles itself and makes its own output layer (checks.hypermodels)
     yield from _loss_and_labels(ctx)
@@ -77,6 +78,22 @@ def _data_options(ctx: Ctx) -> Iterator[Problem]:
             if data.task == "regression"
             else "remove data.per_step (the target is the input), or set data.task: classification",
         )
+
+
+def _final(ctx: Ctx) -> Iterator[Problem]:
+    """`final.retrain` scores on a test split, so there must be one."""
+    if not ctx.spec.final.retrain or ctx.data.test:
+        return
+    if any(p.path[:2] == ("data", "test_path") for p in ctx.data.problems):
+        return  # the test split's own problem says what is wrong
+    yield pb.error(
+        "final-no-test-split",
+        ("final", "retrain"),
+        f"final.retrain scores the best configuration on a test split, but data.source "
+        f"{ctx.spec.data.source} has none",
+        "hold rows out with data.test_split (e.g. 0.1), give a test file with data.test_path (npz, csv), "
+        "or use data.source mnist, fashion_mnist or cifar10, whose own x_test/y_test are the test split",
+    )
 
 
 def _loss_and_labels(ctx: Ctx) -> Iterator[Problem]:

@@ -33,6 +33,8 @@ NOT_SEARCH_RELEVANT: tuple[tuple[str, ...], ...] = (
     ("fit", "verbose"),
     ("report",),
     ("distributed",),
+    ("data", "test_path"),  # the search never reads the test split
+    ("final",),  # after the search: re-running with final.retrain resumes the finished search
 )
 
 

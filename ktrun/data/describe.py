@@ -12,10 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ktrun import problems as pb
+from ktrun.config.provenance import KeyPath
 from ktrun.data.columns import misplaced
-from ktrun.data.named import Arrays, needs_npz, primary, shapes_of
+from ktrun.data.named import Arrays, needs_npz, primary, shapes_of, test_split_problems
 from ktrun.data.raw import DataError, DataInfo
-from ktrun.data.sources import source_for
+from ktrun.data.sources import DataSource, source_for
+from ktrun.data.sources.base import TEST_PATH, at_test_path
 from ktrun.problems import Problem
 from ktrun.spec.experiment import DataSpec
 
@@ -43,21 +45,85 @@ def describe(
     outside = _outside(data.path, roots) if "path" in source.keys else None
     if outside is not None:
         known = source.known(data)
-        return DataInfo(known.input_shape, known.num_classes, [outside], known.target_shape)
-    if arrays is not None and data.source == "csv":
+        info = DataInfo(known.input_shape, known.num_classes, [outside], known.target_shape)
+    elif arrays is not None and data.source == "csv":
         from ktrun.data.prepare import describe_table  # numpy: only when a file is read
 
-        return describe_table(source, data, seed, arrays, CHECK_BUDGET)
-    info = source.describe(data, seed, CHECK_BUDGET)
-    if arrays is not None and not info.problems:
+        info = describe_table(source, data, seed, arrays, CHECK_BUDGET)
+    else:
+        info = source.describe(data, seed, CHECK_BUDGET)
+    if arrays is not None and not info.problems and outside is None and data.source != "csv":
         try:
             info.arrays = shapes_of(data, arrays)
         except DataError as e:
             info.problems.extend(e.problems)
+    conflicts = test_split_problems(data, arrays)
+    info.problems.extend(conflicts)
+    if not conflicts:
+        info.test = _test(data, source, info, roots)
     return info
 
 
-def _outside(path: str | None, roots: tuple[Path, ...] | None) -> Problem | None:
+def _test(data: DataSpec, source: DataSource, info: DataInfo, roots: tuple[Path, ...] | None) -> str:
+    """The test split for the data line; a test file is read and checked as the run would
+    (problems added to `info`), only inside the project and by its headers past the budget."""
+    from ktrun.data.splits import row_count
+
+    if data.test_split > 0:
+        if info.rows is None:
+            return f"{data.test_split:g} of the rows held out by data.test_split"
+        from ktrun.data.splits import split_problems, split_sizes
+
+        used = min(info.rows, data.limit) if data.limit is not None else info.rows
+        found = {(p.code, p.path) for p in info.problems}  # a source that read its rows found them
+        info.problems.extend(
+            p for p in split_problems(info.rows, used, data) if (p.code, p.path) not in found
+        )
+        return f"{row_count(split_sizes(used, data)[0])} held out by data.test_split"
+    own = source.own_test(data)
+    if own is not None:
+        what, rows = own
+        return what + (f" ({row_count(rows)})" if rows is not None else "")
+    if not data.test_path:
+        return ""
+    outside = _outside(data.test_path, roots, TEST_PATH)
+    if outside is not None:
+        info.problems.append(outside)
+        return "data.test_path (not read by check)"
+    try:
+        test = source.load_test(data, CHECK_BUDGET)
+    except DataError as e:
+        info.problems.extend(e.problems)
+        return "data.test_path (unreadable)"
+    assert test is not None
+    rows = test.x_shape[0]
+    if test.x is not None and info.input_shape is not None and not info.problems:
+        from ktrun.data.prepare import check_test
+        from ktrun.data.sources import source_for as _source
+
+        try:
+            if test.label_names:  # csv text labels: numbered as the training file numbers them
+                test = source.train_labels(test, _source(data.source).load(data, CHECK_BUDGET))
+            check_test(test, data, info.input_shape, info.num_classes)
+        except DataError as e:
+            info.problems.extend(at_test_path(p) for p in e.problems)
+    elif info.input_shape is not None and test.x_shape[1:] != info.input_shape:
+        info.problems.append(_shape_problem(test.x_shape[1:], info.input_shape))
+    return f"{row_count(rows)} from data.test_path"
+
+
+def _shape_problem(found: tuple[int, ...], want: tuple[int, ...]) -> Problem:
+    return pb.error(
+        "data-shape-mismatch",
+        TEST_PATH,
+        f"test split: each sample has shape {found} but the training rows' is {want}",
+        "give a test file of the same format as data.path (same arrays or columns)",
+    )
+
+
+def _outside(
+    path: str | None, roots: tuple[Path, ...] | None, key: KeyPath = ("data", "path")
+) -> Problem | None:
     """`ktrun check` runs on configs nobody vetted: it reads a data file only inside the project
     (the working directory or a config tree), after resolving `~`, `..` and symbolic links, so a
     config cannot make it read, and echo pieces of, `/etc/shadow` or `~/.ssh/id_rsa`."""
@@ -69,7 +135,7 @@ def _outside(path: str | None, roots: tuple[Path, ...] | None) -> Problem | None
         return None
     return pb.info(
         "data-file-not-read",
-        ("data", "path"),
+        key,
         f"{clip(path, 160)} is outside the project, so `ktrun check` did not read it "
         "(the run reads and checks it before the first trial)",
         "keep data under the directory you run ktrun in to have check validate it, and set "

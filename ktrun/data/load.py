@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ktrun.data.columns import misplaced, table_of
-from ktrun.data.named import Arrays, needs_npz, primary, read_extras
+from ktrun.data.named import Arrays, needs_npz, primary, read_extras, test_split_problems
 from ktrun.data.prepare import Dataset, prepare
 from ktrun.data.raw import DataError
 from ktrun.data.sources import KerasLoader, Supply, UserLoader, source_for
@@ -25,23 +25,35 @@ def load_dataset(
     keras_loader: KerasLoader | None = None,
     arrays: Arrays | None = None,
     user_loader: UserLoader | None = None,
+    final: bool = False,
 ) -> Dataset:
     """Everything the search needs from the data, or one `DataError` listing all that is wrong.
 
     `input_shape` and `num_classes` are what the model expects (`num_classes` falls back to
     `data.num_classes`, then to max label + 1). `keras_loader(source)` downloads a built-in data set
     when `data.path` is unset; the runtime passes one so this module never imports Keras.
+    `final`: the final stage will score on the test split, so a source's own test set is read too
+    (`data.test_split` and `data.test_path` are always held out and checked).
     """
     wrong = needs_npz(data, arrays) or misplaced(data, arrays)
     if wrong is not None:
         raise wrong
+    conflicts = test_split_problems(data, arrays)
+    if conflicts:
+        raise DataError(conflicts)
     data = primary(data, arrays)
-    raw = source_for(data.source).load(data, supply=Supply(keras_loader, user_loader))
+    source = source_for(data.source)
+    supply = Supply(keras_loader, user_loader)
+    raw = source.load(data, supply=supply)
     table = table_of(data, arrays, raw)
     extras = read_extras(data, arrays, raw.x_shape[0]) if arrays is not None and table is None else None
     classes = num_classes if num_classes is not None else data.num_classes
+    test = None
+    if data.test_path or (final and source.own_test(data) is not None):
+        test = source.load_test(data, supply=supply)
+        test = source.train_labels(test, raw) if test is not None else None
     shape = tuple(int(d) for d in input_shape)
-    return prepare(raw, data, shape, classes, seed, arrays, extras, table)
+    return prepare(raw, data, shape, classes, seed, arrays, extras, table, test)
 
 
 __all__ = ["DataError", "Dataset", "KerasLoader", "load_dataset"]

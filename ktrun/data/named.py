@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ktrun import problems as pb
 from ktrun.config.provenance import KeyPath
 from ktrun.data.raw import DataError
+from ktrun.problems import Problem
 from ktrun.spec.experiment import DataSpec, ModelSpec
 
 if TYPE_CHECKING:
@@ -102,6 +103,66 @@ def needs_npz(data: DataSpec, arrays: Arrays | None) -> DataError | None:
 def csv_outputs(arrays: Arrays) -> bool:
     """Whether the model wants labels a csv does not name: several outputs, or a `target`."""
     return len(arrays.outputs) > 1 or any(f.array != f.name for f in arrays.outputs)
+
+
+def test_split_problems(data: DataSpec, arrays: Arrays | None) -> list[Problem]:
+    """Where the test split comes from, when the settings disagree: one source of it, and a
+    `data.test_path` only for a source that reads files and has no test set of its own."""
+    from ktrun.data.sources import SOURCES
+
+    where: KeyPath = ("data", "test_path")
+    source = SOURCES.get(data.source)
+    if arrays is not None and data.source == "csv" and (data.test_split > 0 or data.test_path):
+        return [
+            pb.error(
+                "data-option-conflict",
+                where if data.test_path else ("data", "test_split"),
+                "a csv whose columns feed named inputs has no test split yet (its categorical and "
+                "text columns are encoded from the training rows alone)",
+                "remove the test split (and final.retrain), or give the inputs as arrays of an .npz",
+            )
+        ]
+    if not data.test_path or source is None:
+        return []
+    if data.test_split > 0:
+        return [
+            pb.error(
+                "data-option-conflict",
+                where,
+                f"data.test_path and data.test_split ({data.test_split}) both set the test split",
+                "keep one: data.test_path for a test file of your own, or data.test_split to hold "
+                "rows out of data.path",
+            )
+        ]
+    if "path" not in source.keys:
+        return [
+            pb.error(
+                "data-option-conflict",
+                where,
+                f"data.source {data.source} reads no file, so data.test_path has nothing to match",
+                f"use data.test_split (e.g. 0.1) to hold {data.source}'s rows out for the test split",
+            )
+        ]
+    if source.own_test(data) is not None:
+        return [
+            pb.error(
+                "data-option-conflict",
+                where,
+                f"data.source {data.source} has its own test set (x_test, y_test), so data.test_path "
+                "is not read",
+                "remove data.test_path (or set data.test_split to hold rows out of x_train instead)",
+            )
+        ]
+    if arrays is not None:
+        return [
+            pb.error(
+                "data-option-conflict",
+                where,
+                "the model reads several named arrays; a test file is read for one x and one y only",
+                "use data.test_split to hold rows of every array out for the test split",
+            )
+        ]
+    return []
 
 
 def read_extras(data: DataSpec, arrays: Arrays, rows: int) -> dict[str, Array]:

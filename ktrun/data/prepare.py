@@ -4,10 +4,12 @@ A search trains many models on the same arrays, so every data problem (a per-sam
 does not take, NaN/inf, labels the final layer cannot produce) is found here, all at once, as a user
 error with a hint: not as a NaN loss or a crash in trial 7.
 
-Order of work: shuffle (seeded) → `limit` → validate → split → normalise (train statistics only) →
-encode labels. Validation runs on the rows the search will use, but names rows by their index in
-the source (and line, for csv), so the user can find them. `ktrun check` runs the same validation
-(`inspect`), so check and run cannot disagree about a file.
+Order of work: shuffle (seeded) → `limit` → validate → hold out the test split (`data.test_split`,
+stratified by class) → validation split → normalise (train statistics only) → encode labels. A test
+split from elsewhere (`data.test_path`, a built-in set's own) is validated against the training rows.
+Validation runs on the rows the search will use, but names rows by their index in the source (and
+line, for csv), so the user can find them. `ktrun check` runs the same validation (`inspect`), so
+check and run cannot disagree about a file.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ktrun.data.columns import ColumnInput
 from ktrun.data.named import Arrays
 from ktrun.data.raw import DataError, DataInfo, Raw
 from ktrun.data.sources.base import DataSource
+from ktrun.data.splits import split_problems, split_sizes
 from ktrun.data.target import Expect
 from ktrun.data.validate import Labels, as_numbers, check_x, check_y, row_count
 from ktrun.problems import Problem
@@ -51,6 +54,13 @@ class Dataset:
     #: A model with several inputs or outputs: every array by the Keras name it feeds, as
     #: (training rows, validation rows), the first input's and output's included.
     named: tuple[dict[str, tuple[Array, Array | None]], dict[str, tuple[Array, Array | None]]] | None = None
+    #: The test split, normalised with the training statistics: never seen by the search.
+    x_test: NDArray[np.float32] | None = None
+    y_test: Array | None = None
+    #: A model with several inputs or outputs: the test split's arrays by Keras name.
+    named_test: tuple[dict[str, Array], dict[str, Array]] | None = None
+    #: The test split for people: "180 rows held out by data.test_split".
+    test_source: str = ""
 
     def inputs(self, validation: bool = False) -> Array | dict[str, Array | None] | None:
         """What `fit` takes as x: the array, or the arrays by input name."""
@@ -64,6 +74,16 @@ class Dataset:
             # One output (named or not) is one tensor in Keras, so y is its array, not a dict.
             return self.y_val if validation else self.y_train
         return {k: v[validation] for k, v in self.named[1].items()}
+
+    def test_inputs(self) -> Array | dict[str, Array] | None:
+        """What `evaluate` takes as x for the test split."""
+        return self.x_test if self.named_test is None else self.named_test[0]
+
+    def test_targets(self) -> Array | dict[str, Array] | None:
+        """What `evaluate` takes as y for the test split."""
+        if self.named_test is None or len(self.named_test[1]) <= 1:
+            return self.y_test
+        return self.named_test[1]
 
 
 def inspect(raw: Raw, data: DataSpec, seed: int, num_classes: int | None) -> DataInfo:
@@ -92,6 +112,12 @@ class _Valid:
     x: NDArray[np.float32] | None
     labels: Labels | None  # None: y not read, or not needed (reconstruction)
     problems: list[Problem]
+    n_val: int = 0
+    n_test: int = 0  # the test split: the last `n_test` of `order`
+
+    @property
+    def n_train(self) -> int:
+        return len(self.order) - self.n_val - self.n_test
 
 
 def validate(
@@ -115,22 +141,8 @@ def validate(
     reading = raw.x is not None or y is not None
     order = _rows(n, data, seed)[0] if reading else np.arange(0)
     used = min(n, data.limit) if data.limit is not None else n
-    n_val = round(used * data.validation_split) if data.validation_split > 0 else 0
-    problems: list[Problem] = []
-    if used == 0 or (data.validation_split > 0 and n_val in (0, used)):
-        problems.append(
-            pb.error(
-                "data-too-small",
-                ("data", "limit")
-                if data.limit is not None and data.limit < n
-                else ("data", "validation_split"),
-                "there are no rows"
-                if used == 0
-                else f"{row_count(used)} with validation_split {data.validation_split} leave {used - n_val} "
-                f"for training and {n_val} for validation",
-                "use more rows (raise data.limit), or set data.validation_split=0 to validate on nothing",
-            )
-        )
+    n_test, n_val = split_sizes(used, data)
+    problems = split_problems(n, used, data)
     x: NDArray[np.float32] | None = None
     if raw.x is not None:
         x, x_problems = check_x(raw, raw.x[order], order, input_shape)
@@ -139,7 +151,45 @@ def validate(
     if y is not None:
         labels = check_y(y[order], order, want, raw.y_path, raw.row)
         problems += labels.problems
-    return _Valid(order, x, labels, problems)
+    valid = _Valid(order, x, labels, problems, n_val, n_test)
+    return _hold_out(valid, want) if n_test else valid
+
+
+def test_rows(ids: Array | None, n: int, n_test: int) -> NDArray[np.intp]:
+    """Which of `n` shuffled rows form the test split: with one class id per row, each class in
+    proportion (largest remainders make up the total), its first rows in the shuffled order;
+    otherwise (no ids, multi-hot, per step, regression) the first `n_test` rows."""
+    if ids is None or ids.ndim != 1 or ids.dtype.kind not in "iu" or len(ids) != n:
+        return np.arange(n_test, dtype=np.intp)
+    classes, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
+    quota = counts * (n_test / n)
+    take = np.floor(quota).astype(np.int64)
+    short = n_test - int(take.sum())
+    if short > 0:  # largest fractional parts first; ties to the larger class, then the lower id
+        rank = np.lexsort((np.arange(len(classes)), -counts, -(quota - take)))
+        take[rank[:short]] += 1
+    seen = np.zeros(len(classes), dtype=np.int64)
+    chosen = np.zeros(n, dtype=bool)
+    for i, c in enumerate(inverse):
+        if seen[c] < take[c]:
+            chosen[i] = True
+            seen[c] += 1
+    return np.flatnonzero(chosen).astype(np.intp)
+
+
+def _hold_out(valid: _Valid, want: Expect) -> _Valid:
+    """The rows reordered so that the test split comes last, the rest in their shuffled order."""
+    n = len(valid.order)
+    labels = valid.labels
+    ids = labels.values if labels is not None and want.classifies and want.labels != "multi_hot" else None
+    test = test_rows(ids, n, valid.n_test)
+    keep = np.ones(n, dtype=bool)
+    keep[test] = False
+    moved = np.concatenate([np.flatnonzero(keep), test]).astype(np.intp)
+    if labels is not None and labels.values is not None:
+        labels = replace(labels, values=labels.values[moved])
+    x = valid.x[moved] if valid.x is not None else None
+    return replace(valid, order=valid.order[moved], x=x, labels=labels)
 
 
 def _rows(n: int, data: DataSpec, seed: int) -> tuple[NDArray[np.intp], int]:
@@ -183,6 +233,7 @@ def prepare(
     arrays: Arrays | None = None,
     extras: dict[str, Array] | None = None,
     table: Sequence[ColumnInput] | None = None,
+    test: Raw | None = None,
 ) -> Dataset:
     """The search's arrays, or one `DataError` listing everything wrong with the rows it would use.
 
@@ -193,48 +244,69 @@ def prepare(
         raw = numeric_raw(raw, table)
     valid = validate(raw, data, input_shape if table is None else None, num_classes, seed)
     n, used = raw.x_shape[0], len(valid.order)
-    n_val = round(used * data.validation_split) if data.validation_split > 0 else 0
-    n_train = used - n_val
-    named = (
-        _named(raw, data, valid, arrays, extras or {}, n_train, n_val)
-        if arrays is not None and table is None
-        else None
-    )
+    n_train, n_val, n_test = valid.n_train, valid.n_val, valid.n_test
+    fit_end = n_train + n_val
+    named = _named(raw, data, valid, arrays, extras or {}) if arrays is not None and table is None else None
     if valid.problems:
         raise DataError(valid.problems)
     x, labels = valid.x, valid.labels
     assert x is not None  # no problems means every check passed (and the run reads everything)
-    x_train, x_val = _normalize(data.normalize, x[:n_train], x[n_train:] if n_val else None)
+    x_test_raw = x[fit_end:] if n_test else None
+    y_test_raw: Array | None = None
+    test_source = f"{row_count(n_test)} held out by data.test_split" if n_test else ""
+    want = Expect.of(data, num_classes)
+    if test is not None:  # a test split from elsewhere: checked against what the training rows are
+        classes_seen = labels.classes if labels is not None else num_classes
+        x_test_raw, y_test_raw = check_test(test, data, input_shape, classes_seen)
+        test_source = test.describe(test.x_shape[0], test.x_shape[0])
+    x_train, x_val, x_test = _normalize(
+        data.normalize, x[:n_train], x[n_train:fit_end] if n_val else None, x_test_raw
+    )
     told: tuple[Problem, ...] = ()
     if table is not None and cells is not None:
         fed, vocabs = columns.encode(table, cells[valid.order], x, n_train, n_val)
         for i in table:
             if i.kind == "numeric":
-                fed[i.name] = _normalize(data.normalize, *fed[i.name])
-        named = [fed, {}]
+                fed[i.name] = _normalize(data.normalize, *fed[i.name])[:2]
+        named = [{k: (v[0], v[1], None) for k, v in fed.items()}, {}]
         found = [columns.constant(i, vocabs[i.name]) for i in table if i.name in vocabs]
         told = (*columns.unread(table, raw.columns), *(p for p in found if p is not None))
     if labels is None:  # reconstruction: the target is the input, normalised the same way
-        return Dataset(x_train, x_train, x_val, x_val, input_shape, None, raw.describe(n, used))
+        return Dataset(
+            x_train, x_train, x_val, x_val, input_shape, None, raw.describe(n, used),
+            x_test=x_test, y_test=x_test, test_source=test_source,
+        )  # fmt: skip
     assert labels.values is not None
-    y = encode(labels, Expect.of(data, num_classes))
+    y = encode(labels, want)
     classes = labels.classes
     warnings = told + (_missing_classes(labels.values[:n_train], classes, data.labels) if classes else ())
+    y_val = y[n_train:fit_end] if n_val else None
+    y_test = y_test_raw if test is not None else (y[fit_end:] if n_test else None)
+    named_test: tuple[dict[str, Array], dict[str, Array]] | None = None
     if named is not None and arrays is not None:  # the first input and output, first
+        tests = [{k: v[2] for k, v in part.items() if v[2] is not None} for part in named]
         for feed in arrays.inputs[:1] if table is None else ():
-            named[0] = {feed.name: (x_train, x_val), **named[0]}
+            named[0] = {feed.name: (x_train, x_val, x_test), **named[0]}
+            tests[0] = {feed.name: x_test, **tests[0]} if x_test is not None else tests[0]
         for feed in arrays.outputs[:1]:
-            named[1] = {feed.name: (y[:n_train], y[n_train:] if n_val else None), **named[1]}
+            named[1] = {feed.name: (y[:n_train], y_val, y_test), **named[1]}
+            tests[1] = {feed.name: y_test, **tests[1]} if y_test is not None else tests[1]
+        named_test = (tests[0], tests[1]) if x_test is not None else None
+    pairs = [{k: (v[0], v[1]) for k, v in part.items()} for part in named] if named is not None else None
     return Dataset(
         x_train=x_train,
         y_train=y[:n_train],
         x_val=x_val,
-        y_val=y[n_train:] if n_val else None,
+        y_val=y_val,
         input_shape=input_shape,
         num_classes=classes,
         source=raw.describe(n, used),
         warnings=warnings,
-        named=(named[0], named[1]) if named is not None else None,
+        named=(pairs[0], pairs[1]) if pairs is not None else None,
+        x_test=x_test,
+        y_test=y_test,
+        named_test=named_test,
+        test_source=test_source,
     )
 
 
@@ -242,6 +314,37 @@ def numeric_raw(raw: Raw, table: Sequence[ColumnInput]) -> Raw:
     """A csv's `Raw` with x cut to the columns its numeric inputs read: the ones that must be numbers."""
     assert raw.x is not None  # a csv is always read
     return replace(raw, x=raw.x[:, columns.numeric_block(table)])
+
+
+def check_test(
+    test: Raw, data: DataSpec, input_shape: tuple[int, ...], classes: int | None
+) -> tuple[NDArray[np.float32], Array | None]:
+    """A test split from its own file or arrays, validated as the training rows are: the same
+    per-sample shape, finite numbers, and labels the training rows' classes cover."""
+    rows = np.arange(test.x_shape[0], dtype=np.intp)
+    assert test.x is not None
+    x, problems = check_x(test, test.x, rows, input_shape)
+    want = Expect.of(data, classes)
+    y: Array | None = None
+    if want.reads_y and test.y is not None:
+        if len(test.y) != len(rows):
+            problems.append(
+                pb.error(
+                    "data-length-mismatch",
+                    test.y_path,
+                    f"the test split's x has {len(rows)} rows but its y has {len(test.y)}",
+                    "x and y need one row per sample, in the same order",
+                )
+            )
+        else:
+            labels = check_y(test.y, rows, want, test.y_path, test.row)
+            problems += labels.problems
+            if labels.values is not None and not labels.problems:
+                y = encode(labels, want)
+    if problems:
+        raise DataError([replace(p, message=f"test split: {p.message}") for p in problems])
+    assert x is not None
+    return x, y
 
 
 def encode(labels: Labels, want: Expect) -> Array:
@@ -255,17 +358,14 @@ def encode(labels: Labels, want: Expect) -> Array:
 
 
 def _named(
-    raw: Raw,
-    data: DataSpec,
-    valid: _Valid,
-    arrays: Arrays,
-    extras: dict[str, Array],
-    n_train: int,
-    n_val: int,
-) -> list[dict[str, tuple[Array, Array | None]]]:
-    """The extra arrays in the search's row order, split like x and y; extra inputs normalised
-    with their own training statistics. Problems are added to `valid.problems`."""
-    out: list[dict[str, tuple[Array, Array | None]]] = [{}, {}]
+    raw: Raw, data: DataSpec, valid: _Valid, arrays: Arrays, extras: dict[str, Array]
+) -> list[dict[str, tuple[Array, Array | None, Array | None]]]:
+    """The extra arrays in the search's row order, split like x and y (training, validation,
+    test); extra inputs normalised with their own training statistics. Problems are added to
+    `valid.problems`."""
+    n_train, n_val, n_test = valid.n_train, valid.n_val, valid.n_test
+    fit_end = n_train + n_val
+    out: list[dict[str, tuple[Array, Array | None, Array | None]]] = [{}, {}]
     for feed in arrays.extras:
         rows = extras[feed.array][valid.order]
         if feed.role == "output" and rows.dtype.kind in "iub":
@@ -275,10 +375,11 @@ def _named(
             valid.problems.extend(problems)
         if numbers is None:
             continue
-        train, val = numbers[:n_train], (numbers[n_train:] if n_val else None)
+        train, val = numbers[:n_train], (numbers[n_train:fit_end] if n_val else None)
+        test = numbers[fit_end:] if n_test else None
         if feed.role == "input":
-            train, val = _normalize(data.normalize, train, val)
-        out[feed.role == "output"][feed.name] = (train, val)
+            train, val, test = _normalize(data.normalize, train, val, test)
+        out[feed.role == "output"][feed.name] = (train, val, test)
     return out
 
 
@@ -305,21 +406,33 @@ def _missing_classes(values: Array, classes: int, labels: str) -> tuple[Problem,
 
 
 def _normalize(
-    how: str, train: NDArray[np.float32], val: NDArray[np.float32] | None
-) -> tuple[NDArray[np.float32], NDArray[np.float32] | None]:
-    """Statistics come from the training rows only, so nothing about the validation rows leaks in."""
+    how: str,
+    train: NDArray[np.float32],
+    val: NDArray[np.float32] | None,
+    test: NDArray[np.float32] | None = None,
+) -> tuple[NDArray[np.float32], NDArray[np.float32] | None, NDArray[np.float32] | None]:
+    """Statistics come from the training rows only, so nothing about the validation or test rows
+    leaks in."""
     if how == "none":
-        return train, val
+        return train, val, test
     if how == "scale":
         peak = float(np.abs(train).max()) if train.size else 0.0
         factor = np.float32(peak if peak > 0 else 1.0)
-        return train / factor, (val / factor if val is not None else None)
+        return (
+            train / factor,
+            (val / factor if val is not None else None),
+            (test / factor if test is not None else None),
+        )
     mean = train.mean(axis=0, dtype=np.float64)
     std = train.std(axis=0, dtype=np.float64)
     # Constant features (std below float32 resolution) are only centred: dividing would amplify rounding.
     std = np.where(std <= np.finfo(np.float32).eps * np.maximum(1.0, np.abs(mean)), 1.0, std)
     mean32, std32 = mean.astype(np.float32), std.astype(np.float32)
-    return (train - mean32) / std32, ((val - mean32) / std32 if val is not None else None)
+    return (
+        (train - mean32) / std32,
+        (val - mean32) / std32 if val is not None else None,
+        (test - mean32) / std32 if test is not None else None,
+    )
 
 
 def balanced_class_weights(y: NDArray[Any]) -> dict[int, float]:

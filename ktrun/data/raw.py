@@ -36,6 +36,10 @@ class DataInfo:
     columns: str = ""
     #: csv: each categorical input's count of ids (its training values + 1, for unseen).
     vocabularies: dict[str, int] = field(default_factory=dict)
+    #: Rows in the source (before `data.limit`), when known without reading everything.
+    rows: int | None = None
+    #: The test split for people ("180 rows held out by data.test_split"); "" when there is none.
+    test: str = ""
 
 
 @dataclass
@@ -54,6 +58,8 @@ class Raw:
     y_stored: tuple[int, ...] | None = None  # y's shape when y is not read
     columns: tuple[str, ...] = ()  # csv: the header names of x's columns ...
     label_name: str = ""  # ... and of the label column
+    #: csv: the text labels by id, as this file numbered them ([]: numeric labels or none).
+    label_names: list[str] = field(default_factory=list)
 
     @property
     def x_shape(self) -> tuple[int, ...]:

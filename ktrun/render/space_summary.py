@@ -148,4 +148,7 @@ def _data(ctx: Ctx) -> str:
         inputs = "input " + (format_shape(ctx.input_shape) if ctx.input_shape is not None else "unknown")
     binary = one_unit(ctx, kn.LOSSES.get(ctx.spec.model.compile.loss.name))
     columns = f"; {ctx.data.columns}" if ctx.data.columns else ""  # a csv's column kinds
-    return f"{inputs}; " + describe(ctx.expect, ctx.target_shape, ctx.data.num_classes, binary) + columns
+    test = f"; test: {ctx.data.test}" if ctx.data.test else ""
+    return (
+        f"{inputs}; " + describe(ctx.expect, ctx.target_shape, ctx.data.num_classes, binary) + columns + test
+    )

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 #: The top-level keys of summary.json, in order. Scripts rely on them.
 SUMMARY_KEYS = ("experiment", "objective", "status", "abort_reason", "best", "trials", "seconds")
 #: Optional extra top-level keys of summary.json.
-SUMMARY_EXTRA_KEYS = ("resumed_trials", "state_dir")
+SUMMARY_EXTRA_KEYS = ("resumed_trials", "state_dir", "final")
 
 
 # ── public API ────────────────────────────────────────────────────────────────────────────────
@@ -93,6 +93,17 @@ def summary_dict(outcome: SearchOutcome) -> dict[str, Any]:
         "resumed_trials": outcome.resumed_trials,
         "state_dir": outcome.state_dir,
     }
+    final = outcome.final
+    if final is not None:  # final.retrain: the score to report, on the test split
+        data["final"] = {
+            "test": None if final.error is not None else dict(final.test),
+            "epochs": final.epochs,
+            "model": final.model,
+            "trial_id": final.trial_id,
+            "test_rows": final.rows,
+            "train_rows": final.train_rows,
+            "error": final.error,
+        }
     return cast(dict[str, Any], _finite(data))
 
 

@@ -61,6 +61,7 @@ def report_markdown(
             out += [f"Saved model: `{outcome.best_model_path}`."]
         out += [""]
 
+    out += _final_md(outcome)
     top = ranked(outcome)[:TOP_TRIALS]
     if top:
         names = hp_columns(outcome, top)
@@ -98,6 +99,26 @@ def report_markdown(
     if outcome.state_dir:
         out += [f"Keras Tuner state: `{outcome.state_dir}`.", ""]
     return "\n".join(out)
+
+
+def _final_md(outcome: SearchOutcome) -> list[str]:
+    """The score to report: the best configuration retrained and scored once on the test split."""
+    final = outcome.final
+    if final is None:
+        return []
+    out = ["## Final score on the test split", ""]
+    if final.error is not None:
+        return [*out, f"The final stage failed: {one_line(final.error)}", ""]
+    out += [
+        f"Trial **{one_line(final.trial_id)}**'s configuration, retrained on {final.train_rows} training "
+        f"and validation rows for {final.epochs} epoch(s), scored once on {final.rows} test rows "
+        "the search never saw:",
+        "",
+    ]
+    out += _md_table(["metric", "test"], [[k, score_text(v)] for k, v in final.test.items()])
+    if final.model:
+        out += [f"Retrained model: `{final.model}`.", ""]
+    return out
 
 
 def _failures_md(outcome: SearchOutcome) -> list[str]:

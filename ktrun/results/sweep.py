@@ -26,7 +26,7 @@ COLUMNS = ("job", "overrides", "status", "best_score", "objective", "completed",
 class JobRow:
     job: str
     overrides: str
-    status: str  # completed | aborted | exhausted | config error | data error | failed
+    status: str  # completed | aborted | exhausted | config error | data error | failed | final failed
     best_score: float | None
     objective: str
     completed: int
@@ -66,7 +66,8 @@ def _row(job_dir: Path) -> JobRow:
     return JobRow(
         job_dir.name,
         overrides,
-        s["status"],
+        # the search's status, unless the final stage after it failed (final.retrain)
+        "final failed" if job.get("status") == "final failed" else s["status"],
         best,
         objective,
         s["trials"]["completed"],

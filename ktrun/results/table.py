@@ -70,6 +70,25 @@ def print_results(
         console.print(Text(f"Best model: {outcome.best_model_path}"))
 
 
+def print_final(outcome: SearchOutcome, console: Console) -> None:
+    """The final stage's score on the test split."""
+    from rich.text import Text
+
+    final = outcome.final
+    if final is None or final.error is not None:  # a failure is said where it happens
+        return
+    scores = "  ".join(f"{k}={score_text(v)}" for k, v in final.test.items())
+    console.print(
+        Text(
+            f"Final: trial {final.trial_id} retrained for {final.epochs} epoch(s) "
+            f"on {final.train_rows} rows; "
+            f"test ({final.rows} rows): {scores}"
+        )
+    )
+    if final.model:
+        console.print(Text(f"Final model: {final.model}"))
+
+
 def _caption(outcome: SearchOutcome, shown: int) -> str:
     scored = sum(t.scored for t in outcome.trials)
     parts = [f"showing {shown} of {scored} scored trial(s)" if scored else "no completed trial with a score"]

@@ -16,7 +16,8 @@ What is here, and why each use is safe in the range above:
 
 - Private modules: `tuner_utils.SaveBestEpoch` / `TunerCallback` (the callbacks `Tuner.run_trial`
   adds to every fit; ktrun swaps the checkpoint for one kept in memory), `convert_to_metrics_dict`
-  (the trial's metrics exactly as Keras Tuner scores them, for the journal), `config.DEBUG`
+  and `get_best_step` (the trial's metrics and best epoch exactly as Keras Tuner records them,
+  for the journal), `config.DEBUG`
   (Keras Tuner prints every failed trial's traceback unless it is off), and the chief's gRPC
   service (`protos`, `oracle_chief.OracleServicer`: its `start_server` polls every 20 s).
 - `applications.efficientnet.EFFICIENTNET_MODELS`: the constructors `HyperEfficientNet.build`
@@ -102,6 +103,12 @@ def set_debug(debug: bool) -> None:
 def convert_to_metrics_dict(results: Any, objective: Any) -> dict[str, Any]:
     """What `run_trial` returned, as the metrics Keras Tuner reports to the oracle and scores."""
     return cast(dict[str, Any], _tuner_utils.convert_to_metrics_dict(results, objective))
+
+
+def best_step(results: Any, objective: Any) -> int:
+    """The epoch index (0-based, of this fit) at which the objective was best, as Keras Tuner
+    records it in `trial.best_step` (the mean over executions)."""
+    return int(_tuner_utils.get_best_step(results, objective))
 
 
 # ---------------------------------------------------------------------- oracle state and files

@@ -312,7 +312,8 @@ class FeasibleMixin(OracleHooks):
             trial = Trial(hp, trial_id=trial_id, status=TrialStatus.COMPLETED)
             score = entry.get("score") if entry else None
             if isinstance(score, int | float):
-                trial.score, trial.best_step = float(score), 0
+                step = entry.get("best_step") if entry else None
+                trial.score, trial.best_step = float(score), step if isinstance(step, int) else 0
                 return trial, f"rebuilt completed trial {trial_id} (score {score}) from {JOURNAL}"
             return trial, f"rebuilt completed trial {trial_id} from {JOURNAL}, but its score is lost"
         if status == "failed" and entry and entry.get("action") == "retry":

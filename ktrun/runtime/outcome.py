@@ -30,12 +30,28 @@ class TrialRecord:
     exception_type: str | None = None
     message: str | None = None
     epochs: int | None = None  # epochs actually trained
+    #: The epoch (1-based, counted from the first) at which its objective was best: Keras Tuner's
+    #: `best_step`, plus Hyperband's `tuner/initial_epoch`. The final stage trains this many.
+    best_epoch: int | None = None
     seconds: float | None = None
     attempts: int = 1
 
     @property
     def scored(self) -> bool:
         return self.status == "completed" and self.score is not None and math.isfinite(self.score)
+
+
+@dataclass(frozen=True)
+class FinalResult:
+    """The final stage (`final.retrain`): the best trial retrained and scored on the test split."""
+
+    trial_id: str
+    epochs: int
+    test: dict[str, float]  # every compiled metric by its Keras name (loss, accuracy, ...)
+    model: str | None  # the saved retrained model
+    rows: int = 0  # test rows
+    train_rows: int = 0  # rows it was trained on (training + validation)
+    error: str | None = None  # why the stage failed (then `test` is empty)
 
 
 @dataclass
@@ -62,6 +78,8 @@ class SearchOutcome:
     resumed_trials: int = 0
     #: The signal that interrupted the search (SIGINT, SIGTERM), for the exit code 128 + n.
     signal: int | None = None
+    #: The final stage's result, when `final.retrain` ran.
+    final: FinalResult | None = None
 
     def best(self) -> TrialRecord | None:
         """The best completed trial with a finite score (None when there is none)."""

@@ -290,6 +290,8 @@ def collect(
             if not k.startswith("tuner/") and trial.hyperparameters.is_active(k)
         }
         if trial.status == "COMPLETED" and last.get("status") != "failed":
+            step = trial.best_step
+            start = trial.hyperparameters.values.get("tuner/initial_epoch", 0)  # Hyperband's resumed epochs
             records.append(
                 TrialRecord(
                     trial_id,
@@ -299,6 +301,7 @@ def collect(
                     epochs=last.get("epochs"),
                     seconds=last.get("seconds"),
                     attempts=max(len(entries), 1),
+                    best_epoch=None if step is None else int(start or 0) + int(step) + 1,
                 )
             )
         elif last:

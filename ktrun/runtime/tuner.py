@@ -236,7 +236,7 @@ class PolicyMixin(kt_compat.TunerHooks):
         except Exception as error:
             self._failed(trial, ctx, error)
         self._check_objective(results, trial, ctx)
-        self._journal(trial, "completed", ctx, score=self._score(results))
+        self._journal(trial, "completed", ctx, score=self._score(results), best_step=self._best_step(results))
         return results
 
     def _score(self, results: Any) -> float | None:
@@ -245,6 +245,13 @@ class PolicyMixin(kt_compat.TunerHooks):
         try:
             value = kt_compat.convert_to_metrics_dict(results, objective).get(objective.name)
             return None if value is None else float(value)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            return None
+
+    def _best_step(self, results: Any) -> int | None:
+        """The trial's best epoch as Keras Tuner records it, for the journal (rebuilding a trial.json)."""
+        try:
+            return kt_compat.best_step(results, self.oracle.objective)
         except (TypeError, ValueError, KeyError, AttributeError):
             return None
 
@@ -290,6 +297,7 @@ class PolicyMixin(kt_compat.TunerHooks):
         action: str | None = None,
         message: str | None = None,
         score: float | None = None,
+        best_step: int | None = None,
     ) -> None:
         entry = {
             "trial_id": trial.trial_id,
@@ -302,6 +310,7 @@ class PolicyMixin(kt_compat.TunerHooks):
             "epochs": ctx.epochs,
             "seconds": round(time.monotonic() - ctx.started, 3),
             "score": score,
+            "best_step": best_step,
             "hyperparameters": {
                 k: v for k, v in kb.active_values(trial.hyperparameters).items() if not k.startswith("tuner/")
             },

@@ -88,6 +88,23 @@ class DataSpec(Strict):
         ),
     )
     validation_split: float = Field(0.2, ge=0.0, lt=1.0)
+    test_split: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description=(
+            "A fraction of the rows held out as the test split before the validation split (seeded "
+            "by experiment.seed, stratified by class): the search never sees them; `final` scores on "
+            "them. 0: none."
+        ),
+    )
+    test_path: str | None = Field(
+        None,
+        description=(
+            "npz/csv: a second file of the same format (same keys or columns) holding the test "
+            "split. mnist/fashion_mnist/cifar10 have their own (x_test, y_test)."
+        ),
+    )
     normalize: Literal["none", "scale", "standardize"] = Field(
         "scale",
         description="scale: divide by the data's maximum; standardize: zero mean, unit var.",
@@ -657,6 +674,19 @@ class ReportSpec(Strict):
     )
 
 
+class FinalSpec(Strict):
+    """After the search: the score to report, from data the search never saw."""
+
+    retrain: bool = Field(
+        False,
+        description=(
+            "Rebuild the best trial's configuration, train it on the training and validation rows "
+            "for the epochs at which its objective was best, and evaluate it once on the test split "
+            "(data.test_split, data.test_path, or a built-in data set's own test set)."
+        ),
+    )
+
+
 # ---------------------------------------------------------------- the whole experiment
 
 
@@ -676,6 +706,7 @@ class ExperimentSpec(Strict):
     tuner: TunerSpec = TunerSpec()
     failure_policy: FailurePolicySpec = FailurePolicySpec()
     report: ReportSpec = ReportSpec()
+    final: FinalSpec = FinalSpec()
     distributed: DistributedSpec = DistributedSpec()
     custom_objects: CustomObjectsSpec = CustomObjectsSpec()
     pin: dict[str, Scalar] = Field(
@@ -709,6 +740,7 @@ __all__ = [
     "ExperimentInfo",
     "ExperimentSpec",
     "FailurePolicySpec",
+    "FinalSpec",
     "FitSpec",
     "IntArg",
     "LossSpec",

@@ -119,6 +119,7 @@ def test_the_public_names_the_runtime_uses_are_exported(module: str, name: str) 
         ("keras_tuner.src.engine.tuner_utils", "SaveBestEpoch", ["objective", "filepath"]),
         ("keras_tuner.src.engine.tuner_utils", "TunerCallback", ["tuner", "trial"]),
         ("keras_tuner.src.engine.tuner_utils", "convert_to_metrics_dict", ["results", "objective"]),
+        ("keras_tuner.src.engine.tuner_utils", "get_best_step", ["results", "objective"]),
         ("keras_tuner.src.distribute.oracle_chief", "OracleServicer", ["oracle"]),
         ("keras_tuner.src.protos", "get_service_grpc", []),
     ],
@@ -169,6 +170,7 @@ def test_convert_to_metrics_dict_scores_as_the_oracle_does() -> None:
     assert kt_compat.convert_to_metrics_dict(0.5, objective) == {"loss": 0.5}
     averaged = kt_compat.convert_to_metrics_dict([{"loss": 1.0}, {"loss": 3.0}], objective)
     assert averaged == {"loss": 2.0}
+    assert kt_compat.best_step(history, objective) == 1  # the epoch of loss 1.0
 
 
 def test_save_best_epoch_calls_save_model_at_each_improving_epoch() -> None:

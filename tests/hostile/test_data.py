@@ -810,3 +810,111 @@ def test_hostile_csv_columns(
         load_dataset(report.ctx.spec.data, (1,), 2, 0, arrays=arrays_of(report.ctx.spec.model))
     assert [p for p in e.value.problems if p.code == code and p.key.startswith(key)], show(e.value.problems)
     no_raw_echo(e.value.problems)
+
+
+# ---------------------------------------------------------------- the test split
+
+
+def two_files(d: Path, test: dict[str, Any]) -> tuple[Path, Path]:
+    """A training .npz (10 rows, 3 features, classes 0/1) and a test .npz with `test`'s arrays."""
+    np.savez(d / "d.npz", x=X, y=Y)
+    np.savez(d / "t.npz", **test)
+    return d / "d.npz", d / "t.npz"
+
+
+@pytest.mark.parametrize(
+    ("test", "code", "says"),
+    [
+        ({"x": np.ones((4, 5)), "y": np.zeros(4, int)}, "data-shape-mismatch", "(5,)"),
+        ({"x": np.ones((4, 3)), "y": np.array([0, 1, 7, 1])}, "data-label-range", "7"),
+        ({"x": np.ones((4, 3))}, "data-file-keys", "'y'"),
+    ],
+    ids=["other-shape", "other-classes", "no-labels"],
+)
+def test_a_test_file_unlike_the_training_file(
+    tmp_path: Path, test: dict[str, Any], code: str, says: str
+) -> None:
+    path, test_path = two_files(tmp_path, test)
+    overrides = ["data=npz", f"data.path={path}", f"data.test_path={test_path}", "data.validation_split=0.3"]
+    report, run_problems = check_and_run(overrides)
+    found = problem(report.problems, code, key="data.test_path", override=f"data.test_path={test_path}")
+    assert says in found.message, found.message
+    assert report.failed()
+    problem(run_problems, code, key="data.test_path")
+
+
+def test_a_csv_test_file_with_a_class_the_training_file_lacks(tmp_path: Path) -> None:
+    text("a,b,y\n" + "".join(f"{i},{i},{'cat' if i % 2 else 'dog'}\n" for i in range(10)))(tmp_path)
+    (tmp_path / "t.csv").write_text("a,b,y\n1,1,cat\n2,2,eel\n")
+    overrides = ["data=csv", f"data.path={tmp_path / 'd.csv'}", f"data.test_path={tmp_path / 't.csv'}"]
+    report, run_problems = check_and_run(overrides)
+    found = problem(report.problems, "data-label-range", key="data.test_path")
+    assert "eel" in found.message
+    problem(run_problems, "data-label-range", key="data.test_path")
+
+
+def test_csv_test_labels_are_numbered_as_the_training_file_numbers_them(tmp_path: Path) -> None:
+    """The test file has only `dog`: alone it would be class 0, but the training file's dog is 1."""
+    text("a,b,y\n" + "".join(f"{i},{i},{'cat' if i % 2 else 'dog'}\n" for i in range(10)))(tmp_path)
+    (tmp_path / "t.csv").write_text("a,b,y\n1,1,dog\n2,2,dog\n")
+    overrides = ["data=csv", "data.num_classes=10", f"data.path={tmp_path / 'd.csv'}"]
+    report = check_one([*overrides, f"data.test_path={tmp_path / 't.csv'}"])
+    assert report.ctx is not None and not report.failed(), show(report.problems)
+    ctx = report.ctx
+    data = load_dataset(ctx.spec.data, (2,), 10, 0)
+    assert data.y_test is not None and data.y_test.tolist() == [1, 1]
+
+
+def test_check_does_not_read_a_test_file_outside_the_project(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    path, _ = two_files(project, {"x": X, "y": Y})
+    report = check_one(["data=npz", f"data.path={path}", "data.test_path=/etc/shadow"], data_roots=(project,))
+    found = problem(report.problems, "data-file-not-read", key="data.test_path")
+    assert "shadow" in found.message and found.severity.value == "info"
+    assert "root:" not in show(report.problems)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code", "key"),
+    [
+        (["data.test_split=1.0"], "value-out-of-range", "data.test_split"),
+        (["data.test_split=-0.1"], "value-out-of-range", "data.test_split"),
+        (["data.test_split=0.9", "data.limit=10"], "data-too-small", "data.test_split"),
+        (["data.test_split=0.01", "data.limit=10"], "data-too-small", "data.test_split"),
+        (["data.test_split=0.1", "+data.test_path=t.npz"], "data-option-conflict", "data.test_path"),
+        (["+data.test_path=t.npz"], "data-option-conflict", "data.test_path"),  # digits reads no file
+        (["final.retrain=true"], "final-no-test-split", "final.retrain"),
+    ],
+    ids=["one", "negative", "no-training-rows", "no-test-rows", "two-test-splits", "digits-file", "no-test"],
+)
+def test_bad_test_split_settings(overrides: list[str], code: str, key: str) -> None:
+    report = check_one(overrides)
+    problem(report.problems, code, key=key)
+    assert report.failed()
+
+
+def test_mnist_has_its_own_test_set_and_no_test_path(tmp_path: Path) -> None:
+    path = keras()(tmp_path)
+    report = check_one(["data=mnist", f"data.path={path}", f"+data.test_path={path}"])
+    problem(report.problems, "data-option-conflict", key="data.test_path", hint="remove data.test_path")
+    report = check_one(["data=mnist", f"data.path={path}", "final.retrain=true"])
+    assert not report.failed(), show(report.problems)
+    ctx = report.ctx
+    assert ctx is not None and "mnist's own x_test" in ctx.data.test
+    data = load_dataset(ctx.spec.data, (28, 28, 1), 10, 0, final=True)
+    assert data.x_test is not None and data.x_test.shape == (2, 28, 28, 1)
+    assert data.x_train.shape[0] + (0 if data.x_val is None else data.x_val.shape[0]) == 20
+
+
+def test_run_with_a_bad_test_file_exits_2(tmp_path: Path) -> None:
+    path, test_path = two_files(tmp_path, {"x": np.ones((4, 5)), "y": np.zeros(4, int)})
+    proc = run_cli(
+        "data=npz",
+        f"data.path={path}",
+        f"data.test_path={test_path}",
+        "final.retrain=true",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
+    out = clean_exit(proc, 2)
+    assert "data-shape-mismatch" in out and "data.test_path" in out

@@ -214,6 +214,11 @@ def test_oracle_and_a_trial_damaged_together(zygote: Zygote, base: Base, tmp_pat
     out = " ".join(clean_exit(proc, 0).split())
     assert "oracle.json" in out and "trial.json" in out and "rebuilt completed trial 1" in out
     _assert_nothing_lost(base, root, run)
+    # the rebuilt trial keeps the epoch at which it was best (what final.retrain trains for)
+    entries = [json.loads(line) for line in (state / "ktrun_journal.jsonl").read_text().splitlines()]
+    step = next(e["best_step"] for e in entries if e["trial_id"] == "1" and e["status"] == "completed")
+    assert isinstance(step, int)
+    assert json.loads((state / "trial_1" / "trial.json").read_text())["best_step"] == step
 
 
 def test_tuner_file_missing_does_not_restart_the_search(zygote: Zygote, base: Base, tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from ktrun.data.load import DataError, Dataset, load_dataset
+from ktrun.data.prepare import prepare
+from ktrun.data.raw import Raw
 from ktrun.spec.experiment import DataSpec
 
 
@@ -327,3 +329,57 @@ def test_balanced_class_weights_make_every_class_weigh_the_same_in_total(one_hot
     assert weights == pytest.approx({0: 10 / 18, 1: 10 / 9, 2: 10 / 3})
     totals = {c: weights[c] * int((ids == c).sum()) for c in weights}
     assert max(totals.values()) == pytest.approx(min(totals.values()))  # each class counts as much
+
+
+# ---------------------------------------------------------------- the test split
+
+
+def test_test_rows_never_reach_the_search(tmp_path: Path) -> None:
+    """Rows marked by a feature value no other row has are all in the test split."""
+    rng = np.random.default_rng(0)
+    x = rng.random((120, 4)).astype(np.float32)
+    y = rng.integers(0, 3, 120)
+    marked = np.zeros(120, dtype=bool)
+    data = DataSpec(source="npz", path="x.npz", test_split=0.25, normalize="none")
+    # the run's own split, seeded: find which rows it holds out, mark them, and split again
+    first = prepare(Raw(x, y, "t", None, ("data",), ("data",)), data, (4,), 3, seed=3)
+    assert first.x_test is not None and len(first.x_test) == 30
+    held = {tuple(r) for r in first.x_test.tolist()}
+    for i, row in enumerate(x.tolist()):
+        marked[i] = tuple(row) in held
+    x[marked, 0] = 99.0  # the marker
+    again = prepare(Raw(x, y, "t", None, ("data",), ("data",)), data, (4,), 3, seed=3)
+    assert again.x_test is not None and (again.x_test[:, 0] == 99.0).all()
+    assert not (again.x_train[:, 0] == 99.0).any()
+    assert again.x_val is not None and not (again.x_val[:, 0] == 99.0).any()
+    assert len(again.x_train) + len(again.x_val) + len(again.x_test) == 120
+
+
+def test_the_test_split_is_stratified_and_seeded() -> None:
+    from ktrun.data.prepare import test_rows
+
+    rng = np.random.default_rng(1)
+    ids = rng.permutation(np.array([0] * 60 + [1] * 30 + [2] * 10))
+    held = test_rows(ids, 100, 20)
+    assert len(held) == 20
+    assert np.bincount(ids[held], minlength=3).tolist() == [12, 6, 2]  # each class in proportion
+    # no class ids (regression, multi-hot): the first rows of the shuffled order
+    assert test_rows(None, 100, 7).tolist() == list(range(7))
+    # largest remainders make up the total
+    odd = np.array([0, 0, 0, 1, 1, 2, 2])
+    assert len(test_rows(odd, 7, 3)) == 3
+
+
+def test_normalisation_statistics_come_from_the_training_rows_only() -> None:
+    y = np.zeros(40, dtype=np.int64)
+    where: tuple[str, ...] = ("data",)
+    plain = DataSpec(source="npz", path="x.npz", test_split=0.25, validation_split=0.0, normalize="none")
+    index = np.arange(40.0, dtype=np.float32)[:, None].repeat(2, 1)
+    probe = prepare(Raw(index, y, "t", None, where, where), plain, (2,), 1, 0)
+    assert probe.x_test is not None and len(probe.x_test) == 10
+    x = np.ones((40, 2), dtype=np.float32)
+    x[probe.x_test[:, 0].astype(int)] = 1000.0  # the rows the seeded split holds out
+    scaled = plain.model_copy(update={"normalize": "scale"})
+    ds = prepare(Raw(x, y, "t", None, where, where), scaled, (2,), 1, 0)
+    assert ds.x_test is not None and float(ds.x_train.max()) == 1.0
+    assert float(ds.x_test.min()) == 1000.0  # scaled by the training rows' peak (1), not its own

@@ -246,3 +246,20 @@ def test_reading_a_repeat_block_by_its_name_says_it_is_not_a_layer() -> None:
     (problem,) = [p for p in _problems(spec) if p.code == "layer-input-unknown"]
     assert problem.path == ("model", "layers", 1, "inputs", 0)
     assert "repeat block" in problem.message and "last layer a `name:`" in problem.hint
+
+
+def test_named_arrays_hold_out_the_same_test_rows(tmp_path: Path) -> None:
+    """data.test_split on a model with several inputs and outputs: every array loses the same rows."""
+    _shop(tmp_path / "shop.npz")
+    data_spec = {"source": "npz", "path": str(tmp_path / "shop.npz"), "num_classes": 3, "test_split": 0.25}
+    spec = spec_of(_SHOP_MODEL, data=data_spec)
+    data = load_dataset(spec.data, (4, 4, 1), 3, 0, arrays=arrays_of(spec.model))
+    x, x_test, y_test = data.inputs(), data.test_inputs(), data.test_targets()
+    assert isinstance(x, dict) and isinstance(x_test, dict) and isinstance(y_test, dict)
+    assert list(x_test) == ["image", "meta"] and list(y_test) == ["kind", "price"]
+    assert {len(a) for a in (*x_test.values(), *y_test.values())} == {10}  # 40 rows: 10 test
+    assert {len(a) for a in x.values()} == {24}  # then 30 rows: 6 validation, 24 training
+    raw = np.load(tmp_path / "shop.npz")
+    # the rows are the same rows in every array: find each test price's row, compare its kind
+    rows = [int(np.flatnonzero(raw["price"] == p)[0]) for p in y_test["price"]]
+    assert raw["kind"][rows].tolist() == y_test["kind"].tolist()

@@ -19,7 +19,10 @@ from ktrun.spec.experiment import DataSourceName, DataSpec
 from tests.conftest import CONF, REPO
 
 #: `data.*` keys the shared preparation reads for every source (the rest belong to sources).
-SHARED = {"source", "validation_split", "normalize", "labels", "per_step", "num_classes", "task", "limit"}
+SHARED = {
+    "source", "validation_split", "test_split", "test_path", "normalize", "labels", "per_step", "num_classes",
+    "task", "limit",
+}  # fmt: skip
 
 
 # ---------------------------------------------------------------- the registry agrees with the config
@@ -56,18 +59,27 @@ def test_check_on_a_built_in_source_never_imports_numpy() -> None:
 
 
 @pytest.mark.parametrize(
-    ("source", "shape"),
-    [("digits", (8, 8, 1)), ("mnist", (28, 28, 1)), ("fashion_mnist", (28, 28, 1)), ("cifar10", (32, 32, 3))],
+    ("source", "shape", "rows"),
+    [
+        ("digits", (8, 8, 1), 1797),
+        ("mnist", (28, 28, 1), 60000),
+        ("fashion_mnist", (28, 28, 1), 60000),
+        ("cifar10", (32, 32, 3), 50000),
+    ],
 )
-def test_built_in_sources_are_described_without_reading(source: str, shape: tuple[int, ...]) -> None:
-    assert describe(DataSpec(source=source)) == DataInfo(shape, 10, target_shape=())  # type: ignore[arg-type]
+def test_built_in_sources_are_described_without_reading(
+    source: str, shape: tuple[int, ...], rows: int
+) -> None:
+    test = "" if source == "digits" else f"{source}'s own x_test, y_test (10000 rows)"
+    found = describe(DataSpec(source=source))  # type: ignore[arg-type]
+    assert found == DataInfo(shape, 10, target_shape=(), rows=rows, test=test)
 
 
 def test_digits_ignores_a_path_and_a_keras_file_outside_the_project_is_not_read(tmp_path: Path) -> None:
     roots = (tmp_path / "project",)
     outside = str(tmp_path / "elsewhere" / "mnist.npz")
     assert describe(DataSpec(source="digits", path=outside), 0, roots) == DataInfo(
-        (8, 8, 1), 10, target_shape=()
+        (8, 8, 1), 10, target_shape=(), rows=1797
     )
     info = describe(DataSpec(source="mnist", path=outside), 0, roots)
     assert (info.input_shape, info.num_classes) == ((28, 28, 1), 10)
@@ -82,7 +94,7 @@ def test_a_local_npz_is_described_by_the_run_s_own_reading(tmp_path: Path) -> No
     np.savez(path, x=np.ones((20, 4)), y=(np.arange(20) % 3).reshape(-1, 1))
     info = describe(DataSpec(source="npz", path=str(path)))
     assert info == DataInfo(
-        (4,), 3, target_shape=()
+        (4,), 3, target_shape=(), rows=20
     )  # classes from the labels (max + 1); column labels are flattened
 
 
@@ -127,7 +139,7 @@ def test_a_registered_source_gets_check_and_the_shared_preparation(monkeypatch: 
     monkeypatch.setitem(SOURCES, "ramp", Ramp())
     data = DataSpec.model_construct(**{**DataSpec().model_dump(), "source": "ramp", "limit": 10})
     assert source_for("ramp").name == "ramp"
-    assert describe(data, seed=0) == DataInfo((2,), 2, target_shape=())  # the run's validation
+    assert describe(data, seed=0) == DataInfo((2,), 2, target_shape=(), rows=20)  # the run's validation
     ds = load_dataset(data, (2,), None, seed=0)
     assert ds.source == "ramp (a test, 20 rows, 10 used)" and ds.num_classes == 2
     assert ds.x_train.shape == (8, 2) and ds.x_train.max() <= 1.0  # limited, split, scaled

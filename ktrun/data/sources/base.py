@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ktrun import problems as pb
@@ -36,6 +36,7 @@ class Supply:
 
 NO_SUPPLY = Supply()
 PATH: KeyPath = ("data", "path")
+TEST_PATH: KeyPath = ("data", "test_path")
 
 
 class DataSource(ABC):
@@ -68,7 +69,22 @@ class DataSource(ABC):
         found = inspect(raw, data, seed, known.num_classes)
         shape = found.input_shape if found.input_shape is not None else known.input_shape
         target = found.target_shape if found.target_shape is not None else known.target_shape
-        return DataInfo(shape, found.num_classes, found.problems, target)
+        return DataInfo(shape, found.num_classes, found.problems, target, rows=raw.x_shape[0])
+
+    def own_test(self, data: DataSpec) -> tuple[str, int | None] | None:
+        """The source's own test set (a description and its rows, if known); None: it has none."""
+        return None
+
+    def load_test(self, data: DataSpec, budget: int | None = None, supply: Supply = NO_SUPPLY) -> Raw | None:
+        """A test split from elsewhere: `data.test_path` read as `data.path` is (its problems
+        name data.test_path), or the source's own test set; None when there is neither."""
+        if not data.test_path:
+            return None
+        try:
+            raw = self.load(data.model_copy(update={"path": data.test_path}), budget, supply)
+        except DataError as e:
+            raise DataError([at_test_path(p) for p in e.problems]) from None
+        return replace(raw, x_path=TEST_PATH, y_path=TEST_PATH)
 
     @abstractmethod
     def load(self, data: DataSpec, budget: int | None = None, supply: Supply = NO_SUPPLY) -> Raw:
@@ -77,6 +93,10 @@ class DataSource(ABC):
         `supply.keras` downloads keras.datasets' data sets and `supply.user` is your `data.loader`:
         the runtime passes them. Problems are raised as one `DataError`.
         """
+
+    def train_labels(self, test: Raw, train: Raw) -> Raw:
+        """The test split's labels as the training rows number them (csv maps text labels)."""
+        return test
 
     def required_path(self, data: DataSpec) -> str:
         """`data.path`, for a source that cannot do without it (`data-path-required` if unset or empty)."""
@@ -92,3 +112,9 @@ class DataSource(ABC):
                 )
             ]
         )
+
+
+def at_test_path(problem: pb.Problem) -> pb.Problem:
+    """A problem found reading data.test_path, named by that key (sources name data.path, or
+    the key of the array or column they missed: the file to fix is the test file)."""
+    return replace(problem, path=TEST_PATH) if problem.path[:1] == ("data",) else problem

@@ -52,7 +52,7 @@ class CsvFile(DataSource):
                 note = f"; labels {shown_names}{', ...' if len(names) > 10 else ''}"
         label_path: KeyPath = ("data", "label_column")
         features = tuple(h for i, h in enumerate(header) if i != label)
-        return Raw(
+        raw = Raw(
             x,
             y,
             f"csv from {shown_path(path)}",
@@ -64,6 +64,39 @@ class CsvFile(DataSource):
             columns=features,
             label_name=header[label],
         )
+        raw.label_names = names if data.task == "classification" else []
+        return raw
+
+    def train_labels(self, test: Raw, train: Raw) -> Raw:
+        """Text labels are numbered by their sorted names in each file: the test file's are
+        renumbered as the training file numbers them, and a name it lacks is an error."""
+        import numpy as np
+
+        from ktrun import problems as pb
+        from ktrun.data.files import shown
+        from ktrun.data.raw import DataError
+
+        if not test.label_names or test.y is None:
+            return test
+        known = {n: i for i, n in enumerate(train.label_names)}
+        unseen = [n for n in test.label_names if n not in known]
+        if unseen:
+            raise DataError(
+                [
+                    pb.error(
+                        "data-label-range",
+                        test.y_path,
+                        f"the test split has labels the training rows do not: "
+                        f"{', '.join(shown(n, 30) for n in unseen[:5])}",
+                        "give the test file only classes the training file has",
+                    )
+                ]
+            )
+        ids = np.array([known[n] for n in test.label_names], dtype=np.float64)
+        y = test.y.astype(np.float64)
+        mapped = np.where(np.isnan(y), np.nan, ids[np.nan_to_num(y).astype(np.int64)])
+        test.y = mapped
+        return test
 
 
 def _class_ids(y: Array) -> tuple[Array, list[str]]:
