@@ -207,6 +207,7 @@ def _load_data(checked: CheckedSpec, label: str) -> Dataset | RunResult:
             arrays=arrays_of(spec.model),
             user_loader=user_loader(spec),
             final=spec.final.retrain,
+            folds=spec.fit.folds,
         )
     except DataError as e:
         print(render("text", [CheckReport(label, checked.locate(e.problems))]))

@@ -159,6 +159,12 @@ GROUPS: dict[str, dict[str, str]] = {
         "multi-hot labels)",
         "class-weight-regression": "`fit.class_weight` on a regression task, which has no classes",
         "class-weight-labels": "`fit.class_weight` with multi-hot or per-step labels (no one class each)",
+        "cross-validation-folds": (
+            "`fit.cross_validation.folds` exceeds the training rows (stratified: the rarest class's rows)"
+        ),
+        "cross-validation-split": (
+            "`data.validation_split` set with `fit.cross_validation`, whose folds replace it"
+        ),
         "data-option-conflict": "data options that disagree (multi_hot or per_step without classes; "
         "two test splits)",
         "final-no-test-split": "`final.retrain` without a test split to score on",

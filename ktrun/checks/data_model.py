@@ -10,9 +10,11 @@ from ktrun.checks.common import unknown_name
 from ktrun.checks.context import Ctx
 from ktrun.checks.outputs import check_output
 from ktrun.config.provenance import KeyPath
+from ktrun.data.folds import fold_problems, stratifies
+from ktrun.data.splits import split_sizes
 from ktrun.problems import Problem
 from ktrun.spec import keras_names as kn
-from ktrun.spec.experiment import ScheduleSpec
+from ktrun.spec.experiment import DataSpec, ScheduleSpec
 from ktrun.spec.refs import HpRef
 
 COMPILE = ("model", "compile")
@@ -46,6 +48,7 @@ def check_data_model(ctx: Ctx) -> Iterator[Problem]:
             "remove fit.class_weight (a weighted loss is a custom loss), or give one label per sample",
         )
     yield from _data_options(ctx)
+    yield from _cross_validation(ctx)
     yield from _final(ctx)
     if spec.model.hypermodel is not None:
         return  # it compiles itself and makes its own output layer (checks.hypermodels)
@@ -94,6 +97,27 @@ def _final(ctx: Ctx) -> Iterator[Problem]:
         "hold rows out with data.test_split (e.g. 0.1), give a test file with data.test_path (npz, csv), "
         "or use data.source mnist, fashion_mnist or cifar10, whose own x_test/y_test are the test split",
     )
+
+
+def _cross_validation(ctx: Ctx) -> Iterator[Problem]:
+    """Folds the data can make; a validation split the folds replace."""
+    folds, data = ctx.spec.fit.folds, ctx.spec.data
+    if folds is None:
+        return
+    stratified = stratifies(data)
+    rows = ctx.data.rows
+    if rows is not None:  # the folds split what data.limit and the test split leave
+        used = min(rows, data.limit) if data.limit is not None else rows
+        rows = used - split_sizes(used, data)[0]
+    yield from fold_problems(folds, rows, ctx.data.class_rows if stratified else None, stratified)
+    if data.validation_split not in (0.0, DataSpec.model_fields["validation_split"].default):
+        yield pb.warning(
+            "cross-validation-split",
+            ("data", "validation_split"),
+            f"data.validation_split={data.validation_split} is not used: with fit.cross_validation each of "
+            f"the {folds} folds validates on the 1/{folds} of the rows it holds out",
+            "remove data.validation_split (or set it to 0), or remove fit.cross_validation to keep one split",
+        )
 
 
 def _loss_and_labels(ctx: Ctx) -> Iterator[Problem]:

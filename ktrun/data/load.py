@@ -26,6 +26,7 @@ def load_dataset(
     arrays: Arrays | None = None,
     user_loader: UserLoader | None = None,
     final: bool = False,
+    folds: int | None = None,
 ) -> Dataset:
     """Everything the search needs from the data, or one `DataError` listing all that is wrong.
 
@@ -33,7 +34,8 @@ def load_dataset(
     `data.num_classes`, then to max label + 1). `keras_loader(source)` downloads a built-in data set
     when `data.path` is unset; the runtime passes one so this module never imports Keras.
     `final`: the final stage will score on the test split, so a source's own test set is read too
-    (`data.test_split` and `data.test_path` are always held out and checked).
+    (`data.test_split` and `data.test_path` are always held out and checked). `folds`:
+    `fit.cross_validation.folds` (the folds replace the validation split).
     """
     wrong = needs_npz(data, arrays) or misplaced(data, arrays)
     if wrong is not None:
@@ -53,7 +55,7 @@ def load_dataset(
         test = source.load_test(data, supply=supply)
         test = source.train_labels(test, raw) if test is not None else None
     shape = tuple(int(d) for d in input_shape)
-    return prepare(raw, data, shape, classes, seed, arrays, extras, table, test)
+    return prepare(raw, data, shape, classes, seed, arrays, extras, table, test, folds)
 
 
 __all__ = ["DataError", "Dataset", "KerasLoader", "load_dataset"]

@@ -10,13 +10,18 @@ split from elsewhere (`data.test_path`, a built-in set's own) is validated again
 Validation runs on the rows the search will use, but names rows by their index in the source (and
 line, for csv), so the user can find them. `ktrun check` runs the same validation (`inspect`), so
 check and run cannot disagree about a file.
+
+Under cross-validation (`folds`) there is no validation split: every training row belongs to the
+folds, and each fold normalises its rows again with its own training rows' statistics
+(`Dataset.fold`). Normalisation is per-feature affine, so normalising the already normalised rows
+gives exactly what normalising the raw rows would: nothing of a fold's held-out rows leaks in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,6 +29,7 @@ from numpy.typing import NDArray
 from ktrun import problems as pb
 from ktrun.data import columns
 from ktrun.data.columns import ColumnInput
+from ktrun.data.folds import fold_problems, make_folds, smallest_class, stratifies
 from ktrun.data.named import Arrays
 from ktrun.data.raw import DataError, DataInfo, Raw
 from ktrun.data.sources.base import DataSource
@@ -32,6 +38,9 @@ from ktrun.data.target import Expect
 from ktrun.data.validate import Labels, as_numbers, check_x, check_y, row_count
 from ktrun.problems import Problem
 from ktrun.spec.experiment import DataSpec
+
+if TYPE_CHECKING:
+    from ktrun.data.folds import Fold
 
 Array = NDArray[Any]
 
@@ -61,6 +70,40 @@ class Dataset:
     named_test: tuple[dict[str, Array], dict[str, Array]] | None = None
     #: The test split for people: "180 rows held out by data.test_split".
     test_source: str = ""
+    #: Cross-validation: each fold's (training rows, held-out rows), indices into the training
+    #: rows; how each fold normalises again (`data.normalize`), and which named inputs it does.
+    folds: tuple[Fold, ...] | None = None
+    normalize: str = "none"
+    normalized: frozenset[str] = frozenset()
+
+    def fold(self, k: int) -> Dataset:
+        """Fold `k` as a train/validation `Dataset`, normalised with its own training rows' statistics."""
+        assert self.folds is not None
+        train, held = self.folds[k]
+        x_train, x_val, _ = _normalize(self.normalize, self.x_train[train], self.x_train[held])
+        if self.y_train is self.x_train:  # reconstruction: the target is the input
+            y_train, y_val = x_train, x_val
+        else:
+            y_train, y_val = self.y_train[train], self.y_train[held]
+        named: tuple[dict[str, tuple[Array, Array | None]], dict[str, tuple[Array, Array | None]]] | None = (
+            None
+        )
+        if self.named is not None:
+            inputs: dict[str, tuple[Array, Array | None]] = {}
+            for name, (rows, _) in self.named[0].items():
+                if rows is self.x_train:
+                    inputs[name] = (x_train, x_val)
+                elif name in self.normalized:
+                    inputs[name] = _normalize(self.normalize, rows[train], rows[held])[:2]
+                else:  # encoded columns (ids, one-hot rows, text) are not normalised
+                    inputs[name] = (rows[train], rows[held])
+            outputs: dict[str, tuple[Array, Array | None]] = {
+                name: (rows[train], rows[held]) for name, (rows, _) in self.named[1].items()
+            }
+            named = (inputs, outputs)
+        return replace(
+            self, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, named=named, folds=None
+        )
 
     def inputs(self, validation: bool = False) -> Array | dict[str, Array | None] | None:
         """What `fit` takes as x: the array, or the arrays by input name."""
@@ -101,7 +144,11 @@ def inspect(raw: Raw, data: DataSpec, seed: int, num_classes: int | None) -> Dat
     classes = labels.classes if labels is not None and labels.classes is not None else num_classes
     stored = raw.y_shape
     target = want.target_of(stored[1:]) if stored is not None and want.reads_y else None
-    return DataInfo(raw.x_shape[1:], classes, valid.problems, target)
+    # The folds split all but the test split (they replace the validation split).
+    fit_rows = valid.n_train + valid.n_val
+    ids = labels.values[:fit_rows] if labels is not None and labels.values is not None else None
+    class_rows = smallest_class(ids, stratifies(data))
+    return DataInfo(raw.x_shape[1:], classes, valid.problems, target, class_rows=class_rows)
 
 
 @dataclass
@@ -234,11 +281,15 @@ def prepare(
     extras: dict[str, Array] | None = None,
     table: Sequence[ColumnInput] | None = None,
     test: Raw | None = None,
+    folds: int | None = None,
 ) -> Dataset:
     """The search's arrays, or one `DataError` listing everything wrong with the rows it would use.
 
     `table`: a csv's columns laid out as named inputs (`ktrun.data.columns`); x is then the
-    numeric block, validated as numbers, and every input's arrays come from the table."""
+    numeric block, validated as numbers, and every input's arrays come from the table. `folds`:
+    cross-validation, whose folds replace the validation split."""
+    if folds is not None:
+        data = data.model_copy(update={"validation_split": 0.0})
     cells = raw.x
     if table is not None:
         raw = numeric_raw(raw, table)
@@ -247,8 +298,19 @@ def prepare(
     n_train, n_val, n_test = valid.n_train, valid.n_val, valid.n_test
     fit_end = n_train + n_val
     named = _named(raw, data, valid, arrays, extras or {}) if arrays is not None and table is None else None
+    labelled = valid.labels.values if valid.labels is not None else None
+    stratified = folds is not None and stratifies(data) and labelled is not None
+    ids = labelled[:n_train] if stratified and labelled is not None else None
+    if folds is not None and not valid.problems:
+        valid.problems.extend(fold_problems(folds, n_train, smallest_class(ids, stratified), stratified))
     if valid.problems:
         raise DataError(valid.problems)
+    split = make_folds(ids, n_train, folds, seed) if folds is not None else None
+    cv: dict[str, Any] = {}
+    if split is not None:
+        normalized = [i.name for i in table or () if i.kind == "numeric"]
+        normalized += [f.name for f in arrays.inputs] if arrays is not None and table is None else []
+        cv = {"folds": split, "normalize": data.normalize, "normalized": frozenset(normalized)}
     x, labels = valid.x, valid.labels
     assert x is not None  # no problems means every check passed (and the run reads everything)
     x_test_raw = x[fit_end:] if n_test else None
@@ -274,7 +336,7 @@ def prepare(
     if labels is None:  # reconstruction: the target is the input, normalised the same way
         return Dataset(
             x_train, x_train, x_val, x_val, input_shape, None, raw.describe(n, used),
-            x_test=x_test, y_test=x_test, test_source=test_source,
+            x_test=x_test, y_test=x_test, test_source=test_source, **cv,
         )  # fmt: skip
     assert labels.values is not None
     y = encode(labels, want)
@@ -307,6 +369,7 @@ def prepare(
         y_test=y_test,
         named_test=named_test,
         test_source=test_source,
+        **cv,
     )
 
 

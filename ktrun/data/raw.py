@@ -38,6 +38,9 @@ class DataInfo:
     vocabularies: dict[str, int] = field(default_factory=dict)
     #: Rows in the source (before `data.limit`), when known without reading everything.
     rows: int | None = None
+    #: Rows of the rarest class among the rows the folds of `fit.cross_validation` split (one
+    #: class id per sample); None when unknown. A count, not a description: not compared.
+    class_rows: int | None = field(default=None, compare=False)
     #: The test split for people ("180 rows held out by data.test_split"); "" when there is none.
     test: str = ""
 

@@ -80,6 +80,7 @@ def summary_dict(outcome: SearchOutcome) -> dict[str, Any]:
         else {
             "trial_id": best.trial_id,
             "score": best.score,
+            **({"score_folds": best.score_folds} if outcome.folds is not None else {}),
             "hyperparameters": search_hparams(outcome, best),
         },
         "trials": {
@@ -117,13 +118,16 @@ def trials_csv(outcome: SearchOutcome) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     fixed_tail = ["epochs", "seconds", "phase", "exception_type", "message"]
-    writer.writerow(["trial_id", "status", "failure_class", "score", *names, *fixed_tail])
+    # Cross-validation: the spread of each trial's fold scores, beside their mean.
+    spread = ["score_std"] if outcome.folds is not None else []
+    writer.writerow(["trial_id", "status", "failure_class", "score", *spread, *names, *fixed_tail])
     for t in outcome.trials:
         score = t.score if t.status == "completed" else None
+        std = [cell(t.score_std if t.status == "completed" else None)] if spread else []
         hps = [cell(t.hyperparameters.get(n)) for n in names]
         tail = [cell(t.epochs), cell(t.seconds), t.phase or "", t.exception_type or ""]
         msg = flatten(t.message, MESSAGE_CHARS)
-        writer.writerow([t.trial_id, t.status, t.failure_class or "", cell(score), *hps, *tail, msg])
+        writer.writerow([t.trial_id, t.status, t.failure_class or "", cell(score), *std, *hps, *tail, msg])
     return buf.getvalue()
 
 

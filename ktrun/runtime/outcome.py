@@ -25,6 +25,8 @@ class TrialRecord:
     status: Literal["completed", "failed"]
     hyperparameters: dict[str, Scalar]
     score: float | None = None
+    #: Cross-validation: the objective of each fold (the score is their mean).
+    score_folds: list[float] | None = None
     failure_class: str | None = None  # a name in `ktrun.spec.failures.FAILURES`
     phase: str | None = None  # "build" | "fit" | "evaluate"
     exception_type: str | None = None
@@ -35,6 +37,14 @@ class TrialRecord:
     best_epoch: int | None = None
     seconds: float | None = None
     attempts: int = 1
+
+    @property
+    def score_std(self) -> float | None:
+        """The spread of the fold scores (population standard deviation; None without folds)."""
+        if not self.score_folds:
+            return None
+        mean = sum(self.score_folds) / len(self.score_folds)
+        return math.sqrt(sum((s - mean) ** 2 for s in self.score_folds) / len(self.score_folds))
 
     @property
     def scored(self) -> bool:
@@ -78,6 +88,8 @@ class SearchOutcome:
     resumed_trials: int = 0
     #: The signal that interrupted the search (SIGINT, SIGTERM), for the exit code 128 + n.
     signal: int | None = None
+    #: `fit.cross_validation.folds` (None: one validation split).
+    folds: int | None = None
     #: The final stage's result, when `final.retrain` ran.
     final: FinalResult | None = None
 

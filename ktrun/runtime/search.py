@@ -209,6 +209,8 @@ def _search(
         from ktrun.data.prepare import balanced_class_weights
 
         tuner.hypermodel.balanced_weights = balanced_class_weights(data.y_train)
+    if data.folds is not None:  # fit.cross_validation: every trial trains once per fold
+        tuner.hypermodel.dataset = data
     if not kt_compat.tuner_file(tuner).exists():
         # Keras Tuner reloads its oracle only when the tuner's own file exists, which it first
         # writes after trial 1 ends: a kill before that made the re-run start over, training
@@ -292,12 +294,15 @@ def collect(
         if trial.status == "COMPLETED" and last.get("status") != "failed":
             step = trial.best_step
             start = trial.hyperparameters.values.get("tuner/initial_epoch", 0)  # Hyperband's resumed epochs
+            if plan.spec.fit.folds is not None:  # the folds' best epoch, each fold trained from scratch
+                step, start = last.get("best_step"), 0
             records.append(
                 TrialRecord(
                     trial_id,
                     "completed",
                     values,
                     score=None if trial.score is None else float(trial.score),
+                    score_folds=last.get("score_folds"),
                     epochs=last.get("epochs"),
                     seconds=last.get("seconds"),
                     attempts=max(len(entries), 1),
@@ -331,6 +336,7 @@ def collect(
         hyperparameter_names=[d.name for d in plan.hyperparameters],
         state_dir=str(plan.state_dir),
         resumed_trials=resumed,
+        folds=plan.spec.fit.folds,
     )
 
 

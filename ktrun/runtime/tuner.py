@@ -21,6 +21,7 @@ import keras_tuner as kt
 from ktrun.algorithms import ALGORITHMS
 from ktrun.compiler import keras_model as kb
 from ktrun.compiler.plan import Plan
+from ktrun.data.prepare import Dataset
 from ktrun.runtime import interrupt, kt_compat
 from ktrun.runtime.distributed import is_chief, is_worker
 from ktrun.runtime.journal import append_journal, write_json_atomic
@@ -60,6 +61,16 @@ class TrialContext:
     nan_at: str | None = None
     timed_out: bool = False
     abort_reason: str | None = None
+    #: Cross-validation: each execution's per-fold objective values (best epoch of each fold)
+    #: and those best epochs (0-based).
+    fold_scores: list[list[float]] = field(default_factory=list)
+    fold_steps: list[int] = field(default_factory=list)
+
+    def score_folds(self) -> list[float] | None:
+        """The k fold scores (averaged over executions), for summary.json and trials.csv."""
+        if not self.fold_scores:
+            return None
+        return [sum(values) / len(values) for values in zip(*self.fold_scores, strict=True)]
 
 
 class TrialGuard(keras.callbacks.Callback):
@@ -135,6 +146,8 @@ class KtrunHyperModel(kt.HyperModel):
         self.persist: Callable[[float], bool] = lambda value: True
         #: `fit.class_weight: balanced`, from the training labels (set by the search).
         self.balanced_weights: dict[int, float] = {}
+        #: Cross-validation (`fit.cross_validation`): the data whose folds every trial trains on.
+        self.dataset: Dataset | None = None
 
     def declare_hyperparameters(self, hp: kt.HyperParameters) -> None:
         hp.merge(kb.declare_hyperparameters(self.plan))
@@ -148,6 +161,46 @@ class KtrunHyperModel(kt.HyperModel):
         return kb.build_model(self.plan, kb.active_values(hp))
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
+        if self.dataset is not None and self.dataset.folds is not None:
+            return self.fit_folds(hp, model, self.dataset, **kwargs)
+        return self.fit_once(hp, model, *args, **kwargs)
+
+    def fit_folds(self, hp: kt.HyperParameters, model: keras.Model, data: Dataset, **kwargs: Any) -> Any:
+        """One fit per fold, each on a fresh model; the trial's metrics are the folds' means.
+
+        Every fold trains from scratch: Hyperband's hand-over of a parent trial's weights would
+        carry rows a fold validates on, so each fold trains the round's `tuner/epochs` in full.
+        Any fold's failure (NaN, timeout, an exception) is the trial's.
+        """
+        assert data.folds is not None
+        # Hyperband loaded a parent's weights (`initial_epoch` > 0): they were trained on rows
+        # other folds hold out, so fold 0 gets a fresh model too.
+        fresh: keras.Model | None = None if kwargs.pop("initial_epoch", 0) else model
+        objective = kt.Objective(self.plan.spec.objective.name, self.plan.checked.direction)
+        results: list[dict[str, float]] = []
+        steps: list[int] = []
+        for k in range(len(data.folds)):
+            fold = data.fold(k)
+            history = self.fit_once(
+                hp,
+                fresh if fresh is not None else self.build(hp),
+                fold.inputs(),
+                fold.targets(),
+                validation_data=(fold.inputs(validation=True), fold.targets(validation=True)),
+                **kwargs,
+            )
+            fresh = None
+            if objective.name not in history.history:
+                return history  # the tuner reports the missing objective with what was logged
+            results.append(kt_compat.convert_to_metrics_dict(history, objective))
+            steps.append(kt_compat.best_step(history, objective))
+        if self.ctx is not None:
+            self.ctx.fold_scores.append([float(r[objective.name]) for r in results])
+            self.ctx.fold_steps.extend(steps)
+        names = set.intersection(*(set(r) for r in results))
+        return {name: sum(float(r[name]) for r in results) / len(results) for name in sorted(names)}
+
+    def fit_once(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
         ctx = self.ctx
         if ctx is not None:
             ctx.phase = "fit"
@@ -236,7 +289,14 @@ class PolicyMixin(kt_compat.TunerHooks):
         except Exception as error:
             self._failed(trial, ctx, error)
         self._check_objective(results, trial, ctx)
-        self._journal(trial, "completed", ctx, score=self._score(results), best_step=self._best_step(results))
+        self._journal(
+            trial,
+            "completed",
+            ctx,
+            score=self._score(results),
+            best_step=self._best_step(results),
+            score_folds=ctx.score_folds(),
+        )
         return results
 
     def _score(self, results: Any) -> float | None:
@@ -249,7 +309,10 @@ class PolicyMixin(kt_compat.TunerHooks):
             return None
 
     def _best_step(self, results: Any) -> int | None:
-        """The trial's best epoch as Keras Tuner records it, for the journal (rebuilding a trial.json)."""
+        """The trial's best epoch as Keras Tuner records it, for the journal (rebuilding a trial.json);
+        under cross-validation, the folds' mean best epoch (what the final stage trains)."""
+        if self.ctx is not None and self.ctx.fold_steps:
+            return round(sum(self.ctx.fold_steps) / len(self.ctx.fold_steps))
         try:
             return kt_compat.best_step(results, self.oracle.objective)
         except (TypeError, ValueError, KeyError, AttributeError):
@@ -298,6 +361,7 @@ class PolicyMixin(kt_compat.TunerHooks):
         message: str | None = None,
         score: float | None = None,
         best_step: int | None = None,
+        score_folds: list[float] | None = None,
     ) -> None:
         entry = {
             "trial_id": trial.trial_id,
@@ -311,6 +375,7 @@ class PolicyMixin(kt_compat.TunerHooks):
             "seconds": round(time.monotonic() - ctx.started, 3),
             "score": score,
             "best_step": best_step,
+            **({"score_folds": score_folds} if score_folds is not None else {}),
             "hyperparameters": {
                 k: v for k, v in kb.active_values(trial.hyperparameters).items() if not k.startswith("tuner/")
             },

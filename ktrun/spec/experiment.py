@@ -571,6 +571,20 @@ class ReduceLrSpec(Strict):
     min_lr: float = Field(0.0, ge=0.0)
 
 
+class CrossValidationSpec(Strict):
+    """k-fold cross-validation: every trial trains once per fold; its score is the folds' mean."""
+
+    folds: int | None = Field(
+        None,
+        ge=2,
+        description=(
+            "k: the training rows are split into k folds (stratified by class for classification, "
+            "seeded by experiment.seed); each fold is held out once for validation. Replaces "
+            "data.validation_split. null: no cross-validation."
+        ),
+    )
+
+
 class FitSpec(Strict):
     epochs: CountArg = 5
     batch_size: IntArg = 32
@@ -585,6 +599,19 @@ class FitSpec(Strict):
     verbose: Literal[0, 1, 2] = 0
     early_stopping: EarlyStoppingSpec | None = None
     reduce_lr_on_plateau: ReduceLrSpec | None = None
+    cross_validation: CrossValidationSpec = Field(
+        default_factory=CrossValidationSpec,
+        description=(
+            "`{folds: k}` (k >= 2): score each trial by k-fold cross-validation (the mean of the folds' "
+            "best-epoch objective) instead of one validation split; normalisation and adapted "
+            "layers are fitted on each fold's training rows only."
+        ),
+    )
+
+    @property
+    def folds(self) -> int | None:
+        """`cross_validation.folds`: None without cross-validation."""
+        return self.cross_validation.folds
 
 
 # ---------------------------------------------------------------- objective, tuner, policy

@@ -69,6 +69,14 @@ CARELESS: list[tuple[list[str], str, str, str]] = [
         "override `model.layers.0.kernel_size=40`",
         "",
     ),
+    (["fit.cross_validation.folds=1"], "value-out-of-range", "override `fit.cross_validation.folds=1`", ""),
+    (
+        ["fit.cross_validation.folds=1000000000"],
+        "cross-validation-folds",
+        "override `fit.cross_validation.folds=1000000000`",
+        "at most 174",
+    ),
+    (["fit.cross_validation.folds=-3"], "value-out-of-range", "override `fit.cross_validation.folds=-3`", ""),
     (["-m", "fit.epoch=1,2"], "compose-error", "override `fit.epoch=1`", "did you mean"),
     (
         ["-m", "fit.epochs=1,${oc.env:HOME}"],

@@ -918,3 +918,17 @@ def test_run_with_a_bad_test_file_exits_2(tmp_path: Path) -> None:
     )
     out = clean_exit(proc, 2)
     assert "data-shape-mismatch" in out and "data.test_path" in out
+
+
+def test_more_folds_than_the_rarest_class_found_by_the_run_exits_2(tmp_path: Path) -> None:
+    """Check does not read a limited digits set; the run finds it while preparing the data."""
+    proc = run_cli(
+        "fit.cross_validation.folds=8",
+        "data.limit=100",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        f"tuner.state_dir={tmp_path / 'state'}",
+        timeout=60,
+    )
+    out = clean_exit(proc, 2)
+    assert "[cross-validation-folds] fit.cross_validation.folds" in out and "at most 7" in out
+    assert "override `fit.cross_validation.folds=8`" in out

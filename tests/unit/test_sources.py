@@ -73,6 +73,9 @@ def test_built_in_sources_are_described_without_reading(
     test = "" if source == "digits" else f"{source}'s own x_test, y_test (10000 rows)"
     found = describe(DataSpec(source=source))  # type: ignore[arg-type]
     assert found == DataInfo(shape, 10, target_shape=(), rows=rows, test=test)
+    if source == "digits":  # known without reading, for fit.cross_validation's stratified folds
+        assert found.class_rows == 174
+        assert describe(DataSpec(source="digits", limit=100)).class_rows is None
 
 
 def test_digits_ignores_a_path_and_a_keras_file_outside_the_project_is_not_read(tmp_path: Path) -> None:

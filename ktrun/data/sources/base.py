@@ -69,7 +69,9 @@ class DataSource(ABC):
         found = inspect(raw, data, seed, known.num_classes)
         shape = found.input_shape if found.input_shape is not None else known.input_shape
         target = found.target_shape if found.target_shape is not None else known.target_shape
-        return DataInfo(shape, found.num_classes, found.problems, target, rows=raw.x_shape[0])
+        return DataInfo(
+            shape, found.num_classes, found.problems, target, rows=raw.x_shape[0], class_rows=found.class_rows
+        )
 
     def own_test(self, data: DataSpec) -> tuple[str, int | None] | None:
         """The source's own test set (a description and its rows, if known); None: it has none."""

@@ -51,7 +51,12 @@ class KerasDataset(DataSource):
         # A file whose samples are single values is still described as this data set's images,
         # so the run, which checks them against the model, reports the mismatch.
         return DataInfo(
-            found.input_shape or self.shape, self.classes, found.problems, found.target_shape, rows=found.rows
+            found.input_shape or self.shape,
+            self.classes,
+            found.problems,
+            found.target_shape,
+            rows=found.rows,
+            class_rows=found.class_rows,
         )
 
     def load(self, data: DataSpec, budget: int | None = None, supply: Supply = NO_SUPPLY) -> Raw:
