@@ -90,3 +90,11 @@ def test_a_fold_that_turns_nan_fails_the_trial_as_nan(tmp_path: Path) -> None:
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["trials"]["failed_by_reason"]["nan"] == 1 and summary["best"] is None
     assert rc != 2
+
+
+def test_the_final_stage_retrains_on_every_training_row_for_the_folds_best_epoch(tmp_path: Path) -> None:
+    rc, summary, _ = search(tmp_path, "tuner.max_trials=1", "data.test_split=0.2", "final.retrain=true")
+    assert rc == 0 and summary["trials"]["completed"] == 1
+    final = summary["final"]
+    assert final["epochs"] == 1 and 0.0 <= final["test"]["accuracy"] <= 1.0
+    assert final["train_rows"] == 120  # 150 rows less the 30 of the test split: no validation split
