@@ -119,8 +119,8 @@ def _decl(param: Param, conditions: tuple[Cond, ...]) -> HpDecl:
     return HpDecl(param.name, "Fixed", {"value": d.value}, conditions)
 
 
-def _search_config(checked: CheckedSpec) -> dict[str, Any]:
-    config = checked.spec.model_dump(mode="json")
+def _search_config(checked: CheckedSpec, exclude_defaults: bool = False) -> dict[str, Any]:
+    config = checked.spec.model_dump(mode="json", exclude_defaults=exclude_defaults)
     for path in NOT_SEARCH_RELEVANT:
         node = config
         for key in path[:-1]:
@@ -133,7 +133,10 @@ def compile_plan(checked: CheckedSpec, state_root: Path | None = None) -> Plan:
     space = checked.space
     decls = tuple(_decl(space.params[name], _scopes(space, space.params[name])) for name in space.order)
     config = _search_config(checked)
-    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+    # Only what differs from the defaults identifies a search: a key a later ktrun adds, at its
+    # default, leaves every earlier search's fingerprint (and state directory) as it was.
+    fingerprinted = _search_config(checked, exclude_defaults=True)
+    digest = hashlib.sha256(json.dumps(fingerprinted, sort_keys=True).encode()).hexdigest()
     root = Path(state_root or checked.spec.tuner.state_dir)
     return Plan(checked, decls, config, digest, root)
 
