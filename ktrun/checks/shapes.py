@@ -17,7 +17,9 @@ def check_shapes(ctx: Ctx, strict: bool = False) -> Iterator[Problem]:
             "shapes-unchecked",
             ("model", "input_shape"),
             "the input shape is unknown, so layer shapes were not checked",
-            "set model.input_shape, or make data.path point at an existing file",
+            "set data.input_shape, the shape your loader promises"
+            if ctx.spec.data.source == "custom"
+            else "set model.input_shape, or make data.path point at an existing file",
         )
         return
     feas = ctx.feasibility

@@ -100,6 +100,10 @@ def test_what_check_needs_of_a_custom_loader(
     problem = next(p for p in report.errors if p.code == code)
     assert problem.key == key and problem.hint
     assert not (tmp_conf / "code" / "imported.txt").exists()
+    unchecked = [p.hint for p in report.problems if p.code == "shapes-unchecked"]
+    assert unchecked == (
+        ["set data.input_shape, the shape your loader promises"] if key == "data.input_shape" else []
+    )
     if overrides == ["data.loader=mien"]:
         assert problem.hint.startswith("did you mean `mine`?")
 
