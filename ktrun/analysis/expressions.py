@@ -82,6 +82,13 @@ class Expr:
         except (ArithmeticError, TypeError, ValueError) as e:
             raise EvalError(f"{type(e).__name__}: {e}") from None
 
+    def value_or_none(self, env: Env) -> object:
+        """The value, or None for a point it cannot be evaluated at (an argument that has none)."""
+        try:
+            return self._fn(env)
+        except (ArithmeticError, TypeError, ValueError):
+            return None
+
 
 @functools.lru_cache(maxsize=4096)
 def parse_cached(text: str) -> Expr | None:

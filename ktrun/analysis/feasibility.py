@@ -253,8 +253,8 @@ class Checker:
                 self._shape_cache[key] = trace
         return trace
 
-    def violations(self, point: Mapping[str, Scalar]) -> list[str]:
-        """Why a point cannot train: constraint texts and shape codes (empty when feasible)."""
+    def unmet(self, point: Mapping[str, Scalar]) -> list[str]:
+        """The constraints a point breaks (one it cannot be evaluated at counts as broken)."""
         out = []
         for c in self.constraints:
             try:
@@ -262,6 +262,11 @@ class Checker:
                     out.append(c.text)
             except EvalError:
                 out.append(c.text)
+        return out
+
+    def violations(self, point: Mapping[str, Scalar]) -> list[str]:
+        """Why a point cannot train: constraint texts and shape codes (empty when feasible)."""
+        out = self.unmet(point)
         trace = self.shape_trace(point)
         if trace is not None and trace.failure is not None:
             out.append(trace.failure.code)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from ktrun.analysis.expressions import EvalError
 from ktrun.analysis.feasibility import Checker
 from ktrun.analysis.shapes import ShapeTrace, infer
 from ktrun.analysis.unroll import unroll
+from ktrun.analysis.values import bounds
 from ktrun.config.provenance import KeyPath
 from ktrun.spec.refs import Scalar
 
@@ -86,10 +86,7 @@ def size_range(checker: Checker, seed: int = 0) -> SizeRange | None:
     points = [_widest(checker), *(space.sample(rng) for _ in range(SAMPLES))]
     found: list[tuple[Count, dict[str, Scalar]]] = []
     for point in points:
-        try:
-            if not all(c.holds(point) for c in checker.constraints):
-                continue
-        except EvalError:
+        if checker.unmet(point):
             continue
         layers = unroll(spec.model.layers, point, inputs=spec.model.input_names)
         trace = infer(checker.input_shape, layers, checker.input_shapes)
@@ -108,15 +105,10 @@ def _widest(checker: Checker) -> dict[str, Scalar]:
     for name in space.order:
         if not space.is_active(name, point):
             continue
-        decl = space.params[name].decl
-        vals = space.params[name].values
-        if vals:
-            numeric = [v for v in vals if isinstance(v, int | float) and not isinstance(v, bool)]
-            point[name] = max(numeric) if numeric else vals[0]
-            continue
-        hi = getattr(decl, "max", None)
-        if isinstance(hi, int | float):
-            point[name] = hi
-        elif hasattr(decl, "value"):
-            point[name] = decl.value
+        param = space.params[name]
+        widest = bounds(param.decl)
+        if widest is not None:
+            point[name] = widest[1]
+        elif param.values:  # names or true/false: the first
+            point[name] = param.values[0]
     return point

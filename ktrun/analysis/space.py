@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from ktrun import problems as pb
 from ktrun.analysis.bounds import Bound, Holder, resolve, widest_of
-from ktrun.analysis.expressions import EvalError, Expr, parse_cached
+from ktrun.analysis.expressions import Expr, parse_cached
 from ktrun.analysis.values import (
     bounds,
     cardinality,
@@ -300,12 +300,8 @@ class _Expander:
             return "", []  # does not parse: checks report it
         self.use((*path, "times"), ref, "times", "repeat", scope)
         t_name = scope.resolve(ref.name)
-        counts: list[tuple[Scalar, int]] = []
-        for v in self._values_of(t_name) or ():
-            count = v if expr is None else _value_or_none(expr, {ref.name: v})
-            if isinstance(count, int) and not isinstance(count, bool):
-                counts.append((v, count))
-        return t_name, counts  # empty: not a finite integer domain, which checks report
+        # empty: not a finite integer domain, which checks report
+        return t_name, _counts_of(expr, self._values_of(t_name) or ())
 
     def repeat(self, block: Repeat, path: KeyPath, scope: Scope) -> None:
         t_name, counts = self._counts(block, path, scope)
@@ -343,11 +339,15 @@ class _Expander:
             self.layers(block.layers, (*path, "layers"), inner)
 
 
-def _value_or_none(expr: Expr, env: Mapping[str, Scalar]) -> object:
-    try:
-        return expr.value(env)
-    except EvalError:
-        return None
+def _counts_of(expr: Expr | None, values_: Iterable[Scalar]) -> list[tuple[Scalar, int]]:
+    """For each value of the hyperparameter a repeat count reads, the count: the value itself
+    (`$n`), or the expression of it (`"n - 2"`); values that give no whole number are left out."""
+    out: list[tuple[Scalar, int]] = []
+    for v in values_:
+        count = v if expr is None else expr.value_or_none(dict.fromkeys(expr.names, v))
+        if isinstance(count, int) and not isinstance(count, bool):
+            out.append((v, count))
+    return out
 
 
 def max_layers(layers: Sequence[Any], decls: Mapping[str, Hyperparameter]) -> int:
@@ -362,8 +362,7 @@ def max_layers(layers: Sequence[Any], decls: Mapping[str, Hyperparameter]) -> in
             expr = parse_cached(times.text)
             decl = decls.get(next(iter(expr.names))) if expr is not None and len(expr.names) == 1 else None
             vals = values(decl) if decl is not None else None
-            found = [_value_or_none(expr, {n: v for n in expr.names}) for v in vals or ()] if expr else []
-            times = max((t for t in found if isinstance(t, int) and not isinstance(t, bool)), default=1)
+            times = max((t for _, t in _counts_of(expr, vals or ())), default=1) if expr else 1
         elif isinstance(times, HpRef):
             decl = decls.get(times.name)
             b = bounds(decl) if decl is not None else None

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ktrun.analysis.expressions import EvalError, parse_cached
+from ktrun.analysis.expressions import parse_cached
 from ktrun.analysis.space import Scope, block_names, refs_in
 from ktrun.config.provenance import KeyPath
 from ktrun.layers import Repeat
@@ -46,10 +46,7 @@ def computed(value: HpExpr, point: Mapping[str, Scalar], rename: Callable[[str],
     env = {n: point.get(rename(n)) for n in expr.names}
     if any(v is None for v in env.values()):
         return None
-    try:
-        return expr.value(env)  # type: ignore[arg-type]
-    except EvalError:
-        return None
+    return expr.value_or_none(env)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from ktrun.analysis.expressions import EvalError, parse_cached
 from ktrun.analysis.feasibility import Checker, Feasibility, ParsedConstraints, parse_constraints
 from ktrun.analysis.size import SizeRange, size_range
 from ktrun.analysis.space import Param, Space, build_space
@@ -149,10 +151,6 @@ class Ctx:
         """An expression's value for every combination of what it reads (None: it does not
         parse, reads a continuous or unknown name, or has more than `MAX_OUTCOMES` combinations).
         A combination it cannot evaluate gives its `EvalError`."""
-        import itertools
-
-        from ktrun.analysis.expressions import EvalError, parse_cached
-
         expr = parse_cached(value.text)
         if expr is None:
             return None

@@ -16,31 +16,23 @@ def user_loader(spec: ExperimentSpec) -> UserLoader | None:
     name = spec.data.loader
     if spec.data.source != "custom" or not name or name not in spec.custom_objects.loaders:
         return None  # `check` has reported it
+    target = spec.custom_objects.loaders[name]
+
+    def failed(message: str, hint: str) -> DataError:
+        return DataError([pb.error("data-loader-failed", ("custom_objects", "loaders", name), message, hint)])
+
     try:
         found = spec.custom_objects.resolve("loaders", name)
     except Exception as e:
-        raise DataError(
-            [
-                pb.error(
-                    "data-loader-failed",
-                    ("custom_objects", "loaders", name),
-                    f"importing your loader `{spec.custom_objects.loaders[name]}` failed: "
-                    f"{type(e).__name__}: {str(e)[:300]}",
-                    "check the module imports on its own (python -c 'import module') from the "
-                    "directory you run ktrun in",
-                )
-            ]
+        raise failed(
+            f"importing your loader `{target}` failed: {type(e).__name__}: {str(e)[:300]}",
+            "check the module imports on its own (python -c 'import module') from the directory "
+            "you run ktrun in",
         ) from None
     if not callable(found):
-        raise DataError(
-            [
-                pb.error(
-                    "data-loader-failed",
-                    ("custom_objects", "loaders", name),
-                    f"`{spec.custom_objects.loaders[name]}` is a {type(found).__name__}, not a function",
-                    "name a function that takes no arguments and returns (x, y)",
-                )
-            ]
+        raise failed(
+            f"`{target}` is a {type(found).__name__}, not a function",
+            "name a function that takes no arguments and returns (x, y)",
         )
     return found  # type: ignore[no-any-return]
 
