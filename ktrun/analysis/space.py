@@ -280,9 +280,8 @@ class _Expander:
             return "", [(times, times)]
         ref, expr = (times, None) if isinstance(times, HpRef) else (None, parse_cached(times.text))
         if expr is not None:
-            if not expr.names:
-                count = expr.value({})
-                return "", [(0, count)] if isinstance(count, int) and not isinstance(count, bool) else []
+            if not expr.names:  # a constant: one count, none if it has no whole value (checks say why)
+                return "", _counts_of(expr, (0,))
             if len(expr.names) > 1:
                 self.problems.append(
                     pb.error(
@@ -361,7 +360,7 @@ def max_layers(layers: Sequence[Any], decls: Mapping[str, Hyperparameter]) -> in
         if isinstance(times, HpExpr):  # its largest value over what it reads, where that is finite
             expr = parse_cached(times.text)
             decl = decls.get(next(iter(expr.names))) if expr is not None and len(expr.names) == 1 else None
-            vals = values(decl) if decl is not None else None
+            vals = values(decl) if decl is not None else (0,) if expr is not None and not expr.names else None
             times = max((t for _, t in _counts_of(expr, vals or ())), default=1) if expr else 1
         elif isinstance(times, HpRef):
             decl = decls.get(times.name)

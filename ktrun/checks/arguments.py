@@ -89,14 +89,14 @@ def _check_expr(
     if not bad:
         return
     env, v = bad[0]
-    when = ", ".join(f"{k}={x!r}" for k, x in env.items()) or "always"
+    when = " when " + ", ".join(f"{k}={x!r}" for k, x in env.items()) if env else ""
     what = f"fails ({v})" if isinstance(v, EvalError) else f"is {v!r}"
     integer = dom.kind == "int" and isinstance(v, float)
     make = pb.error if len(bad) == len(found) else pb.warning
     yield make(
         "arg-expression-invalid" if isinstance(v, EvalError) else dom.code,
         path,
-        f'{owner}.{arg} = "{clip(value.text)}" {what} when {when}, but must be {dom.text}'
+        f'{owner}.{arg} = "{clip(value.text)}" {what}{when}, but must be {dom.text}'
         + ("" if make is pb.error else f" ({len(bad)} of {len(found)} combinations; those points fail)"),
         "use `//` for a whole number"
         if integer
