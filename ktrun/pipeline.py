@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ktrun.checks import CheckedSpec, CheckReport
     from ktrun.compiler.plan import Plan
     from ktrun.config.compose import Composed
-    from ktrun.data.load import Dataset
+    from ktrun.data.load import Data
     from ktrun.problems import Problem
     from ktrun.render.space_summary import SpaceSummary
     from ktrun.runtime.outcome import SearchOutcome
@@ -188,7 +188,7 @@ def _pretrained_weights(checked: CheckedSpec, label: str) -> RunResult | None:
     return RunResult(EXIT_USER_ERROR, "config error")
 
 
-def _load_data(checked: CheckedSpec, label: str) -> Dataset | RunResult:
+def _load_data(checked: CheckedSpec, label: str) -> Data | RunResult:
     """Once per search, before the first trial: every data problem is exit code 2 here."""
     from ktrun.checks import CheckReport
     from ktrun.data.load import DataError, load_dataset
@@ -217,7 +217,7 @@ def _load_data(checked: CheckedSpec, label: str) -> Dataset | RunResult:
     return data
 
 
-def _announce(plan: Plan, data: Dataset, report: CheckReport, console: Console) -> SpaceSummary | None:
+def _announce(plan: Plan, data: Data, report: CheckReport, console: Console) -> SpaceSummary | None:
     from rich.markup import escape
 
     from ktrun.config.trust import safe
@@ -226,20 +226,18 @@ def _announce(plan: Plan, data: Dataset, report: CheckReport, console: Console) 
 
     spec = plan.spec
     space = summarize(report)
+    train, val, _ = data.counts()
     console.print(
         f"[bold]{spec.experiment.name}[/]: {spec.tuner.algorithm} search, {spec.tuner.max_trials} trials, "
         f"{len(plan.hyperparameters)} hyperparameters"
         + (f", {percent(space.feasible_fraction)} of the space feasible" if space else "")
-        + f"; data {escape(safe(data.source))}: {len(data.x_train)} train / "
-        f"{0 if data.x_val is None else len(data.x_val)} validation rows",
+        + f"; data {escape(safe(data.source))}: {train} train / {val} validation rows",
         highlight=False,
     )
     return space
 
 
-def _search(
-    plan: Plan, data: Dataset, run_dir: Path, label: str, console: Console
-) -> SearchOutcome | RunResult:
+def _search(plan: Plan, data: Data, run_dir: Path, label: str, console: Console) -> SearchOutcome | RunResult:
     from ktrun.checks import CheckReport
     from ktrun.render.check_output import render
     from ktrun.results.progress import SearchProgress
@@ -262,7 +260,7 @@ def _search(
 
 def _final(
     plan: Plan,
-    data: Dataset,
+    data: Data,
     outcome: SearchOutcome,
     run_dir: Path,
     space: SpaceSummary | None,
@@ -286,7 +284,7 @@ def _final(
     epochs = best.best_epoch
     console.print(
         f"final: retraining trial {escape(best.trial_id)} for {epochs} epoch(s) on "
-        f"{len(data.x_train) + (0 if data.x_val is None else len(data.x_val))} rows, "
+        f"{sum(data.counts()[:2])} rows, "
         f"then scoring it on the test split ({escape(data.test_source)})",
         highlight=False,
     )

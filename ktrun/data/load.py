@@ -13,8 +13,12 @@ from ktrun.data.columns import misplaced, table_of
 from ktrun.data.named import Arrays, needs_npz, primary, read_extras, test_split_problems
 from ktrun.data.prepare import Dataset, prepare
 from ktrun.data.raw import DataError
-from ktrun.data.sources import KerasLoader, Supply, UserLoader, source_for
+from ktrun.data.sources import ImageDecoders, KerasLoader, Supply, UserLoader, source_for
+from ktrun.data.stream import StreamedDataset
 from ktrun.spec.experiment import DataSpec
+
+#: What the search trains on: arrays in memory, or splits read as they are trained on.
+Data = Dataset | StreamedDataset
 
 
 def load_dataset(
@@ -27,7 +31,8 @@ def load_dataset(
     user_loader: UserLoader | None = None,
     final: bool = False,
     folds: int | None = None,
-) -> Dataset:
+    images: ImageDecoders | None = None,
+) -> Data:
     """Everything the search needs from the data, or one `DataError` listing all that is wrong.
 
     `input_shape` and `num_classes` are what the model expects (`num_classes` falls back to
@@ -35,7 +40,8 @@ def load_dataset(
     when `data.path` is unset; the runtime passes one so this module never imports Keras.
     `final`: the final stage will score on the test split, so a source's own test set is read too
     (`data.test_split` and `data.test_path` are always held out and checked). `folds`:
-    `fit.cross_validation.folds` (the folds replace the validation split).
+    `fit.cross_validation.folds` (the folds replace the validation split). `images(size,
+    channels)` makes the decoder a streamed image source validates its files with (the runtime's).
     """
     wrong = needs_npz(data, arrays) or misplaced(data, arrays)
     if wrong is not None:
@@ -45,17 +51,19 @@ def load_dataset(
         raise DataError(conflicts)
     data = primary(data, arrays)
     source = source_for(data.source)
-    supply = Supply(keras_loader, user_loader)
+    supply = Supply(keras_loader, user_loader, images)
+    shape = tuple(int(d) for d in input_shape)
+    classes = num_classes if num_classes is not None else data.num_classes
+    if source.streamed:
+        return source.stream(data, shape, classes, seed, supply, final)
     raw = source.load(data, supply=supply)
     table = table_of(data, arrays, raw)
     extras = read_extras(data, arrays, raw.x_shape[0]) if arrays is not None and table is None else None
-    classes = num_classes if num_classes is not None else data.num_classes
     test = None
     if data.test_path or (final and source.own_test(data) is not None):
         test = source.load_test(data, supply=supply)
         test = source.train_labels(test, raw) if test is not None else None
-    shape = tuple(int(d) for d in input_shape)
     return prepare(raw, data, shape, classes, seed, arrays, extras, table, test, folds)
 
 
-__all__ = ["DataError", "Dataset", "KerasLoader", "load_dataset"]
+__all__ = ["Data", "DataError", "Dataset", "KerasLoader", "StreamedDataset", "load_dataset"]

@@ -105,6 +105,19 @@ class Dataset:
             self, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, named=named, folds=None
         )
 
+    @property
+    def has_validation(self) -> bool:
+        return self.x_val is not None
+
+    def counts(self) -> tuple[int, int, int]:
+        """Rows in the training, validation and test splits (0 for one that is absent)."""
+        val, test = (0 if a is None else len(a) for a in (self.x_val, self.x_test))
+        return len(self.x_train), val, test
+
+    def balanced_weights(self) -> dict[int, float]:
+        """`fit.class_weight: balanced` from the training labels."""
+        return balanced_class_weights(self.y_train)
+
     def inputs(self, validation: bool = False) -> Array | dict[str, Array | None] | None:
         """What `fit` takes as x: the array, or the arrays by input name."""
         if self.named is None:

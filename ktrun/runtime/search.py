@@ -19,7 +19,7 @@ from typing import Any
 
 from ktrun.algorithms import ALGORITHMS
 from ktrun.compiler.plan import Plan, diff_configs
-from ktrun.data.load import Dataset
+from ktrun.data.load import Data
 from ktrun.runtime.distributed import in_cluster, is_chief, is_worker
 from ktrun.runtime.journal import JOURNAL, read_journal, scan_journal, write_json_atomic, write_text_atomic
 from ktrun.runtime.outcome import SearchOutcome, TrialRecord
@@ -128,7 +128,7 @@ def clear_abort(state_dir: Path) -> None:
 
 def run_search(
     plan: Plan,
-    data: Dataset,
+    data: Data,
     run_dir: Path,
     *,
     progress: Any = None,
@@ -161,9 +161,7 @@ def run_search(
         lock.release()
 
 
-def _search(
-    plan: Plan, data: Dataset, run_dir: Path, started: float, progress: Any, say: Any
-) -> SearchOutcome:
+def _search(plan: Plan, data: Data, run_dir: Path, started: float, progress: Any, say: Any) -> SearchOutcome:
     import keras
     import keras_tuner as kt
 
@@ -206,11 +204,10 @@ def _search(
     )
     tuner.ktrun_init(plan, plan.state_dir / JOURNAL, progress)
     if spec.fit.class_weight is not None:
-        from ktrun.data.prepare import balanced_class_weights
-
-        tuner.hypermodel.balanced_weights = balanced_class_weights(data.y_train)
-    if data.folds is not None:  # fit.cross_validation: every trial trains once per fold
-        tuner.hypermodel.dataset = data
+        tuner.hypermodel.balanced_weights = data.balanced_weights()
+    # Folds (fit.cross_validation): every trial trains once per fold; streamed splits: read as
+    # each trial's batch size says.
+    tuner.hypermodel.dataset = data
     if not kt_compat.tuner_file(tuner).exists():
         # Keras Tuner reloads its oracle only when the tuner's own file exists, which it first
         # writes after trial 1 ends: a kill before that made the re-run start over, training
@@ -223,7 +220,7 @@ def _search(
         # Keras Tuner gives each trial its own log directory and writes its hyperparameters
         # for TensorBoard's HParams view.
         fit_kwargs["callbacks"] = [keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"))]
-    if data.x_val is not None:
+    if data.has_validation:
         fit_kwargs["validation_data"] = (
             feedable(data.inputs(validation=True)),
             data.targets(validation=True),
@@ -340,7 +337,7 @@ def collect(
     )
 
 
-def _save_best_model(tuner: Any, outcome: SearchOutcome, run_dir: Path, data: Dataset) -> str | None:
+def _save_best_model(tuner: Any, outcome: SearchOutcome, run_dir: Path, data: Data) -> str | None:
     from ktrun.compiler.keras_model import adapt_vocabularies, feedable
 
     best = outcome.best()

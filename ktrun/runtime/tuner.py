@@ -21,8 +21,9 @@ import keras_tuner as kt
 from ktrun.algorithms import ALGORITHMS
 from ktrun.compiler import keras_model as kb
 from ktrun.compiler.plan import Plan
-from ktrun.data.prepare import Dataset
-from ktrun.runtime import interrupt, kt_compat
+from ktrun.data.load import Data, Dataset
+from ktrun.data.stream import StreamedDataset
+from ktrun.runtime import interrupt, kt_compat, streams
 from ktrun.runtime.distributed import is_chief, is_worker
 from ktrun.runtime.journal import append_journal, write_json_atomic
 from ktrun.runtime.oracles import DAMAGE, failure_limit_reason
@@ -146,8 +147,8 @@ class KtrunHyperModel(kt.HyperModel):
         self.persist: Callable[[float], bool] = lambda value: True
         #: `fit.class_weight: balanced`, from the training labels (set by the search).
         self.balanced_weights: dict[int, float] = {}
-        #: Cross-validation (`fit.cross_validation`): the data whose folds every trial trains on.
-        self.dataset: Dataset | None = None
+        #: The search's data: its folds under `fit.cross_validation`, or how to read a streamed one.
+        self.dataset: Data | None = None
 
     def declare_hyperparameters(self, hp: kt.HyperParameters) -> None:
         hp.merge(kb.declare_hyperparameters(self.plan))
@@ -161,7 +162,7 @@ class KtrunHyperModel(kt.HyperModel):
         return kb.build_model(self.plan, kb.active_values(hp))
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
-        if self.dataset is not None and self.dataset.folds is not None:
+        if isinstance(self.dataset, Dataset) and self.dataset.folds is not None:
             return self.fit_folds(hp, model, self.dataset, **kwargs)
         return self.fit_once(hp, model, *args, **kwargs)
 
@@ -219,8 +220,13 @@ class KtrunHyperModel(kt.HyperModel):
         kwargs["shuffle"] = bool(kb.fit_setting(self.plan, "shuffle", point))
         if kb.fit_setting(self.plan, "class_weight", point) == "balanced":
             kwargs["class_weight"] = self.balanced_weights
+        if isinstance(self.dataset, StreamedDataset) and args and streams.is_streamed(args[0]):
+            args, kwargs = self.streamed(self.dataset, args, kwargs)
         if self.plan.spec.model.hypermodel is None:  # a HyperModel's own layers are its own
-            kb.adapt_layers(model, args[0] if args else kwargs["x"])  # the training split only
+            x = args[0] if args else kwargs["x"]
+            if isinstance(self.dataset, StreamedDataset):
+                x = x.map(lambda x, y: x)
+            kb.adapt_layers(model, x)  # the training split only
         history = model.fit(*args, callbacks=callbacks, **kwargs)
         interrupt.check()  # a stopped fit is not a result: the trial runs again on resume
         if ctx is not None and ctx.nan_at is not None:
@@ -231,6 +237,18 @@ class KtrunHyperModel(kt.HyperModel):
                 f"{self.plan.spec.failure_policy.trial_timeout} s; stopped after {ctx.epochs} epochs"
             )
         return history
+
+    def streamed(
+        self, data: StreamedDataset, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """`fit`'s arguments with the streamed splits as `tf.data` pipelines batched with this
+        trial's batch size (shuffled per epoch if `fit.shuffle`), the targets inside them."""
+        batch, shuffle = kwargs.pop("batch_size"), kwargs.pop("shuffle")
+        x = streams.pipeline(args[0], data, batch, shuffle=shuffle, seed=self.plan.kt_seed)
+        validation = kwargs.get("validation_data")
+        if validation is not None and streams.is_streamed(validation[0]):
+            kwargs["validation_data"] = streams.pipeline(validation[0], data, batch)
+        return (x,), kwargs
 
     def tuner_callbacks(self, callbacks: list[Any]) -> list[Any]:
         """The callbacks `Tuner.run_trial` passes to every fit, with the best-epoch checkpoint kept

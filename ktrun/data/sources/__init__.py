@@ -10,7 +10,7 @@ from __future__ import annotations
 from ktrun import problems as pb
 from ktrun.data.raw import DataError
 from ktrun.data.sources import csv, custom, digits, keras_datasets, npz
-from ktrun.data.sources.base import NO_SUPPLY, DataSource, KerasLoader, Supply, UserLoader
+from ktrun.data.sources.base import NO_SUPPLY, DataSource, ImageDecoders, KerasLoader, Supply, UserLoader
 
 SOURCES: dict[str, DataSource] = {
     s.name: s
@@ -46,4 +46,13 @@ def source_for(name: str) -> DataSource:
     )
 
 
-__all__ = ["NO_SUPPLY", "SOURCES", "DataSource", "KerasLoader", "Supply", "UserLoader", "source_for"]
+__all__ = [
+    "NO_SUPPLY",
+    "SOURCES",
+    "DataSource",
+    "ImageDecoders",
+    "KerasLoader",
+    "Supply",
+    "UserLoader",
+    "source_for",
+]

@@ -11,18 +11,23 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ktrun import problems as pb
 from ktrun.config.provenance import KeyPath
 from ktrun.data.raw import DataError, DataInfo, Raw
 from ktrun.spec.experiment import DataSpec
 
+if TYPE_CHECKING:  # numpy: only when data is read
+    from ktrun.data.stream import ImageDecoder, StreamedDataset
+
 #: `keras.datasets.<name>.load_data` by name: ((x_train, y_train), (x_test, y_test)). The items are
 #: typed Any because Keras is untyped; they are passed through `np.asarray`.
 KerasLoader = Callable[[str], tuple[tuple[Any, Any], tuple[Any, Any]]]
 #: `data.source: custom`'s function, imported by the runtime from `custom_objects.loaders`.
 UserLoader = Callable[[], object]
+#: An image decoder for ((height, width), channels): the runtime's, so that nothing here imports TensorFlow.
+ImageDecoders = Callable[[tuple[int, int], int], "ImageDecoder"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class Supply:
 
     keras: KerasLoader | None = None
     user: UserLoader | None = None
+    images: ImageDecoders | None = None
 
 
 NO_SUPPLY = Supply()
@@ -48,6 +54,8 @@ class DataSource(ABC):
     #: labels, per_step, num_classes, task, limit). With `path` among them, `ktrun check` reads
     #: `data.path` only inside the project (`ktrun.data.describe`).
     keys: tuple[str, ...] = ()
+    #: Read as it is trained on (`stream`), not loaded into memory (`load`).
+    streamed: bool = False
 
     def known(self, data: DataSpec) -> DataInfo:
         """Shape and classes known without reading anything (all a file outside the project gets)."""
@@ -95,6 +103,18 @@ class DataSource(ABC):
         `supply.keras` downloads keras.datasets' data sets and `supply.user` is your `data.loader`:
         the runtime passes them. Problems are raised as one `DataError`.
         """
+
+    def stream(
+        self,
+        data: DataSpec,
+        input_shape: tuple[int, ...],
+        num_classes: int | None,
+        seed: int,
+        supply: Supply,
+        final: bool = False,
+    ) -> StreamedDataset:
+        """A streamed source's splits, validated before the first trial (one `DataError`)."""
+        raise NotImplementedError(f"data.source '{self.name}' is read into memory")
 
     def train_labels(self, test: Raw, train: Raw) -> Raw:
         """The test split's labels as the training rows number them (csv maps text labels)."""
