@@ -195,6 +195,7 @@ def _load_data(checked: CheckedSpec, label: str) -> Data | RunResult:
     from ktrun.data.named import arrays_of
     from ktrun.render.check_output import problems_text, render
     from ktrun.runtime.datasets import keras_dataset, user_loader
+    from ktrun.runtime.streams import image_decoder
 
     spec = checked.spec
     try:
@@ -208,6 +209,7 @@ def _load_data(checked: CheckedSpec, label: str) -> Data | RunResult:
             user_loader=user_loader(spec),
             final=spec.final.retrain,
             folds=spec.fit.folds,
+            images=image_decoder,
         )
     except DataError as e:
         print(render("text", [CheckReport(label, checked.locate(e.problems))]))

@@ -197,6 +197,9 @@ GROUPS: dict[str, dict[str, str]] = {
     },
     "Data files": {
         "data-source-unknown": "a `data.source` ktrun does not know",
+        "image-folder-layout": "`data.path` is no folder of class folders with images (or of another count)",
+        "image-file-unreadable": "an image file that is no image, no regular file, or cannot be decoded",
+        "image-files-skipped": "files in an image folder that are not images in a class folder (skipped)",
         "data-loader-required": "`data.source: custom` without data.loader or data.input_shape",
         "data-loader-failed": "your data loader failed to import, or raised when the run called it",
         "data-loader-returned": "your data loader returned no (x, y) arrays, or x of another shape",

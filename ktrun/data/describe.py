@@ -90,6 +90,16 @@ def _test(data: DataSpec, source: DataSource, info: DataInfo, roots: tuple[Path,
     if outside is not None:
         info.problems.append(outside)
         return "data.test_path (not read by check)"
+    if source.streamed:  # described as data.path is, by listing and headers
+        listed = source.describe(data.model_copy(update={"path": data.test_path}), 0, CHECK_BUDGET)
+        info.problems.extend(at_test_path(p) for p in listed.problems if p.severity is pb.Severity.ERROR)
+        if (
+            listed.input_shape is not None
+            and info.input_shape is not None
+            and listed.input_shape != info.input_shape
+        ):
+            info.problems.append(_shape_problem(listed.input_shape, info.input_shape))
+        return f"{row_count(listed.rows or 0)} from data.test_path"
     try:
         test = source.load_test(data, CHECK_BUDGET)
     except DataError as e:

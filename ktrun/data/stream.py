@@ -146,6 +146,8 @@ class StreamedDataset:
     warnings: tuple[Problem, ...] = ()
     #: `data.task: reconstruction`: the target is x, normalised alike.
     reconstructs: bool = False
+    #: `data.labels: one_hot` over this many classes: the class ids read are made one-hot rows.
+    one_hot: int | None = None
     folds: None = None  # cross-validation needs rows in memory (`check` refuses it)
     named: None = None
 

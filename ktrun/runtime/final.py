@@ -51,7 +51,8 @@ def retrain_and_test(plan: Plan, data: Data, best: TrialRecord, run_dir: Path) -
     balanced = kb.fit_setting(plan, "class_weight", point) == "balanced"
     if isinstance(data, StreamedDataset):  # both splits read one after the other, then the test split
         both = tuple(p for p in (data.train, data.validation) if p is not None)
-        x: Any = streams.pipeline(both, data, batch, shuffle=kwargs.pop("shuffle"), seed=plan.kt_seed)
+        x: Any = streams.pipeline(both, data, batch, shuffle=kwargs["shuffle"], seed=plan.kt_seed)
+        kwargs["shuffle"] = False  # the pipeline shuffles
         y: Any = None
         fitted = x.map(lambda x, y: x)
         test: tuple[Any, Any] = (streams.pipeline(data.test, data, batch) if data.test else None, None)

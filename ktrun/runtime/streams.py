@@ -53,6 +53,9 @@ def pipeline(
             return x, (x if target_is_x else y)
 
         ds = ds.map(normalised, num_parallel_calls=tf.data.AUTOTUNE)
+    if data.one_hot is not None:
+        classes = data.one_hot
+        ds = ds.map(lambda x, y: (x, tf.one_hot(y, classes)), num_parallel_calls=tf.data.AUTOTUNE)
     if not targets:
         ds = ds.map(lambda x, y: x)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -243,7 +243,8 @@ class KtrunHyperModel(kt.HyperModel):
     ) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """`fit`'s arguments with the streamed splits as `tf.data` pipelines batched with this
         trial's batch size (shuffled per epoch if `fit.shuffle`), the targets inside them."""
-        batch, shuffle = kwargs.pop("batch_size"), kwargs.pop("shuffle")
+        batch, shuffle = kwargs.pop("batch_size"), kwargs["shuffle"]
+        kwargs["shuffle"] = False  # the pipeline shuffles; Keras' default (True) would warn
         x = streams.pipeline(args[0], data, batch, shuffle=shuffle, seed=self.plan.kt_seed)
         validation = kwargs.get("validation_data")
         if validation is not None and streams.is_streamed(validation[0]):

@@ -62,7 +62,9 @@ class ExperimentInfo(Strict):
 # ---------------------------------------------------------------- data
 
 #: One per module in `ktrun.data.sources` (tests/unit/test_sources.py checks they agree).
-DataSourceName = Literal["digits", "mnist", "fashion_mnist", "cifar10", "npz", "csv", "custom"]
+DataSourceName = Literal[
+    "digits", "mnist", "fashion_mnist", "cifar10", "npz", "csv", "custom", "image_folder"
+]
 
 
 class DataSpec(Strict):
@@ -73,7 +75,8 @@ class DataSpec(Strict):
         None,
         description=(
             "Local file. mnist/fashion_mnist/cifar10: a Keras-format .npz (x_train, y_train, "
-            "x_test, y_test) so no download is needed; npz: arrays `x_key`/`y_key`; csv: a table."
+            "x_test, y_test) so no download is needed; npz: arrays `x_key`/`y_key`; csv: a table; "
+            "image_folder: a folder with one subfolder of images per class."
         ),
     )
     x_key: str = "x"
@@ -86,6 +89,16 @@ class DataSpec(Strict):
             "0 for a value the training rows do not have) or text (strings, for TextVectorization); "
             "each feeds its own model input (model.inputs). Unlisted columns are numeric."
         ),
+    )
+    image_size: list[Annotated[int, Field(ge=1, le=8192)]] = Field(
+        default_factory=lambda: [256, 256],
+        min_length=2,
+        max_length=2,
+        description="image_folder: every image is resized to [height, width] (bilinear), as Keras' "
+        "image_dataset_from_directory does.",
+    )
+    color_mode: Literal["rgb", "grayscale", "rgba"] = Field(
+        "rgb", description="image_folder: each image's channels: rgb (3), grayscale (1) or rgba (4)."
     )
     validation_split: float = Field(0.2, ge=0.0, lt=1.0)
     test_split: float = Field(

@@ -36,7 +36,7 @@ DELIBERATE: dict[tuple[str, str], str] = {
     },
     **{
         (f"data/{s}.yaml", "source"): "the option is the source"
-        for s in ("mnist", "fashion_mnist", "cifar10", "npz", "csv", "custom")
+        for s in ("mnist", "fashion_mnist", "cifar10", "npz", "csv", "custom", "image_folder")
     },
     ("data/custom.yaml", "normalize"): "your loader returns the values it means: none rescaled",
     **{(f"data/{s}.yaml", "normalize"): "tabular features are standardised" for s in ("npz", "csv")},

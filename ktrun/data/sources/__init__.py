@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ktrun import problems as pb
 from ktrun.data.raw import DataError
-from ktrun.data.sources import csv, custom, digits, keras_datasets, npz
+from ktrun.data.sources import csv, custom, digits, image_folder, keras_datasets, npz
 from ktrun.data.sources.base import NO_SUPPLY, DataSource, ImageDecoders, KerasLoader, Supply, UserLoader
 
 SOURCES: dict[str, DataSource] = {
@@ -22,6 +22,7 @@ SOURCES: dict[str, DataSource] = {
         npz.SOURCE,
         csv.SOURCE,
         custom.SOURCE,
+        image_folder.SOURCE,
     )
 }
 
