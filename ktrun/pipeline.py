@@ -279,7 +279,7 @@ def _final(
     from ktrun.runtime.state import describe
 
     best = outcome.best()
-    if outcome.status not in ("completed", "exhausted") or best is None:
+    if outcome.status not in ("completed", "exhausted", "stopped") or best is None:
         why = "there is no best trial" if best is None else f"the search is {outcome.status}"
         console.print(f"final.retrain: skipped, {why}", highlight=False)
         return result

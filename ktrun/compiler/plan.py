@@ -27,6 +27,9 @@ HpKind = Literal["Int", "Float", "Choice", "Boolean", "Fixed"]
 NOT_SEARCH_RELEVANT: tuple[tuple[str, ...], ...] = (
     ("experiment", "description"),
     ("tuner", "max_trials"),
+    ("tuner", "time_limit"),
+    ("tuner", "target_score"),
+    ("tuner", "patience"),
     ("tuner", "overwrite"),
     ("tuner", "state_dir"),
     ("failure_policy",),

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 #: The top-level keys of summary.json, in order. Scripts rely on them.
 SUMMARY_KEYS = ("experiment", "objective", "status", "abort_reason", "best", "trials", "seconds")
 #: Optional extra top-level keys of summary.json.
-SUMMARY_EXTRA_KEYS = ("resumed_trials", "state_dir", "final")
+SUMMARY_EXTRA_KEYS = ("resumed_trials", "state_dir", "final", "stop_reason")
 
 
 # ── public API ────────────────────────────────────────────────────────────────────────────────
@@ -75,6 +75,7 @@ def summary_dict(outcome: SearchOutcome) -> dict[str, Any]:
         "objective": {"name": outcome.objective_name, "direction": outcome.direction},
         "status": outcome.status,
         "abort_reason": outcome.abort_reason,
+        **({"stop_reason": outcome.stop_reason} if outcome.status == "stopped" else {}),
         "best": None
         if best is None
         else {

@@ -40,6 +40,8 @@ def report_markdown(
     status: str = outcome.status
     if outcome.status == "aborted" and outcome.abort_reason:
         status += f": {one_line(outcome.abort_reason)}"
+    if outcome.status == "stopped" and outcome.stop_reason:
+        status += f": {one_line(outcome.stop_reason)}"
     out = [f"# {outcome.experiment}: {status}", ""]
     out += [status_sentence(outcome), ""]
     if outcome.resumed_trials:

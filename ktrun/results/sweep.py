@@ -18,7 +18,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 
 JOB_FILE = "ktrun_job.json"
-OK_STATUSES = frozenset({"completed", "exhausted"})
+OK_STATUSES = frozenset({"completed", "exhausted", "stopped"})
 COLUMNS = ("job", "overrides", "status", "best_score", "objective", "completed", "failed", "seconds")
 
 
@@ -26,7 +26,9 @@ COLUMNS = ("job", "overrides", "status", "best_score", "objective", "completed",
 class JobRow:
     job: str
     overrides: str
-    status: str  # completed | aborted | exhausted | config error | data error | failed | final failed
+    status: (
+        str  # completed | aborted | exhausted | stopped | config error | data error | failed | final failed
+    )
     best_score: float | None
     objective: str
     completed: int

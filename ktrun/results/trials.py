@@ -84,6 +84,8 @@ def status_sentence(outcome: SearchOutcome) -> str:
     head = f"Search {outcome.status}"
     if outcome.status == "aborted" and outcome.abort_reason:
         head += f" ({one_line(outcome.abort_reason)})"
+    if outcome.status == "stopped" and outcome.stop_reason:
+        head += f" ({one_line(outcome.stop_reason)})"
     if outcome.status == "exhausted":
         head += " (every feasible point was tried before tuner.max_trials was reached)"
     text = f"{head}: {done} trial(s) completed, {failed} failed in {secs(outcome.seconds)}."

@@ -13,6 +13,7 @@ together, since what a resumed oracle must not repeat is exactly what the mixin 
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -27,6 +28,7 @@ from ktrun.algorithms import ALGORITHMS
 from ktrun.analysis.feasibility import Checker
 from ktrun.analysis.space import Space
 from ktrun.runtime import kt_compat
+from ktrun.runtime.budget import Budget
 from ktrun.runtime.journal import JOURNAL, append_journal, read_journal, write_json_atomic, write_text_atomic
 from ktrun.runtime.kt_compat import OracleHooks, synchronized
 from ktrun.runtime.state import OVERWRITE_HINT, damaged_line, move_aside, read_json_object
@@ -118,8 +120,15 @@ class FeasibleMixin(OracleHooks):
     ktrun_limits: tuple[Any, int] | None = None
     #: Where a repaired state file is announced (the run's console).
     ktrun_say: Callable[[str], Any] = print
+    #: tuner.time_limit / target_score / patience; why the search stopped, once it has.
+    ktrun_budget: Budget
+    ktrun_stopped: str | None = None
 
-    def ktrun_setup(self, checker: Checker, space: Space, max_attempts: int = 200) -> None:
+    def ktrun_setup(
+        self, checker: Checker, space: Space, max_attempts: int = 200, budget: Budget | None = None
+    ) -> None:
+        self.ktrun_budget = budget or Budget()
+        self.ktrun_stopped = None
         self.ktrun_checker = checker
         self.ktrun_space = space
         self.ktrun_max_attempts = max_attempts
@@ -145,8 +154,12 @@ class FeasibleMixin(OracleHooks):
 
     @synchronized
     def create_trial(self, tuner_id: str) -> Any:
-        """No new trial once the search was aborted elsewhere: every worker gets STOPPED."""
-        if self.ktrun_abort_reason() is not None:
+        """No new trial once the search was aborted elsewhere, or its budget is spent (time,
+        target, patience): every worker gets STOPPED."""
+        if self.ktrun_stopped is None and self.ktrun_budget.limited:
+            end_order: list[str] = self.end_order  # type: ignore[attr-defined]
+            self.ktrun_stopped = self.ktrun_budget.stop_reason(self.trials, end_order)  # type: ignore[attr-defined]
+        if self.ktrun_abort_reason() is not None or self.ktrun_stopped is not None:
             self.tuner_ids.discard(tuner_id)  # type: ignore[attr-defined]
             hps = self.hyperparameters.copy()  # type: ignore[attr-defined]
             return Trial(hyperparameters=hps, trial_id="stopped", status=STOPPED)
@@ -190,6 +203,7 @@ class FeasibleMixin(OracleHooks):
     def get_state(self) -> dict[str, Any]:
         state: dict[str, Any] = super().get_state()  # type: ignore[misc]
         state["ktrun_rejected"] = dict(self.ktrun_rejected)
+        state["ktrun_seconds"] = self.ktrun_budget.elapsed()  # tuner.time_limit adds up over runs
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -203,6 +217,9 @@ class FeasibleMixin(OracleHooks):
         """
         super().set_state(state)  # type: ignore[misc]
         self.ktrun_rejected = Counter(state.get("ktrun_rejected", {}))
+        seconds = state.get("ktrun_seconds", 0.0)
+        if isinstance(seconds, int | float) and math.isfinite(seconds) and seconds >= 0:
+            self.ktrun_budget.used = float(seconds)
         ongoing: dict[str, Any] = self.ongoing_trials  # type: ignore[attr-defined]
         end_order: list[str] = self.end_order  # type: ignore[attr-defined]
         retry = kt_compat.retry_queue(self)
@@ -406,11 +423,17 @@ def oracle_class(algorithm: str) -> type[FeasibleMixin]:
 
 
 def make_oracle(
-    algorithm: str, *, checker: Checker, space: Space, settings: TunerSpec, **common: Any
+    algorithm: str,
+    *,
+    checker: Checker,
+    space: Space,
+    settings: TunerSpec,
+    budget: Budget | None = None,
+    **common: Any,
 ) -> FeasibleMixin:
-    """One oracle per `tuner.algorithm`, with feasible-only sampling installed."""
+    """One oracle per `tuner.algorithm`, with feasible-only sampling (and the search's budget) installed."""
     kwargs = ALGORITHMS[algorithm].oracle_kwargs(settings.settings(), common)
     oracle = oracle_class(algorithm)(**kwargs)
     oracle.max_trials = common["max_trials"]  # type: ignore[attr-defined]  # caps Hyperband's own plan
-    oracle.ktrun_setup(checker, space)
+    oracle.ktrun_setup(checker, space, budget=budget)
     return oracle

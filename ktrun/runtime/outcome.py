@@ -14,7 +14,7 @@ from ktrun.spec.failures import FALLBACK
 from ktrun.spec.refs import Scalar
 
 #: "interrupted": stopped by Ctrl-C or SIGTERM; the completed trials are kept and resume.
-SearchStatus = Literal["completed", "aborted", "exhausted", "interrupted"]
+SearchStatus = Literal["completed", "aborted", "exhausted", "stopped", "interrupted"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,8 @@ class SearchOutcome:
     trials: list[TrialRecord]
     seconds: float
     abort_reason: str | None = None
+    #: Why a budget stopped the search (`tuner.time_limit`, `target_score`, `patience`).
+    stop_reason: str | None = None
     #: Candidates never trained because they were known to be invalid: reason → count, where a
     #: reason is a constraint as written or a shape code such as `kernel-too-large`.
     rejected: dict[str, int] = field(default_factory=dict)

@@ -167,6 +167,7 @@ def _search(plan: Plan, data: Data, run_dir: Path, started: float, progress: Any
 
     from ktrun.compiler.keras_model import declare_hyperparameters, feedable
     from ktrun.runtime import interrupt, kt_compat
+    from ktrun.runtime.budget import Budget
     from ktrun.runtime.oracles import make_oracle
     from ktrun.runtime.tuner import DiskStop, KtrunHyperband, KtrunHyperModel, KtrunTuner
 
@@ -176,11 +177,19 @@ def _search(plan: Plan, data: Data, run_dir: Path, started: float, progress: Any
     spec = plan.spec
     keras.utils.set_random_seed(plan.kt_seed)
     policy = spec.failure_policy
+    budget = Budget(
+        spec.tuner.time_limit,
+        spec.tuner.target_score,
+        spec.tuner.patience,
+        "min" if plan.checked.direction == "min" else "max",
+        spec.objective.name,
+    )
     oracle = make_oracle(
         spec.tuner.algorithm,
         checker=plan.checked.checker,
         space=plan.checked.space,
         settings=spec.tuner,
+        budget=budget,
         objective=kt.Objective(spec.objective.name, plan.checked.direction),
         max_trials=spec.tuner.max_trials,
         hyperparameters=declare_hyperparameters(plan),
@@ -256,7 +265,9 @@ def _search(plan: Plan, data: Data, run_dir: Path, started: float, progress: Any
         write_text_atomic(plan.state_dir / ABORT_FILE, reason)
     elif status == "completed" and (signalled := oracle.ktrun_abort_reason()):
         status, reason = "aborted", signalled
-    if status == "completed" and oracle.ktrun_exhausted:
+    if status == "completed" and oracle.ktrun_stopped is not None:
+        status, reason = "stopped", oracle.ktrun_stopped
+    elif status == "completed" and oracle.ktrun_exhausted:
         status = "exhausted"
         reason = None
     outcome = collect(plan, tuner, oracle, status, reason, time.monotonic() - started, resumed)
@@ -326,7 +337,8 @@ def collect(
         objective_name=plan.spec.objective.name,
         direction=plan.checked.direction,  # type: ignore[arg-type]
         status=status,  # type: ignore[arg-type]
-        abort_reason=reason,
+        abort_reason=None if status == "stopped" else reason,
+        stop_reason=reason if status == "stopped" else None,
         trials=records,
         seconds=seconds,
         rejected=dict(oracle.ktrun_rejected),

@@ -643,6 +643,19 @@ class _TunerSettings(Strict):
     algorithm: AlgorithmName = "random"
     max_trials: int = Field(10, ge=1)
     executions_per_trial: int = Field(1, ge=1)
+    time_limit: float | None = Field(
+        None,
+        gt=0,
+        description="Seconds of wall time for the whole search, added up over its runs: no trial "
+        "starts after it (a running one finishes). None: no limit.",
+    )
+    target_score: float | None = Field(
+        None,
+        description="Stop once a trial's objective reaches this (at least it for max, at most for min).",
+    )
+    patience: int | None = Field(
+        None, ge=1, description="Stop after this many completed trials in a row that do not improve the best."
+    )
     overwrite: bool = Field(False, description="Start over instead of resuming the same search.")
     state_dir: str = Field(
         "outputs/tuner_state",
