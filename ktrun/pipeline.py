@@ -194,7 +194,7 @@ def _load_data(checked: CheckedSpec, label: str) -> Data | RunResult:
     from ktrun.data.load import DataError, load_dataset
     from ktrun.data.named import arrays_of
     from ktrun.render.check_output import problems_text, render
-    from ktrun.runtime.datasets import keras_dataset, user_loader
+    from ktrun.runtime.datasets import TfDatasets, keras_dataset, user_loader
     from ktrun.runtime.streams import image_decoder
 
     spec = checked.spec
@@ -210,6 +210,8 @@ def _load_data(checked: CheckedSpec, label: str) -> Data | RunResult:
             final=spec.final.retrain,
             folds=spec.fit.folds,
             images=image_decoder,
+            datasets=TfDatasets(),
+            balanced=spec.fit.class_weight not in (None, "none"),
         )
     except DataError as e:
         print(render("text", [CheckReport(label, checked.locate(e.problems))]))

@@ -89,6 +89,15 @@ def _final(ctx: Ctx) -> Iterator[Problem]:
         return
     if any(p.path[:2] == ("data", "test_path") for p in ctx.data.problems):
         return  # the test split's own problem says what is wrong
+    if ctx.spec.data.source == "custom":  # check never calls your loader: the run holds it to this
+        yield pb.warning(
+            "final-no-test-split",
+            ("final", "retrain"),
+            "final.retrain scores the best configuration on a test split: your loader must return "
+            "{'train': ..., 'validation': ..., 'test': ...} tf.data datasets (check does not run it)",
+            "return a 'test' dataset, or hold rows out with data.test_split (e.g. 0.1)",
+        )
+        return
     yield pb.error(
         "final-no-test-split",
         ("final", "retrain"),

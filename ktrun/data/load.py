@@ -13,8 +13,8 @@ from ktrun.data.columns import misplaced, table_of
 from ktrun.data.named import Arrays, needs_npz, primary, read_extras, test_split_problems
 from ktrun.data.prepare import Dataset, prepare
 from ktrun.data.raw import DataError
-from ktrun.data.sources import ImageDecoders, KerasLoader, Supply, UserLoader, source_for
-from ktrun.data.stream import StreamedDataset
+from ktrun.data.sources import ImageDecoders, KerasLoader, Needs, Supply, UserLoader, source_for
+from ktrun.data.stream import DatasetTools, StreamedDataset
 from ktrun.spec.experiment import DataSpec
 
 #: What the search trains on: arrays in memory, or splits read as they are trained on.
@@ -32,6 +32,8 @@ def load_dataset(
     final: bool = False,
     folds: int | None = None,
     images: ImageDecoders | None = None,
+    datasets: DatasetTools | None = None,
+    balanced: bool = False,
 ) -> Data:
     """Everything the search needs from the data, or one `DataError` listing all that is wrong.
 
@@ -41,7 +43,9 @@ def load_dataset(
     `final`: the final stage will score on the test split, so a source's own test set is read too
     (`data.test_split` and `data.test_path` are always held out and checked). `folds`:
     `fit.cross_validation.folds` (the folds replace the validation split). `images(size,
-    channels)` makes the decoder a streamed image source validates its files with (the runtime's).
+    channels)` makes the decoder a streamed image source validates its files with (the runtime's);
+    `datasets` reads a `tf.data.Dataset` your loader returns (the runtime's). `balanced`:
+    `fit.class_weight` may be `balanced`, so a streamed source counts the classes.
     """
     wrong = needs_npz(data, arrays) or misplaced(data, arrays)
     if wrong is not None:
@@ -51,12 +55,13 @@ def load_dataset(
         raise DataError(conflicts)
     data = primary(data, arrays)
     source = source_for(data.source)
-    supply = Supply(keras_loader, user_loader, images)
+    supply = Supply(keras_loader, user_loader, images, datasets)
     shape = tuple(int(d) for d in input_shape)
     classes = num_classes if num_classes is not None else data.num_classes
-    if source.streamed:
-        return source.stream(data, shape, classes, seed, supply, final)
-    raw = source.load(data, supply=supply)
+    found = source.read(data, Needs(shape, classes, seed, final, folds, balanced), supply)
+    if isinstance(found, StreamedDataset):
+        return found
+    raw = found
     table = table_of(data, arrays, raw)
     extras = read_extras(data, arrays, raw.x_shape[0]) if arrays is not None and table is None else None
     test = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -84,6 +84,47 @@ class UserData:
 
 
 Part = ImageFiles | ShardRows | UserData
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """One tensor of a dataset's element, as its `element_spec` says (None dims: any size)."""
+
+    shape: tuple[int | None, ...] | None  # None: unknown rank
+    dtype: str  # TensorFlow's name: float32, int64, string
+    numeric: bool  # an integer, floating or bool dtype
+
+
+@dataclass(frozen=True)
+class Element:
+    """What one element of your loader's `tf.data.Dataset` is, and how many there are: read by
+    the run from `element_spec` and `cardinality()`, so that nothing here imports TensorFlow."""
+
+    said: str  # the element_spec as TensorFlow prints it, for messages
+    #: The tensors of a tuple element ((x, y): two), or the one of a lone tensor; None: something
+    #: else (a dict, a nested tuple, a ragged or sparse tensor).
+    tensors: tuple[Tensor, ...] | None
+    rows: int | None  # None: unknown or infinite
+    infinite: bool = False
+
+
+class DatasetTools(Protocol):
+    """The TensorFlow work on your loader's datasets, supplied by the run (`ktrun.runtime.datasets`)."""
+
+    def element(self, dataset: object) -> Element | None:
+        """The dataset's element and size; None: `dataset` is not a `tf.data.Dataset`."""
+
+    def unbatched(self, dataset: Any) -> Any:
+        """A batched dataset as samples."""
+
+    def part(self, dataset: Any, start: int, stop: int | None) -> Any:
+        """Elements start..stop (None: to the end), in the dataset's own order."""
+
+    def count(self, dataset: Any) -> int:
+        """Its elements, counted by reading it once (a dataset that does not know its size)."""
+
+    def arrays(self, dataset: Any, batch: int) -> Iterator[tuple[NDArray[Any], ...]]:
+        """The dataset's elements, `batch` at a time, as numpy arrays (one per tensor)."""
 
 
 @dataclass

@@ -79,11 +79,19 @@ def _samples(part: Part, data: StreamedDataset, shuffle: bool, seed: int) -> Any
         y_spec = tf.TensorSpec((None, *part.y_shape), tf.as_dtype(part.y_dtype))
         return tf.data.Dataset.from_generator(chunks, output_signature=(x_spec, y_spec)).unbatch()
     ds = part.dataset
+    if part.rows:  # counted before the first trial: Keras then knows an epoch's steps
+        ds = ds.apply(tf.data.experimental.assert_cardinality(part.rows))
     if shuffle:
         ds = ds.shuffle(
             min(part.rows or SHUFFLE_BUFFER, SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True
         )
-    return ds.map(lambda x, y: (tf.cast(x, tf.float32), y))
+    shape, target_is_x = data.input_shape, data.reconstructs
+
+    def sample(x: Any, *y: Any) -> tuple[Any, Any]:  # (x, y), or x alone for reconstruction
+        x = tf.ensure_shape(tf.cast(x, tf.float32), shape)  # the static shape the model is built for
+        return x, (x if target_is_x else y[0])
+
+    return ds.map(sample, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def decode_image(path: Any, size: tuple[int, int], channels: int) -> Any:

@@ -10,7 +10,15 @@ from __future__ import annotations
 from ktrun import problems as pb
 from ktrun.data.raw import DataError
 from ktrun.data.sources import csv, custom, digits, image_folder, keras_datasets, npz
-from ktrun.data.sources.base import NO_SUPPLY, DataSource, ImageDecoders, KerasLoader, Supply, UserLoader
+from ktrun.data.sources.base import (
+    NO_SUPPLY,
+    DataSource,
+    ImageDecoders,
+    KerasLoader,
+    Needs,
+    Supply,
+    UserLoader,
+)
 
 SOURCES: dict[str, DataSource] = {
     s.name: s
@@ -53,6 +61,7 @@ __all__ = [
     "DataSource",
     "ImageDecoders",
     "KerasLoader",
+    "Needs",
     "Supply",
     "UserLoader",
     "source_for",

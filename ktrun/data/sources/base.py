@@ -19,7 +19,7 @@ from ktrun.data.raw import DataError, DataInfo, Raw
 from ktrun.spec.experiment import DataSpec
 
 if TYPE_CHECKING:  # numpy: only when data is read
-    from ktrun.data.stream import ImageDecoder, StreamedDataset
+    from ktrun.data.stream import DatasetTools, ImageDecoder, StreamedDataset
 
 #: `keras.datasets.<name>.load_data` by name: ((x_train, y_train), (x_test, y_test)). The items are
 #: typed Any because Keras is untyped; they are passed through `np.asarray`.
@@ -38,9 +38,26 @@ class Supply:
     keras: KerasLoader | None = None
     user: UserLoader | None = None
     images: ImageDecoders | None = None
+    #: What reads a `tf.data.Dataset` your loader returns (element_spec, cardinality, unbatch).
+    datasets: DatasetTools | None = None
 
 
 NO_SUPPLY = Supply()
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What the run will ask of the data, for a source that learns only when it reads whether it
+    streams (your loader, which may return arrays or a `tf.data.Dataset`)."""
+
+    input_shape: tuple[int, ...]
+    num_classes: int | None
+    seed: int
+    final: bool = False  # the final stage scores on a test split
+    folds: int | None = None  # fit.cross_validation
+    balanced: bool = False  # fit.class_weight may be `balanced`: the class counts are needed
+
+
 PATH: KeyPath = ("data", "path")
 TEST_PATH: KeyPath = ("data", "test_path")
 
@@ -115,6 +132,13 @@ class DataSource(ABC):
     ) -> StreamedDataset:
         """A streamed source's splits, validated before the first trial (one `DataError`)."""
         raise NotImplementedError(f"data.source '{self.name}' is read into memory")
+
+    def read(self, data: DataSpec, needs: Needs, supply: Supply) -> Raw | StreamedDataset:
+        """What the run trains on: the splits to stream (`stream`) for a streamed source, else
+        the arrays (`load`) that the shared preparation validates and splits."""
+        if self.streamed:
+            return self.stream(data, needs.input_shape, needs.num_classes, needs.seed, supply, needs.final)
+        return self.load(data, supply=supply)
 
     def train_labels(self, test: Raw, train: Raw) -> Raw:
         """The test split's labels as the training rows number them (csv maps text labels)."""

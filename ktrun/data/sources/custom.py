@@ -2,23 +2,31 @@
 
 `check` runs no code of yours: it takes the per-sample shape you declare (`data.input_shape`) and
 the classes (`data.num_classes`) on trust. The run calls the function once, before the first trial,
-and verifies what it returns against that declaration; everything after (shuffling, the split,
-normalisation) is the same as for every source.
+and verifies what it returns against that declaration. Arrays (x, y) are prepared as every
+source's are (shuffling, the split, normalisation); a `tf.data.Dataset`, or a dict of them by
+split, is streamed (`ktrun.data.user_datasets`). Which one, the run learns only by calling it:
+`read` branches on what came back.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ktrun import problems as pb
 from ktrun.config.provenance import KeyPath
 from ktrun.data.raw import DataError, DataInfo, Raw
-from ktrun.data.sources.base import NO_SUPPLY, DataSource, Supply
+from ktrun.data.sources.base import NO_SUPPLY, DataSource, Needs, Supply
 from ktrun.spec.experiment import DataSpec
+
+if TYPE_CHECKING:  # numpy: only when data is read
+    from ktrun.data.stream import StreamedDataset
 
 LOADER: KeyPath = ("data", "loader")
 SHAPE: KeyPath = ("data", "input_shape")
-RETURN_HINT = "return numpy arrays `(x, y)`: x of shape (rows, *data.input_shape), one y row per x row"
+RETURN_HINT = (
+    "return numpy arrays `(x, y)` (x of shape (rows, *data.input_shape), one y row per x row), a "
+    "tf.data.Dataset of (x, y) pairs, or a dict of them: {'train': ..., 'validation': ..., 'test': ...}"
+)
 
 
 class CustomLoader(DataSource):
@@ -42,21 +50,57 @@ class CustomLoader(DataSource):
             assert data.input_shape is not None
             label = f"your loader `{data.loader}`"
             return Raw(None, None, label, None, SHAPE, LOADER, shape=(0, *data.input_shape))
-        try:
-            returned = supply.user()
-        except Exception as e:  # your code's error, reported as yours
+        return _raw(_called(data, supply), data)
+
+    def read(self, data: DataSpec, needs: Needs, supply: Supply) -> Raw | StreamedDataset:
+        """Arrays for the shared preparation, or the datasets your loader returned, streamed."""
+        from ktrun.data.user_datasets import is_datasets, stream_of
+
+        if supply.user is None:
+            return self.load(data, supply=supply)
+        missing = _missing(data)
+        if missing:
+            raise DataError(missing)
+        returned = _called(data, supply)
+        if is_datasets(returned):
+            return stream_of(returned, data, needs, supply.datasets)
+        if needs.final and data.test_split == 0:  # check cannot know: arrays have no test split of their own
             raise DataError(
                 [
                     pb.error(
-                        "data-loader-failed",
-                        LOADER,
-                        f"your loader `{data.loader}` raised {type(e).__name__}: {str(e)[:300]}",
-                        "run it on its own (python -c 'from module import f; f()') and fix it",
+                        "final-no-test-split",
+                        ("final", "retrain"),
+                        f"final.retrain scores the best configuration on a test split, but your loader "
+                        f"`{data.loader}` returned arrays and data.test_split is 0",
+                        "hold rows out with data.test_split (e.g. 0.1), or return "
+                        "{'train': ..., 'validation': ..., 'test': ...} tf.data datasets",
                     )
                 ]
-            ) from None
-        x, y = _arrays(returned, data)
-        return Raw(x, y, f"your loader `{data.loader}`", None, SHAPE, LOADER)
+            )
+        return _raw(returned, data)
+
+
+def _called(data: DataSpec, supply: Supply) -> object:
+    """What your function returned: its error is reported as yours."""
+    assert supply.user is not None
+    try:
+        return supply.user()
+    except Exception as e:
+        raise DataError(
+            [
+                pb.error(
+                    "data-loader-failed",
+                    LOADER,
+                    f"your loader `{data.loader}` raised {type(e).__name__}: {str(e)[:300]}",
+                    "run it on its own (python -c 'from module import f; f()') and fix it",
+                )
+            ]
+        ) from None
+
+
+def _raw(returned: object, data: DataSpec) -> Raw:
+    x, y = _arrays(returned, data)
+    return Raw(x, y, f"your loader `{data.loader}`", None, SHAPE, LOADER)
 
 
 def _missing(data: DataSpec) -> list[pb.Problem]:
@@ -92,8 +136,6 @@ def _arrays(returned: object, data: DataSpec) -> tuple[Any, Any]:
         said = f"your loader `{data.loader}` {message}"
         return DataError([pb.error("data-loader-returned", at, said, RETURN_HINT)])
 
-    if type(returned).__module__.startswith("tensorflow"):
-        raise wrong(f"returned a {type(returned).__name__}; ktrun reads arrays")
     if not isinstance(returned, tuple | list) or len(returned) != 2:
         kind = type(returned).__name__
         raise wrong(f"returned a {kind}, not the pair (x, y)")
