@@ -380,8 +380,8 @@ def _measured(
         raise DataError(problems)
     if ids_unknown and "train" in read and read["train"].classes:
         classes = max(read["train"].classes) + 1
-    elif want.classifies and classes is None and train.pair and train.element.tensors is not None:
-        y = train.element.tensors[1].shape
+    elif classes is None and want.classifies and want.labels != "sparse" and train.element.tensors:
+        y = train.element.tensors[1].shape  # rows of one value per class (a pair: checked above)
         classes = y[-1] if y else None
     if train.rows == 0:
         raise DataError(

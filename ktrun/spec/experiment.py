@@ -158,7 +158,8 @@ class DataSpec(Strict):
     loader: HpNameKey | None = Field(
         None,
         description="custom: the name of your function under `custom_objects.loaders`; it takes "
-        "no arguments and returns the arrays (x, y). Never imported by `check`.",
+        "no arguments and returns the arrays (x, y), a tf.data.Dataset of (x, y) pairs, or a dict of "
+        "them by split (train, validation, test). Never imported by `check`.",
     )
     input_shape: list[Annotated[int, Field(ge=1)]] | None = Field(
         None,
