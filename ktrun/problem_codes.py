@@ -202,7 +202,9 @@ GROUPS: dict[str, dict[str, str]] = {
         "image-files-skipped": "files in an image folder that are not images in a class folder (skipped)",
         "data-loader-required": "`data.source: custom` without data.loader or data.input_shape",
         "data-loader-failed": "your data loader failed to import or raised, or its dataset failed while read",
-        "data-loader-returned": "your loader returned neither (x, y) arrays of the declared shape nor datasets ktrun can stream",
+        "data-loader-returned": (
+            "your loader returned neither (x, y) arrays of the declared shape nor datasets ktrun can stream"
+        ),
         "data-path-required": "a source that reads a file, without `data.path`",
         "data-needs-download": "a Keras data set without a local copy, where downloading is not possible",
         "data-download-failed": "a Keras data set could not be downloaded",
