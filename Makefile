@@ -2,7 +2,10 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# The training backend `make install` adds: cpu (tensorflow-cpu), or gpu (TensorFlow with CUDA:
+# `make install BACKEND=gpu` in a fresh clone, since the two TensorFlow packages cannot share a venv).
+BACKEND ?= cpu
+STAMP := $(VENV)/.installed-$(BACKEND)
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test test-fast test-slow test-heavy check lint format schemas bench clean
@@ -14,7 +17,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or make PYTHON=python3)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[$(BACKEND),dev]"
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install ktrun with everything to run and test it

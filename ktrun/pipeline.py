@@ -134,6 +134,9 @@ def run(
     if report.problems:  # warnings, exactly as `ktrun check` shows them
         print(problems_text(report.problems))
     plan = compile_plan(checked)  # 4: the plan (TF-free)
+    no_backend = _backend(report.label)
+    if no_backend is not None:
+        return no_backend
     missing = _pretrained_weights(checked, report.label)
     if missing is not None:
         return missing
@@ -172,6 +175,19 @@ def _launch(
     child = [*overrides, *searchpath_override(extra)]  # children find the same experiments
     d = plan.spec.distributed
     return RunResult(*launch(child, run_dir, d.workers, d.restarts, console.print))
+
+
+def _backend(label: str) -> RunResult | None:
+    """The core install checks but cannot train: say how to add TensorFlow (exit code 2)."""
+    from ktrun.checks import CheckReport
+    from ktrun.compiler.backend import backend_problems
+    from ktrun.render.check_output import render
+
+    problems = backend_problems()
+    if not problems:
+        return None
+    print(render("text", [CheckReport(label, problems)]))
+    return RunResult(EXIT_USER_ERROR, "no backend")
 
 
 def _pretrained_weights(checked: CheckedSpec, label: str) -> RunResult | None:

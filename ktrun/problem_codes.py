@@ -231,6 +231,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "data-column-unused": "csv columns that no model input reads (dropped)",
     },
     "State and disks (a run)": {
+        "backend-missing": "a run on an install without the training backend (`ktrun[cpu]` or `ktrun[gpu]`)",
         "state-locked": "the same search is running in another process",
         "dir-not-a-directory": "the run or state directory is a file",
         "dir-not-writable": "the run or state directory cannot be written",

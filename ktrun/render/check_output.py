@@ -30,8 +30,10 @@ _SEV_COLOR = {Severity.ERROR: "31;1", Severity.WARNING: "33", Severity.INFO: "36
 
 
 def _problem_text(p: Problem) -> str:
-    where = clip(p.location, 200) if p.location else "<config>"
-    head = f"{where}: {_color(p.severity.value, _SEV_COLOR[p.severity])} [{p.code}] {clip(p.key, 200)}"
+    head = f"{_color(p.severity.value, _SEV_COLOR[p.severity])} [{p.code}]"
+    if p.path or p.location:  # else: about the installation or the machine, not the config
+        where = clip(p.location, 200) if p.location else "<config>"
+        head = f"{where}: {head} {clip(p.key, 200)}"
     lines = [head, f"    {p.message}"]
     if p.hint:
         lines.append(f"    hint: {p.hint}")
