@@ -162,6 +162,9 @@ GROUPS: dict[str, dict[str, str]] = {
         "cross-validation-folds": (
             "`fit.cross_validation.folds` exceeds the training rows (stratified: the rarest class's rows)"
         ),
+        "cross-validation-streamed": (
+            "`fit.cross_validation` with a streamed data source (shards), whose rows are never in memory"
+        ),
         "cross-validation-split": (
             "`data.validation_split` set with `fit.cross_validation`, whose folds replace it"
         ),
@@ -213,6 +216,8 @@ GROUPS: dict[str, dict[str, str]] = {
         "data-file-unreadable": "`data.path` is not a readable file of its format",
         "data-file-too-large": "a file or array claims more bytes than ktrun reads",
         "data-file-keys": "an `.npz` lacks the arrays the config names",
+        "data-shard-mismatch": "an `.npz` shard whose arrays differ from the first shard's in per-sample "
+        "shape or dtype",
         "data-label-column": "a csv label column that is not in the header (or out of range)",
         "data-length-mismatch": "features and labels have different numbers of rows",
         "data-shape-mismatch": "samples have another shape than the model's input",

@@ -11,6 +11,7 @@ from ktrun.checks.context import Ctx
 from ktrun.checks.outputs import check_output
 from ktrun.config.provenance import KeyPath
 from ktrun.data.folds import fold_problems, stratifies
+from ktrun.data.sources import SOURCES
 from ktrun.data.splits import split_sizes
 from ktrun.problems import Problem
 from ktrun.spec import keras_names as kn
@@ -112,6 +113,17 @@ def _cross_validation(ctx: Ctx) -> Iterator[Problem]:
     """Folds the data can make; a validation split the folds replace."""
     folds, data = ctx.spec.fit.folds, ctx.spec.data
     if folds is None:
+        return
+    source = SOURCES.get(data.source)
+    if source is not None and source.streamed:
+        yield pb.error(
+            "cross-validation-streamed",
+            ("fit", "cross_validation"),
+            f"fit.cross_validation trains every fold on rows held in memory, but data.source "
+            f"{data.source} is streamed (read a batch at a time, never held)",
+            "remove fit.cross_validation (each trial validates on data.validation_split), or use "
+            "data.source: npz for data that fits in memory",
+        )
         return
     stratified = stratifies(data)
     rows = ctx.data.rows

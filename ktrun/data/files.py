@@ -145,6 +145,11 @@ def _require_regular(path: Path, mode: int, hint: str) -> None:
     )
 
 
+def open_error(path: Path, e: OSError, hint: str) -> DataError:
+    """Why `path` could not be stat-ed or opened, as the user's problem (a directory of shards too)."""
+    return _open_error(path, e, hint)
+
+
 def _open_error(path: Path, e: OSError, hint: str) -> DataError:
     if e.errno == errno.ENOENT and path.is_symlink():
         target = shown(os.readlink(path), 160)

@@ -63,7 +63,7 @@ class ExperimentInfo(Strict):
 
 #: One per module in `ktrun.data.sources` (tests/unit/test_sources.py checks they agree).
 DataSourceName = Literal[
-    "digits", "mnist", "fashion_mnist", "cifar10", "npz", "csv", "custom", "image_folder"
+    "digits", "mnist", "fashion_mnist", "cifar10", "npz", "csv", "custom", "image_folder", "shards"
 ]
 
 
@@ -76,7 +76,8 @@ class DataSpec(Strict):
         description=(
             "Local file. mnist/fashion_mnist/cifar10: a Keras-format .npz (x_train, y_train, "
             "x_test, y_test) so no download is needed; npz: arrays `x_key`/`y_key`; csv: a table; "
-            "image_folder: a folder with one subfolder of images per class."
+            "image_folder: a folder with one subfolder of images per class; shards: a directory of "
+            ".npz files (each with `x_key`/`y_key`), streamed one at a time."
         ),
     )
     x_key: str = "x"
@@ -107,15 +108,16 @@ class DataSpec(Strict):
         lt=1.0,
         description=(
             "A fraction of the rows held out as the test split before the validation split (seeded "
-            "by experiment.seed, stratified by class): the search never sees them; `final` scores on "
-            "them. 0: none."
+            "by experiment.seed, stratified by class; shards: per shard, not stratified): the search "
+            "never sees them; `final` scores on them. 0: none."
         ),
     )
     test_path: str | None = Field(
         None,
         description=(
             "npz/csv: a second file of the same format (same keys or columns) holding the test "
-            "split. mnist/fashion_mnist/cifar10 have their own (x_test, y_test)."
+            "split; shards: a second directory of shards. mnist/fashion_mnist/cifar10 have their "
+            "own (x_test, y_test)."
         ),
     )
     normalize: Literal["none", "scale", "standardize"] = Field(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ktrun import problems as pb
 from ktrun.data.raw import DataError
-from ktrun.data.sources import csv, custom, digits, image_folder, keras_datasets, npz
+from ktrun.data.sources import csv, custom, digits, image_folder, keras_datasets, npz, shards
 from ktrun.data.sources.base import (
     NO_SUPPLY,
     DataSource,
@@ -31,6 +31,7 @@ SOURCES: dict[str, DataSource] = {
         csv.SOURCE,
         custom.SOURCE,
         image_folder.SOURCE,
+        shards.SOURCE,
     )
 }
 
