@@ -8,7 +8,9 @@ medians and ratios, never a single absolute time. Results: outputs/bench/results
 3. wasted budget: the seeds' space under the same max_trials, plain Keras Tuner vs ktrun;
 4. memory: resident and peak memory after trials 5, 25 and 50;
 5. check at scale: 10^12 points and 20 constraints;
-6. check of every shipped and published experiment: CPU seconds each (the goal: under 1 s).
+6. check of every shipped and published experiment: CPU seconds each (the goal: under 1 s);
+7. streaming: peak memory of a search on a sharded set and on one ten times larger (`data.source:
+   shards`), against the in-memory npz source on the larger one.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.bench import scale
+from tests.bench import scale, shards
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "outputs" / "bench"
@@ -231,6 +233,39 @@ def bench_check_every_experiment(rounds: int = 3) -> dict[str, Any]:
     }
 
 
+def bench_streaming(rounds: int = 3, small: int = 10) -> dict[str, Any]:
+    """Peak memory of the same search on `small` shards and on ten times as many, alternated."""
+    with tempfile.TemporaryDirectory(dir=OUT) as tmp:
+        root = Path(tmp)
+        disk = {
+            "1x": shards.write(root / "small", small),
+            "10x": shards.write(root / "large", 10 * small, seed=1),
+        }
+        disk["10x npz"] = shards.join(root / "large", root / "large.npz")
+        contenders = {
+            "1x": ["data=shards", f"data.path={root / 'small'}"],
+            "10x": ["data=shards", f"data.path={root / 'large'}"],
+            "10x npz": ["data=npz", f"data.path={root / 'large.npz'}"],
+        }
+        runs: dict[str, list[float]] = {k: [] for k in contenders}
+        for r in range(rounds):
+            for name, data in contenders.items():
+                runs[name].append(shards.search_peak_mb(REPO, root / f"{name}-{r}".replace(" ", "-"), data))
+    med = {k: statistics.median(v) for k, v in runs.items()}
+    rows = shards.ROWS_PER_SHARD
+    return {
+        "what": f"peak resident memory (ru_maxrss of the child) of `ktrun` with the default MLP, 2 trials "
+        f"of 1 epoch, batch 256, on {small} and {10 * small} shards of {rows} float32 {shards.SHAPE} "
+        f"rows (and the larger set as one .npz, data.source: npz); fresh process each, alternated, "
+        f"{rounds} rounds",
+        "disk_mb": {k: round(v / 1e6, 1) for k, v in disk.items()},
+        "median_peak_mb": {k: round(v, 1) for k, v in med.items()},
+        "spread_mb": {k: [round(min(v), 1), round(max(v), 1)] for k, v in runs.items()},
+        "ratio_10x_to_1x": round(med["10x"] / med["1x"], 3),
+        "ratio_npz_10x_to_shards_1x": round(med["10x npz"] / med["1x"], 3),
+    }
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict[str, Any]] = {}
@@ -241,6 +276,7 @@ def main() -> int:
         ("memory", bench_memory, _print_memory),
         ("check_scale", bench_check_scale, _print_scale),
         ("check_every_experiment", bench_check_every_experiment, _print_every),
+        ("streaming", bench_streaming, _print_streaming),
     ]
     started = time.perf_counter()
     for key, run, show in steps:
@@ -258,6 +294,16 @@ def _print_every(res: dict[str, Any]) -> None:
     for name, secs in slowest:
         print(f"  {name:<40} {secs:.3f} s CPU (median)")
     print(f"  max {res['max_cpu_seconds']:.3f} s; over 1 s: {', '.join(res['over_one_second']) or 'none'}")
+    print(f"  ({res['what']})")
+
+
+def _print_streaming(res: dict[str, Any]) -> None:
+    print("7. streaming: peak memory (MB)")
+    for name, mb in res["median_peak_mb"].items():
+        low, high = res["spread_mb"][name]
+        print(f"  {name:<10} {res['disk_mb'][name]:7.1f} MB on disk   peak {mb:7.1f} (median; {low}-{high})")
+    print(f"  ratio 10x / 1x shards                    {res['ratio_10x_to_1x']:.3f}")
+    print(f"  ratio 10x npz / 1x shards                {res['ratio_npz_10x_to_shards_1x']:.3f}")
     print(f"  ({res['what']})")
 
 

@@ -116,7 +116,9 @@ def test_an_unknown_source_is_a_data_problem_not_a_crash() -> None:
     data = DataSpec.model_construct(**{**DataSpec().model_dump(), "source": "parquet"})
     (problem,) = describe(data).problems
     assert problem.code == "data-source-unknown" and problem.path == ("data", "source")
-    assert problem.hint == "use digits, mnist, fashion_mnist, cifar10, npz, csv, custom or image_folder"
+    assert problem.hint == (
+        "use digits, mnist, fashion_mnist, cifar10, npz, csv, custom, image_folder or shards"
+    )
     with pytest.raises(DataError):
         load_dataset(data, (3,), 2, seed=0)
 

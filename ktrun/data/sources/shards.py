@@ -277,7 +277,7 @@ def required(data: DataSpec) -> str:
 
 def _list(directory: Path) -> list[str]:
     """The names of the directory's `.npz` entries, sorted, within `MAX_ENTRIES` and `MAX_SHARDS`."""
-    from ktrun.data.files import open_error, shown_path, too_large, unreadable
+    from ktrun.data.files import open_error, shown_path, unreadable
 
     try:
         mode = os.stat(directory).st_mode
@@ -294,12 +294,16 @@ def _list(directory: Path) -> list[str]:
         with os.scandir(directory) as entries:
             for seen, entry in enumerate(entries, 1):
                 if seen > MAX_ENTRIES:
-                    raise too_large(
-                        directory,
-                        f"the directory (more than {MAX_ENTRIES} entries)",
-                        seen,
-                        MAX_ENTRIES,
-                        "keep the shards in a directory of their own",
+                    raise DataError(
+                        [
+                            pb.error(
+                                "data-file-too-large",
+                                PATH,
+                                f"{shown_path(directory)} holds more than {MAX_ENTRIES} entries, more "
+                                "than ktrun lists",
+                                "keep the shards in a directory of their own",
+                            )
+                        ]
                     )
                 if entry.name.endswith(SUFFIX):
                     names.append(entry.name)
