@@ -90,8 +90,9 @@ def _test(data: DataSpec, source: DataSource, info: DataInfo, roots: tuple[Path,
     if outside is not None:
         info.problems.append(outside)
         return "data.test_path (not read by check)"
-    if source.streamed:  # described as data.path is, by listing and headers
-        listed = source.describe(data.model_copy(update={"path": data.test_path}), 0, CHECK_BUDGET)
+    if source.streamed:  # described as data.path is, by listing and headers, read whole (no split, no limit)
+        whole = {"path": data.test_path, "validation_split": 0.0, "limit": None}
+        listed = source.describe(data.model_copy(update=whole), 0, CHECK_BUDGET)
         info.problems.extend(at_test_path(p) for p in listed.problems if p.severity is pb.Severity.ERROR)
         if (
             listed.input_shape is not None

@@ -36,10 +36,11 @@ DELIBERATE: dict[tuple[str, str], str] = {
     },
     **{
         (f"data/{s}.yaml", "source"): "the option is the source"
-        for s in ("mnist", "fashion_mnist", "cifar10", "npz", "csv", "custom", "image_folder")
+        for s in ("mnist", "fashion_mnist", "cifar10", "npz", "csv", "custom", "image_folder", "shards")
     },
     ("data/custom.yaml", "normalize"): "your loader returns the values it means: none rescaled",
     **{(f"data/{s}.yaml", "normalize"): "tabular features are standardised" for s in ("npz", "csv")},
+    ("data/shards.yaml", "normalize"): "arrays of any kind, as npz's: standardised",
     ("config.yaml", "experiment.name"): "required: the default search's name",
     ("config.yaml", "experiment.description"): "the default search's description",
 }

@@ -28,15 +28,15 @@ def write_shards(directory: Path, shards: int = 4, rows: int = 50, seed: int = 0
     return directory
 
 
-def overrides(tmp_path: Path, data: Path) -> list[str]:
+def overrides(tmp_path: Path, data: Path, trials: int = 2, final: bool = True) -> list[str]:
     return [
         "data=shards",
         f"data.path={data}",
         "data.test_split=0.1",
         "fit.epochs=1",
         "fit.batch_size=16",
-        "tuner.max_trials=2",
-        "final.retrain=true",
+        f"tuner.max_trials={trials}",
+        f"final.retrain={str(final).lower()}",
         f"tuner.state_dir={tmp_path / 'state'}",
     ]
 
@@ -60,3 +60,21 @@ def test_a_search_streams_the_shards_scores_the_test_split_and_resumes(tmp_path:
     assert resumed["trials"]["completed"] == 2
     assert resumed["best"]["trial_id"] == summary["best"]["trial_id"]
     assert resumed["best"]["score"] == summary["best"]["score"]
+
+
+def test_stored_class_ids_train_a_one_hot_loss(tmp_path: Path) -> None:
+    data = write_shards(tmp_path / "shards", shards=2, rows=30)
+    run = tmp_path / "run"
+    rc = run_experiment(
+        [
+            *overrides(tmp_path, data, trials=1, final=False),
+            "data.labels=one_hot",
+            "model.compile.loss=categorical_crossentropy",
+        ],
+        CONF,
+        [],
+        run,
+    )
+    assert rc == EXIT_OK
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["trials"]["completed"] == 1 and summary["best"]["score"] is not None

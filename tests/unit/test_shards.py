@@ -154,6 +154,11 @@ def test_a_test_directory(tmp_path: Path) -> None:
     train, test = write(tmp_path / "train", [30, 30]), write(tmp_path / "test", [12], seed=5)
     found = stream(spec(train, test_path=str(test)))
     assert found.counts()[2] == 12 and found.test_source.endswith("from data.test_path")
+    info = describe(spec(train, test_path=str(test)))
+    assert info.problems == [] and info.test == "12 rows from data.test_path"
+    one = write(tmp_path / "one", [1])  # read whole: no validation split of its own to leave empty
+    assert describe(spec(train, test_path=str(one))).problems == []
+    assert stream(spec(train, test_path=str(one))).counts()[2] == 1
     bad = write(tmp_path / "bad", [12], y_0=np.full(12, 7))
     p = problem(raised(spec(train, test_path=str(bad))), "data-label-range", key="data.test_path")
     assert p.message.startswith("test split:")
@@ -217,6 +222,14 @@ def test_labels_reach_the_loss_as_stored(tmp_path: Path) -> None:
     found = stream(spec(d, labels="one_hot"))
     assert isinstance(found.train, ShardRows) and found.train.y_dtype == "float32"
     assert found.class_counts[0] and found.num_classes == 3
+    assert found.one_hot is None  # one-hot rows as stored
+    ids = write(tmp_path / "ids", [10, 10])
+    found = stream(spec(ids, labels="one_hot"))  # class ids made one-hot rows by the pipeline
+    assert isinstance(found.train, ShardRows) and found.train.y_dtype == "int64" and found.one_hot == 3
+    column = write(tmp_path / "column", [10], y_0=(np.arange(10) % 3).reshape(10, 1))
+    assert stream(spec(column)).num_classes == 3
+    p = problem(describe(spec(column, labels="one_hot")).problems, "data-option-conflict", key="data.labels")
+    assert "column (1,)" in p.message
 
 
 # ---------------------------------------------------------------- what a stream refuses, at check

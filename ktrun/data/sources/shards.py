@@ -165,20 +165,7 @@ class Shards(DataSource):
         return _Pass(listing, data, want, seed).run(input_shape)
 
     def load(self, data: DataSpec, budget: int | None = None, supply: Supply = NO_SUPPLY) -> Raw:
-        """The shards by their headers only (x and y unread): what check compares a test
-        directory with. The run streams them instead (`stream`)."""
-        listing = scan(data)
-        y = listing.y
-        return Raw(
-            None,
-            None,
-            listing.describe(listing.rows),
-            None,
-            X_KEY,
-            Y_KEY,
-            shape=(listing.rows, *listing.x_shape),
-            y_stored=(listing.rows, *y[0]) if y is not None else None,
-        )
+        raise NotImplementedError("shards are streamed (Shards.stream), never loaded whole")
 
     def required_path(self, data: DataSpec) -> str:
         if data.path:
@@ -480,7 +467,13 @@ class _Pass:
             class_counts=counts,
             warnings=warnings,
             reconstructs=not want.reads_y,
+            one_hot=classes if self.encodes() else None,
         )
+
+    def encodes(self) -> bool:
+        """`data.labels: one_hot` over class ids as stored: the pipeline makes them one-hot rows."""
+        y = self.listing.y
+        return self.want.labels == "one_hot" and y is not None and len(y[0]) == self.want.label_rank()
 
     def one_id_each(self) -> bool:
         """One class id per sample (ids or one-hot rows): what class weights and counts read."""
@@ -491,7 +484,7 @@ class _Pass:
         from ktrun.data.stream import ShardRows
 
         data, want, y = self.data, self.want, self.listing.y
-        ids = want.classifies and want.labels == "sparse"
+        ids = want.classifies and (want.labels == "sparse" or self.encodes())
         return ShardRows(
             tuple(shards),
             data.x_key,
@@ -608,25 +601,29 @@ def split(n: int, n_test: int, n_val: int, seed: int, index: int) -> tuple[NDArr
 
 
 def label_kind(listing: Listing, data: DataSpec, want: Expect) -> list[Problem]:
-    """Streamed labels reach the loss as stored: class ids for `data.labels: sparse`, one-hot rows
-    for `one_hot` (the in-memory sources re-encode them; a stream does not)."""
+    """Streamed labels reach the loss as stored, or as one-hot rows of stored class ids
+    (`data.labels: one_hot`); one-hot rows are not turned back into ids."""
     from ktrun.data.sources.npz import flat_shape
 
     if not want.classifies or want.labels == "multi_hot" or listing.y is None:
         return []
-    shape = flat_shape((0, *listing.y[0]))[1:]
-    one_hot = len(shape) == want.label_rank() + 1 and shape[-1] > 1
-    if one_hot == (want.labels == "one_hot"):
+    stored = listing.y[0]
+    one_hot = len(flat_shape((0, *stored))[1:]) == want.label_rank() + 1 and stored[-1] > 1
+    if one_hot and want.labels == "sparse":
+        why, fix = "the shards hold one-hot rows", "set data.labels: one_hot (with categorical_crossentropy)"
+    elif not one_hot and want.labels == "one_hot" and len(stored) != want.label_rank():
+        why, fix = (
+            f"the shards hold class ids as a column {stored}",
+            "store the class ids as a flat array (n,)",
+        )
+    else:
         return []
-    stored, fits = ("one-hot rows", "one_hot") if one_hot else ("class ids", "sparse")
     return [
         pb.error(
             "data-option-conflict",
             ("data", "labels"),
-            f"data.source shards streams the labels as stored, and the shards hold {stored}, but "
-            f"data.labels is {data.labels}",
-            f"set data.labels: {fits} (with a loss to match), or write the shards' labels as "
-            + ("one-hot rows" if want.labels == "one_hot" else "class ids"),
+            f"data.source shards streams the labels as stored, and {why}, but data.labels is {data.labels}",
+            f"{fix}, or write the shards' labels as class ids (n,)",
         )
     ]
 
