@@ -70,11 +70,26 @@ def build_graph(plan: Plan, point: Mapping[str, Scalar]) -> tuple[list[Any], lis
     }
     inputs = [tensors[n] for n in names]
     layers = unroll(model.layers, point, inputs=names)
+    ends = output_nodes(layers, [o.layer for o in model.outputs])
+    mixed = keras.config.dtype_policy().name.startswith("mixed")
     for c in layers:
         given = [tensors[i] for i in c.inputs]
-        tensors[c.node] = call_layer(c, make_layer(plan, c, tuple(given[0].shape[1:])), given)
-    outputs = [tensors[n] for n in output_nodes(layers, [o.layer for o in model.outputs])]
+        built = make_layer(plan, c, tuple(given[0].shape[1:]))
+        if mixed and c.node in ends:  # a 16-bit softmax or loss input loses the small probabilities
+            built.dtype_policy = "float32"
+        tensors[c.node] = call_layer(c, built, given)
+    outputs = [tensors[n] for n in ends]
     return inputs, outputs
+
+
+def precision_policy(plan: Plan) -> str:
+    """Keras' dtype policy for `fit.mixed_precision`: float16 (with loss scaling, which `compile`
+    adds) where a GPU computes it fast, bfloat16 on CPUs, whose float16 matmuls are emulated."""
+    import tensorflow as tf
+
+    if not plan.spec.fit.mixed_precision:
+        return "float32"
+    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
 
 
 def call_layer(layer: ConcreteLayer, built: Any, given: list[Any]) -> Any:

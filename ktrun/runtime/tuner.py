@@ -25,7 +25,7 @@ from ktrun.data.load import Data, Dataset
 from ktrun.data.stream import StreamedDataset
 from ktrun.runtime import interrupt, kt_compat, streams
 from ktrun.runtime.distributed import is_chief, is_worker
-from ktrun.runtime.journal import append_journal, write_json_atomic
+from ktrun.runtime.journal import append_journal, read_journal, write_json_atomic
 from ktrun.runtime.oracles import DAMAGE, failure_limit_reason
 from ktrun.runtime.state import damaged_line, disk_error, move_aside, read_json_object, written_via_temp
 from ktrun.spec.failures import FALLBACK, classify
@@ -62,6 +62,10 @@ class TrialContext:
     nan_at: str | None = None
     timed_out: bool = False
     abort_reason: str | None = None
+    #: Out-of-memory retries before this attempt (`failure_policy.oom_halves_batch`): the batch
+    #: size is halved this many times; the size trained with, once known.
+    oom_retries: int = 0
+    batch_size: int | None = None
     #: Cross-validation: each execution's per-fold objective values (best epoch of each fold)
     #: and those best epochs (0-based).
     fold_scores: list[list[float]] = field(default_factory=list)
@@ -156,6 +160,7 @@ class KtrunHyperModel(kt.HyperModel):
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         if self.ctx is not None:
             self.ctx.phase = "build"
+        keras.config.set_dtype_policy(kb.precision_policy(self.plan))  # process-wide: set every time
         if self.plan.spec.model.hypermodel is not None:
             with kt_compat.efficientnets(kb.efficientnet_constructor(self.plan)):
                 return kb.build_hypermodel(self.plan, hp)
@@ -216,6 +221,8 @@ class KtrunHyperModel(kt.HyperModel):
             callbacks.append(keras.callbacks.ReduceLROnPlateau(**fit.reduce_lr_on_plateau.model_dump()))
         kwargs.setdefault("epochs", int(kb.fit_setting(self.plan, "epochs", point)))
         kwargs["batch_size"] = int(kb.fit_setting(self.plan, "batch_size", point))
+        if ctx is not None and ctx.oom_retries:  # it ran out of memory at the larger size
+            kwargs["batch_size"] = ctx.batch_size = max(1, kwargs["batch_size"] >> ctx.oom_retries)
         kwargs["verbose"] = fit.verbose
         kwargs["shuffle"] = bool(kb.fit_setting(self.plan, "shuffle", point))
         if kb.fit_setting(self.plan, "class_weight", point) == "balanced":
@@ -285,9 +292,20 @@ class PolicyMixin(kt_compat.TunerHooks):
         interrupt.check()  # asked to stop between trials: this one stays unstarted
         super().on_trial_begin(trial)  # type: ignore[misc]
         self.ctx = TrialContext(trial.trial_id)
+        if self.plan.spec.failure_policy.oom_halves_batch:
+            self.ctx.oom_retries = self._oom_retries(trial.trial_id)
         self.hypermodel.ctx = self.ctx
         if self.on_event:
             self.on_event("trial_begin", trial, None)
+
+    def _oom_retries(self, trial_id: str) -> int:
+        """This trial's attempts that ended out of memory, counted back from its latest."""
+        count = 0
+        for entry in reversed([e for e in read_journal(self.journal_path) if e.get("trial_id") == trial_id]):
+            if entry.get("failure_class") != "oom":
+                break
+            count += 1
+        return count
 
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
         ctx = self.ctx or TrialContext(trial.trial_id)
@@ -395,6 +413,7 @@ class PolicyMixin(kt_compat.TunerHooks):
             "score": score,
             "best_step": best_step,
             **({"score_folds": score_folds} if score_folds is not None else {}),
+            **({"batch_size": ctx.batch_size} if ctx.batch_size is not None else {}),
             "hyperparameters": {
                 k: v for k, v in kb.active_values(trial.hyperparameters).items() if not k.startswith("tuner/")
             },

@@ -613,6 +613,11 @@ class FitSpec(Strict):
         ),
     )
     verbose: Literal[0, 1, 2] = 0
+    mixed_precision: bool = Field(
+        False,
+        description="Compute in 16 bits, weights and outputs in 32: float16 with loss scaling on a GPU, "
+        "bfloat16 on a CPU (about half the activation memory; faster where the hardware has 16-bit units).",
+    )
     early_stopping: EarlyStoppingSpec | None = None
     reduce_lr_on_plateau: ReduceLrSpec | None = None
     cross_validation: CrossValidationSpec = Field(
@@ -681,6 +686,11 @@ class _FailureLimits(Strict):
     max_consecutive_failures: int = Field(3, ge=1)
     max_failed_fraction: float = Field(0.5, gt=0.0, le=1.0)
     trial_timeout: float | None = Field(None, gt=0.0, description="Seconds; none = no limit.")
+    oom_halves_batch: bool = Field(
+        True,
+        description="A trial retried after running out of memory (`oom: retry`) trains with half "
+        "its batch size, halved again on each further retry (down to 1).",
+    )
 
     def action(self, failure_class: str) -> FailureAction:
         """What `failure_policy.<failure_class>` says a trial of that class does."""
