@@ -118,7 +118,7 @@ def _cross_validation(ctx: Ctx) -> Iterator[Problem]:
     if source is not None and source.streamed:
         yield pb.error(
             "cross-validation-streamed",
-            ("fit", "cross_validation"),
+            ("fit", "cross_validation", "folds"),
             f"fit.cross_validation trains every fold on rows held in memory, but data.source "
             f"{data.source} is streamed (read a batch at a time, never held)",
             "remove fit.cross_validation (each trial validates on data.validation_split), or use "

@@ -239,7 +239,12 @@ def test_cross_validation_with_shards_is_refused_at_check(tmp_path: Path) -> Non
     d = write(tmp_path / "d", [20, 20])
     overrides = ["data=shards", f"data.path={d}", "model.layers.3.units=3", "fit.cross_validation.folds=3"]
     report = check_one(overrides)
-    p = problem(report.problems, "cross-validation-streamed", key="fit.cross_validation")
+    p = problem(
+        report.problems,
+        "cross-validation-streamed",
+        key="fit.cross_validation.folds",
+        override="fit.cross_validation.folds=3",
+    )
     assert "remove fit.cross_validation" in p.hint
     assert report.failed()
 
