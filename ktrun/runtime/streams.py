@@ -77,7 +77,10 @@ def _samples(part: Part, data: StreamedDataset, shuffle: bool, seed: int) -> Any
 
         x_spec = tf.TensorSpec((None, *data.input_shape), tf.float32)
         y_spec = tf.TensorSpec((None, *part.y_shape), tf.as_dtype(part.y_dtype))
-        return tf.data.Dataset.from_generator(chunks, output_signature=(x_spec, y_spec)).unbatch()
+        rows = tf.data.Dataset.from_generator(chunks, output_signature=(x_spec, y_spec)).unbatch()
+        # Counted before the first trial: with a known size Keras knows an epoch's steps (and
+        # does not warn, at every first epoch, that the input "ran out of data").
+        return rows.apply(tf.data.experimental.assert_cardinality(len(part)))
     ds = part.dataset
     if part.rows:  # counted before the first trial: Keras then knows an epoch's steps
         ds = ds.apply(tf.data.experimental.assert_cardinality(part.rows))

@@ -90,7 +90,7 @@ def test_the_split_is_per_shard_seeded_and_adds_up_to_an_in_memory_split(tmp_pat
     found = stream(data)
     n_test, n_val = split_sizes(143, data)
     assert found.counts() == (143 - n_test - n_val, n_val, n_test)
-    assert found.test_source.endswith("(shard by shard, not stratified)")
+    assert found.test_source.endswith("held out by data.test_split, shard by shard")
     by_shard: dict[str, list[int]] = {}
     for part in (found.train, found.validation, found.test):
         assert isinstance(part, ShardRows)

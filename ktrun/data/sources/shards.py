@@ -448,7 +448,7 @@ class _Pass:
         elif parts[2]:
             test = self.part(parts[2])
             held = sum(len(r) for _, r in parts[2])
-            test_source = f"{row_count(held)} held out by data.test_split (shard by shard, not stratified)"
+            test_source = f"{row_count(held)} held out by data.test_split, shard by shard"
         warnings: tuple[Problem, ...] = ()
         if classes is not None and self.one_id_each():
             from ktrun.data.prepare import _missing_classes
