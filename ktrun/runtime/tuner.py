@@ -427,6 +427,9 @@ class PolicyMixin(kt_compat.TunerHooks):
 
     def on_trial_end(self, trial: Any) -> None:
         super().on_trial_end(trial)  # type: ignore[misc]  # Keras Tuner records and saves it
+        if is_worker() and trial.status == "COMPLETED" and trial.score is None:
+            # The chief's oracle scores a worker's trial; the worker's progress line shows it.
+            trial.score = self.oracle.get_trial(trial.trial_id).score
         ctx = self.ctx
         if self.on_event:
             self.on_event("trial_end", trial, ctx)

@@ -8,6 +8,7 @@ skips with the reason where it cannot (not root, no `ip`, namespaces not permitt
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -61,6 +62,17 @@ def _must(*args: str) -> str:
     return done.stdout
 
 
+def _pids(ns: str) -> list[int]:
+    return [int(p) for p in _ip("netns", "pids", ns).stdout.split()]
+
+
+def _signal(ns: str, sig: int) -> None:
+    """`sig` to every process in the namespace `ns` (one that has just ended is fine)."""
+    for pid in _pids(ns):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
 class Lan:
     """Hosts (network namespaces) on one bridge; everything it made goes in `close`."""
 
@@ -101,14 +113,10 @@ class Lan:
         return proc
 
     def pids(self, host: str) -> list[int]:
-        return [int(p) for p in _ip("netns", "pids", self.ns(host)).stdout.split()]
+        return _pids(self.ns(host))
 
     def signal_host(self, host: str, sig: int) -> None:
-        for pid in self.pids(host):
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
+        _signal(self.ns(host), sig)
 
     def lose(self, host: str) -> None:
         """The host is gone: every process on it killed, its cable and namespace deleted."""
@@ -135,11 +143,7 @@ class Lan:
             ns = self.switch if host is None else self.ns(host)
             if ns not in _ip("netns", "list").stdout.split():
                 continue
-            for pid in [int(p) for p in _ip("netns", "pids", ns).stdout.split()]:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+            _signal(ns, signal.SIGKILL)
             _ip("netns", "del", ns)
 
 
@@ -169,6 +173,52 @@ def _cluster_env(tuner_id: str) -> dict[str, str]:
     }
 
 
+def _experiment(tmp_path: Path) -> list[str]:
+    """The overrides every host runs with: the experiment, from a config dir each host reads."""
+    conf = tmp_path / "conf"
+    (conf / "experiment").mkdir(parents=True)
+    (conf / "experiment" / "pair.yaml").write_text(PAIR)
+    return ["--config-dir", str(conf), "+experiment=pair", "+data.limit=300"]
+
+
+def _node(lan: Lan, host: str, tuner_id: str, common: list[str], shared: Path) -> subprocess.Popen[bytes]:
+    """The README's command for one node: its id, the shared state directory, its own run dir."""
+    run_dir = lan.logs.parent / f"{host}-run"
+    return lan.run(
+        host, _cluster_env(tuner_id), [*common, f"tuner.state_dir={shared}", f"hydra.run.dir={run_dir}"]
+    )
+
+
+def _over_the_lan(lan: Lan, procs: list[subprocess.Popen[bytes]], workers: dict[str, str]) -> None:
+    """The chief listens on its own address only; each worker's connection to it leaves from the
+    worker's own address (its only way out is its cable to the LAN)."""
+    chief = f"{NET}.1:{PORT}"
+
+    def listening() -> list[str]:
+        return [local for local, _ in lan.sockets("chief", "-l")]
+
+    def via_lan(host: str) -> list[str]:
+        return [local.split(":")[0] for local, peer in lan.sockets(host) if peer == chief]
+
+    _wait("the chief to listen", lambda: chief in listening(), procs, lan)
+    assert listening() == [chief]  # not 127.0.0.1, nor every address
+    for host, address in workers.items():
+        _wait(f"{host} to connect to the chief", lambda: via_lan(host) == [address], procs, lan)  # noqa: B023
+
+
+def _progress_shows_the_chiefs_scores(lan: Lan, host: str, run_dir: Path) -> None:
+    """A worker's own progress lines carry each trial's score as the chief's oracle computed it."""
+    log = (lan.logs / f"{host}.log").read_text()
+    assert "FAILED" not in log, log
+    with (run_dir / "trials.csv").open() as f:
+        scores = {r["trial_id"]: float(r["score"]) for r in csv.DictReader(f)}
+    shown = [line for line in log.splitlines() if line.startswith("trial ")]
+    assert shown, log
+    for line in shown:
+        trial_id = line.split()[1]
+        assert f"val_accuracy={scores[trial_id]:.4g} " in line, (line, scores)
+
+
 def _trials(run_dir: Path) -> dict[tuple[str, str], tuple[str, str]]:
     """(units, act) -> (status, score), from the run's trials.csv."""
     with (run_dir / "trials.csv").open() as f:
@@ -186,7 +236,9 @@ def _oracle(state: Path) -> dict[str, object]:
         return {}
 
 
-def _wait(what: str, ready: object, procs: list[subprocess.Popen[bytes]], lan: Lan, timeout: float = 240) -> None:
+def _wait(
+    what: str, ready: object, procs: list[subprocess.Popen[bytes]], lan: Lan, timeout: float = 240
+) -> None:
     deadline = time.monotonic() + timeout
     while not ready():  # type: ignore[operator]
         dead = [p.args for p in procs if p.poll() not in (None, 0)]
@@ -199,66 +251,80 @@ def _logs(lan: Lan) -> str:
     return "\n".join(f"--- {p.name}\n{p.read_text()[-2500:]}" for p in sorted(lan.logs.glob("*.log")))
 
 
-def test_a_cluster_of_hosts_runs_the_one_process_search_and_recovers_a_lost_worker_host(
+def test_the_readme_cluster_commands_run_a_search_across_two_hosts(lan: Lan, tmp_path: Path) -> None:
+    common, shared = [*_experiment(tmp_path), "tuner.max_trials=2"], tmp_path / "shared"
+    lan.add_host("chief", 1)
+    lan.add_host("w0", 2)
+    chief = _node(lan, "chief", "chief", common, shared)
+    worker = _node(lan, "w0", "tuner0", common, shared)
+    _over_the_lan(lan, [chief, worker], {"w0": f"{NET}.2"})
+    assert chief.wait(timeout=300) == 0, _logs(lan)
+    assert worker.wait(timeout=60) == 0, _logs(lan)
+    summary = json.loads((tmp_path / "chief-run" / "summary.json").read_text())
+    assert summary["status"] == "completed"
+    assert summary["trials"]["completed"] == 2 and summary["trials"]["failed"] == 0
+    assert (tmp_path / "chief-run" / "best_model.keras").is_file()  # a worker's weights, on shared storage
+    assert not (tmp_path / "w0-run" / "summary.json").exists()  # the chief writes the results
+    _progress_shows_the_chiefs_scores(lan, "w0", tmp_path / "chief-run")
+
+
+@pytest.mark.heavy
+def test_a_cluster_runs_the_one_process_search_and_recovers_a_lost_worker_host(
     lan: Lan, tmp_path: Path
 ) -> None:
-    conf, shared = tmp_path / "conf", tmp_path / "shared"
-    (conf / "experiment").mkdir(parents=True)
-    (conf / "experiment" / "pair.yaml").write_text(PAIR)
-    common = ["--config-dir", str(conf), "+experiment=pair", "+data.limit=300"]
-
+    common, shared = _experiment(tmp_path), tmp_path / "shared"
     alone = subprocess.run(
-        [sys.executable, "-m", "ktrun.cli", *common, f"tuner.state_dir={tmp_path / 'alone'}",
-         f"hydra.run.dir={tmp_path / 'alone-run'}"],
-        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "ktrun.cli",
+            *common,
+            f"tuner.state_dir={tmp_path / 'alone'}",
+            f"hydra.run.dir={tmp_path / 'alone-run'}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "NO_COLOR": "1"},
     )
     assert alone.returncode == 0, alone.stdout[-3000:] + alone.stderr[-3000:]
 
-    chief_ip = lan.add_host("chief", 1)
-    lan.add_host("w0", 2)
-    lan.add_host("w1", 3)
-    state = [f"tuner.state_dir={shared}"]
-    chief = lan.run("chief", _cluster_env("chief"), [*common, *state, f"hydra.run.dir={tmp_path / 'chief-run'}"])
-    w0 = lan.run("w0", _cluster_env("tuner0"), [*common, *state, f"hydra.run.dir={tmp_path / 'w0-run'}"])
-    w1 = lan.run("w1", _cluster_env("tuner1"), [*common, *state, f"hydra.run.dir={tmp_path / 'w1-run'}"])
+    for octet, host in enumerate(("chief", "w0", "w1"), start=1):
+        lan.add_host(host, octet)
+    chief = _node(lan, "chief", "chief", common, shared)
+    w0 = _node(lan, "w0", "tuner0", common, shared)
+    w1 = _node(lan, "w1", "tuner1", common, shared)
+    everyone = [chief, w0, w1]
+    _over_the_lan(lan, everyone, {"w0": f"{NET}.2", "w1": f"{NET}.3"})
 
-    # The chief serves on its own address; each worker's connection to it crosses the LAN.
-    listening = lambda: [local for local, _ in lan.sockets("chief", "-l")]  # noqa: E731
-    _wait("the chief to listen", lambda: f"{chief_ip}:{PORT}" in listening(), [chief], lan)
-    assert listening() == [f"{chief_ip}:{PORT}"]  # not 127.0.0.1, nor every address
+    def held_by(tuner: str) -> str | None:
+        ongoing = _oracle(shared).get("ongoing_trials", {})
+        return dict(ongoing).get(tuner) if isinstance(ongoing, dict) else None
 
-    def holds(tuner: str) -> bool:
-        return tuner in dict(_oracle(shared).get("ongoing_trials", {}))  # type: ignore[arg-type]
-
-    def via_lan(host: str) -> list[str]:  # the local addresses of `host`'s connections to the chief
-        return [local.split(":")[0] for local, peer in lan.sockets(host) if peer == f"{chief_ip}:{PORT}"]
-
-    for host, address in (("w0", f"{NET}.2"), ("w1", f"{NET}.3")):
-        _wait(f"{host} to connect", lambda: via_lan(host) == [address], [chief, w0, w1], lan)  # noqa: B023
-    _wait("worker tuner1 to hold a trial", lambda: holds("tuner1"), [chief, w0, w1], lan)
-
-    # Lose w1's host while it holds a trial: frozen first, so the trial cannot end meanwhile.
+    # Lose w1's host while it holds a trial: frozen first, so that the trial cannot end meanwhile.
+    orphan = None
     for _ in range(50):
+        _wait("worker tuner1 to hold a trial", lambda: held_by("tuner1") is not None, everyone, lan)
         lan.signal_host("w1", signal.SIGSTOP)
-        time.sleep(0.5)  # a request already sent is answered and saved by the chief
-        orphan = dict(_oracle(shared).get("ongoing_trials", {})).get("tuner1")  # type: ignore[arg-type]
+        time.sleep(0.5)  # a request it had sent is answered, and saved, by the chief
+        orphan = held_by("tuner1")
         if orphan is not None:
             break
         lan.signal_host("w1", signal.SIGCONT)
-        _wait("worker tuner1 to hold a trial", lambda: holds("tuner1"), [chief, w0, w1], lan)
     assert orphan is not None
     lan.lose("w1")
 
-    # The other worker finishes the rest; the chief keeps the orphaned trial for tuner1 and waits.
+    # The other worker runs the rest; the chief keeps the orphaned trial for tuner1 and waits.
     assert w0.wait(timeout=300) == 0, _logs(lan)
     time.sleep(2)
     assert chief.poll() is None, _logs(lan)
-    assert holds("tuner1")
+    assert held_by("tuner1") == orphan
 
     # A replacement host, with a new address and the lost worker's id, takes the trial over.
     lan.add_host("w2", 4)
-    w2 = lan.run("w2", _cluster_env("tuner1"), [*common, *state, f"hydra.run.dir={tmp_path / 'w2-run'}"])
+    w2 = _node(lan, "w2", "tuner1", common, shared)
     assert chief.wait(timeout=300) == 0, _logs(lan)
     assert w2.wait(timeout=60) == 0, _logs(lan)
 
@@ -268,8 +334,14 @@ def test_a_cluster_of_hosts_runs_the_one_process_search_and_recovers_a_lost_work
     assert summary["trials"] == reference["trials"]
     assert summary["trials"]["completed"] == 4
     assert summary["best"] == reference["best"]
-    assert _trials(tmp_path / "chief-run") == _trials(tmp_path / "alone-run")
+    assert _trials(tmp_path / "chief-run") == _trials(tmp_path / "alone-run")  # every point, every score
     assert (tmp_path / "chief-run" / "best_model.keras").is_file()
-    journal = [json.loads(line) for path in shared.glob("*/ktrun_journal.jsonl") for line in path.read_text().splitlines()]
-    assert sorted(e["trial_id"] for e in journal) == ["0", "1", "2", "3"]  # the orphan ran once to its end
-    assert orphan in {e["trial_id"] for e in journal}
+    ended = [
+        json.loads(line)
+        for path in shared.glob("*/ktrun_journal.jsonl")
+        for line in path.read_text().splitlines()
+    ]
+    assert sorted(e["trial_id"] for e in ended) == ["0", "1", "2", "3"]  # each ran once to its end
+    assert [e["trial_id"] for e in ended][-1] == orphan  # the orphan, last, on the replacement host
+    for host in ("w0", "w2"):
+        _progress_shows_the_chiefs_scores(lan, host, tmp_path / "chief-run")
