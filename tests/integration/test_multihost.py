@@ -1,4 +1,5 @@
-"""Keras Tuner's chief/worker engine across hosts, run with the README's cluster commands.
+"""Keras Tuner's chief/worker engine across hosts, run with the README's cluster commands (read
+from the README, so that what it tells users to type is what is tested).
 
 Each host is a network namespace of its own with its own address on a private LAN (a bridge in
 one more namespace), so a worker reaches the chief only over its virtual cable; the state
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -26,10 +29,6 @@ from tests.conftest import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras]
 
-#: The LAN's addresses (a private range no host route here uses; each test's LAN is its own
-#: layer-2 island, so parallel runs may use the same addresses).
-NET = "10.77.0"
-PORT = 8000  # the README's
 #: A grid of four points whose training does not depend on the order trials run in, or on the
 #: process that runs them (seeded initializers, no dropout, no shuffling): one process and a
 #: cluster must then agree on every trial's score, not only on which points were tried.
@@ -81,6 +80,10 @@ class Lan:
         self.switch = f"{tag}-lan"
         self.hosts: dict[str, str] = {}  # name -> address
         self.procs: list[subprocess.Popen[bytes]] = []
+        for stale in _ip("netns", "list").stdout.split():  # a killed run's, whose pid this run has
+            if stale.startswith(f"{tag}-"):
+                _signal(stale, signal.SIGKILL)
+                _ip("netns", "del", stale)
         made = _ip("netns", "add", self.switch)
         if made.returncode != 0:
             pytest.skip(f"cannot create a network namespace here: {made.stderr.strip()}")
@@ -91,8 +94,8 @@ class Lan:
         return f"{self.tag}-{host}"
 
     def add_host(self, host: str, last_octet: int) -> str:
-        """A host with one cable to the bridge and the address NET.last_octet/24."""
-        ns, address = self.ns(host), f"{NET}.{last_octet}"
+        """A host with one cable to the bridge and the address `last_octet` on the chief's /24."""
+        ns, address = self.ns(host), _address(last_octet)
         _must("netns", "add", ns)
         self.hosts[host] = address
         _must("-n", self.switch, "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns)
@@ -103,7 +106,7 @@ class Lan:
         return address
 
     def run(self, host: str, env: dict[str, str], args: list[str]) -> subprocess.Popen[bytes]:
-        """`env VAR=... python -m ktrun.cli ARGS` on `host`, as one types it on a node."""
+        """`env VAR=... ktrun ARGS` on `host`, as one types it on a node."""
         log = (self.logs / f"{host}.log").open("ab")
         assignments = [f"{k}={v}" for k, v in env.items()]
         cmd = ["ip", "netns", "exec", self.ns(host), "env", *assignments, sys.executable, "-m", "ktrun.cli"]
@@ -162,37 +165,74 @@ def lan(tmp_path: Path) -> Iterator[Lan]:
         network.close()
 
 
-def _cluster_env(tuner_id: str) -> dict[str, str]:
-    """The README's variables: the chief's address and port, and this node's id."""
-    return {
-        "KERASTUNER_ORACLE_IP": f"{NET}.1",
-        "KERASTUNER_ORACLE_PORT": str(PORT),
-        "KERASTUNER_TUNER_ID": tuner_id,
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        "NO_COLOR": "1",
-    }
+@functools.cache
+def _readme() -> dict[str, list[str]]:
+    """The cluster commands in the README's "Distributed tuning", word by word: chief, worker."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("**Distributed tuning.**") :]
+    start = section.index("```bash\n") + len("```bash\n")
+    lines = [
+        shlex.split(line, comments=True) for line in section[start : section.index("```", start)].splitlines()
+    ]
+    commands = [words for words in lines if words]
+    roles = {"chief" if "KERASTUNER_TUNER_ID=chief" in words else "worker": words for words in commands}
+    assert len(commands) == 2 and set(roles) == {"chief", "worker"}, commands
+    return roles
 
 
-def _experiment(tmp_path: Path) -> list[str]:
-    """The overrides every host runs with: the experiment, from a config dir each host reads."""
+def _variables(role: str) -> dict[str, str]:
+    words = _readme()[role]
+    return dict(w.split("=", 1) for w in words[: words.index("ktrun")])
+
+
+def _chief() -> str:
+    """The README's chief address and port. Each test's LAN is a layer-2 island of its own (no
+    route to or from this machine's network), so nothing can clash with them, parallel runs
+    included."""
+    variables = _variables("chief")
+    return f"{variables['KERASTUNER_ORACLE_IP']}:{variables['KERASTUNER_ORACLE_PORT']}"
+
+
+def _address(octet: int) -> str:
+    """An address on the chief's /24."""
+    return f"{_chief().split(':')[0].rsplit('.', 1)[0]}.{octet}"
+
+
+def _experiment(tmp_path: Path) -> Path:
+    """The experiment's config dir, which every host reads (as from a shared checkout)."""
     conf = tmp_path / "conf"
     (conf / "experiment").mkdir(parents=True)
     (conf / "experiment" / "pair.yaml").write_text(PAIR)
-    return ["--config-dir", str(conf), "+experiment=pair", "+data.limit=300"]
+    return conf
 
 
-def _node(lan: Lan, host: str, tuner_id: str, common: list[str], shared: Path) -> subprocess.Popen[bytes]:
-    """The README's command for one node: its id, the shared state directory, its own run dir."""
+def _node(
+    lan: Lan, host: str, tuner_id: str, conf: Path, shared: Path, *extra: str
+) -> subprocess.Popen[bytes]:
+    """The README's command for the chief (`tuner_id` "chief") or a worker, word for word but the
+    experiment, the shared directory and the worker's id; then this test's own overrides."""
+    role = "chief" if tuner_id == "chief" else "worker"
+    words = _readme()[role]
+    env = {**_variables(role), "KERASTUNER_TUNER_ID": tuner_id, "TF_CPP_MIN_LOG_LEVEL": "3", "NO_COLOR": "1"}
+    ours = {
+        "+experiment=NAME": "+experiment=pair",
+        "tuner.state_dir=/shared/ktrun_state": f"tuner.state_dir={shared}",
+    }
+    args = words[words.index("ktrun") + 1 :]
+    assert set(ours) <= set(args), args
     run_dir = lan.logs.parent / f"{host}-run"
+    overrides = [ours.get(a, a) for a in args]
     return lan.run(
-        host, _cluster_env(tuner_id), [*common, f"tuner.state_dir={shared}", f"hydra.run.dir={run_dir}"]
+        host,
+        env,
+        ["--config-dir", str(conf), *overrides, "+data.limit=300", *extra, f"hydra.run.dir={run_dir}"],
     )
 
 
 def _over_the_lan(lan: Lan, procs: list[subprocess.Popen[bytes]], workers: dict[str, str]) -> None:
     """The chief listens on its own address only; each worker's connection to it leaves from the
     worker's own address (its only way out is its cable to the LAN)."""
-    chief = f"{NET}.1:{PORT}"
+    chief = _chief()
 
     def listening() -> list[str]:
         return [local for local, _ in lan.sockets("chief", "-l")]
@@ -252,12 +292,14 @@ def _logs(lan: Lan) -> str:
 
 
 def test_the_readme_cluster_commands_run_a_search_across_two_hosts(lan: Lan, tmp_path: Path) -> None:
-    common, shared = [*_experiment(tmp_path), "tuner.max_trials=2"], tmp_path / "shared"
+    conf, shared = _experiment(tmp_path), tmp_path / "shared"
     lan.add_host("chief", 1)
     lan.add_host("w0", 2)
-    chief = _node(lan, "chief", "chief", common, shared)
-    worker = _node(lan, "w0", "tuner0", common, shared)
-    _over_the_lan(lan, [chief, worker], {"w0": f"{NET}.2"})
+    # The worker first: it has its data and is about to ask for a trial before the chief exists.
+    worker = _node(lan, "w0", "tuner0", conf, shared, "tuner.max_trials=2")
+    _wait("the worker to be ready", lambda: "grid search" in (lan.logs / "w0.log").read_text(), [worker], lan)
+    chief = _node(lan, "chief", "chief", conf, shared, "tuner.max_trials=2")
+    _over_the_lan(lan, [chief, worker], {"w0": _address(2)})
     assert chief.wait(timeout=300) == 0, _logs(lan)
     assert worker.wait(timeout=60) == 0, _logs(lan)
     summary = json.loads((tmp_path / "chief-run" / "summary.json").read_text())
@@ -272,13 +314,16 @@ def test_the_readme_cluster_commands_run_a_search_across_two_hosts(lan: Lan, tmp
 def test_a_cluster_runs_the_one_process_search_and_recovers_a_lost_worker_host(
     lan: Lan, tmp_path: Path
 ) -> None:
-    common, shared = _experiment(tmp_path), tmp_path / "shared"
-    alone = subprocess.run(
+    conf, shared = _experiment(tmp_path), tmp_path / "shared"
+    alone = subprocess.run(  # the same search in one process
         [
             sys.executable,
             "-m",
             "ktrun.cli",
-            *common,
+            "--config-dir",
+            str(conf),
+            "+experiment=pair",
+            "+data.limit=300",
             f"tuner.state_dir={tmp_path / 'alone'}",
             f"hydra.run.dir={tmp_path / 'alone-run'}",
         ],
@@ -293,11 +338,11 @@ def test_a_cluster_runs_the_one_process_search_and_recovers_a_lost_worker_host(
 
     for octet, host in enumerate(("chief", "w0", "w1"), start=1):
         lan.add_host(host, octet)
-    chief = _node(lan, "chief", "chief", common, shared)
-    w0 = _node(lan, "w0", "tuner0", common, shared)
-    w1 = _node(lan, "w1", "tuner1", common, shared)
+    chief = _node(lan, "chief", "chief", conf, shared)
+    w0 = _node(lan, "w0", "tuner0", conf, shared)
+    w1 = _node(lan, "w1", "tuner1", conf, shared)
     everyone = [chief, w0, w1]
-    _over_the_lan(lan, everyone, {"w0": f"{NET}.2", "w1": f"{NET}.3"})
+    _over_the_lan(lan, everyone, {"w0": _address(2), "w1": _address(3)})
 
     def held_by(tuner: str) -> str | None:
         ongoing = _oracle(shared).get("ongoing_trials", {})
@@ -324,7 +369,7 @@ def test_a_cluster_runs_the_one_process_search_and_recovers_a_lost_worker_host(
 
     # A replacement host, with a new address and the lost worker's id, takes the trial over.
     lan.add_host("w2", 4)
-    w2 = _node(lan, "w2", "tuner1", common, shared)
+    w2 = _node(lan, "w2", "tuner1", conf, shared)
     assert chief.wait(timeout=300) == 0, _logs(lan)
     assert w2.wait(timeout=60) == 0, _logs(lan)
 
