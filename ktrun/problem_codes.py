@@ -194,6 +194,8 @@ GROUPS: dict[str, dict[str, str]] = {
         "hyperband-epochs-tunable": "Hyperband with a tuned `fit.epochs` (Hyperband decides epochs itself)",
         "hyperband-single-bracket": "Hyperband settings that leave a single bracket",
         "bayesian-all-random": "Bayesian search whose initial random points fill the whole budget",
+        "tpe-all-random": "TPE whose random start-up trials fill the whole budget",
+        "algorithm-needs-optuna": "`tuner.algorithm: tpe` or `cmaes` where Optuna is not installed",
         "max-trials-exceeds-space": "more trials than the space has feasible points",
         "retry-without-retries": "a failure class says retry, but `max_retries` is 0",
         "retry-deterministic": "retrying build errors, which repeat for the same point",

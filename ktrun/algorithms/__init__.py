@@ -10,11 +10,16 @@ Its preset `conf/tuner/<name>.yaml` lets users write `tuner=<name>` (a contract 
 
 from __future__ import annotations
 
-from ktrun.algorithms import bayesian, grid, hyperband, random_search
+from ktrun.algorithms import bayesian, cmaes, grid, hyperband, random_search, tpe
 from ktrun.algorithms.base import Algorithm, TunerFacts, registry
 
 ALGORITHMS: dict[str, Algorithm] = registry(
-    random_search.ALGORITHM, bayesian.ALGORITHM, hyperband.ALGORITHM, grid.ALGORITHM
+    random_search.ALGORITHM,
+    bayesian.ALGORITHM,
+    hyperband.ALGORITHM,
+    grid.ALGORITHM,
+    tpe.ALGORITHM,
+    cmaes.ALGORITHM,
 )
 
 __all__ = ["ALGORITHMS", "Algorithm", "TunerFacts"]

@@ -416,6 +416,10 @@ OWN_ORACLES: dict[str, type[FeasibleMixin]] = {"grid": GridOracle}
 def oracle_class(algorithm: str) -> type[FeasibleMixin]:
     """The oracle of `tuner.algorithm`: Keras Tuner's own behind the feasible-only mixin, or ktrun's."""
     keras_oracle = ALGORITHMS[algorithm].keras_oracle
+    if keras_oracle is None and algorithm not in OWN_ORACLES:  # Optuna's: imported only when chosen
+        from ktrun.runtime.optuna_oracle import ORACLES
+
+        return ORACLES[algorithm]
     if keras_oracle is None:
         return OWN_ORACLES[algorithm]
     base = getattr(kt.oracles, keras_oracle)

@@ -36,10 +36,11 @@ def test_every_algorithm_has_a_preset_that_selects_it_and_says_what_it_is(name: 
 def test_every_oracle_exists_keras_tuner_s_by_name_ktrun_s_in_the_runtime() -> None:
     import keras_tuner as kt
 
+    from ktrun.runtime.optuna_oracle import ORACLES as OPTUNA_ORACLES
     from ktrun.runtime.oracles import OWN_ORACLES, FeasibleMixin, oracle_class
 
     own = {n for n, a in ALGORITHMS.items() if a.keras_oracle is None}
-    assert set(OWN_ORACLES) == own
+    assert set(OWN_ORACLES) | set(OPTUNA_ORACLES) == own and not set(OWN_ORACLES) & set(OPTUNA_ORACLES)
     for name, algorithm in ALGORITHMS.items():
         cls = oracle_class(name)
         assert issubclass(cls, FeasibleMixin) and issubclass(cls, kt.Oracle)

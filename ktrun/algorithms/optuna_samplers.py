@@ -1,0 +1,33 @@
+"""What the Optuna-driven algorithms share: Optuna is an optional extra, checked for by `check`.
+
+`tuner.algorithm: tpe` and `cmaes` (their own modules) propose points with Optuna's samplers over
+ktrun's space (conditions and repetitions included); ktrun's feasibility rules still decide before
+training, and a rejected proposal is told to the sampler as infeasible, never trained.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from importlib import util
+
+from ktrun import problems as pb
+from ktrun.problems import Problem
+
+#: What each Optuna algorithm imports (CMA-ES is a package of its own), as the `optuna` extra pins it.
+NEEDS = {"tpe": ("optuna>=4,<6",), "cmaes": ("optuna>=4,<6", "cmaes>=0.10,<1")}
+
+
+def optuna_missing(algorithm: str) -> Iterator[Problem]:
+    """`algorithm-needs-optuna` when a package the algorithm imports is not installed here
+    (found without importing it)."""
+    missing = [r for r in NEEDS[algorithm] if util.find_spec(r.split(">")[0]) is None]
+    if not missing:
+        return
+    yield pb.error(
+        "algorithm-needs-optuna",
+        ("tuner", "algorithm"),
+        f"tuner.algorithm {algorithm} proposes points with Optuna, and {', '.join(missing)} is not installed",
+        f"install it: {sys.executable} -m pip install {' '.join(repr(r) for r in NEEDS[algorithm])} (ktrun's "
+        "`optuna` extra), or choose another tuner.algorithm",
+    )

@@ -1,0 +1,110 @@
+"""`tuner.algorithm: tpe` and `cmaes`: Optuna's samplers proposing over ktrun's space.
+
+Every trained point satisfies the constraints (a rejected proposal is told to the sampler as
+infeasible and never trained), conditional hyperparameters are proposed only where active, and a
+resumed search rebuilds the study from its trial files and never trains a point twice.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ktrun.analysis.values import _value_at
+from ktrun.runtime.optuna_oracle import Encoding
+from ktrun.spec.hyperparameters import FloatHp, IntHp
+from tests.conftest import REPO
+from tests.integration.test_search import search, write_experiment
+
+TPE = ["+experiment=digits_mlp", "tuner=tpe", "tuner.tpe.n_startup_trials=2", "fit.epochs=1"]
+
+
+@pytest.mark.parametrize(
+    "decl",
+    [
+        IntHp(type="int", min=32, max=256, step=32),
+        IntHp(type="int", min=16, max=256, step=2, sampling="log"),
+        FloatHp(type="float", min=0.0, max=0.4, step=0.1),
+        FloatHp(type="float", min=1e-4, max=1e-1, step=10, sampling="log"),
+        FloatHp(type="float", min=0.1, max=0.9, step=2, sampling="reverse_log"),
+    ],
+)
+def test_a_stepped_range_is_its_values_index_both_ways(decl: IntHp | FloatHp) -> None:
+    enc = Encoding(decl)
+    n = enc.distribution.high + 1
+    assert enc.indexed and n >= 3
+    for i in range(n):
+        assert enc.encode(enc.decode(i)) == i
+        assert enc.decode(i) == _value_at(decl, i)
+
+
+def test_a_continuous_range_is_itself() -> None:
+    enc = Encoding(FloatHp(type="float", min=1e-4, max=1e-2, sampling="log"))
+    assert not enc.indexed and enc.distribution.log and enc.encode(3e-3) == 3e-3
+
+
+@pytest.mark.slow
+@pytest.mark.keras
+def test_tpe_trains_only_feasible_points_and_resumes_without_repeats(tmp_path: Path) -> None:
+    rc, summary, run_dir = search(tmp_path, *TPE, "tuner.max_trials=4")
+    assert rc == 0 and summary["trials"]["completed"] == 4, summary
+    rc, again, run_dir = search(tmp_path, *TPE, "tuner.max_trials=6", run="again")
+    assert rc == 0 and again["trials"]["completed"] == 6 and again["resumed_trials"] == 4, again
+    rows = (run_dir / "trials.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    points = [dict(zip(header, r.split(","), strict=False)) for r in rows[1:]]
+    assert all(int(p["units_2"]) <= int(p["units_1"]) for p in points), points
+    keys = {
+        tuple(p[k] for k in ("units_1", "units_2", "activation", "dropout", "learning_rate")) for p in points
+    }
+    assert len(keys) == len(points) == 6  # no point trained twice, across the resume
+
+
+@pytest.mark.slow
+@pytest.mark.keras
+def test_conditional_and_repeated_hyperparameters_are_proposed_only_where_active(tmp_path: Path) -> None:
+    write_experiment(
+        tmp_path,
+        "stack",
+        """hyperparameters:
+  layers: {type: int, min: 1, max: 3}
+  units: {type: choice, values: [8, 16, 32]}
+  optimizer: {type: choice, values: [adam, sgd]}
+  momentum: {type: float, min: 0.0, max: 0.9, when: {optimizer: [sgd]}}
+model:
+  layers:
+    - {type: Flatten}
+    - {type: repeat, times: $layers, layers: [{type: Dense, units: $units, activation: relu}]}
+    - {type: Dense, units: 10, activation: softmax}
+  compile:
+    optimizer: {name: $optimizer, per_optimizer: {sgd: {momentum: $momentum}}}
+    loss: sparse_categorical_crossentropy
+    metrics: [accuracy]
+""",
+    )
+    rc, summary, run_dir = search(
+        tmp_path, "+experiment=stack", "tuner=cmaes", "tuner.max_trials=4", "fit.epochs=1", extra=[tmp_path]
+    )
+    assert rc == 0 and summary["trials"]["completed"] == 4, summary
+    rows = (run_dir / "trials.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    for row in rows[1:]:
+        p = dict(zip(header, row.split(","), strict=False))
+        assert (p["momentum"] != "") == (p["optimizer"] == "sgd"), p
+        for i in range(1, 4):
+            assert (p[f"units_{i}"] != "") == (i <= int(p["layers"])), p
+
+
+def test_check_says_how_to_install_optuna_where_it_is_missing() -> None:
+    code = (
+        "import sys\nsys.modules['optuna'] = None\nfrom ktrun.cli import main\n"
+        "sys.argv = ['ktrun', 'check', '+experiment=digits_mlp', 'tuner=tpe']\nsys.exit(main())\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 2, proc.stdout
+    assert "[algorithm-needs-optuna] tuner.algorithm" in proc.stdout and "pip install 'optuna" in proc.stdout
