@@ -74,6 +74,17 @@ def zygote() -> Iterator[Zygote]:
     z.close()
 
 
+@pytest.fixture
+def no_plots(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process searches whose tests assert nothing about the plots skip drawing them (a second
+    or so of matplotlib per search). The plots have tests of their own: tests/unit/test_results.py
+    (every kind of trial, failed and non-finite ones too) and test_search.py's default search."""
+    from ktrun.results import files, plots
+
+    none = {plots.OBJECTIVE_PNG: None, plots.HPARAMS_PNG: None}
+    monkeypatch.setattr(files, "write_plots", lambda outcome, run_dir: (none, []))
+
+
 def run_cli(
     *args: str, cwd: Path = REPO, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:

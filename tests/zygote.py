@@ -13,6 +13,7 @@ processes may run at once (a second run of a search while the first holds its lo
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import runpy
@@ -78,6 +79,10 @@ def serve() -> None:
     import ktrun.runtime.search
     import ktrun.runtime.tuner  # noqa: F401
 
+    # What every process shares is never garbage: out of the collector's sight, a child's first
+    # full collection neither walks it (a fraction of a second each) nor copies its pages.
+    gc.collect()
+    gc.freeze()
     running: set[int] = set()
     pending, open_ = b"", True
     while open_ or running:

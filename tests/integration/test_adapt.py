@@ -10,7 +10,7 @@ import pytest
 from ktrun.pipeline import check_one
 from tests.integration.test_search import search, write_experiment
 
-pytestmark = [pytest.mark.slow, pytest.mark.keras]
+pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.usefixtures("no_plots")]
 
 NORMALIZED = """
 data: {normalize: none}

@@ -87,6 +87,7 @@ def test_a_weights_file_outside_the_project_is_not_looked_at(
 
 @pytest.mark.slow
 @pytest.mark.keras
+@pytest.mark.usefixtures("no_plots")
 def test_a_search_trains_a_small_backbone_with_tuned_freezing(tmp_conf: Path) -> None:
     experiment(
         tmp_conf,
@@ -147,6 +148,7 @@ def test_check_names_the_cached_file_without_looking_for_it(tmp_conf: Path) -> N
 
 @pytest.mark.slow
 @pytest.mark.keras
+@pytest.mark.usefixtures("no_plots")
 def test_imagenet_weights_load_from_the_keras_cache_by_path(
     tmp_conf: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

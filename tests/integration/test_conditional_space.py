@@ -18,7 +18,7 @@ from ktrun.compiler.plan import compile_plan
 from ktrun.pipeline import check_one
 from tests.integration.test_search import search, write_experiment
 
-pytestmark = [pytest.mark.keras]
+pytestmark = [pytest.mark.keras, pytest.mark.usefixtures("no_plots")]
 
 #: keras-io's "model selection" pattern: a conditional repeat count under a conditional block.
 MODEL_SELECTION = """

@@ -144,6 +144,7 @@ def test_a_module_that_cannot_be_found_is_an_error(tmp_conf: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.keras
+@pytest.mark.usefixtures("no_plots")
 def test_a_search_trains_with_a_custom_loss_metric_and_activation(tmp_conf: Path) -> None:
     experiment(tmp_conf)
     run_dir = tmp_conf / "run"

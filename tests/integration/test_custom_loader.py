@@ -127,6 +127,7 @@ def run(conf: Path, *overrides: str) -> tuple[int, Path]:
 
 @pytest.mark.slow
 @pytest.mark.keras
+@pytest.mark.usefixtures("no_plots")
 def test_a_search_trains_on_what_the_loader_returns(tmp_conf: Path) -> None:
     experiment(tmp_conf)
     rc, run_dir = run(tmp_conf)

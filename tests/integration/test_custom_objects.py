@@ -100,6 +100,7 @@ def test_undeclared_or_missing_custom_objects_are_errors(
 
 @pytest.mark.slow
 @pytest.mark.keras
+@pytest.mark.usefixtures("no_plots")
 def test_a_search_trains_the_custom_layer(tmp_conf: Path) -> None:
     experiment(tmp_conf)
     run_dir = tmp_conf / "run"

@@ -23,7 +23,7 @@ import pytest
 
 from tests.integration.test_search import search, write_experiment
 
-pytestmark = [pytest.mark.slow, pytest.mark.keras]
+pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.usefixtures("no_plots")]
 
 Fate = Literal["ok", "build", "nan_weights", "nan_lr"]
 #: The failure class ktrun must report for each injected fault.

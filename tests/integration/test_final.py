@@ -12,7 +12,7 @@ import pytest
 from ktrun.pipeline import EXIT_FAILED, EXIT_OK, run_experiment
 from tests.conftest import CONF
 
-pytestmark = [pytest.mark.slow, pytest.mark.keras]
+pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.usefixtures("no_plots")]
 
 QUICK = ["data.limit=200", "fit.epochs=2", "fit.batch_size=64", "tuner.max_trials=1"]
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.integration.test_search import search, write_experiment
 
-pytestmark = [pytest.mark.slow, pytest.mark.keras]
+pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.usefixtures("no_plots")]
 
 TWO_HEADS = """
 data: {{source: npz, path: {path}, num_classes: 3, limit: null}}

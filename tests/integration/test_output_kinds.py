@@ -14,7 +14,7 @@ import pytest
 from ktrun.pipeline import run_experiment
 from tests.conftest import CONF
 
-pytestmark = [pytest.mark.slow, pytest.mark.keras]
+pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.usefixtures("no_plots")]
 
 RNG = np.random.default_rng(0)
 

@@ -17,7 +17,6 @@ import numpy as np
 import pytest
 
 from ktrun.pipeline import run_experiment
-from ktrun.results import files, plots
 from tests.conftest import CONF, REPO, cache_imagenet_weights
 
 PUBLISHED = REPO / "examples" / "published"
@@ -90,6 +89,7 @@ EVERY_KIND = {
 
 @pytest.mark.slow
 @pytest.mark.keras
+@pytest.mark.usefixtures("no_plots")  # drawing them would add a second or two to each run
 @pytest.mark.parametrize(
     "name", [n if n in EVERY_KIND else pytest.param(n, marks=pytest.mark.heavy) for n in NAMES]
 )
@@ -97,10 +97,6 @@ def test_published_experiment_runs_one_tiny_trial(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(REPO)
-    # The plots are tested with the other results (test_search.py); here they would only add
-    # a second or two of drawing to each of these runs.
-    no_plots = {plots.OBJECTIVE_PNG: None, plots.HPARAMS_PNG: None}
-    monkeypatch.setattr(files, "write_plots", lambda outcome, run_dir: (no_plots, []))
     run_dir = tmp_path / "run"
     epochs = EPOCHS_TUNED.get(name, ["fit.epochs=1"])
     overrides = [f"+experiment={name}", *TINY, *epochs, *SMALL.get(name, [])]

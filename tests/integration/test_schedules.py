@@ -11,7 +11,7 @@ from ktrun.compiler.plan import Plan, compile_plan
 from ktrun.pipeline import check_one
 from tests.integration.test_search import search, write_experiment
 
-pytestmark = [pytest.mark.keras]
+pytestmark = [pytest.mark.keras, pytest.mark.usefixtures("no_plots")]
 
 CHOSEN = """
 hyperparameters:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import csv
 import json
 import shlex
+import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from ktrun.cli import main
 from ktrun.pipeline import run_experiment
 from tests.conftest import CONF
 
-pytestmark = [pytest.mark.slow, pytest.mark.keras]
+pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.usefixtures("no_plots")]
 
 QUICK = ["data.limit=300", "fit.epochs=1", "fit.batch_size=64"]
 
@@ -58,13 +60,38 @@ model:
 """
 
 
-def test_default_search_writes_every_result(tmp_path: Path) -> None:
-    rc, summary, run_dir = search(tmp_path, "tuner.max_trials=3")
+@dataclass(frozen=True)
+class Finished:
+    rc: int
+    summary: dict[str, Any]
+    run_dir: Path
+    state: Path  # its tuner.state_dir
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> Finished:
+    """One default search of 2 trials, run once per module: the results the default search
+    writes, and the finished state the resume, overwrite and changed-space tests each continue
+    on a copy of their own (`continue_from`)."""
+    tmp = tmp_path_factory.mktemp("finished")
+    rc, summary, run_dir = search(tmp, "tuner.max_trials=2")
+    return Finished(rc, summary, run_dir, tmp / "state")
+
+
+def continue_from(finished: Finished, tmp_path: Path) -> None:
+    """A copy of the finished search's state where `search(tmp_path, ...)` looks for it."""
+    shutil.copytree(finished.state, tmp_path / "state")
+    for lock in (tmp_path / "state").glob("*/ktrun.lock"):
+        lock.unlink()
+
+
+def test_default_search_writes_every_result(finished: Finished) -> None:
+    rc, summary, run_dir = finished.rc, finished.summary, finished.run_dir
     assert rc == 0
     assert set(summary) >= {"experiment", "objective", "status", "abort_reason", "best", "trials", "seconds"}
     assert summary["status"] == "completed" and summary["abort_reason"] is None
     assert summary["objective"] == {"name": "val_accuracy", "direction": "max"}
-    assert summary["trials"]["completed"] == 3 and summary["trials"]["failed"] == 0
+    assert summary["trials"]["completed"] == 2 and summary["trials"]["failed"] == 0
     assert 0.0 < summary["best"]["score"] <= 1.0
     for name in (
         "trials.csv",
@@ -227,14 +254,16 @@ def test_build_errors_are_retried_per_policy(tmp_path: Path, failing_builds: lis
     assert sum(1 for c in failing_builds if c.get("units") == 16) == 3  # first try + 2 retries
 
 
-def test_changed_space_starts_a_new_search(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    search(tmp_path, "tuner.max_trials=2", run="first")
-    rc, summary, _ = search(tmp_path, "tuner.max_trials=2", "hyperparameters.units.max=64", run="second")
+def test_changed_space_starts_a_new_search(
+    finished: Finished, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    continue_from(finished, tmp_path)  # 2 trials of the default space
+    rc, summary, _ = search(tmp_path, "tuner.max_trials=1", "hyperparameters.units.max=64", run="second")
     out = capsys.readouterr().out
-    assert rc == 0 and summary["resumed_trials"] == 0
+    assert rc == 0 and summary["resumed_trials"] == 0 and summary["trials"]["completed"] == 1
     assert "changed" in out and "hyperparameters.units.max: 128 → 64" in out
-    rc, summary, _ = search(tmp_path, "tuner.max_trials=3", "hyperparameters.units.max=64", run="third")
-    assert summary["resumed_trials"] == 2 and summary["trials"]["completed"] == 3
+    rc, summary, _ = search(tmp_path, "tuner.max_trials=2", "hyperparameters.units.max=64", run="third")
+    assert summary["resumed_trials"] == 1 and summary["trials"]["completed"] == 2
 
 
 def test_mnist_cnn_from_a_local_file(tmp_path: Path) -> None:
@@ -260,8 +289,10 @@ def test_mnist_cnn_from_a_local_file(tmp_path: Path) -> None:
     assert rc == 0 and summary["trials"]["completed"] == 2
 
 
-def test_overwrite_starts_over(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    search(tmp_path, "tuner.max_trials=1", run="first")
+def test_overwrite_starts_over(
+    finished: Finished, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    continue_from(finished, tmp_path)
     rc, summary, _ = search(tmp_path, "tuner.max_trials=1", "tuner.overwrite=true", run="second")
     assert rc == 0 and summary["resumed_trials"] == 0 and summary["trials"]["completed"] == 1
     assert "discarding the earlier search" in capsys.readouterr().out
@@ -328,11 +359,11 @@ def test_tensorboard_logs_with_hparams(tmp_path: Path) -> None:
     assert list(trial_dir.glob("events.out.tfevents.*")), "no HParams summary for the trial"
 
 
-def test_rerunning_a_finished_search_trains_nothing_again(tmp_path: Path) -> None:
+def test_rerunning_a_finished_search_trains_nothing_again(finished: Finished, tmp_path: Path) -> None:
     """Keras Tuner leaves the last trial in oracle.json's `ongoing_trials`; a re-run must not
     train it a second time (found by the crash-loop test)."""
-    rc, first, _ = search(tmp_path, "tuner.max_trials=2")
-    assert rc == 0 and first["trials"]["completed"] == 2
+    continue_from(finished, tmp_path)
+    assert finished.rc == 0 and finished.summary["trials"]["completed"] == 2
     rc, second, _ = search(tmp_path, "tuner.max_trials=2", run="run2")
     assert rc == 0 and second["trials"]["completed"] == 2
     state = Path(second["state_dir"])

@@ -9,7 +9,7 @@ import pytest
 
 from tests.integration.test_search import search, write_experiment
 
-pytestmark = [pytest.mark.slow, pytest.mark.keras]
+pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.usefixtures("no_plots")]
 
 MIXED = """
 data: {{source: csv, path: {path}, label_column: label, normalize: standardize, limit: null,
