@@ -64,9 +64,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def zygote() -> Iterator[Zygote]:
-    """Real ktrun processes forked from one interpreter that imported TensorFlow (`tests/zygote.py`)."""
+    """Real ktrun processes forked from one interpreter that imported TensorFlow (`tests/zygote.py`).
+
+    One per test process, for every module that starts ktrun processes (its start is the 8 s
+    import it saves them)."""
     from tests.zygote import Zygote
 
     z = Zygote()

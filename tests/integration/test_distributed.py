@@ -65,16 +65,21 @@ def test_chief_and_two_workers_complete_the_budget_though_a_worker_is_killed(tmp
 
 
 @pytest.mark.parametrize(
-    ("policy", "reason"),
+    ("workers", "policy", "reason"),
     [
-        (["failure_policy.nan=abort"], "failure_policy.nan is abort"),
+        # A worker's failure class reaches the chief (one worker is enough to tell; stopping
+        # the others is the next case's)
+        (1, ["failure_policy.nan=abort"], "failure_policy.nan is abort"),
         (  # every trial NaNs and is skipped: the chief sees the streak across both workers
+            2,
             ["failure_policy.nan=skip", "failure_policy.max_consecutive_failures=2"],
             "consecutive failed trials (failure_policy.max_consecutive_failures=2)",
         ),
     ],
 )
-def test_an_abort_on_a_worker_stops_the_whole_search(tmp_path: Path, policy: list[str], reason: str) -> None:
+def test_an_abort_on_a_worker_stops_the_whole_search(
+    tmp_path: Path, workers: int, policy: list[str], reason: str
+) -> None:
     from tests.integration.test_search import NAN_PRONE, write_experiment
 
     write_experiment(tmp_path, "nanprone", NAN_PRONE)
@@ -82,7 +87,7 @@ def test_an_abort_on_a_worker_stops_the_whole_search(tmp_path: Path, policy: lis
         "--config-dir",
         str(tmp_path),
         "+experiment=nanprone",
-        "distributed.workers=2",
+        f"distributed.workers={workers}",
         "+data.limit=300",
         "fit.epochs=1",
         "tuner=grid",

@@ -109,7 +109,7 @@ def test_default_search_writes_every_result(finished: Finished) -> None:
 @pytest.mark.parametrize(
     ("tuner", "extra", "expected"),
     [
-        ("bayesian", ["tuner.max_trials=4", "tuner.bayesian.num_initial_points=2"], 4),
+        ("bayesian", ["tuner.max_trials=3", "tuner.bayesian.num_initial_points=2"], 3),
         ("hyperband", ["tuner.max_trials=30", "tuner.hyperband.max_epochs=3"], None),
     ],
 )
