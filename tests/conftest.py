@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +17,8 @@ import pytest
 from ktrun.problems import RECORD_CODES
 
 if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
+
     from tests.zygote import Zygote
 
 REPO = Path(__file__).resolve().parents[1]
@@ -101,6 +105,23 @@ def run_cli(
         check=False,
         env={**os.environ, **(env or {}), "NO_COLOR": "1"},
     )
+
+
+def schema_validator(schema: Path) -> Validator:
+    """One jsonschema validator per schema file and test process: checking the schema itself
+    against its metaschema (once, here) is the slow part, a second or more for the big ones."""
+    return _validator(schema.resolve())
+
+
+@functools.cache
+def _validator(schema: Path) -> Validator:
+    import jsonschema
+
+    document = json.loads(schema.read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(document)
+    cls.check_schema(document)
+    validator: Validator = cls(document)
+    return validator
 
 
 @pytest.fixture

@@ -5,33 +5,21 @@ README lists every experiment (the slow test that runs them is tests/integration
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-import jsonschema
 import pytest
 import yaml
 
 from ktrun.config.compose import experiment_names
 from ktrun.pipeline import check_one
-from tests.conftest import REPO
+from tests.conftest import REPO, schema_validator
 
 PUBLISHED = REPO / "examples" / "published"
 NAMES = experiment_names(PUBLISHED)
 SOURCE = re.compile(r"^# Source: https://github\.com/[^/\s]+/[^/\s]+/blob/[0-9a-f]{40}/\S+$")
-
-
-@functools.cache
-def validator(schema: Path) -> jsonschema.protocols.Validator:
-    """One validator per schema file: checking the schema itself is the slow part."""
-    document = json.loads(schema.resolve().read_text(encoding="utf-8"))
-    cls = jsonschema.validators.validator_for(document)
-    cls.check_schema(document)
-    return cls(document)
 
 
 def test_the_corpus_has_at_least_thirty_experiments() -> None:
@@ -62,7 +50,7 @@ def test_published_experiment_names_its_source_and_what_differs(name: str) -> No
     assert SOURCE.match(lines[1]), lines[1]
     assert lines[2].startswith("# Differs: "), lines[2]
     schema_line = next(line for line in lines if line.startswith("# yaml-language-server: $schema="))
-    validator(path.parent / schema_line.split("=", 1)[1]).validate(yaml.safe_load("\n".join(lines)))
+    schema_validator(path.parent / schema_line.split("=", 1)[1]).validate(yaml.safe_load("\n".join(lines)))
 
 
 def test_the_readme_lists_every_experiment_and_counts_them() -> None:
@@ -103,7 +91,7 @@ def test_data_configs_point_at_shipped_files() -> None:
         data = yaml.safe_load(text)
         schema_ref = re.search(r"^# yaml-language-server: \$schema=(\S+)$", text, flags=re.M)
         assert schema_ref is not None, path.name
-        validator(path.parent / schema_ref.group(1)).validate(data)
+        schema_validator(path.parent / schema_ref.group(1)).validate(data)
         target = REPO / data["path"]
         assert target.is_file() and target.is_relative_to(PUBLISHED / "datasets"), path.name
         assert target.stat().st_size < 1_000_000, target.name

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ import yaml
 
 from ktrun.config.compose import experiment_names
 from ktrun.pipeline import check_one
-from tests.conftest import CONF, REPO
+from tests.conftest import CONF, REPO, schema_validator
 
 EXPERIMENTS = experiment_names(CONF)
 
@@ -71,8 +70,6 @@ def _yaml_files() -> list[Path]:
 @pytest.mark.parametrize("path", _yaml_files(), ids=lambda p: str(p.relative_to(CONF)))
 def test_yaml_files_declare_a_schema_that_accepts_them(path: Path) -> None:
     """Editors validate with the schema line; it must sit below `# @package` and accept the file."""
-    import jsonschema
-
     lines = path.read_text().splitlines()
     header = [line for line in lines if line.startswith("#")][:4]
     schema_lines = [line for line in lines if line.startswith("# yaml-language-server: $schema=")]
@@ -85,6 +82,5 @@ def test_yaml_files_declare_a_schema_that_accepts_them(path: Path) -> None:
         assert lines[0].startswith("# @package"), "Hydra reads # @package only on the first lines"
     schema_path = (path.parent / schema_lines[0].split("=", 1)[1]).resolve()
     assert schema_path.is_relative_to(REPO / "schemas") and schema_path.is_file()
-    schema = json.loads(schema_path.read_text())
     data = yaml.safe_load(path.read_text()) or {}
-    jsonschema.validate(data, schema)
+    schema_validator(schema_path).validate(data)

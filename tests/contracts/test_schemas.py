@@ -6,7 +6,7 @@ import json
 
 from ktrun.config import schema_export as schema_gen
 from ktrun.pipeline import check_one
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, schema_validator
 
 
 def test_committed_schemas_are_fresh() -> None:
@@ -25,14 +25,12 @@ def test_schema_check_command_fails_when_stale(tmp_path: object) -> None:
 
 
 def test_composed_experiments_validate_against_the_full_schema() -> None:
-    import jsonschema
-
-    schema = json.loads((REPO / "schemas" / "experiment.schema.json").read_text())
+    validator = schema_validator(REPO / "schemas" / "experiment.schema.json")
     for name in ("mnist_cnn", "digits_cnn", "fashion_mnist_cnn"):
         report = check_one([f"+experiment={name}"])
         assert report.checked is not None
         dumped = report.checked.spec.model_dump(mode="json", exclude_none=True)
-        jsonschema.validate(dumped, schema)
+        validator.validate(dumped)
 
 
 def test_spec_round_trips_through_json() -> None:
