@@ -4,12 +4,21 @@ Each layer type counts its own (`LayerType.params`, compared with Keras' `count_
 every type by the contract tests). `check` and `plan` report the range over sampled points, and
 the layers that hold most of the largest model, where a search's size usually hides: a Dense
 after the Flatten of a wide feature map.
+
+FLOPs (`LayerType.flops`, `count_flops`) are one sample's forward pass at inference, in TF's
+profiler's convention, which the contract tests compare with (`tf.compat.v1.profiler`'s
+`float_operation`): a multiply-add is 2 operations (so FLOPs are twice the MACs papers also
+quote), a bias add and other elementwise arithmetic (merges, gates, normalisation) 1 per value,
+pooling 1 per window value; activation functions (a layer's `activation:`, the Activation layers,
+attention's softmax), data movement (reshapes, padding, lookups) and what is the identity at
+inference (dropout, noise, random augmentation) 0. A Backbone and your own layers are unknown.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Literal
 
 from ktrun.analysis.feasibility import Checker
 from ktrun.analysis.shapes import ShapeTrace, infer
@@ -32,11 +41,20 @@ class Count:
 
 
 def count_params(trace: ShapeTrace) -> Count:
+    return _count(trace, "params")
+
+
+def count_flops(trace: ShapeTrace) -> Count:
+    """Floating-point operations of one sample's forward pass (the convention above)."""
+    return _count(trace, "flops")
+
+
+def _count(trace: ShapeTrace, rule: Literal["params", "flops"]) -> Count:
     total, largest = 0, None
     uncounted: list[str] = []
     for layer, out in trace.steps:
         given = tuple(trace.shapes[n] for n in layer.inputs)
-        n = layer.kind.params(layer, given, out)
+        n = getattr(layer.kind, rule)(layer, given, out)
         if n is None:
             uncounted.append(layer.layer.type)
             continue
@@ -47,7 +65,7 @@ def count_params(trace: ShapeTrace) -> Count:
 
 
 def weights(n: int, exact: bool = True) -> str:
-    """`1.2M weights`: a count as people say it ("at least" where a layer was not counted)."""
+    """`1.2M`: a count as people say it ("at least" where a layer was not counted)."""
     for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if n >= scale:
             text = f"{n / scale:.3g}{unit}"
@@ -70,6 +88,9 @@ class SizeRange:
     largest: Count
     largest_point: dict[str, Scalar]
     samples: int
+    #: FLOPs per sample over the same points: the fewest and the most.
+    fewest_flops: Count | None = None
+    most_flops: Count | None = None
 
 
 #: Points drawn for the range: the smallest and largest models of a search are usually its
@@ -85,6 +106,7 @@ def size_range(checker: Checker, seed: int = 0) -> SizeRange | None:
     rng = random.Random(seed)
     points = [_widest(checker), *(space.sample(rng) for _ in range(SAMPLES))]
     found: list[tuple[Count, dict[str, Scalar]]] = []
+    flops: list[Count] = []
     for point in points:
         if checker.unmet(point):
             continue
@@ -92,10 +114,12 @@ def size_range(checker: Checker, seed: int = 0) -> SizeRange | None:
         trace = infer(checker.input_shape, layers, checker.input_shapes)
         if trace.failure is None:
             found.append((count_params(trace), point))
+            flops.append(count_flops(trace))
     if not found:
         return None
     found.sort(key=lambda f: f[0].total)
-    return SizeRange(found[0][0], found[-1][0], found[-1][1], len(found))
+    flops.sort(key=lambda c: c.total)
+    return SizeRange(found[0][0], found[-1][0], found[-1][1], len(found), flops[0], flops[-1])
 
 
 def _widest(checker: Checker) -> dict[str, Scalar]:

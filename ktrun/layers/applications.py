@@ -356,6 +356,7 @@ TYPES = (
         shape=backbone_shape,
         keras_application=_application,
         params=lambda layer, given, out: None,  # a whole network: not counted statically (yet)
+        flops=lambda layer, given, out: None,  # nor its operations
         kwargs=backbone_kwargs,
         domains={
             "application": Domain(

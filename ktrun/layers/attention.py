@@ -124,6 +124,40 @@ def _dot_params(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> i
     return int(flag(layer, "use_scale", False)) + int(layer.args.get("score_mode") == "concat")
 
 
+def _multi_head_flops(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    """The four projections (multiply-adds and biases), the scores (query · key per head, scaled)
+    and the weighted sum of the values; the softmax, an activation, is not counted."""
+    query, value, key = _roles(given)
+    h, k = size(layer.args["num_heads"]), size(layer.args["key_dim"])
+    v = size(layer.args.get("value_dim")) if layer.args.get("value_dim") is not None else k
+    wide, tq, tk = product(out[len(query) - 1 :]), product(query[:-1]), product(key[:-1])
+    if None in (h, k, v, wide, tq, tk, query[-1], value[-1], key[-1]):
+        return None
+    assert h is not None and k is not None and v is not None and wide is not None
+    assert tq is not None and tk is not None
+    bias = int(flag(layer, "use_bias", True))
+    total = 0
+    for steps, features, dim in ((tq, query[-1], k), (tk, key[-1], k), (tk, value[-1], v)):
+        assert features is not None
+        total += steps * h * dim * (2 * features + bias)
+    total += tq * wide * (2 * h * v + bias)
+    return total + h * tq * tk * (2 * k + 1 + 2 * v)
+
+
+def _dot_flops(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    """Scores: a dot product per query and key (AdditiveAttention: the sum, its scale and the
+    reduction per feature), each scaled with `use_scale`; then the weighted sum of the values."""
+    query, value, key = _roles(given)
+    tq, tk, d, dv = product(query[:-1]), product(key[:-1]), key[-1], value[-1]
+    if tq is None or tk is None or d is None or dv is None:
+        return None
+    if layer.layer.type == "AdditiveAttention":
+        scores = (2 + flag(layer, "use_scale", True)) * tq * tk * d
+    else:
+        scores = 2 * tq * tk * d + (tq * tk if flag(layer, "use_scale", False) else 0)
+    return scores + 2 * tq * tk * dv
+
+
 _ONE_TO_THREE = (1, 3)
 TYPES = (
     LayerType(
@@ -141,6 +175,7 @@ TYPES = (
         shape_args=("output_shape",),
         size_args=("output_shape",),
         params=_multi_head_params,
+        flops=_multi_head_flops,
     ),
     *(
         LayerType(
@@ -150,6 +185,7 @@ TYPES = (
             call="list",
             domains={"dropout": FRACTION},
             params=_dot_params,
+            flops=_dot_flops,
         )
         for spec in (Attention, AdditiveAttention)
     ),

@@ -252,6 +252,30 @@ def no_weights(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> in
     return 0
 
 
+#: Floating-point operations of one sample's forward pass at inference, from the shapes the layer
+#: reads and makes; None where ktrun cannot know (a backbone, your layer). The convention is TF's
+#: profiler's (`ktrun.analysis.size` states it; the contract tests compare with the profiler):
+#: a multiply-add is 2, a bias add or other elementwise arithmetic 1 per element, activation
+#: functions 0.
+FlopRule = Callable[["ConcreteLayer", "tuple[Shape, ...]", "Shape"], "int | None"]
+
+
+def no_flops(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    """A layer that computes nothing at inference: it moves, drops or looks values up (a reshape,
+    padding, dropout, an embedding, a random augmentation), or is an activation function."""
+    return 0
+
+
+def per_element(n: int) -> FlopRule:
+    """`n` operations per output value (a scaling with an offset is 2)."""
+
+    def rule(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+        count = product(out)
+        return None if count is None else n * count
+
+    return rule
+
+
 def flag(layer: ConcreteLayer, name: str, default: bool) -> bool:
     """A boolean argument as this point builds it (Keras' default where it is unset)."""
     value = layer.args.get(name)
@@ -345,6 +369,10 @@ class LayerType:
     #: Its weights (`count_params`): a layer without any (pooling, dropout, merges) keeps the
     #: default; `tests/contracts/test_keras_tables.py` compares every type's count with Keras'.
     params: ParamRule = no_weights
+    #: Its floating-point operations per sample (`FlopRule`); the default, `no_flops`, is for a
+    #: layer that computes nothing at inference, and the contract tests list every type that keeps
+    #: it, so a new type cannot fall to 0 unnoticed.
+    flops: FlopRule = no_flops
     #: Those of `shape_args` that decide no shape for this layer as written (a `same`-padded
     #: convolution's kernel): the feasibility walk need not tell their values apart.
     inert: Callable[[Any], tuple[str, ...]] = lambda spec: ()

@@ -264,6 +264,36 @@ def _depthwise_params(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape
     return k * c * m + pointwise + (out[-1] if flag(layer, "use_bias", True) else 0)
 
 
+def _conv_flops(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    """A multiply-add per kernel weight at each output position, and the bias per output value."""
+    k, c, values = _kernel(layer, len(out) - 1), given[0][-1], product(out)
+    if k is None or c is None or values is None:
+        return None
+    return 2 * k * c * values + (values if flag(layer, "use_bias", True) else 0)
+
+
+def _transpose_flops(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    """Each input position spreads a (k..., filters) kernel per input channel onto the output: the
+    multiply-adds are over the input's positions (TF's profiler counts the output's, padding
+    included, so it overstates these)."""
+    k, c, f = _kernel(layer, len(out) - 1), given[0][-1], out[-1]
+    positions, values = product(given[0][:-1]), product(out)
+    if k is None or c is None or f is None or positions is None or values is None:
+        return None
+    return 2 * k * c * f * positions + (values if flag(layer, "use_bias", True) else 0)
+
+
+def _depthwise_flops(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    """A k-window per input channel and multiplier at each position; separable adds the 1x1
+    convolution to `filters`."""
+    k, c, m = _kernel(layer, len(out) - 1), given[0][-1], size(layer.args["depth_multiplier"])
+    positions, values = product(out[:-1]), product(out)
+    if k is None or c is None or m is None or positions is None or values is None:
+        return None
+    pointwise = 2 * c * m * values if "filters" in layer.args else 0
+    return 2 * k * c * m * positions + pointwise + (values if flag(layer, "use_bias", True) else 0)
+
+
 def _padded_kernel(spec: _Depthwise | _Conv) -> tuple[str, ...]:
     """With `same` (or `causal`) padding written out, on every repetition, the output is the input
     over the strides (a transposed one's: times them, without output_padding): the kernel's size
@@ -279,6 +309,7 @@ def _conv(spec: type[_Conv], rank: int) -> LayerType:
         spec=spec,
         inert=_padded_kernel,
         params=_conv_params,
+        flops=_conv_flops,
         shape=spatial(rank, conv_shape),
         domains={**_DOMAINS, "padding": CONV1D_PADDING} if rank == 1 else _DOMAINS,  # 'causal' too
         shape_args=_SHAPE_ARGS,
@@ -291,6 +322,7 @@ def _transpose(spec: type[_ConvTranspose], rank: int) -> LayerType:
         spec=spec,
         inert=_padded_kernel,
         params=_conv_params,
+        flops=_transpose_flops,
         shape=spatial(rank, _transpose_shape),
         domains={**_DOMAINS, "output_padding": NON_NEGATIVE_INT},
         shape_args=(*_SHAPE_ARGS, "output_padding"),
@@ -303,6 +335,7 @@ def _depthwise(spec: type[_Depthwise], rank: int) -> LayerType:
         spec=spec,
         inert=_padded_kernel,
         params=_depthwise_params,
+        flops=_depthwise_flops,
         shape=spatial(rank, _depthwise_shape),
         domains=_DEPTHWISE_DOMAINS,
         shape_args=_DEPTHWISE_SHAPE_ARGS,
@@ -315,6 +348,7 @@ def _separable(spec: type[_Separable], rank: int) -> LayerType:
         spec=spec,
         inert=_padded_kernel,
         params=_depthwise_params,
+        flops=_depthwise_flops,
         shape=spatial(rank, _separable_shape),
         domains={
             **_DEPTHWISE_DOMAINS,

@@ -63,5 +63,6 @@ TYPES = (
         kwargs=_kwargs,
         shape_args=("output_shape",),
         params=lambda layer, given, out: None,  # your class's weights are its own business
+        flops=lambda layer, given, out: None,  # and so are its operations
     ),
 )

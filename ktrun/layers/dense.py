@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ktrun.layers.base import WEIGHT_DOMAINS, Activation, LayerType, WeightedSpec, flag
+from ktrun.layers.base import WEIGHT_DOMAINS, Activation, LayerType, WeightedSpec, flag, product
 from ktrun.layers.shape_math import ShapeFailure, size
 from ktrun.spec.domains import ACTIVATION, BOOL, POSITIVE_INT
 from ktrun.spec.refs import BoolArg, IntArg
@@ -34,11 +34,20 @@ def _params(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int |
     return c * u + (u if flag(layer, "use_bias", True) else 0)
 
 
+def _flops(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    """A multiply-add per weight of the kernel for each row (each step of a sequence), and the bias."""
+    c, u, rows = given[0][-1] if given[0] else None, out[-1], product(out[:-1])
+    if c is None or u is None or rows is None:
+        return None
+    return rows * (2 * c * u + (u if flag(layer, "use_bias", True) else 0))
+
+
 TYPES = (
     LayerType(
         spec=Dense,
         shape=_shape,
         params=_params,
+        flops=_flops,
         domains={
             "units": POSITIVE_INT,
             "activation": ACTIVATION,

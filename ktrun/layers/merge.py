@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from ktrun.layers.base import LayerSpec, LayerType
+from ktrun.layers.base import LayerSpec, LayerType, product
 from ktrun.layers.shape_math import ShapeFailure, format_shape
 from ktrun.spec.refs import IntArg
 
@@ -128,11 +128,21 @@ def _concatenate(layer: ConcreteLayer, shapes: tuple[Shape, ...]) -> Shape | Sha
 
 
 _SEVERAL = (2, None)
+
+
+def _elementwise_flops(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    """One operation per output value per input after the first (Average also divides once)."""
+    values = product(out)
+    if values is None:
+        return None
+    return values * (len(given) - 1 + (layer.layer.type == "Average"))
+
+
 TYPES = (
     *(
-        LayerType(spec=spec, merge=_elementwise, arity=_SEVERAL, call="list")
+        LayerType(spec=spec, merge=_elementwise, arity=_SEVERAL, call="list", flops=_elementwise_flops)
         for spec in (Add, Multiply, Average, Maximum, Minimum)
     ),
-    LayerType(spec=Subtract, merge=_elementwise, arity=(2, 2), call="list"),
+    LayerType(spec=Subtract, merge=_elementwise, arity=(2, 2), call="list", flops=_elementwise_flops),
     LayerType(spec=Concatenate, merge=_concatenate, arity=_SEVERAL, call="list"),
 )

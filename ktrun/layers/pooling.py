@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from ktrun.layers.base import LayerSpec, LayerType, Padding
+from ktrun.layers.base import LayerSpec, LayerType, Padding, product
 from ktrun.layers.shape_math import ShapeFailure, conv_out, format_shape, per_axis, spatial
 from ktrun.spec.domains import PADDING, POSITIVE_INT
 from ktrun.spec.refs import SizeArg
@@ -78,6 +78,17 @@ def global_pool_shape(layer: ConcreteLayer, shape: Shape) -> Shape:
     return (shape[-1],)
 
 
+def _pool_flops(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    """A comparison (max) or an add (average) per window value at each output value."""
+    window, values = product(per_axis(layer.args["pool_size"], len(out) - 1)), product(out)
+    return None if window is None or values is None else window * values
+
+
+def _global_flops(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    """One per value read (TF's profiler counts the mean's, and none for the max's reduction)."""
+    return product(given[0])
+
+
 _DOMAINS = {"pool_size": POSITIVE_INT, "strides": POSITIVE_INT, "padding": PADDING}
 _SHAPE_ARGS = ("pool_size", "strides", "padding")
 
@@ -86,13 +97,14 @@ def _pool(spec: type[_Pool], rank: int) -> LayerType:
     return LayerType(
         spec=spec,
         shape=spatial(rank, pool_shape),
+        flops=_pool_flops,
         domains=_DOMAINS,
         shape_args=_SHAPE_ARGS,
     )
 
 
 def _global(spec: type[LayerSpec], rank: int) -> LayerType:
-    return LayerType(spec=spec, shape=spatial(rank, global_pool_shape))
+    return LayerType(spec=spec, shape=spatial(rank, global_pool_shape), flops=_global_flops)
 
 
 TYPES = (

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
-from ktrun.layers.base import LayerSpec, LayerType, keras_kwargs, product
+from ktrun.layers.base import LayerSpec, LayerType, keras_kwargs, per_element, product
 from ktrun.layers.core import same_shape
 from ktrun.layers.shape_math import ShapeFailure, format_shape, size, spatial
 from ktrun.spec.domains import BOOL, NON_NEGATIVE, NUMBER, POSITIVE, POSITIVE_INT, Domain
@@ -326,13 +326,14 @@ _STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation", "no
 _INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "lanczos3", "lanczos5", "area")
 
 TYPES = (
-    LayerType(spec=Rescaling, shape=same_shape),
+    LayerType(spec=Rescaling, shape=same_shape, flops=per_element(2)),  # a scale and an offset
     LayerType(
         spec=Normalization,
         shape=_normalized,
         kwargs=_normalization_kwargs,
         domains={"invert": BOOL, "adapt": BOOL, "mean": NUMBER, "variance": POSITIVE},
         params=_normalization_params,
+        flops=per_element(2),  # subtract the mean, divide by the deviation
     ),
     LayerType(
         spec=TextVectorization,

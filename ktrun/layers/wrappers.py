@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import Field, field_validator
 
-from ktrun.layers.base import ConcreteLayer, LayerSpec, LayerType
+from ktrun.layers.base import ConcreteLayer, LayerSpec, LayerType, product
 from ktrun.layers.recurrent import RECURRENT_SPECS
 from ktrun.layers.shape_math import ShapeFailure, format_shape
 from ktrun.spec.domains import Domain
@@ -106,6 +106,27 @@ def _time_distributed_params(layer: ConcreteLayer, given: tuple[Shape, ...], out
     return _inner_params(layer, given[0][1:])  # one layer, shared by every step
 
 
+def _inner_flops(layer: ConcreteLayer, shape: Shape) -> int | None:
+    inner = _wrapped(layer)
+    out = inner.kind.shape(inner, shape)
+    return None if isinstance(out, ShapeFailure) else inner.kind.flops(inner, (shape,), out)
+
+
+def _bidirectional_flops(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    """Both directions, and the merge of their outputs (none for concat, one op per value else;
+    `ave` two)."""
+    one, values = _inner_flops(layer, given[0]), product(out)
+    if one is None or values is None:
+        return None
+    merge = {"concat": 0, "ave": 2}.get(layer.args["merge_mode"], 1)
+    return 2 * one + merge * values
+
+
+def _time_distributed_flops(layer: ConcreteLayer, given: tuple[Shape, ...], out: Shape) -> int | None:
+    one, steps = _inner_flops(layer, given[0][1:]), given[0][0]
+    return None if one is None or steps is None else steps * one
+
+
 MERGE_MODE = Domain("str", "a merge mode", names=("concat", "sum", "mul", "ave"))
 
 TYPES = (
@@ -113,10 +134,16 @@ TYPES = (
         spec=Bidirectional,
         shape=_bidirectional,
         params=_bidirectional_params,
+        flops=_bidirectional_flops,
         domains={"merge_mode": MERGE_MODE},
         shape_args=("merge_mode",),
         size_args=("merge_mode",),
         sequence_arg="layer.return_sequences",
     ),
-    LayerType(spec=TimeDistributed, shape=_time_distributed, params=_time_distributed_params),
+    LayerType(
+        spec=TimeDistributed,
+        shape=_time_distributed,
+        params=_time_distributed_params,
+        flops=_time_distributed_flops,
+    ),
 )

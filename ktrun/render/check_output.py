@@ -64,6 +64,8 @@ def _space_text(s: SpaceSummary) -> list[str]:
     out.append(f"  feasible    {percent(s.feasible_fraction)} of {points(s.total_points)} ({how})")
     if s.size:
         out.append(f"  model size  {s.size}")
+    if s.flops:
+        out.append(f"  flops       {s.flops}")
     return out
 
 

@@ -77,6 +77,8 @@ def plan_markdown(report: CheckReport) -> str:
     )
     if s.size:
         out.append(f"- model size: {s.size}")
+    if s.flops:
+        out.append(f"- flops: {s.flops}")
     out.append(
         f"- objective: `{spec.objective.name}` ({report.checked.direction if report.checked else '?'})"
     )

@@ -45,6 +45,8 @@ class SpaceSummary:
     data: str = ""
     #: "25.5k..407k weights (49 sampled points)": the range of model sizes, if known.
     size: str = ""
+    #: "1.2M..30.4M FLOPs per sample": the range of forward-pass operations, if known.
+    flops: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -121,7 +123,16 @@ def summarize(report: CheckReport) -> SpaceSummary | None:
     ]
     shapes = feas.shape_fraction()
     return SpaceSummary(
-        rows, cons, shapes, feas.fraction, feas.total_points, feas.exact, implied, _data(ctx), _size(ctx)
+        rows,
+        cons,
+        shapes,
+        feas.fraction,
+        feas.total_points,
+        feas.exact,
+        implied,
+        _data(ctx),
+        _size(ctx),
+        _flops(ctx),
     )
 
 
@@ -137,6 +148,20 @@ def _size(ctx: Ctx) -> str:
         " and others'" if len(large.uncounted) > 1 else ""
     )
     return f"{span} weights{besides} ({found.samples} sampled points)"
+
+
+def _flops(ctx: Ctx) -> str:
+    found = ctx.size
+    if found is None or found.fewest_flops is None or found.most_flops is None:
+        return ""
+    small, large = found.fewest_flops, found.most_flops
+    span = weights(small.total)
+    if large.total != small.total:
+        span += f"..{weights(large.total)}"
+    besides = "".join(f" besides the {t}'s" for t in large.uncounted[:1]) + (
+        " and others'" if len(large.uncounted) > 1 else ""
+    )
+    return f"{span} FLOPs per sample{besides} (forward pass, a multiply-add counted as 2)"
 
 
 def _data(ctx: Ctx) -> str:

@@ -715,6 +715,115 @@ def test_weights_counted_statically_are_the_ones_keras_holds(
     assert (counted.total, counted.exact) == (keras.Model(inputs, out).count_params(), True)
 
 
+# ---------------------------------------------------------------- FLOPs against TF's profiler
+
+#: Layer types that compute nothing at inference, so keep `no_flops`: they move, drop or look
+#: values up, are the identity at inference, or are activation functions (not counted, as TF's
+#: profiler counts none of relu, sigmoid or tanh). Resizing's interpolation is not counted either.
+ZERO_FLOPS = {
+    *("Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout"),
+    *("Flatten", "Reshape", "Concatenate", "Embedding", "TextVectorization", "CategoryEncoding"),
+    *("UpSampling1D", "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D"),
+    *("Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax"),
+    *("Resizing", "CenterCrop", "RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation"),
+    *("RandomContrast", "RandomBrightness", "RandomCrop", "RandomGrayscale"),
+}
+
+
+def test_every_layer_type_counts_its_flops_or_says_why_not() -> None:
+    from ktrun.layers.base import no_flops
+
+    zero = {name for name, t in REGISTRY.items() if t.flops is no_flops}
+    assert zero == ZERO_FLOPS, "give the layer type a `flops=` rule, or list it in ZERO_FLOPS with why"
+
+
+#: (per-sample input shapes, layer arguments): one representative of each family the profiler
+#: counts. Recurrent layers are built unrolled for the profiler, which counts a while loop's
+#: body once rather than per step; the operations are the same.
+FLOP_EXAMPLES: list[tuple[tuple[tuple[int, ...], ...], dict[str, object]]] = [
+    (((3,),), {"type": "Dense", "units": 5}),
+    (((7, 3),), {"type": "Dense", "units": 5, "use_bias": False}),
+    (((8, 8, 2),), {"type": "Conv2D", "filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"}),
+    (((8, 2),), {"type": "Conv1D", "filters": 4, "kernel_size": 3}),
+    (((8, 8, 2),), {"type": "DepthwiseConv2D", "kernel_size": 3, "depth_multiplier": 2}),
+    (((8, 8, 3),), {"type": "SeparableConv2D", "filters": 5, "kernel_size": 3}),
+    (((5, 3),), {"type": "LSTM", "units": 4}),
+    (((5, 3),), {"type": "GRU", "units": 4, "return_sequences": True}),
+    (((5, 3),), {"type": "SimpleRNN", "units": 4}),
+    (((6, 4), (5, 3)), {"type": "MultiHeadAttention", "num_heads": 2, "key_dim": 3}),
+    (((6, 4), (5, 4)), {"type": "Attention", "use_scale": True}),
+    (((4, 4, 8),), {"type": "BatchNormalization"}),
+    (((5, 8),), {"type": "LayerNormalization"}),
+    (((8, 8, 2),), {"type": "MaxPooling2D"}),
+    (((9, 9, 2),), {"type": "AveragePooling2D", "pool_size": 3, "strides": 2}),
+    (((8, 8, 2),), {"type": "GlobalAveragePooling2D"}),
+    (((6, 4), (6, 4), (6, 4)), {"type": "Average"}),
+    (((6, 4),), {"type": "Rescaling", "scale": 0.5, "offset": 1.0}),
+]
+
+
+def _profiled_flops(model: Any, shapes: tuple[tuple[int, ...], ...]) -> int:
+    """TF's own count (`tf.compat.v1.profiler` with `float_operation()`, as keras-flops and TF's
+    model-analysis docs do it) of one sample's forward pass, on the frozen graph of a concrete
+    function; in ktrun's convention: the softmax (an activation) left out, and each Einsum, for
+    which TF registers no count, added as 2 per multiply-add over its equation's letters."""
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    run = tf.function(lambda *x: model(list(x) if len(x) > 1 else x[0], training=False))
+    concrete = run.get_concrete_function(*[tf.TensorSpec((1, *s), tf.float32) for s in shapes])
+    graph = convert_variables_to_constants_v2(concrete).graph
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    info = tf.compat.v1.profiler.profile(
+        graph=graph, run_meta=tf.compat.v1.RunMetadata(), cmd="scope", options=options
+    )
+    total, stack = 0, list(info.children)
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        if graph.get_operation_by_name(node.name).type != "Softmax":
+            total += node.float_ops
+    for op in graph.get_operations():
+        if op.type == "Einsum":
+            equation = op.get_attr("equation").decode()
+            sides = equation.split("->")[0].split(",")
+            sizes = {
+                letter: int(dim)
+                for side, tensor in zip(sides, op.inputs, strict=True)
+                for letter, dim in zip(side, tensor.shape, strict=True)
+            }
+            total += 2 * int(np.prod(list(sizes.values())))
+    return total
+
+
+@pytest.mark.parametrize(("shapes", "args"), FLOP_EXAMPLES, ids=[str(a["type"]) for _, a in FLOP_EXAMPLES])
+def test_flops_counted_statically_are_the_ones_tf_profiles(
+    shapes: tuple[tuple[int, ...], ...], args: dict[str, object]
+) -> None:
+    """Exact for these examples; the 1% tolerance is for the few operations per feature that
+    normalisation spends folding its statistics, which TF versions arrange differently."""
+    import keras
+
+    from ktrun.analysis.size import count_flops
+    from ktrun.compiler.keras_model import build_layer, call_layer
+
+    names = [f"in{i}" for i in range(len(shapes))]
+    spec = ExperimentSpec.model_validate(
+        {"experiment": {"name": "t"}, "model": {"layers": [{**args, "inputs": names}]}}
+    )
+    (layer,) = unroll(spec.model.layers, {}, inputs=names)
+    built = build_layer(layer)
+    if args["type"] in ("LSTM", "GRU", "SimpleRNN"):
+        built = type(built).from_config({**built.get_config(), "unroll": True})
+    inputs = [keras.Input(s) for s in shapes]
+    model = keras.Model(inputs, call_layer(layer, built, inputs))
+    trace = infer(shapes[0], [layer], dict(zip(names, shapes, strict=True)))
+    counted = count_flops(trace)
+    assert counted.exact and counted.total > 0
+    assert counted.total == pytest.approx(_profiled_flops(model, shapes), rel=0.01)
+
+
 # ---------------------------------------------------------------- ImageNet weights files
 
 

@@ -57,3 +57,32 @@ def test_counts_read_as_people_say_them() -> None:
         "2.5G",
     ]
     assert weights(1500, exact=False) == "at least 1.5k"
+
+
+def test_flops_span_the_search_and_follow_the_convention() -> None:
+    """Dense(u) on 20 features then Dense(1): 2·20·u + u, then 2·u + 1 (a multiply-add is 2, a
+    bias add 1); a Conv2D's are per output position; a Backbone's are unknown, not zero."""
+    checker = _checker(
+        [{"type": "Dense", "units": "$units"}, {"type": "Dense", "units": 1}],
+        {"units": {"type": "int", "min": 8, "max": 64}},
+        (20,),
+    )
+    found = size_range(checker)
+    assert found is not None and found.most_flops is not None and found.fewest_flops is not None
+    assert (found.most_flops.total, found.most_flops.exact) == (41 * 64 + 2 * 64 + 1, True)
+    assert found.fewest_flops.total >= 43 * 8 + 1
+    conv = size_range(_checker([{"type": "Conv2D", "filters": 4, "kernel_size": 3}], {}, (8, 8, 2)))
+    assert conv is not None and conv.most_flops is not None
+    assert conv.most_flops.total == 6 * 6 * 4 * (2 * 9 * 2 + 1)
+    backbone = size_range(
+        _checker(
+            [
+                {"type": "Backbone", "application": "MobileNetV2", "weights": None, "pooling": "avg"},
+                {"type": "Dense", "units": 2},
+            ],
+            {},
+            (96, 96, 3),
+        )
+    )
+    assert backbone is not None and backbone.most_flops is not None
+    assert (backbone.most_flops.exact, backbone.most_flops.uncounted) == (False, ("Backbone",))
