@@ -255,10 +255,12 @@ def run_main(argv: list[str]) -> int:
     import hydra
     from omegaconf import DictConfig
 
-    from ktrun.config.compose import default_config_dir, file_rules
+    from ktrun.config.compose import default_config_dir, file_rules, one_or_list
     from ktrun.config.hydra_compat import guarded_file_sources
 
     config_dir = default_config_dir()
+    argv = one_or_list(argv)
+    sys.argv = [sys.argv[0], *argv]  # what Hydra reads
     code = _preflight(argv, config_dir)
     if code is not None:
         return code

@@ -122,6 +122,16 @@ def size_range(checker: Checker, seed: int = 0) -> SizeRange | None:
     return SizeRange(found[0][0], found[-1][0], found[-1][1], len(found), flops[0], flops[-1])
 
 
+def counts_at(checker: Checker, point: dict[str, Scalar]) -> tuple[Count, Count] | None:
+    """The weights and FLOPs of the model one point builds (None: its shapes are unknown)."""
+    spec = checker.spec
+    if checker.input_shape is None or spec.model.hypermodel is not None:
+        return None
+    layers = unroll(spec.model.layers, point, inputs=spec.model.input_names)
+    trace = infer(checker.input_shape, layers, checker.input_shapes)
+    return None if trace.failure is not None else (count_params(trace), count_flops(trace))
+
+
 def _widest(checker: Checker) -> dict[str, Scalar]:
     """Every hyperparameter at its largest value (repeat counts too), parents first."""
     space = checker.space

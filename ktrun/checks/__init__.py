@@ -33,7 +33,7 @@ from ktrun.checks.context import Ctx
 from ktrun.config.load import LoadedSpec
 from ktrun.config.provenance import SourceMap, format_path
 from ktrun.problems import Problem, Severity
-from ktrun.spec.experiment import ExperimentSpec
+from ktrun.spec.experiment import STATIC_OBJECTIVES, ExperimentSpec
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,8 @@ class CheckedSpec:
     sources: SourceMap = field(default_factory=SourceMap.empty)
     #: Every model input's shape by name (the one input's, `input`, without `model.inputs`).
     input_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    #: `objective: [...]`: each objective's direction, in order (empty for a single objective).
+    directions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.input_shapes:
@@ -145,6 +147,10 @@ def run_checks(
             direction,
             sources,
             dict(ctx.input_shapes),
+            tuple(
+                o.direction or STATIC_OBJECTIVES.get(o.name) or ctx.logged.get(o.name) or "max"
+                for o in loaded.spec.objectives
+            ),
         )
     return report
 

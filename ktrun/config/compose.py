@@ -96,6 +96,7 @@ def compose(
 
     config_dir = (config_dir or default_config_dir()).resolve()
     extra = [d.resolve() for d in extra_dirs or []]
+    overrides = one_or_list(overrides)
     refused = override_problems(overrides)
     if refused:
         raise ConfigError(refused)
@@ -211,6 +212,21 @@ def _shape_problem(path: KeyPath, value: object, want: str, view: ConfigFileView
         f"{format_path(path)} must be {want}, not a {_kind(value)} ({clip(value, 40)})",
         "see the schema for this section (schemas/experiment.schema.json) or a shipped experiment",
     ).located(where)
+
+
+def one_or_list(overrides: list[str]) -> list[str]:
+    """`objective=[{name: val_accuracy}, {name: params}]` as Hydra can apply it over a mapping:
+    Hydra merges an override into the node it replaces, and cannot merge a list into a mapping,
+    so the list is preceded by `objective=null`."""
+    from ktrun.spec.experiment import ONE_OR_LIST
+
+    out: list[str] = []
+    for text in overrides:
+        key, _, value = text.partition("=")
+        if key in ONE_OR_LIST and value.lstrip().startswith("[") and out[-1:] != [f"{key}=null"]:
+            out.append(f"{key}=null")
+        out.append(text)
+    return out
 
 
 def override_problems(overrides: list[str]) -> list[Problem]:

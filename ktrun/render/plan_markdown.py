@@ -79,9 +79,15 @@ def plan_markdown(report: CheckReport) -> str:
         out.append(f"- model size: {s.size}")
     if s.flops:
         out.append(f"- flops: {s.flops}")
-    out.append(
-        f"- objective: `{spec.objective.name}` ({report.checked.direction if report.checked else '?'})"
-    )
+    if spec.objectives and report.checked is not None:
+        listed = zip(spec.objectives, report.checked.directions, strict=True)
+        out.append("- objectives: " + ", ".join(f"`{o.name}` ({d})" for o, d in listed))
+        best = spec.objective_best
+        out.append(f"- best of the Pareto front: `{best if isinstance(best, str) else best.model_dump()}`")
+    else:
+        out.append(
+            f"- objective: `{spec.objective.name}` ({report.checked.direction if report.checked else '?'})"
+        )
     out += budget_lines(report)
     if report.warnings:
         out.append("")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 import yaml
 
 from ktrun.results import BEST_YAML, REPORT_MD, SUMMARY_JSON, TRIALS_CSV
-from ktrun.results.plots import HPARAMS_PNG, OBJECTIVE_PNG, write_plots
+from ktrun.results.plots import HPARAMS_PNG, OBJECTIVE_PNG, PARETO_PNG, write_plots
 from ktrun.results.report import report_markdown
 from ktrun.results.retrain import retrain_command
 from ktrun.results.trials import MESSAGE_CHARS, cell, flatten, one_line, score_text, search_hparams
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 #: The top-level keys of summary.json, in order. Scripts rely on them.
 SUMMARY_KEYS = ("experiment", "objective", "status", "abort_reason", "best", "trials", "seconds")
 #: Optional extra top-level keys of summary.json.
-SUMMARY_EXTRA_KEYS = ("resumed_trials", "state_dir", "final", "stop_reason")
+SUMMARY_EXTRA_KEYS = ("resumed_trials", "state_dir", "final", "stop_reason", "pareto")
 
 
 # ── public API ────────────────────────────────────────────────────────────────────────────────
@@ -58,7 +58,8 @@ def write_results(outcome: SearchOutcome, run_dir: Path, space: SpaceSummary | N
     for name, path in optional.items():
         if path is None:
             (run_dir / name).unlink(missing_ok=True)
-    plots = [p.name for p in (optional[OBJECTIVE_PNG], optional[HPARAMS_PNG]) if p is not None]
+    shown = (optional[OBJECTIVE_PNG], optional[PARETO_PNG], optional[HPARAMS_PNG])
+    plots = [p.name for p in shown if p is not None]
     report = report_markdown(outcome, space, plots, plot_errors)
     written.append(_write_text(run_dir / REPORT_MD, report))
     written.extend(p for p in optional.values() if p is not None)
@@ -106,7 +107,28 @@ def summary_dict(outcome: SearchOutcome) -> dict[str, Any]:
             "train_rows": final.train_rows,
             "error": final.error,
         }
+    if outcome.objectives:
+        data["pareto"] = pareto_dict(outcome)
     return cast(dict[str, Any], _finite(data))
+
+
+def pareto_dict(outcome: SearchOutcome) -> dict[str, Any]:
+    """summary.json's `pareto`: the objectives, the rule, the front and every trial's values."""
+    rule = outcome.best_rule
+    best = outcome.best()
+    front = outcome.pareto_front()
+    on_front = {t.trial_id for t in front}
+    return {
+        "objectives": [{"name": o.name, "direction": o.direction} for o in outcome.objectives],
+        "best_rule": rule if isinstance(rule, str) else {"max": dict(rule.max), "min": dict(rule.min)},
+        "best": None if best is None else best.trial_id,
+        "front": [{"trial_id": t.trial_id, "values": dict(t.objectives)} for t in front],
+        "trials": [
+            {"trial_id": t.trial_id, "values": dict(t.objectives), "on_front": t.trial_id in on_front}
+            for t in outcome.trials
+            if t.status == "completed"
+        ],
+    }
 
 
 def summary_json(outcome: SearchOutcome) -> str:
@@ -121,10 +143,13 @@ def trials_csv(outcome: SearchOutcome) -> str:
     fixed_tail = ["epochs", "seconds", "phase", "exception_type", "message"]
     # Cross-validation: the spread of each trial's fold scores, beside their mean.
     spread = ["score_std"] if outcome.folds is not None else []
-    writer.writerow(["trial_id", "status", "failure_class", "score", *spread, *names, *fixed_tail])
+    # Several objectives: each one's value after the first (which is the score).
+    others = [o.name for o in outcome.objectives[1:]]
+    writer.writerow(["trial_id", "status", "failure_class", "score", *spread, *others, *names, *fixed_tail])
     for t in outcome.trials:
         score = t.score if t.status == "completed" else None
         std = [cell(t.score_std if t.status == "completed" else None)] if spread else []
+        std += [cell(t.objectives.get(n)) for n in others]
         hps = [cell(t.hyperparameters.get(n)) for n in names]
         tail = [cell(t.epochs), cell(t.seconds), t.phase or "", t.exception_type or ""]
         msg = flatten(t.message, MESSAGE_CHARS)

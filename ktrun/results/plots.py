@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ktrun.results.trials import cell, hp_columns
+from ktrun.results.trials import cell, hp_columns, rule_text
 from ktrun.runtime.outcome import SearchOutcome
 from ktrun.spec.refs import Scalar
 
@@ -23,13 +23,17 @@ OBJECTIVE_PNG = "objective.png"
 HPARAMS_PNG = "hparams.png"
 
 
+#: Several objectives: each trial's values, the Pareto front highlighted (pairwise beyond two).
+PARETO_PNG = "pareto.png"
+
+
 def write_plots(outcome: SearchOutcome, run_dir: Path) -> tuple[dict[str, Path | None], list[str]]:
     """objective.png and hparams.png (None for a plot with nothing to show), and why any plot failed.
 
     A plotting error must not cost the report of a search that may have run for hours, so it is
     caught and reported in report.md instead.
     """
-    out: dict[str, Path | None] = {OBJECTIVE_PNG: None, HPARAMS_PNG: None}
+    out: dict[str, Path | None] = {OBJECTIVE_PNG: None, HPARAMS_PNG: None, PARETO_PNG: None}
     errors: list[str] = []
     if not any(t.scored for t in outcome.trials):
         return out, errors
@@ -42,6 +46,8 @@ def write_plots(outcome: SearchOutcome, run_dir: Path) -> tuple[dict[str, Path |
     figures: list[tuple[str, Callable[[], Figure]]] = [(OBJECTIVE_PNG, lambda: _objective_figure(outcome))]
     if names:
         figures.append((HPARAMS_PNG, lambda: _hparams_figure(outcome, names)))
+    if outcome.objectives and outcome.points():
+        figures.append((PARETO_PNG, lambda: _pareto_figure(outcome)))
     for name, draw in figures:
         try:
             fig = draw()
@@ -102,6 +108,55 @@ def _objective_figure(outcome: SearchOutcome) -> Figure:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def _pareto_figure(outcome: SearchOutcome) -> Figure:
+    """Each pair of objectives: every trial, the front (ringed, joined and labelled by trial id)
+    and the best (a star); one panel for two objectives, every pair for more."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import EngFormatter
+
+    objectives = outcome.objectives
+    points = outcome.points()
+    front = {p[0] for p in outcome.pareto_front_points()}
+    best = outcome.best()
+    pairs = [(i, j) for i in range(len(objectives)) for j in range(i + 1, len(objectives))]
+    cols = min(3, len(pairs))
+    rows = math.ceil(len(pairs) / cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(6.4 if cols == 1 else 4.6 * cols, 4.8 * rows), squeeze=False
+    )
+    for ax, (i, j) in zip(axes.flat, pairs, strict=False):
+        x, y = objectives[j], objectives[i]  # the first objective up the side, as in every plot here
+        others = [p for p in points if p[0] not in front]
+        if others:
+            ax.plot([p[1][j] for p in others], [p[1][i] for p in others], "o", color="tab:gray", alpha=0.6,
+                    label="dominated")  # fmt: skip
+        on = sorted((p for p in points if p[0] in front), key=lambda p: p[1][j])
+        ax.plot([p[1][j] for p in on], [p[1][i] for p in on], "o", color="tab:blue", markersize=8,
+                label="Pareto front")  # fmt: skip
+        if len(objectives) == 2:  # the staircase is the front only when it has two objectives
+            ax.step([p[1][j] for p in on], [p[1][i] for p in on], where="post", color="tab:blue", alpha=0.4)
+        for p in on:
+            ax.annotate(p[0], (p[1][j], p[1][i]), textcoords="offset points", xytext=(5, 5), fontsize="small")
+        chosen = [p for p in points if best is not None and p[0] == best.trial_id]
+        if chosen:
+            rule = "" if outcome.best_rule == "first" else f" ({rule_text(outcome)})"
+            ax.plot([chosen[0][1][j]], [chosen[0][1][i]], "*", color="gold", markeredgecolor="black",
+                    markersize=15, label=f"best{rule}")  # fmt: skip
+        for axis, o in ((ax.xaxis, x), (ax.yaxis, y)):
+            if o.name in ("params", "flops"):  # counts: 12k, 1.5M
+                axis.set_major_formatter(EngFormatter(sep=""))
+        ax.margins(0.08)  # room for the trial labels at the edges
+        ax.set_xlabel(f"{x.name} ({x.direction})")
+        ax.set_ylabel(f"{y.name} ({y.direction})")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize="small")
+    for ax in list(axes.flat)[len(pairs) :]:
+        ax.set_visible(False)
+    fig.suptitle(f"{outcome.experiment}: Pareto front over {', '.join(o.name for o in objectives)}")
     fig.tight_layout()
     return fig
 

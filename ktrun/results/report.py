@@ -15,6 +15,7 @@ from ktrun.results.trials import (
     hp_columns,
     one_line,
     ranked,
+    rule_text,
     score_text,
     search_hparams,
     secs,
@@ -48,10 +49,18 @@ def report_markdown(
         out += [f"{outcome.resumed_trials} trial(s) came from an earlier, interrupted run.", ""]
 
     out += ["## Best trial", ""]
-    if best is None:
+    if best is None and outcome.objectives and any(t.scored for t in outcome.trials):
+        out += [f"No completed trial is within the limits of `objective_best` ({rule_text(outcome)}).", ""]
+    elif best is None:
         out += [f"No completed trial with a finite {obj}: there is no best trial.", ""]
     else:
         out += [f"Trial **{one_line(best.trial_id)}**: {obj} = **{score_text(best.score)}**", ""]
+        if outcome.objectives:
+            values = ", ".join(f"{n} = {_value(v)}" for n, v in best.objectives.items())
+            out += [
+                f"Chosen by `objective_best` ({rule_text(outcome)}) among the Pareto front: {values}.",
+                "",
+            ]
         hps = search_hparams(outcome, best)
         if hps:
             out += _md_table(["hyperparameter", "value"], [[k, cell(v)] for k, v in hps.items()])
@@ -63,6 +72,7 @@ def report_markdown(
             out += [f"Saved model: `{outcome.best_model_path}`."]
         out += [""]
 
+    out += _pareto_md(outcome)
     out += _final_md(outcome)
     top = ranked(outcome)[:TOP_TRIALS]
     if top:
@@ -101,6 +111,38 @@ def report_markdown(
     if outcome.state_dir:
         out += [f"Keras Tuner state: `{outcome.state_dir}`.", ""]
     return "\n".join(out)
+
+
+def _value(v: float | None) -> str:
+    """A count as a whole number (`12810`), a metric as a score."""
+    if v is None:
+        return ""
+    return str(int(v)) if float(v).is_integer() and abs(v) >= 1 else score_text(v)
+
+
+def _pareto_md(outcome: SearchOutcome) -> list[str]:
+    """Several objectives: the trials no other beats in all of them, with their values."""
+    if not outcome.objectives:
+        return []
+    over = ", ".join(f"`{o.name}` ({o.direction})" for o in outcome.objectives)
+    out = ["## Pareto front", ""]
+    front = outcome.pareto_front()
+    if not front:
+        return [*out, f"No completed trial has a value for every objective ({over}).", ""]
+    out += [
+        f"The {len(front)} trial(s) that no other trial matches or beats in every objective, over "
+        f"{over}: improving one of them costs another. `best` is chosen among them by "
+        f"`objective_best` ({rule_text(outcome)}).",
+        "",
+    ]
+    best = outcome.best()
+    names = [o.name for o in outcome.objectives]
+    rows = [
+        [t.trial_id + (" (best)" if best is not None and t.trial_id == best.trial_id else "")]
+        + [_value(t.objectives.get(n)) for n in names]
+        for t in front
+    ]
+    return out + _md_table(["trial", *names], rows)
 
 
 def _final_md(outcome: SearchOutcome) -> list[str]:

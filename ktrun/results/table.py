@@ -9,6 +9,7 @@ from ktrun.results import REPORT_MD, SUMMARY_JSON, TRIALS_CSV
 from ktrun.results.trials import (
     cell,
     hp_columns,
+    pareto_sentence,
     ranked,
     score_text,
     secs,
@@ -64,6 +65,9 @@ def print_results(
     console = console or Console()
     console.print(results_table(outcome))
     console.print(Text(status_sentence(outcome)))
+    front = pareto_sentence(outcome)
+    if front is not None:
+        console.print(Text(front))
     if run_dir is not None:
         console.print(Text(f"Results: {Path(run_dir) / REPORT_MD} (and {SUMMARY_JSON}, {TRIALS_CSV})"))
     if outcome.best_model_path:

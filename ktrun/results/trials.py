@@ -78,6 +78,29 @@ def flatten(message: str | None, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def rule_text(outcome: SearchOutcome) -> str:
+    """`knee`, or `within params <= 100000`: how `best` was chosen among several objectives."""
+    rule = outcome.best_rule
+    if isinstance(rule, str):
+        return {"first": f"best {outcome.objective_name}", "knee": "knee of the front"}[rule]
+    limits = [f"{n} <= {v:g}" for n, v in rule.max.items()] + [f"{n} >= {v:g}" for n, v in rule.min.items()]
+    return f"best {outcome.objective_name} within {' and '.join(limits)}"
+
+
+def pareto_sentence(outcome: SearchOutcome) -> str | None:
+    """`Pareto front over val_accuracy (max), params (min): trials 3, 7; best (knee of the
+    front): trial 7.` None for a single objective."""
+    if not outcome.objectives:
+        return None
+    over = ", ".join(f"{o.name} ({o.direction})" for o in outcome.objectives)
+    front = [t.trial_id for t in outcome.pareto_front()]
+    if not front:
+        return f"Pareto front over {over}: no completed trial has a value for every objective."
+    best = outcome.best()
+    chosen = f"trial {best.trial_id}" if best is not None else "no trial is within the limits"
+    return f"Pareto front over {over}: trial(s) {', '.join(front)}; best ({rule_text(outcome)}): {chosen}."
+
+
 def status_sentence(outcome: SearchOutcome) -> str:
     done = sum(t.status == "completed" for t in outcome.trials)
     failed = len(outcome.trials) - done

@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ktrun.analysis import pareto
+from ktrun.analysis.pareto import Objective, Rule
 from ktrun.spec.failures import FALLBACK
 from ktrun.spec.refs import Scalar
 
@@ -37,6 +39,9 @@ class TrialRecord:
     best_epoch: int | None = None
     seconds: float | None = None
     attempts: int = 1
+    #: Several objectives: each one's value by name (the first is `score`; `params` and `flops`
+    #: counted from the point's shapes; None where unknown). Empty for a single objective.
+    objectives: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def score_std(self) -> float | None:
@@ -94,14 +99,39 @@ class SearchOutcome:
     folds: int | None = None
     #: The final stage's result, when `final.retrain` ran.
     final: FinalResult | None = None
+    #: Several objectives (`objective: [...]`), the first first; empty for a single objective.
+    objectives: list[Objective] = field(default_factory=list)
+    #: `objective_best`: which trial of the Pareto front is `best()`.
+    best_rule: Rule = "first"
 
     def best(self) -> TrialRecord | None:
-        """The best completed trial with a finite score (None when there is none)."""
+        """The best completed trial with a finite score (None when there is none); with several
+        objectives, the one `best_rule` picks (None when no trial is within its limits)."""
         scored = [t for t in self.trials if t.scored]
         if not scored:
             return None
+        if self.objectives:
+            chosen = pareto.choose(self.points(), self.objectives, self.best_rule)
+            return None if chosen is None else next(t for t in scored if t.trial_id == chosen[0])
         sign = 1.0 if self.direction == "max" else -1.0
         return max(scored, key=lambda t: sign * (t.score or 0.0))
+
+    def points(self) -> list[pareto.Point]:
+        """Completed trials with a finite value for every objective, as the Pareto functions take them."""
+        out = []
+        for t in self.trials:
+            values = [t.objectives.get(o.name) for o in self.objectives]
+            if t.scored and all(v is not None and math.isfinite(v) for v in values):
+                out.append((t.trial_id, tuple(float(v) for v in values if v is not None)))
+        return out
+
+    def pareto_front_points(self) -> list[pareto.Point]:
+        return pareto.front(self.points(), self.objectives)
+
+    def pareto_front(self) -> list[TrialRecord]:
+        """The completed trials no other trial beats in every objective, in trial order."""
+        ids = {p[0] for p in self.pareto_front_points()}
+        return [t for t in self.trials if t.trial_id in ids]
 
     def failed_by_reason(self) -> dict[str, int]:
         out: dict[str, int] = {}

@@ -22,6 +22,7 @@ from ktrun.compiler.plan import Plan, diff_configs
 from ktrun.data.load import Data
 from ktrun.runtime.distributed import in_cluster, is_chief, is_worker
 from ktrun.runtime.journal import JOURNAL, read_journal, scan_journal, write_json_atomic, write_text_atomic
+from ktrun.runtime.objectives import best_rule, objectives, trial_values
 from ktrun.runtime.outcome import SearchOutcome, TrialRecord
 from ktrun.runtime.state import (
     LOCK_FILE,
@@ -315,6 +316,7 @@ def collect(
                     seconds=last.get("seconds"),
                     attempts=max(len(entries), 1),
                     best_epoch=None if step is None else int(start or 0) + int(step) + 1,
+                    objectives=trial_values(plan, trial, values),
                 )
             )
         elif last:
@@ -346,6 +348,8 @@ def collect(
         state_dir=str(plan.state_dir),
         resumed_trials=resumed,
         folds=plan.spec.fit.folds,
+        objectives=objectives(plan),
+        best_rule=best_rule(plan),
     )
 
 

@@ -15,6 +15,8 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
     Tag,
     ValidationInfo,
     create_model,
@@ -639,10 +641,43 @@ class FitSpec(Strict):
 
 
 class ObjectiveSpec(Strict):
-    name: str = "val_accuracy"
+    name: str = Field(
+        "val_accuracy",
+        description="A metric the model logs, or (after the first, in a list) `params` or `flops`.",
+    )
     direction: kn.Direction | None = Field(
         None, description="min or max; inferred for known metrics (an explicit one must agree)."
     )
+
+
+#: Objectives ktrun counts from each trial's shapes, without training (`ktrun.analysis.size`):
+#: the weights and one sample's forward-pass FLOPs, both better smaller.
+STATIC_OBJECTIVES: dict[str, kn.Direction] = {"params": "min", "flops": "min"}
+
+
+class BestLimits(Strict):
+    """`objective_best: {max: {params: 100000}}`: among the trials within these limits, the best
+    by the first objective."""
+
+    max: dict[str, float] = Field(
+        default_factory=dict, description="Upper limits by objective name, e.g. `{params: 100000}`."
+    )
+    min: dict[str, float] = Field(
+        default_factory=dict, description="Lower limits by objective name, e.g. `{val_accuracy: 0.9}`."
+    )
+
+
+#: Top-level keys that take one mapping or (on the command line) a list of them.
+ONE_OR_LIST = ("objective",)
+
+
+def _one_or_list(schema: dict[str, Any]) -> None:
+    """`objective:` is one objective or a list of them: the JSON Schema says both."""
+    one = {k: v for k, v in schema.items() if k not in ("default", "description", "title")}
+    for key in list(schema):
+        if key not in ("default", "description", "title"):
+            del schema[key]
+    schema["anyOf"] = [one, {"type": "array", "items": one, "minItems": 1}]
 
 
 class _TunerSettings(Strict):
@@ -768,7 +803,30 @@ class ExperimentSpec(Strict):
     )
     model: ModelSpec
     fit: FitSpec = FitSpec()
-    objective: ObjectiveSpec = ObjectiveSpec()
+    objective: ObjectiveSpec = Field(
+        ObjectiveSpec(),
+        description=(
+            "What the search optimises. A list (on the command line; `objectives:` in a file) "
+            "gives several: Keras Tuner optimises the first, the results give their Pareto front."
+        ),
+        json_schema_extra=_one_or_list,
+    )
+    objectives: list[ObjectiveSpec] = Field(
+        default_factory=list,
+        description=(
+            "Several objectives, the first a metric (what the search algorithm optimises; it "
+            "replaces `objective`), the others metrics, `params` or `flops`. On the command line: "
+            "`'objective=[{name: val_accuracy}, {name: params}]'`."
+        ),
+    )
+    objective_best: Literal["first", "knee"] | BestLimits = Field(
+        "first",
+        description=(
+            "Which trial of the Pareto front is `best`: `first` (best by the first objective), "
+            "`knee` (nearest the ideal point, each objective scaled to the front's range) or "
+            "limits `{max: {params: 100000}}`, then best by the first objective."
+        ),
+    )
     tuner: TunerSpec = TunerSpec()
     failure_policy: FailurePolicySpec = FailurePolicySpec()
     report: ReportSpec = ReportSpec()
@@ -782,6 +840,38 @@ class ExperimentSpec(Strict):
             "best_hparams.yaml uses it to retrain the best trial."
         ),
     )
+
+    #: Where the user listed the objectives: `objectives` (a file) or `objective` (the override
+    #: `objective=[...]`); the checks' key paths say it as it was written.
+    _objectives_key: str = PrivateAttr("objectives")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _objective_list(
+        cls, data: object, handler: ModelWrapValidatorHandler[ExperimentSpec]
+    ) -> ExperimentSpec:
+        """`objectives: [a, b]` (or `objective: [a, b]`): the first is `objective`, what Keras
+        Tuner optimises; the whole list is the Pareto front's axes."""
+        key = "objectives"
+        if isinstance(data, dict):
+            given, listed = data.get("objective"), data.get("objectives")
+            if isinstance(given, list) and given:
+                data, key = {**data, "objective": given[0], "objectives": given}, "objective"
+            elif isinstance(listed, list) and listed:
+                data = {**data, "objective": listed[0]}
+        spec = handler(data)
+        spec._objectives_key = key
+        return spec
+
+    @property
+    def objectives_key(self) -> str:
+        """`objectives`, or `objective` where the list was given as `objective=[...]`."""
+        return self._objectives_key
+
+    @property
+    def all_objectives(self) -> list[ObjectiveSpec]:
+        """Every objective, the first first (one for a single objective)."""
+        return self.objectives or [self.objective]
 
     @model_validator(mode="before")
     @classmethod
@@ -800,6 +890,7 @@ class ExperimentSpec(Strict):
 
 __all__ = [
     "DEFAULT_INPUT",
+    "BestLimits",
     "CompileSpec",
     "DataSpec",
     "EarlyStoppingSpec",

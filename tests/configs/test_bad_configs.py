@@ -166,6 +166,11 @@ OVERRIDE_CASES: list[Any] = [
     (["fit.epochs=three"], "wrong-type", "fit.epochs=three"),
     (["objective.name=val_acuracy"], "objective-not-logged", "objective.name=val_acuracy"),
     (["objective.direction=min"], "objective-direction-contradiction", "objective.direction=min"),
+    (
+        ["objective=[{name: val_accuracy}, {name: val_acuracy}]"],
+        "objective-not-logged",
+        "objective=[{name: val_accuracy}, {name: val_acuracy}]",
+    ),
     (["tuner=annealing"], "config-not-found", "tuner=annealing"),
     (["failure_policy=lenient"], "config-not-found", "failure_policy=lenient"),
     (["hyperparameters.units_1.min=512"], "hp-min-gt-max", "hyperparameters.units_1.min=512"),
