@@ -23,11 +23,36 @@ def tuner_facts(ctx: Ctx) -> TunerFacts:
     )
 
 
+def _pruner(ctx: Ctx) -> Iterator[Problem]:
+    """Pruning compares a trial's epochs with its peers' at the same epoch: not with Hyperband,
+    which decides epochs itself, nor across cross-validation's folds, which restart them."""
+    t = ctx.spec.tuner
+    if t.pruner is None:
+        return
+    if ALGORITHMS[t.algorithm].schedules_epochs:
+        yield pb.error(
+            "pruner-unsupported",
+            ("tuner", "pruner"),
+            f"tuner.algorithm {t.algorithm} already stops bad trials early (its brackets): a pruner "
+            "would fight its epoch schedule",
+            "remove tuner.pruner, or use it with random, bayesian, grid, tpe or cmaes",
+        )
+    elif ctx.spec.fit.folds is not None:
+        yield pb.error(
+            "pruner-unsupported",
+            ("tuner", "pruner"),
+            "fit.cross_validation trains each trial once per fold, restarting the epochs, so "
+            "tuner.pruner has no one curve to compare",
+            "remove tuner.pruner or fit.cross_validation",
+        )
+
+
 def check_tuner(ctx: Ctx) -> Iterator[Problem]:
     t, space, feas = ctx.spec.tuner, ctx.space, ctx.feasibility
     algorithm = ALGORITHMS[t.algorithm]
     facts = tuner_facts(ctx)
     yield from algorithm.checks(t.settings(), facts)
+    yield from _pruner(ctx)
     points = feas.feasible_points
     if (
         space.analysable

@@ -87,6 +87,7 @@ def summary_dict(outcome: SearchOutcome) -> dict[str, Any]:
         },
         "trials": {
             "completed": sum(t.status == "completed" for t in outcome.trials),
+            "pruned": sum(t.status == "pruned" for t in outcome.trials),
             "failed": sum(t.status == "failed" for t in outcome.trials),
             "failed_by_reason": by_class,
             "rejected_candidates": sum(outcome.rejected.values()),
@@ -147,7 +148,7 @@ def trials_csv(outcome: SearchOutcome) -> str:
     others = [o.name for o in outcome.objectives[1:]]
     writer.writerow(["trial_id", "status", "failure_class", "score", *spread, *others, *names, *fixed_tail])
     for t in outcome.trials:
-        score = t.score if t.status == "completed" else None
+        score = t.score if t.status in ("completed", "pruned") else None  # pruned: its partial best
         std = [cell(t.score_std if t.status == "completed" else None)] if spread else []
         std += [cell(t.objectives.get(n)) for n in others]
         hps = [cell(t.hyperparameters.get(n)) for n in names]

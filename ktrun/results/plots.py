@@ -73,8 +73,11 @@ def _objective_figure(outcome: SearchOutcome) -> Figure:
     bad: list[int] = []
     run_x: list[int] = []
     run_y: list[float] = []
+    cut: list[tuple[int, float]] = []  # pruned: where their partial curve's best was
     for i, t in enumerate(outcome.trials, 1):
-        if t.scored and t.score is not None:
+        if t.status == "pruned" and t.score is not None and math.isfinite(t.score):
+            cut.append((i, t.score))
+        elif t.scored and t.score is not None:
             xs.append(i)
             ys.append(t.score)
             run_y.append(pick(run_y[-1], t.score) if run_y else t.score)
@@ -86,6 +89,8 @@ def _objective_figure(outcome: SearchOutcome) -> Figure:
         run_y.append(run_y[-1])
     ax.plot(xs, ys, "o", color="tab:blue", label="completed trial")
     ax.step(run_x, run_y, where="post", color="tab:green", label=f"best so far ({outcome.direction})")
+    if cut:
+        ax.plot(*zip(*cut, strict=True), "v", color="tab:gray", label="pruned (best before the cut)")
     best = outcome.best()
     if best is not None and best.score is not None:
         bx = next(i for i, t in enumerate(outcome.trials, 1) if t is best)

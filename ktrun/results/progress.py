@@ -21,6 +21,7 @@ class SearchProgress:
         self.best: float | None = None
         self.done = 0
         self.failed = 0
+        self.pruned = 0
         self.started = time.monotonic()
         self.live = console.is_terminal
         self.bar = Progress(
@@ -46,15 +47,19 @@ class SearchProgress:
 
     def _status(self) -> str:
         best = "—" if self.best is None else f"{self.best:.4g}"
-        return f"best {self.objective} {best} • {self.failed} failed"
+        cut = f" • {self.pruned} pruned" if self.pruned else ""
+        return f"best {self.objective} {best} • {self.failed} failed{cut}"
 
     def __call__(self, event: str, trial: Any, ctx: Any) -> None:
         if event != "trial_end" or trial.status not in ("COMPLETED", "FAILED"):
             return
         self.done += 1
         score = trial.score if trial.status == "COMPLETED" else None
+        pruned = getattr(ctx, "pruned_after", None)
         if trial.status == "FAILED":
             self.failed += 1
+        elif pruned is not None:  # its partial best is no result to beat
+            self.pruned += 1
         elif score is not None and math.isfinite(score):
             better = self.best is None or (
                 score > self.best if self.direction == "max" else score < self.best
@@ -64,6 +69,8 @@ class SearchProgress:
         self.bar.update(self.task, completed=min(self.done, self.total), description=self._status())
         if not self.live:
             what = f"{self.objective}={score:.4g}" if score is not None else "FAILED"
+            if pruned is not None:
+                what = f"pruned after epoch {pruned} ({what})"
             elapsed = time.monotonic() - self.started
             self.console.print(
                 f"trial {trial.trial_id} ({self.done}/{self.total}): {what} • {self._status()} • "

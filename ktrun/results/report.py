@@ -93,6 +93,7 @@ def report_markdown(
         ]
 
     out += _failures_md(outcome)
+    out += _pruned_md(outcome)
     out += _rejected_md(outcome)
     if space is not None:
         out += _space_md(space)
@@ -163,6 +164,15 @@ def _final_md(outcome: SearchOutcome) -> list[str]:
     if final.model:
         out += [f"Retrained model: `{final.model}`.", ""]
     return out
+
+
+def _pruned_md(outcome: SearchOutcome) -> list[str]:
+    """`tuner.pruner`'s cuts, each with why (nothing when no trial was pruned)."""
+    pruned = [t for t in outcome.trials if t.status == "pruned"]
+    if not pruned:
+        return []
+    rows = [[t.trial_id, str(t.epochs or ""), flatten(t.message, 200)] for t in pruned]
+    return ["## Pruned trials", "", *_md_table(["trial", "epochs", "why"], rows)]
 
 
 def _failures_md(outcome: SearchOutcome) -> list[str]:

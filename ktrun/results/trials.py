@@ -103,7 +103,8 @@ def pareto_sentence(outcome: SearchOutcome) -> str | None:
 
 def status_sentence(outcome: SearchOutcome) -> str:
     done = sum(t.status == "completed" for t in outcome.trials)
-    failed = len(outcome.trials) - done
+    pruned = sum(t.status == "pruned" for t in outcome.trials)
+    failed = len(outcome.trials) - done - pruned
     head = f"Search {outcome.status}"
     if outcome.status == "aborted" and outcome.abort_reason:
         head += f" ({one_line(outcome.abort_reason)})"
@@ -111,7 +112,8 @@ def status_sentence(outcome: SearchOutcome) -> str:
         head += f" ({one_line(outcome.stop_reason)})"
     if outcome.status == "exhausted":
         head += " (every feasible point was tried before tuner.max_trials was reached)"
-    text = f"{head}: {done} trial(s) completed, {failed} failed in {secs(outcome.seconds)}."
+    cut = f", {pruned} pruned" if pruned else ""
+    text = f"{head}: {done} trial(s) completed{cut}, {failed} failed in {secs(outcome.seconds)}."
     best = outcome.best()
     if best is not None:
         text += f" Best: trial {best.trial_id}, {outcome.objective_name} = {score_text(best.score)}."

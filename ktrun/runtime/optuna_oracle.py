@@ -148,6 +148,9 @@ class OptunaOracle(FeasibleMixin, kt.Oracle):
         import optuna
 
         study = self._ktrun_study
+        if trial.trial_id in self.ktrun_pruned and asked is not None:  # TPE ranks it below the completed
+            study.tell(asked, state=optuna.trial.TrialState.PRUNED)
+            return
         score = trial.score if trial.status == TrialStatus.COMPLETED else None
         value = float(score) if isinstance(score, int | float) and math.isfinite(score) else None
         if asked is not None:
@@ -166,6 +169,8 @@ class OptunaOracle(FeasibleMixin, kt.Oracle):
             enc = self._encoding(name)
             params[name], distributions[name] = enc.encode(value), enc.distribution
         state = optuna.trial.TrialState.COMPLETE if value is not None else optuna.trial.TrialState.FAIL
+        if trial.trial_id in self.ktrun_pruned:
+            state, value = optuna.trial.TrialState.PRUNED, None
         study.add_trial(
             optuna.trial.create_trial(params=params, distributions=distributions, value=value, state=state)
         )

@@ -12,6 +12,7 @@ together, since what a resumed oracle must not repeat is exactly what the mixin 
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import random
@@ -19,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import keras_tuner as kt
 from keras_tuner.engine.trial import Trial, TrialStatus
@@ -27,7 +28,7 @@ from keras_tuner.engine.trial import Trial, TrialStatus
 from ktrun.algorithms import ALGORITHMS
 from ktrun.analysis.feasibility import Checker
 from ktrun.analysis.space import Space
-from ktrun.runtime import kt_compat
+from ktrun.runtime import kt_compat, pruning
 from ktrun.runtime.budget import Budget
 from ktrun.runtime.journal import JOURNAL, append_journal, read_journal, write_json_atomic, write_text_atomic
 from ktrun.runtime.kt_compat import OracleHooks, synchronized
@@ -123,12 +124,16 @@ class FeasibleMixin(OracleHooks):
     #: tuner.time_limit / target_score / patience; why the search stopped, once it has.
     ktrun_budget: Budget
     ktrun_stopped: str | None = None
+    #: `tuner.pruner` (None: no pruning), and why each pruned trial was.
+    ktrun_pruner: Any = None
+    ktrun_pruned: dict[str, str]
 
     def ktrun_setup(
         self, checker: Checker, space: Space, max_attempts: int = 200, budget: Budget | None = None
     ) -> None:
         self.ktrun_budget = budget or Budget()
         self.ktrun_stopped = None
+        self.ktrun_pruned = {}
         self.ktrun_checker = checker
         self.ktrun_space = space
         self.ktrun_max_attempts = max_attempts
@@ -204,6 +209,7 @@ class FeasibleMixin(OracleHooks):
         state: dict[str, Any] = super().get_state()  # type: ignore[misc]
         state["ktrun_rejected"] = dict(self.ktrun_rejected)
         state["ktrun_seconds"] = self.ktrun_budget.elapsed()  # tuner.time_limit adds up over runs
+        state["ktrun_pruned"] = dict(self.ktrun_pruned)
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -217,6 +223,8 @@ class FeasibleMixin(OracleHooks):
         """
         super().set_state(state)  # type: ignore[misc]
         self.ktrun_rejected = Counter(state.get("ktrun_rejected", {}))
+        pruned = state.get("ktrun_pruned", {})
+        self.ktrun_pruned = {str(k): str(v) for k, v in pruned.items()} if isinstance(pruned, dict) else {}
         seconds = state.get("ktrun_seconds", 0.0)
         if isinstance(seconds, int | float) and math.isfinite(seconds) and seconds >= 0:
             self.ktrun_budget.used = float(seconds)
@@ -359,6 +367,29 @@ class FeasibleMixin(OracleHooks):
             },
         )
         return trial, f"trial {trial_id} had not ended and nothing else holds it: recorded as failed"
+
+    @synchronized
+    def update_trial(self, trial_id: str, metrics: dict[str, Any], step: int = 0) -> Any:
+        """Keras Tuner's record of an epoch, then the pruner's verdict: a copy of the trial whose
+        status is STOPPED tells the tuner (here or on a worker) to stop its fit."""
+        trial = super().update_trial(trial_id, metrics, step)  # type: ignore[misc]
+        if self.ktrun_pruner is None or trial_id in self.ktrun_pruned:
+            return trial
+        name = self.objective.name  # type: ignore[attr-defined]
+        trials: dict[str, Any] = self.trials  # type: ignore[attr-defined]
+        curves = {t: pruning.curve(tr, name) for t, tr in trials.items()}
+        end_order: list[str] = self.end_order  # type: ignore[attr-defined]
+        ended = [
+            t for t in end_order if trials[t].status == TrialStatus.COMPLETED and t not in self.ktrun_pruned
+        ]
+        direction: Literal["min", "max"] = "min" if self.objective.direction == "min" else "max"  # type: ignore[attr-defined]
+        reason = pruning.prune_reason(self.ktrun_pruner, direction, name, trial_id, step, curves, ended)
+        if reason is None:
+            return trial
+        self.ktrun_pruned[trial_id] = reason
+        stopped = copy.copy(trial)
+        stopped.status = STOPPED
+        return stopped
 
     @synchronized
     def end_trial(self, trial: Any) -> None:

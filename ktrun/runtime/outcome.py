@@ -21,10 +21,11 @@ SearchStatus = Literal["completed", "aborted", "exhausted", "stopped", "interrup
 
 @dataclass(frozen=True)
 class TrialRecord:
-    """One trial as it ended. A failed trial has no score: failures are never disguised as one."""
+    """One trial as it ended. A failed trial has no score: failures are never disguised as one.
+    A pruned one (`tuner.pruner`) has its partial curve's best, and is never ranked or best."""
 
     trial_id: str
-    status: Literal["completed", "failed"]
+    status: Literal["completed", "failed", "pruned"]
     hyperparameters: dict[str, Scalar]
     score: float | None = None
     #: Cross-validation: the objective of each fold (the score is their mean).

@@ -203,6 +203,7 @@ def _search(plan: Plan, data: Data, run_dir: Path, started: float, progress: Any
     if is_chief():  # workers' trials end here: the chief's oracle enforces the failure limits
         oracle.ktrun_limits = (policy, spec.tuner.max_trials)
     oracle.ktrun_say = say
+    oracle.ktrun_pruner = spec.tuner.pruner
     cls = KtrunHyperband if ALGORITHMS[spec.tuner.algorithm].schedules_epochs else KtrunTuner
     tuner = cls(
         oracle=oracle,
@@ -308,8 +309,9 @@ def collect(
             records.append(
                 TrialRecord(
                     trial_id,
-                    "completed",
+                    "pruned" if last.get("status") == "pruned" else "completed",
                     values,
+                    message=last.get("message") if last.get("status") == "pruned" else None,
                     score=None if trial.score is None else float(trial.score),
                     score_folds=last.get("score_folds"),
                     epochs=last.get("epochs"),

@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 import keras
 import keras_tuner as kt
+from keras_tuner.engine.trial import TrialStatus
 
 from ktrun.algorithms import ALGORITHMS
 from ktrun.compiler import keras_model as kb
@@ -66,6 +67,9 @@ class TrialContext:
     #: size is halved this many times; the size trained with, once known.
     oom_retries: int = 0
     batch_size: int | None = None
+    #: `tuner.pruner` stopped the trial after this epoch (1-based), and why.
+    pruned_after: int | None = None
+    pruned: str | None = None
     #: Cross-validation: each execution's per-fold objective values (best epoch of each fold)
     #: and those best epochs (0-based).
     fold_scores: list[list[float]] = field(default_factory=list)
@@ -307,6 +311,20 @@ class PolicyMixin(kt_compat.TunerHooks):
             count += 1
         return count
 
+    def on_epoch_end(self, trial: Any, model: Any, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """With `tuner.pruner`, every epoch's metrics go to the oracle (Keras Tuner never sends
+        them), whose verdict may stop the fit here: the trial is then pruned."""
+        if self.plan.spec.tuner.pruner is None or not logs or self.ctx is None:
+            return
+        metrics = {k: float(v) for k, v in logs.items() if isinstance(v, int | float)}
+        reported = self.oracle.update_trial(trial.trial_id, metrics=metrics, step=epoch)
+        if getattr(reported, "status", None) == TrialStatus.STOPPED:
+            model.stop_training = True
+            self.ctx.pruned_after = epoch + 1
+            self.ctx.pruned = getattr(self.oracle, "ktrun_pruned", {}).get(trial.trial_id) or (
+                f"pruned after epoch {epoch + 1} by the chief's tuner.pruner"
+            )
+
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
         ctx = self.ctx or TrialContext(trial.trial_id)
         try:
@@ -328,8 +346,9 @@ class PolicyMixin(kt_compat.TunerHooks):
         self._check_objective(results, trial, ctx)
         self._journal(
             trial,
-            "completed",
+            "pruned" if ctx.pruned_after is not None else "completed",
             ctx,
+            message=ctx.pruned,
             score=self._score(results),
             best_step=self._best_step(results),
             score_folds=ctx.score_folds(),

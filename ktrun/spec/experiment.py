@@ -680,6 +680,23 @@ def _one_or_list(schema: dict[str, Any]) -> None:
     schema["anyOf"] = [one, {"type": "array", "items": one, "minItems": 1}]
 
 
+class PrunerSpec(Strict):
+    """Stop trials plainly worse than their peers after a few epochs (`ktrun.runtime.pruning`)."""
+
+    type: Literal["median", "percentile", "successive_halving"]
+    percentile: float = Field(
+        25.0, gt=0.0, lt=100.0, description="percentile: keep trials in this top percentage (median: 50)."
+    )
+    warmup_epochs: int = Field(1, ge=0, description="median/percentile: epochs before a trial can be pruned.")
+    startup_trials: int = Field(
+        3, ge=0, description="median/percentile: trials that end unpruned before any is pruned."
+    )
+    min_epochs: int = Field(1, ge=1, description="successive_halving: the first rung's epoch.")
+    reduction_factor: int = Field(
+        3, ge=2, description="successive_halving: rungs at min_epochs × factor^k; the top 1/factor go on."
+    )
+
+
 class _TunerSettings(Strict):
     """The search algorithm; each algorithm's own settings live in its own sub-section."""
 
@@ -698,6 +715,11 @@ class _TunerSettings(Strict):
     )
     patience: int | None = Field(
         None, ge=1, description="Stop after this many completed trials in a row that do not improve the best."
+    )
+    pruner: PrunerSpec | None = Field(
+        None,
+        description="Prune trials by their per-epoch objective: {type: median}, {type: percentile, "
+        "percentile: 25} or {type: successive_halving}. Not with hyperband or cross-validation.",
     )
     overwrite: bool = Field(False, description="Start over instead of resuming the same search.")
     state_dir: str = Field(

@@ -158,12 +158,13 @@ def test_summary_json_contract(mixed: tuple[Path, list[Path]]) -> None:
     trials = data["trials"]
     assert set(trials) == {
         "completed",
+        "pruned",
         "failed",
         "failed_by_reason",
         "rejected_candidates",
         "rejected_by_reason",
     }
-    assert (trials["completed"], trials["failed"]) == (4, 2)
+    assert (trials["completed"], trials["pruned"], trials["failed"]) == (4, 0, 2)
     assert trials["failed_by_reason"]["nan"] == 1
     assert trials["failed_by_reason"]["oom"] == 1
     assert sum(trials["failed_by_reason"].values()) == 2
