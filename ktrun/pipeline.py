@@ -140,11 +140,27 @@ def run(
     missing = _pretrained_weights(checked, report.label)
     if missing is not None:
         return missing
-    if plan.spec.distributed.workers > 0:
-        from ktrun.runtime.distributed import in_cluster
+    from ktrun.runtime.distributed import in_cluster
 
-        if not in_cluster():  # this process launches a chief and workers, which run the stages
+    if not in_cluster():  # this process may launch a chief and workers, which run the stages
+        if plan.spec.distributed.workers > 0:
             return _launch(plan, overrides, extra, run_dir, console)
+        if plan.spec.runtime.isolation == "process":
+            return _isolate(plan, report, overrides, extra, run_dir, console)
+    return _run_here(plan, report, overrides, extra, run_dir, console)
+
+
+def _run_here(
+    plan: Plan,
+    report: CheckReport,
+    overrides: list[str],
+    extra: list[Path],
+    run_dir: Path,
+    console: Console,
+) -> RunResult:
+    """Stages 5–8 in this process: load the data, search, write the results, the final score."""
+    checked = report.checked
+    assert checked is not None
     data = _load_data(checked, report.label)
     if isinstance(data, RunResult):
         return data
@@ -175,6 +191,31 @@ def _launch(
     child = [*overrides, *searchpath_override(extra)]  # children find the same experiments
     d = plan.spec.distributed
     return RunResult(*launch(child, run_dir, d.workers, d.restarts, console.print))
+
+
+def _isolate(
+    plan: Plan,
+    report: CheckReport,
+    overrides: list[str],
+    extra: list[Path],
+    run_dir: Path,
+    console: Console,
+) -> RunResult:
+    """`runtime.isolation: process`: the stages run in a forked chief, the trials in forked,
+    recycled workers (`ktrun.runtime.isolation`)."""
+    from ktrun.runtime.isolation import launch
+    from ktrun.runtime.search import clear_abort
+
+    clear_abort(plan.state_dir)
+
+    def child(where: Path) -> int:
+        return _run_here(plan, report, overrides, extra, where, console).code
+
+    return RunResult(
+        *launch(
+            child, run_dir=run_dir, state_dir=plan.state_dir, runtime=plan.spec.runtime, say=console.print
+        )
+    )
 
 
 def _backend(label: str) -> RunResult | None:

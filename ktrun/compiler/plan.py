@@ -36,6 +36,7 @@ NOT_SEARCH_RELEVANT: tuple[tuple[str, ...], ...] = (
     ("fit", "verbose"),
     ("report",),
     ("distributed",),
+    ("runtime",),  # where trials run, not what they compute
     ("data", "test_path"),  # the search never reads the test split
     ("final",),  # after the search: re-running with final.retrain resumes the finished search
 )

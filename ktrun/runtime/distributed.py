@@ -126,6 +126,7 @@ def launch(overrides: list[str], run_dir: Path, workers: int, restarts: int, say
 def serve(oracle: Any, poll: float = 0.2) -> None:
     """Keras Tuner's `oracle_chief.start_server`, but it notices the end within `poll` seconds
     (Keras Tuner re-checks every 20 s, so the chief lingers after the last worker)."""
+    from ktrun.runtime import interrupt
     from ktrun.runtime.kt_compat import OracleServer
 
     server = OracleServer(
@@ -133,7 +134,7 @@ def serve(oracle: Any, poll: float = 0.2) -> None:
     )
     server.start()
     try:
-        while True:
+        while interrupt.request.signum is None:  # Ctrl-C: unfinished trials run again on resume
             stopping = server.stop_triggered or oracle.ktrun_abort_reason() is not None
             if stopping and not oracle.ongoing_trials:
                 break

@@ -127,6 +127,8 @@ class FeasibleMixin(OracleHooks):
     #: `tuner.pruner` (None: no pruning), and why each pruned trial was.
     ktrun_pruner: Any = None
     ktrun_pruned: dict[str, str]
+    #: A chief's progress view: told of each trial that ends (its workers' own views are unseen).
+    ktrun_progress: Callable[[str, Any, Any], Any] | None = None
 
     def ktrun_setup(
         self, checker: Checker, space: Space, max_attempts: int = 200, budget: Budget | None = None
@@ -160,7 +162,9 @@ class FeasibleMixin(OracleHooks):
     @synchronized
     def create_trial(self, tuner_id: str) -> Any:
         """No new trial once the search was aborted elsewhere, or its budget is spent (time,
-        target, patience): every worker gets STOPPED."""
+        target, patience): every worker gets STOPPED. A worker whose process died mid-trial
+        (`runtime.isolation: process`) first has that trial ended as `crash`."""
+        self._ktrun_end_crashed(tuner_id)
         if self.ktrun_stopped is None and self.ktrun_budget.limited:
             end_order: list[str] = self.end_order  # type: ignore[attr-defined]
             self.ktrun_stopped = self.ktrun_budget.stop_reason(self.trials, end_order)  # type: ignore[attr-defined]
@@ -169,6 +173,42 @@ class FeasibleMixin(OracleHooks):
             hps = self.hyperparameters.copy()  # type: ignore[attr-defined]
             return Trial(hyperparameters=hps, trial_id="stopped", status=STOPPED)
         return super().create_trial(tuner_id)  # type: ignore[misc]
+
+    def _ktrun_end_crashed(self, tuner_id: str) -> None:
+        """The orphan of a dead worker, failed as `crash` by `failure_policy.crash` (its
+        replacement asks under the same id): skip, retry (Keras Tuner's INVALID) or abort."""
+        from ktrun.runtime.isolation import take_crash
+
+        message = take_crash(kt_compat.project_dir(self), tuner_id)
+        ongoing: dict[str, Any] = self.ongoing_trials  # type: ignore[attr-defined]
+        trial = ongoing.get(tuner_id)
+        if message is None or trial is None:  # it died between trials: nothing to fail
+            return
+        action = self.ktrun_limits[0].action("crash") if self.ktrun_limits is not None else "skip"
+        values = trial.hyperparameters.values
+        append_journal(
+            kt_compat.project_dir(self) / JOURNAL,
+            {
+                "trial_id": trial.trial_id,
+                "status": "failed",
+                "failure_class": "crash",
+                "action": action,
+                "phase": None,
+                "exception_type": None,
+                "message": message,
+                "hyperparameters": {
+                    k: v
+                    for k, v in values.items()
+                    if not k.startswith("tuner/") and trial.hyperparameters.is_active(k)
+                },
+            },
+        )
+        trial.status = TrialStatus.INVALID if action == "retry" else TrialStatus.FAILED
+        trial.message = f"[crash] {message}"
+        self.end_trial(trial)
+        if action == "abort" and self.ktrun_abort_reason() is None:
+            reason = f"trial {trial.trial_id} failed with crash and failure_policy.crash is abort: {message}"
+            write_text_atomic(self._abort_file(), reason)
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
         """Whatever the algorithm proposes (a Gaussian process's optimum, a promoted Hyperband
@@ -397,6 +437,8 @@ class FeasibleMixin(OracleHooks):
         distributed chief, stop every worker once the failure limits are crossed."""
         super().end_trial(trial)  # type: ignore[misc]
         self.save()
+        if self.ktrun_progress is not None:
+            self.ktrun_progress("trial_end", self.trials[trial.trial_id], None)  # type: ignore[attr-defined]
         if self.ktrun_limits is not None and self.ktrun_abort_reason() is None:
             policy, max_trials = self.ktrun_limits
             reason = failure_limit_reason(self.trials, self.end_order, policy, max_trials)  # type: ignore[attr-defined]

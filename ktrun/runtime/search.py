@@ -45,7 +45,9 @@ __all__ = ["JOURNAL", "SearchRefused", "collect", "prepare_state", "run_search"]
 def prepare_state(plan: Plan, say: Any) -> int:
     """Resume, restart or start: returns how many trials an earlier run left."""
     state, latest = plan.state_dir, plan.state_root / f"{plan.spec.experiment.name}.latest.json"
-    if plan.spec.tuner.overwrite and state.exists():
+    # A worker (distributed, or an isolated one replacing another mid-search) shares the state
+    # its chief already started over: wiping it again would lose the trials run since.
+    if plan.spec.tuner.overwrite and state.exists() and not is_worker():
         say(f"tuner.overwrite=true: discarding the earlier search in {state}")
         for child in state.iterdir():  # all but the lock this run holds
             if child.name == LOCK_FILE:
@@ -202,6 +204,7 @@ def _search(plan: Plan, data: Data, run_dir: Path, started: float, progress: Any
     )
     if is_chief():  # workers' trials end here: the chief's oracle enforces the failure limits
         oracle.ktrun_limits = (policy, spec.tuner.max_trials)
+        oracle.ktrun_progress = progress
     oracle.ktrun_say = say
     oracle.ktrun_pruner = spec.tuner.pruner
     cls = KtrunHyperband if ALGORITHMS[spec.tuner.algorithm].schedules_epochs else KtrunTuner

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +25,17 @@ from ktrun.compiler import keras_model as kb
 from ktrun.compiler.plan import Plan
 from ktrun.data.load import Data, Dataset
 from ktrun.data.stream import StreamedDataset
-from ktrun.runtime import interrupt, kt_compat, streams
+from ktrun.runtime import interrupt, isolation, kt_compat, streams
 from ktrun.runtime.distributed import is_chief, is_worker
 from ktrun.runtime.journal import append_journal, read_journal, write_json_atomic
 from ktrun.runtime.oracles import DAMAGE, failure_limit_reason
 from ktrun.runtime.state import damaged_line, disk_error, move_aside, read_json_object, written_via_temp
 from ktrun.spec.failures import FALLBACK, classify
+
+
+def trial_seed(seed: int, trial_id: str) -> int:
+    """The seed a trial's weights, dropout and shuffling start from: the search's, and the trial's id."""
+    return zlib.crc32(f"{seed}/{trial_id}".encode()) % (2**31)
 
 
 class NanTrialError(ArithmeticError):
@@ -299,6 +305,9 @@ class PolicyMixin(kt_compat.TunerHooks):
         if self.plan.spec.failure_policy.oom_halves_batch:
             self.ctx.oom_retries = self._oom_retries(trial.trial_id)
         self.hypermodel.ctx = self.ctx
+        # Seeded per trial, not once per search: a trial trains alike whichever process runs it
+        # and after whichever trials (isolated workers, parallel trials, a resumed search).
+        keras.utils.set_random_seed(trial_seed(self.plan.kt_seed, trial.trial_id))
         if self.on_event:
             self.on_event("trial_begin", trial, None)
 
@@ -456,12 +465,14 @@ class PolicyMixin(kt_compat.TunerHooks):
             raise kt.errors.FatalError(ctx.abort_reason)
         self._check_limits()
         interrupt.check()  # this trial is saved; stop before the next
+        isolation.after_trial()  # an isolated worker that is due leaves to be replaced
 
     def search(self, *args: Any, **kwargs: Any) -> None:
         from ktrun.runtime.distributed import serve
 
         if is_chief():
             self.save()
+            self.oracle.verbose = kwargs.get("verbose", 0)  # Keras Tuner's own display, as in one process
             serve(self.oracle)
             return
         super().search(*args, **kwargs)  # type: ignore[misc]

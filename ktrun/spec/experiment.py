@@ -790,6 +790,45 @@ class DistributedSpec(Strict):
     restarts: int = Field(2, ge=0, description="Times a worker that died is restarted (same id).")
 
 
+#: Trials per worker process before it is replaced (chosen from `make bench`: see the README).
+RECYCLE_AFTER = 20
+
+
+class RuntimeSpec(Strict):
+    """Where trials run: in this process, or in worker processes that are replaced before their
+    memory grows (TensorFlow keeps every trial's traced functions) and whose death fails only
+    their trial (failure class `crash`)."""
+
+    isolation: Literal["inprocess", "process"] = Field(
+        "inprocess",
+        description="inprocess: every trial in this process. process: trials in worker processes "
+        "forked after TensorFlow is imported, recycled, a dead one's trial failed as `crash`.",
+    )
+    workers: int = Field(1, ge=1, le=64, description="isolation: process: trials at once, one per worker.")
+    recycle_after: int = Field(
+        RECYCLE_AFTER,
+        ge=1,
+        description="isolation: process: trials a worker runs before a fresh one replaces it.",
+    )
+    max_worker_memory: float | None = Field(
+        None,
+        gt=0,
+        description="isolation: process: MB of resident memory above which a worker is replaced "
+        "after its trial. None: only recycle_after.",
+    )
+    threads: int | None = Field(
+        None,
+        ge=1,
+        description="isolation: process: TensorFlow threads per worker (intra- and inter-op). "
+        "None: this machine's cores divided by workers.",
+    )
+    gpus: Literal["auto"] | list[int] = Field(
+        "auto",
+        description="isolation: process: the GPUs worker i may use, one each (i modulo their "
+        "number), with memory growth on. auto: those nvidia-smi lists; []: none.",
+    )
+
+
 class ReportSpec(Strict):
     tensorboard: bool = Field(
         False,
@@ -854,6 +893,7 @@ class ExperimentSpec(Strict):
     report: ReportSpec = ReportSpec()
     final: FinalSpec = FinalSpec()
     distributed: DistributedSpec = DistributedSpec()
+    runtime: RuntimeSpec = RuntimeSpec()
     custom_objects: CustomObjectsSpec = CustomObjectsSpec()
     pin: dict[str, Scalar] = Field(
         default_factory=dict,
@@ -927,6 +967,7 @@ __all__ = [
     "ModelSpec",
     "ObjectiveSpec",
     "OptimizerSpec",
+    "RuntimeSpec",
     "ScheduleSpec",
     "TunerSpec",
 ]

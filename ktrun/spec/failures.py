@@ -48,6 +48,12 @@ FAILURE_KINDS: tuple[FailureKind, ...] = (
         "oom", "retry", "Out of memory, host or device.", errors=("MemoryError", "ResourceExhaustedError")
     ),
     FailureKind("timeout", "skip", "The trial ran past its trial_timeout.", errors=("TrialTimeoutError",)),
+    FailureKind(
+        "crash",
+        "skip",
+        "The trial's worker process died (a segfault, the kernel's OOM killer, os._exit): "
+        "runtime.isolation: process only; a fresh worker takes over.",
+    ),
     FailureKind("other", "abort", "Anything else: a fault that suggests the whole search is broken."),
 )
 FAILURES: dict[str, FailureKind] = {k.name: k for k in FAILURE_KINDS}

@@ -34,7 +34,7 @@ DELIBERATE: dict[tuple[str, str], str] = {
     ("tuner/hyperband.yaml", "max_trials"): "Hyperband's brackets need more trials than random search",
     **{
         ("failure_policy/strict.yaml", k): "strict aborts on every failure"
-        for k in ("build_error", "nan", "oom", "timeout", "max_retries", "max_consecutive_failures")
+        for k in ("build_error", "nan", "oom", "timeout", "crash", "max_retries", "max_consecutive_failures")
     },
     ("failure_policy/strict.yaml", "max_failed_fraction"): "strict stops at the first failure instead",
     **{

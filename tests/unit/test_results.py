@@ -288,7 +288,7 @@ def test_aborted_search_without_completed_trials(tmp_path: Path) -> None:
     assert data["best"] is None
     assert data["trials"]["completed"] == 0 and data["trials"]["rejected_candidates"] == 0
     assert data["trials"]["failed_by_reason"] == {
-        "build_error": 1, "nan": 0, "oom": 0, "timeout": 1, "other": 0,
+        "build_error": 1, "nan": 0, "oom": 0, "timeout": 1, "crash": 0, "other": 0,
     }  # fmt: skip
     report = (tmp_path / "report.md").read_text()
     assert report.startswith("# broken: aborted: 2 of the first 2 trials failed")
