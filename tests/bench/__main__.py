@@ -10,7 +10,11 @@ medians and ratios, never a single absolute time. Results: outputs/bench/results
 5. check at scale: 10^12 points and 20 constraints;
 6. check of every shipped and published experiment: CPU seconds each (the goal: under 1 s);
 7. streaming: peak memory of a search on a sharded set and on one ten times larger (`data.source:
-   shards`), against the in-memory npz source on the larger one.
+   shards`), against the in-memory npz source on the larger one;
+8. isolation memory: the search's processes after trials 10, 100 and 200, in-process, isolated
+   (`runtime.isolation: process`) and plain Keras Tuner;
+9. isolation overhead: the whole command's time, isolated vs in-process;
+10. parallel: trials per minute with 1 and 2 isolated workers, and 2 oversubscribed.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.bench import scale, shards
+from tests.bench import isolation, scale, shards
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "outputs" / "bench"
@@ -154,6 +158,84 @@ def bench_memory(trials: int = 50) -> dict[str, Any]:
     }
 
 
+def _spread(values: list[float]) -> dict[str, float]:
+    return {
+        "median": round(statistics.median(values), 2),
+        "min": round(min(values), 2),
+        "max": round(max(values), 2),
+    }
+
+
+def bench_isolation_memory(trials: int = 200) -> dict[str, Any]:
+    """Memory of a long search's processes: one process, isolated workers, plain Keras Tuner."""
+    marks = [10, trials // 2, trials]
+    rows = {}
+    for name in ("inprocess", "isolated", "keras_tuner"):
+        r = isolation.run_contender(name, trials, marks)
+        pss = r["pss_mb"]
+        rows[name] = {
+            "pss_mb": pss,
+            "growth_first_to_last": round((pss[-1] - pss[0]) / pss[0], 3),
+            "seconds": round(r["seconds"], 1),
+        }
+    return {
+        "what": f"total Pss (MB) of every process of the search after trials {marks} (the largest "
+        "seen while the 5 trials up to each ran); a digits MLP (units 8..128, learning rate log "
+        f"1e-4..1e-2), 1 epoch on {isolation.ROWS} rows; isolated: 1 worker, runtime.recycle_after default",
+        "after_trials": marks,
+        "contenders": rows,
+    }
+
+
+def bench_isolation_overhead(trials: int = 20, rounds: int = 2) -> dict[str, Any]:
+    """Whole-command wall time, in-process vs isolated, alternated."""
+    times: dict[str, list[float]] = {"inprocess": [], "isolated": []}
+    for _ in range(rounds):
+        for name, seconds in times.items():
+            seconds.append(isolation.run_contender(name, trials, [])["seconds"])
+    ratios = [b / a for a, b in zip(times["inprocess"], times["isolated"], strict=True)]
+    return {
+        "what": f"wall time of the whole `ktrun` command (imports, data, {trials} trials, results) "
+        f"on the memory step's search, in-process vs runtime.isolation=process, alternated, {rounds} rounds",
+        "seconds": {k: _spread(v) for k, v in times.items()},
+        "ratio_of_medians": round(
+            statistics.median(times["isolated"]) / statistics.median(times["inprocess"]), 3
+        ),
+        "ratio_per_round": _spread(ratios),
+    }
+
+
+def bench_parallel(trials: int = 20) -> dict[str, Any]:
+    """Trials per minute with 1 and 2 isolated workers on this machine's cores."""
+    cores = isolation_cores()
+    contenders = {
+        f"1 worker x {cores} threads": ("runtime.workers=1",),
+        f"2 workers x {max(1, cores // 2)} threads (default)": ("runtime.workers=2",),
+        f"2 workers x {cores} threads (oversubscribed)": ("runtime.workers=2", f"runtime.threads={cores}"),
+    }
+    rows = {}
+    for name, overrides in contenders.items():
+        r = isolation.run_contender("isolated", trials, [], *overrides)
+        rows[name] = {
+            "trials_per_minute": round(r["trials_per_minute"], 1),
+            "seconds": round(r["seconds"], 1),
+        }
+    base = next(iter(rows.values()))["trials_per_minute"]
+    for row in rows.values():
+        row["speedup"] = round(row["trials_per_minute"] / base, 2)
+    return {
+        "what": f"{trials} trials of the memory step's search, isolated; trials per minute between the "
+        f"first and the last trial's end; {cores} cores (shared with other work)",
+        "contenders": rows,
+    }
+
+
+def isolation_cores() -> int:
+    from ktrun.runtime.isolation import cores
+
+    return cores()
+
+
 def bench_check_scale(rounds: int = 3) -> dict[str, Any]:
     """`ktrun check` on 10^12 points and 20 constraints vs on mnist_cnn (and vs importing TF)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -277,6 +359,9 @@ def main() -> int:
         ("check_scale", bench_check_scale, _print_scale),
         ("check_every_experiment", bench_check_every_experiment, _print_every),
         ("streaming", bench_streaming, _print_streaming),
+        ("isolation_memory", bench_isolation_memory, _print_isolation_memory),
+        ("isolation_overhead", bench_isolation_overhead, _print_isolation_overhead),
+        ("parallel", bench_parallel, _print_parallel),
     ]
     started = time.perf_counter()
     for key, run, show in steps:
@@ -352,6 +437,29 @@ def _print_memory(res: dict[str, Any]) -> None:
             f"  {name:<12} resident {r['rss_mb']}  peak {r['peak_rss_mb']}  "
             f"({r['growth_mb_per_trial']:+.2f} MB per trial)"
         )
+    print(f"  ({res['what']})")
+
+
+def _print_isolation_memory(res: dict[str, Any]) -> None:
+    print(f"8. memory of the search's processes after trials {res['after_trials']} (MB, Pss)")
+    for name, r in res["contenders"].items():
+        print(f"  {name:<12} {r['pss_mb']}  ({r['growth_first_to_last']:+.1%} from first to last)")
+    print(f"  ({res['what']})")
+
+
+def _print_isolation_overhead(res: dict[str, Any]) -> None:
+    print("9. isolation overhead")
+    for name, s in res["seconds"].items():
+        print(f"  {name:<12} {s['median']:.1f} s median ({s['min']:.1f}-{s['max']:.1f})")
+    r = res["ratio_per_round"]
+    print(f"  isolated / in-process: {res['ratio_of_medians']:.3f} (per round {r['min']:.3f}-{r['max']:.3f})")
+    print(f"  ({res['what']})")
+
+
+def _print_parallel(res: dict[str, Any]) -> None:
+    print("10. parallel trials")
+    for name, r in res["contenders"].items():
+        print(f"  {name:<40} {r['trials_per_minute']:.1f} trials/min ({r['speedup']:.2f}x)")
     print(f"  ({res['what']})")
 
 

@@ -81,8 +81,13 @@ def watch(
     """Run `cmd`, sampling its tree's memory against its trial log; wall time and memory at marks."""
     root, pattern = log_glob
     started = time.perf_counter()
+    err = open(root.parent / "stderr.txt" if root.name == "state" else root / "stderr.txt", "w+")  # noqa: SIM115
     proc = subprocess.Popen(
-        cmd, cwd=REPO, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env}, stdout=subprocess.DEVNULL
+        cmd,
+        cwd=REPO,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
+        stdout=subprocess.DEVNULL,
+        stderr=err,
     )
     samples: list[tuple[int, float]] = []
     ended: dict[int, float] = {}  # trials ended -> when that count was first seen
@@ -96,7 +101,9 @@ def watch(
             samples.append((done, sum(proportional_mb(p) for p in _tree(proc.pid))))
         time.sleep(0.2)
     seconds = time.perf_counter() - started
-    assert proc.returncode == 0, cmd
+    err.seek(0)
+    assert proc.returncode == 0, (cmd, err.read()[-3000:])
+    err.close()
     memory = []
     for m in marks:
         window = [mb for done, mb in samples if m - 5 <= done <= m - 1]
