@@ -14,7 +14,8 @@ medians and ratios, never a single absolute time. Results: outputs/bench/results
 8. isolation memory: the search's processes after trials 10, 100 and 200, in-process, isolated
    (`runtime.isolation: process`) and plain Keras Tuner;
 9. isolation overhead: the whole command's time, isolated vs in-process;
-10. parallel: trials per minute with 1 and 2 isolated workers, and 2 oversubscribed.
+10. parallel: trials per minute with 1 and 2 isolated workers, and 2 oversubscribed;
+11. crash: an isolated search where a fifth of the trials segfault, against its budget.
 """
 
 from __future__ import annotations
@@ -230,6 +231,21 @@ def bench_parallel(trials: int = 20) -> dict[str, Any]:
     }
 
 
+def bench_crash(trials: int = 20) -> dict[str, Any]:
+    """An isolated search where about a fifth of the trials segfault: does it finish its budget?"""
+    r = isolation.crash_search(trials)
+    s = r["summary"]
+    return {
+        "what": f"max_trials={trials}, runtime.isolation=process, a custom layer that segfaults its "
+        "process for one value of five of a tuned integer (random search); the default failure policy "
+        "(crash: skip, max_failed_fraction 0.5) but max_consecutive_failures raised to 1000",
+        "status": s["status"],
+        "completed": s["trials"]["completed"],
+        "crashed": s["trials"]["failed_by_reason"]["crash"],
+        "seconds": round(r["seconds"], 1),
+    }
+
+
 def isolation_cores() -> int:
     from ktrun.runtime.isolation import cores
 
@@ -362,6 +378,7 @@ def main() -> int:
         ("isolation_memory", bench_isolation_memory, _print_isolation_memory),
         ("isolation_overhead", bench_isolation_overhead, _print_isolation_overhead),
         ("parallel", bench_parallel, _print_parallel),
+        ("crash", bench_crash, _print_crash),
     ]
     started = time.perf_counter()
     for key, run, show in steps:
@@ -460,6 +477,14 @@ def _print_parallel(res: dict[str, Any]) -> None:
     print("10. parallel trials")
     for name, r in res["contenders"].items():
         print(f"  {name:<40} {r['trials_per_minute']:.1f} trials/min ({r['speedup']:.2f}x)")
+    print(f"  ({res['what']})")
+
+
+def _print_crash(res: dict[str, Any]) -> None:
+    print("11. crash isolation")
+    print(
+        f"  {res['status']}: {res['completed']} completed, {res['crashed']} crashed, {res['seconds']:.0f} s"
+    )
     print(f"  ({res['what']})")
 
 

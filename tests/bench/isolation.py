@@ -133,6 +133,54 @@ def ktrun_cmd(work: Path, trials: int, *overrides: str) -> list[str]:
 
 ISOLATED = ("runtime.isolation=process",)
 
+#: A layer that segfaults its process for one value of five (`draw` 0): a fifth of the trials.
+SEGFAULTING = """
+import os
+import signal
+
+import keras
+
+
+@keras.saving.register_keras_serializable(package="ktrun_bench")
+class Segfaulting(keras.layers.Layer):
+    def __init__(self, units, draw=1, **kwargs):
+        super().__init__(**kwargs)
+        if draw == 0:
+            os.kill(os.getpid(), signal.SIGSEGV)
+        self.units, self.draw = units, draw
+        self.dense = keras.layers.Dense(units, activation="relu")
+
+    def call(self, x):
+        return self.dense(x)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "draw": self.draw}
+"""
+
+
+def crash_search(trials: int) -> dict[str, Any]:
+    """An isolated search whose model segfaults for a fifth of its points: its summary."""
+    import json
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        (work / "code").mkdir()
+        (work / "code" / "ktrun_segfaulting.py").write_text(SEGFAULTING)
+        experiment = EXPERIMENT.replace(
+            "    - {{type: Dense, units: $units, activation: relu}}".replace("{{", "{").replace("}}", "}"),
+            "    - {type: custom, layer: Segfaulting, units: $units, draw: $draw, output_shape: [$units]}",
+        ).replace(
+            "hyperparameters:\n",
+            f"custom_objects:\n  paths: [{work / 'code'}]\n"
+            "  layers: {Segfaulting: 'ktrun_segfaulting:Segfaulting'}\n"
+            "hyperparameters:\n  draw: {type: int, min: 0, max: 4}\n",
+        )
+        cmd = ktrun_cmd(work, trials, *ISOLATED)
+        (work / "experiment" / "bench_mlp.yaml").write_text(experiment)
+        r = watch(cmd, (work / "state", "*/ktrun_journal.jsonl"), [], {})
+        summary = json.loads((work / "run" / "summary.json").read_text())
+    return {"seconds": r["seconds"], "summary": summary}
+
 
 def run_contender(name: str, trials: int, marks: list[int], *overrides: str) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
