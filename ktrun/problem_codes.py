@@ -199,6 +199,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "hyperband-single-bracket": "Hyperband settings that leave a single bracket",
         "bayesian-all-random": "Bayesian search whose initial random points fill the whole budget",
         "tpe-all-random": "TPE whose random start-up trials fill the whole budget",
+        "warm-start-invalid": "a `tuner.warm_start` point that is not a trainable point of the space",
         "pruner-unsupported": "`tuner.pruner` with Hyperband (its own early stopping) or cross-validation",
         "algorithm-needs-optuna": "`tuner.algorithm: tpe` or `cmaes` where Optuna is not installed",
         "max-trials-exceeds-space": "more trials than the space has feasible points",

@@ -28,6 +28,7 @@ from ktrun.checks import (
     shapes,
     size,
     tuner,
+    warm_start,
 )
 from ktrun.checks.context import Ctx
 from ktrun.config.load import LoadedSpec
@@ -95,6 +96,7 @@ CHECKS: tuple[Check, ...] = (
     data_model.check_data_model,
     objective.check_objective,
     tuner.check_tuner,
+    warm_start.check_warm_start,
     custom_objects.check_custom,
     backbones.check_backbones,
     normalization.check_normalization,

@@ -190,6 +190,9 @@ class OptunaOracle(FeasibleMixin, kt.Oracle):
         import optuna
 
         study = self._study()
+        queued = self.ktrun_queued()
+        if queued is not None:  # told to the study as history when it ends
+            return queued
         for _ in range(self.ktrun_max_attempts):
             asked = study.ask()
             values = self._suggest(asked)

@@ -28,6 +28,7 @@ from keras_tuner.engine.trial import Trial, TrialStatus
 from ktrun.algorithms import ALGORITHMS
 from ktrun.analysis.feasibility import Checker
 from ktrun.analysis.space import Space
+from ktrun.checks.warm_start import domain_value
 from ktrun.runtime import kt_compat, pruning
 from ktrun.runtime.budget import Budget
 from ktrun.runtime.journal import JOURNAL, append_journal, read_journal, write_json_atomic, write_text_atomic
@@ -35,6 +36,7 @@ from ktrun.runtime.kt_compat import OracleHooks, synchronized
 from ktrun.runtime.state import OVERWRITE_HINT, damaged_line, move_aside, read_json_object
 from ktrun.spec.experiment import TunerSpec
 from ktrun.spec.failures import FALLBACK
+from ktrun.spec.hyperparameters import FixedHp
 from ktrun.spec.refs import Scalar
 
 ABORT_FILE = "ktrun_abort.txt"
@@ -124,6 +126,8 @@ class FeasibleMixin(OracleHooks):
     #: tuner.time_limit / target_score / patience; why the search stopped, once it has.
     ktrun_budget: Budget
     ktrun_stopped: str | None = None
+    #: `tuner.warm_start.points` not yet proposed (checked against the space by `check`).
+    ktrun_queue: list[dict[str, Scalar]]
     #: `tuner.pruner` (None: no pruning), and why each pruned trial was.
     ktrun_pruner: Any = None
     ktrun_pruned: dict[str, str]
@@ -136,6 +140,7 @@ class FeasibleMixin(OracleHooks):
         self.ktrun_budget = budget or Budget()
         self.ktrun_stopped = None
         self.ktrun_pruned = {}
+        self.ktrun_queue = []
         self.ktrun_checker = checker
         self.ktrun_space = space
         self.ktrun_max_attempts = max_attempts
@@ -210,9 +215,31 @@ class FeasibleMixin(OracleHooks):
             reason = f"trial {trial.trial_id} failed with crash and failure_policy.crash is abort: {message}"
             write_text_atomic(self._abort_file(), reason)
 
+    def ktrun_queued(self) -> dict[str, Any] | None:
+        """The next warm-start point this search has not tried (a resume skips those it has),
+        as Keras Tuner's values: the point, with the fixed hyperparameters active at it."""
+        space = self.ktrun_space
+        while self.ktrun_queue:
+            point = self.ktrun_queue.pop(0)
+            values: dict[str, Scalar] = {}
+            for name in space.order:
+                if space.is_active(name, values):
+                    decl = space.params[name].decl
+                    if isinstance(decl, FixedHp):
+                        values[name] = decl.value
+                    elif name in point:
+                        found = domain_value(space.params[name], point[name])
+                        values[name] = point[name] if found is None else found
+            if kt_compat.mark_tried(self, values):
+                return {"status": RUNNING, "values": values}
+        return None
+
     def populate_space(self, trial_id: str) -> dict[str, Any]:
         """Whatever the algorithm proposes (a Gaussian process's optimum, a promoted Hyperband
         trial), an infeasible proposal gives way to a random feasible point."""
+        queued = self.ktrun_queued()
+        if queued is not None:
+            return queued
         response: dict[str, Any] = super().populate_space(trial_id)  # type: ignore[misc]
         values = response.get("values")
         if response["status"] == RUNNING and values is not None and self.ktrun_reject(values):
@@ -469,6 +496,9 @@ class GridOracle(FeasibleMixin, kt.Oracle):
     _ktrun_cursor: Iterator[dict[str, Scalar]] | None = None
 
     def populate_space(self, trial_id: str) -> dict[str, Any]:
+        queued = self.ktrun_queued()
+        if queued is not None:
+            return queued
         if self._ktrun_cursor is None:
             self._ktrun_cursor = self.ktrun_space.enumerate(self.ktrun_space.order)
         for values in self._ktrun_cursor:

@@ -207,6 +207,7 @@ def _search(plan: Plan, data: Data, run_dir: Path, started: float, progress: Any
         oracle.ktrun_progress = progress
     oracle.ktrun_say = say
     oracle.ktrun_pruner = spec.tuner.pruner
+    oracle.ktrun_queue = [dict(p) for p in spec.tuner.warm_start.points] if spec.tuner.warm_start else []
     cls = KtrunHyperband if ALGORITHMS[spec.tuner.algorithm].schedules_epochs else KtrunTuner
     tuner = cls(
         oracle=oracle,

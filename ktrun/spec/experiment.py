@@ -697,6 +697,16 @@ class PrunerSpec(Strict):
     )
 
 
+class WarmStartSpec(Strict):
+    """Points the search trains first (`ktrun.checks.warm_start` holds them to the space)."""
+
+    points: list[dict[str, Scalar]] = Field(
+        default_factory=list,
+        description="Each a value for every hyperparameter active at it, e.g. a known good "
+        "configuration; trained first, in order, each counted against max_trials.",
+    )
+
+
 class _TunerSettings(Strict):
     """The search algorithm; each algorithm's own settings live in its own sub-section."""
 
@@ -720,6 +730,9 @@ class _TunerSettings(Strict):
         None,
         description="Prune trials by their per-epoch objective: {type: median}, {type: percentile, "
         "percentile: 25} or {type: successive_halving}. Not with hyperband or cross-validation.",
+    )
+    warm_start: WarmStartSpec | None = Field(
+        None, description="{points: [{units: 64, ...}, ...]}: configurations trained first."
     )
     overwrite: bool = Field(False, description="Start over instead of resuming the same search.")
     state_dir: str = Field(
