@@ -52,7 +52,12 @@ CARELESS: list[tuple[list[str], str, str, str]] = [
         "override `+experiment=mnsit_cnn`",
         "+experiment=mnist_cnn",
     ),
-    (["tuner=null"], "compose-error", "override `tuner=null`", "bayesian, grid, hyperband, random"),
+    (
+        ["tuner=null"],
+        "compose-error",
+        "override `tuner=null`",
+        "bayesian, cmaes, grid, hyperband, random, tpe",
+    ),
     (["tuner=annealing"], "config-not-found", "override `tuner=annealing`", "available options"),
     (["=3"], "override-syntax", "override `=3`", "key=value"),
     (["fit.epochs=[3"], "override-syntax", "override `fit.epochs=[3`", "key=value"),

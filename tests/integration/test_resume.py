@@ -86,8 +86,8 @@ def test_tensorboard_is_installed_for_keras_tuner() -> None:
     import tomllib
 
     assert importlib.util.find_spec("tensorboard") is not None
-    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
-    assert any(d.startswith("tensorboard") for d in deps)
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert all(any(d.startswith("tensorboard") for d in extras[b]) for b in ("cpu", "gpu"))  # each backend
     from tensorboard.plugins.hparams import api  # what Keras Tuner imports
 
     assert api is not None
