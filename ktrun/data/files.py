@@ -124,20 +124,25 @@ def open_data(name: str, hint: str) -> Iterator[tuple[Path, IO[bytes]]]:
         yield path, fh
 
 
+def kind_of(mode: int) -> str:
+    """What a path that is no regular file is, for a message ("a named pipe (FIFO)")."""
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
 def _require_regular(path: Path, mode: int, hint: str) -> None:
     if stat.S_ISREG(mode):
         return
     if stat.S_ISDIR(mode):
         raise unreadable(path, "is a directory, not a file", "point data.path at a file inside it")
-    kind = (
-        "a named pipe (FIFO)"
-        if stat.S_ISFIFO(mode)
-        else "a socket"
-        if stat.S_ISSOCK(mode)
-        else "a device"
-        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-        else "not a regular file"
-    )
+    kind = kind_of(mode)
     raise unreadable(
         path,
         f"is {kind}, not a regular file",

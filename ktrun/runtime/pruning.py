@@ -41,6 +41,15 @@ def best_until(values: Curve, step: int, direction: Literal["min", "max"]) -> fl
     return max(seen) if direction == "max" else min(seen)
 
 
+def reached(curves: Mapping[str, Curve], step: int, direction: Literal["min", "max"]) -> list[float]:
+    """The best value up to `step` of every trial that trained that far."""
+    return [
+        v
+        for c in curves.values()
+        if max(c, default=-1) >= step and (v := best_until(c, step, direction)) is not None
+    ]
+
+
 def prune_reason(
     pruner: Any,
     direction: Literal["min", "max"],
@@ -62,11 +71,7 @@ def prune_reason(
         return _halving(pruner, direction, trial_id, step, own, others, objective)
     if step + 1 <= pruner.warmup_epochs or len(ended) < pruner.startup_trials:
         return None
-    peers = [
-        v
-        for c in others.values()
-        if max(c, default=-1) >= step and (v := best_until(c, step, direction)) is not None
-    ]
+    peers = reached(others, step, direction)
     if not peers:
         return None
     keep = 50.0 if pruner.type == "median" else pruner.percentile
@@ -98,11 +103,7 @@ def _halving(
         k += 1
     if rung != epoch:  # between rungs: go on
         return None
-    at_rung = [
-        v
-        for c in others.values()
-        if max(c, default=-1) >= step and (v := best_until(c, step, direction)) is not None
-    ]
+    at_rung = reached(others, step, direction)
     field = sorted([*at_rung, own], reverse=direction == "max")
     top = max(1, len(field) // pruner.reduction_factor)
     if field.index(own) < top:

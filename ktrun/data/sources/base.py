@@ -73,6 +73,8 @@ class DataSource(ABC):
     keys: tuple[str, ...] = ()
     #: Read as it is trained on (`stream`), not loaded into memory (`load`).
     streamed: bool = False
+    #: What `data.path` must name, for the hint of `data-path-required` ("" : a file of its name).
+    path_kind: str = ""
 
     def known(self, data: DataSpec) -> DataInfo:
         """Shape and classes known without reading anything (all a file outside the project gets)."""
@@ -154,7 +156,7 @@ class DataSource(ABC):
                     "data-path-required",
                     PATH,
                     f"data.source '{self.name}' needs data.path",
-                    f"set data.path to a .{self.name} file",
+                    f"set data.path to {self.path_kind or f'a .{self.name} file'}",
                 )
             ]
         )

@@ -71,6 +71,7 @@ class Listing:
 
 class ImageFolder(DataSource):
     name = "image_folder"
+    path_kind = "a folder with one subfolder of images per class"
     keys = ("path", "image_size", "color_mode")
     streamed = True
 

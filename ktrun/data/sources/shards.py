@@ -108,6 +108,7 @@ class Shards(DataSource):
 
     name = "shards"
     keys = ("path", "x_key", "y_key")
+    path_kind = "a directory of .npz shards"
     streamed = True
 
     def describe(self, data: DataSpec, seed: int, budget: int) -> DataInfo:
@@ -166,20 +167,6 @@ class Shards(DataSource):
 
     def load(self, data: DataSpec, budget: int | None = None, supply: Supply = NO_SUPPLY) -> Raw:
         raise NotImplementedError("shards are streamed (Shards.stream), never loaded whole")
-
-    def required_path(self, data: DataSpec) -> str:
-        if data.path:
-            return data.path
-        raise DataError(
-            [
-                pb.error(
-                    "data-path-required",
-                    PATH,
-                    "data.source 'shards' needs data.path",
-                    "set data.path to a directory of .npz shards",
-                )
-            ]
-        )
 
 
 # ---------------------------------------------------------------- listing and headers
@@ -313,7 +300,7 @@ def _list(directory: Path) -> list[str]:
 
 def _require_file(path: Path) -> None:
     """A shard is a regular file (a link to one is followed); anything else is named and refused."""
-    from ktrun.data.files import open_error, unreadable
+    from ktrun.data.files import kind_of, open_error, unreadable
 
     try:
         mode = os.stat(path).st_mode
@@ -321,20 +308,9 @@ def _require_file(path: Path) -> None:
         raise open_error(path, e, HINT) from None
     if stat.S_ISREG(mode):
         return
-    kind = (
-        "a directory"
-        if stat.S_ISDIR(mode)
-        else "a named pipe (FIFO)"
-        if stat.S_ISFIFO(mode)
-        else "a socket"
-        if stat.S_ISSOCK(mode)
-        else "a device"
-        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-        else "not a regular file"
-    )
     raise unreadable(
         path,
-        f"is {kind}, not a regular .npz file",
+        f"is {kind_of(mode)}, not a regular .npz file",
         f"every entry of data.path named *{SUFFIX} is read as a shard: move or rename it",
     )
 
