@@ -88,7 +88,7 @@ def no_plots(monkeypatch: pytest.MonkeyPatch) -> None:
     (every kind of trial, failed and non-finite ones too) and test_search.py's default search."""
     from ktrun.results import files, plots
 
-    none = {plots.OBJECTIVE_PNG: None, plots.HPARAMS_PNG: None}
+    none = dict.fromkeys(plots.PLOTS)  # every plot answered for, as write_plots does
     monkeypatch.setattr(files, "write_plots", lambda outcome, run_dir: (none, []))
 
 

@@ -25,15 +25,17 @@ HPARAMS_PNG = "hparams.png"
 
 #: Several objectives: each trial's values, the Pareto front highlighted (pairwise beyond two).
 PARETO_PNG = "pareto.png"
+#: Every plot a search may write: `write_plots` answers for each.
+PLOTS = (OBJECTIVE_PNG, HPARAMS_PNG, PARETO_PNG)
 
 
 def write_plots(outcome: SearchOutcome, run_dir: Path) -> tuple[dict[str, Path | None], list[str]]:
-    """objective.png and hparams.png (None for a plot with nothing to show), and why any plot failed.
+    """Each of `PLOTS` (None for a plot with nothing to show), and why any plot failed.
 
     A plotting error must not cost the report of a search that may have run for hours, so it is
     caught and reported in report.md instead.
     """
-    out: dict[str, Path | None] = {OBJECTIVE_PNG: None, HPARAMS_PNG: None, PARETO_PNG: None}
+    out: dict[str, Path | None] = dict.fromkeys(PLOTS)
     errors: list[str] = []
     if not any(t.scored for t in outcome.trials):
         return out, errors

@@ -3,6 +3,7 @@ written out (what `nvidia-smi -L` or CUDA_VISIBLE_DEVICES would give)."""
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import shutil
 import signal
@@ -53,6 +54,7 @@ def test_auto_lists_the_gpus_nvidia_smi_lists() -> None:  # pragma: no cover - G
 def test_a_death_is_told_in_words() -> None:
     pid = os.fork()
     if pid == 0:
+        faulthandler.disable()  # pytest's would print the child's stack: a death on purpose
         os.kill(os.getpid(), signal.SIGSEGV)
         os._exit(3)
     _, status = os.waitpid(pid, 0)
