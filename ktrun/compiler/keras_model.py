@@ -58,6 +58,12 @@ def active_values(hp: kt.HyperParameters) -> dict[str, Scalar]:
     return {k: v for k, v in hp.values.items() if k.startswith("tuner/") or hp.is_active(k)}
 
 
+def searched_values(hp: kt.HyperParameters) -> dict[str, Scalar]:
+    """The trial's point as the journal and the results record it: its active hyperparameters,
+    without Hyperband's `tuner/*` bookkeeping."""
+    return {k: v for k, v in active_values(hp).items() if not k.startswith("tuner/")}
+
+
 def build_graph(plan: Plan, point: Mapping[str, Scalar]) -> tuple[list[Any], list[Any]]:
     """The model's input and output tensors: each layer as its registered type says (a class and
     its keyword arguments), called on the nodes it reads."""

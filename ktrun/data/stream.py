@@ -35,11 +35,6 @@ class ImageFiles:
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __add__(self, other: ImageFiles) -> ImageFiles:
-        return ImageFiles(
-            self.paths + other.paths, np.concatenate([self.labels, other.labels]), self.size, self.channels
-        )
-
 
 @dataclass(frozen=True, eq=False)
 class ShardRows:
@@ -53,9 +48,6 @@ class ShardRows:
 
     def __len__(self) -> int:
         return sum(len(rows) for _, rows in self.shards)
-
-    def __add__(self, other: ShardRows) -> ShardRows:
-        return ShardRows(self.shards + other.shards, self.x_key, self.y_key, self.y_shape, self.y_dtype)
 
     def chunks(self, seed: int | None = None) -> Iterator[tuple[NDArray[Any], NDArray[Any]]]:
         """(x, y) one shard at a time, x as float32; with a `seed`, shards and the rows within each

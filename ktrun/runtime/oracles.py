@@ -29,6 +29,7 @@ from ktrun.algorithms import ALGORITHMS
 from ktrun.analysis.feasibility import Checker
 from ktrun.analysis.space import Space
 from ktrun.checks.warm_start import domain_value
+from ktrun.compiler.keras_model import searched_values
 from ktrun.runtime import kt_compat, pruning
 from ktrun.runtime.budget import Budget
 from ktrun.runtime.journal import JOURNAL, append_journal, read_journal, write_json_atomic, write_text_atomic
@@ -190,7 +191,6 @@ class FeasibleMixin(OracleHooks):
         if message is None or trial is None:  # it died between trials: nothing to fail
             return
         action = self.ktrun_limits[0].action("crash") if self.ktrun_limits is not None else "skip"
-        values = trial.hyperparameters.values
         append_journal(
             kt_compat.project_dir(self) / JOURNAL,
             {
@@ -201,11 +201,7 @@ class FeasibleMixin(OracleHooks):
                 "phase": None,
                 "exception_type": None,
                 "message": message,
-                "hyperparameters": {
-                    k: v
-                    for k, v in values.items()
-                    if not k.startswith("tuner/") and trial.hyperparameters.is_active(k)
-                },
+                "hyperparameters": searched_values(trial.hyperparameters),
             },
         )
         trial.status = TrialStatus.INVALID if action == "retry" else TrialStatus.FAILED

@@ -295,16 +295,14 @@ def collect(
     journal: dict[str, list[dict[str, Any]]] = {}
     for entry in read_journal(plan.state_dir / JOURNAL):
         journal.setdefault(str(entry["trial_id"]), []).append(entry)
+    from ktrun.compiler.keras_model import searched_values
+
     records = []
     for trial_id in oracle.start_order:
         trial = oracle.trials[trial_id]
         entries = journal.get(trial_id, [])
         last = entries[-1] if entries else {}
-        values = {
-            k: v
-            for k, v in trial.hyperparameters.values.items()
-            if not k.startswith("tuner/") and trial.hyperparameters.is_active(k)
-        }
+        values = searched_values(trial.hyperparameters)
         if trial.status == "COMPLETED" and last.get("status") != "failed":
             step = trial.best_step
             start = trial.hyperparameters.values.get("tuner/initial_epoch", 0)  # Hyperband's resumed epochs

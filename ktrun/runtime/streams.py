@@ -24,9 +24,7 @@ SHUFFLE_BUFFER = 10_000
 
 def is_streamed(x: object) -> bool:
     """Whether `x` is a split to read (not arrays to feed)."""
-    return isinstance(x, ImageFiles | ShardRows | UserData) or (
-        isinstance(x, tuple) and bool(x) and all(is_streamed(p) for p in x)
-    )
+    return isinstance(x, ImageFiles | ShardRows | UserData)
 
 
 def pipeline(

@@ -442,9 +442,7 @@ class PolicyMixin(kt_compat.TunerHooks):
             "best_step": best_step,
             **({"score_folds": score_folds} if score_folds is not None else {}),
             **({"batch_size": ctx.batch_size} if ctx.batch_size is not None else {}),
-            "hyperparameters": {
-                k: v for k, v in kb.active_values(trial.hyperparameters).items() if not k.startswith("tuner/")
-            },
+            "hyperparameters": kb.searched_values(trial.hyperparameters),
         }
         try:
             append_journal(self.journal_path, entry)

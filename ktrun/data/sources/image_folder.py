@@ -129,23 +129,23 @@ class ImageFolder(DataSource):
             )
         if problems:
             raise DataError(problems)
-        train, val, test = split(np.asarray(found.labels, dtype=np.int64), data, seed)
-        paths = np.asarray(found.paths, dtype=object)
         labels = np.asarray(found.labels, dtype=np.int64)
+        train, val, test = split(labels, data, seed)
         size = (int(input_shape[0]), int(input_shape[1]))
         channels = CHANNELS[data.color_mode]
 
-        def files(rows: Sequence[int], names: object = paths, ids: object = labels) -> ImageFiles:
-            chosen = np.asarray(rows, dtype=np.intp)
+        def files(paths: Sequence[str], ids: NDArray[np.int64], rows: Sequence[int]) -> ImageFiles:
             return ImageFiles(
-                tuple(str(p) for p in np.asarray(names)[chosen]), np.asarray(ids)[chosen], size, channels
+                tuple(paths[i] for i in rows), ids[np.asarray(rows, dtype=np.intp)], size, channels
             )
 
-        parts = [files(train), files(val) if len(val) else None, files(test) if len(test) else None]
-        test_source = f"{row_count(len(test))} held out by data.test_split" if len(test) else ""
+        parts = [files(found.paths, labels, rows) if rows else None for rows in (train, val, test)]
+        test_source = f"{row_count(len(test))} held out by data.test_split" if test else ""
         if test_found is not None:
-            ids = [found.classes.index(test_found.classes[i]) for i in test_found.labels]
-            parts[2] = files(range(len(ids)), test_found.paths, np.asarray(ids, dtype=np.int64))
+            ids = np.asarray(
+                [found.classes.index(test_found.classes[i]) for i in test_found.labels], dtype=np.int64
+            )
+            parts[2] = files(test_found.paths, ids, range(len(ids)))
             test_source = f"{row_count(len(ids))} from data.test_path"
         if supply.images is None:
             raise TypeError("streaming an image folder needs a decoder (Supply.images): the runtime's")
