@@ -20,6 +20,7 @@ from keras_tuner.engine.trial import TrialStatus
 
 from ktrun.analysis.space import Space
 from ktrun.analysis.values import _value_at, cardinality, literal_range
+from ktrun.compiler.keras_model import searched_values
 from ktrun.runtime import kt_compat
 from ktrun.runtime.oracles import RUNNING, FeasibleMixin
 from ktrun.spec.hyperparameters import BooleanHp, ChoiceHp, FixedHp, FloatHp, Hyperparameter, IntHp
@@ -159,15 +160,12 @@ class OptunaOracle(FeasibleMixin, kt.Oracle):
             else:
                 study.tell(asked, state=optuna.trial.TrialState.FAIL)
             return
-        values = {k: v for k, v in trial.hyperparameters.values.items() if k in self.ktrun_space.params}
         params, distributions = {}, {}
-        for name, value in values.items():
-            if isinstance(self.ktrun_space.params[name].decl, FixedHp) or not trial.hyperparameters.is_active(
-                name
-            ):
+        for name, given in searched_values(trial.hyperparameters).items():
+            if name not in self.ktrun_space.params or isinstance(self.ktrun_space.params[name].decl, FixedHp):
                 continue
             enc = self._encoding(name)
-            params[name], distributions[name] = enc.encode(value), enc.distribution
+            params[name], distributions[name] = enc.encode(given), enc.distribution
         state = optuna.trial.TrialState.COMPLETE if value is not None else optuna.trial.TrialState.FAIL
         if trial.trial_id in self.ktrun_pruned:
             state, value = optuna.trial.TrialState.PRUNED, None

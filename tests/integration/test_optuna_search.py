@@ -108,3 +108,37 @@ def test_check_says_how_to_install_optuna_where_it_is_missing() -> None:
     )
     assert proc.returncode == 2, proc.stdout
     assert "[algorithm-needs-optuna] tuner.algorithm" in proc.stdout and "pip install 'optuna" in proc.stdout
+
+
+@pytest.mark.keras
+def test_a_resumed_study_is_told_each_ended_trial_s_score() -> None:
+    """The study rebuilt on resume holds each ended trial's values and its score."""
+    import keras_tuner as kt
+    from keras_tuner.engine.trial import Trial, TrialStatus
+
+    from ktrun.compiler.keras_model import declare_hyperparameters
+    from ktrun.compiler.plan import compile_plan
+    from ktrun.pipeline import check_one
+    from ktrun.runtime.oracles import make_oracle
+
+    report = check_one(["+experiment=digits_mlp", "tuner=tpe"])
+    assert report.checked is not None
+    plan = compile_plan(report.checked)
+    oracle = make_oracle(
+        "tpe",
+        checker=plan.checked.checker,
+        space=plan.checked.space,
+        settings=plan.spec.tuner,
+        objective=kt.Objective("val_accuracy", "max"),
+        max_trials=5,
+        hyperparameters=declare_hyperparameters(plan),
+    )
+    point = {"units_1": 64, "units_2": 32, "activation": "tanh", "dropout": 0.3, "learning_rate": 0.001}
+    hp = declare_hyperparameters(plan)
+    hp.values.update(point)
+    ended = Trial(hp, trial_id="0", status=TrialStatus.COMPLETED)
+    ended.score = 0.875
+    oracle.trials["0"] = ended
+    oracle.end_order.append("0")
+    (told,) = oracle._study().trials
+    assert told.value == 0.875 and told.params["activation"] == "tanh"
