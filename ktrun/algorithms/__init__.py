@@ -10,7 +10,7 @@ Its preset `conf/tuner/<name>.yaml` lets users write `tuner=<name>` (a contract 
 
 from __future__ import annotations
 
-from ktrun.algorithms import bayesian, cmaes, grid, hyperband, random_search, tpe
+from ktrun.algorithms import bayesian, cmaes, grid, hyperband, nsga2, random_search, tpe
 from ktrun.algorithms.base import Algorithm, TunerFacts, registry
 
 ALGORITHMS: dict[str, Algorithm] = registry(
@@ -20,6 +20,15 @@ ALGORITHMS: dict[str, Algorithm] = registry(
     grid.ALGORITHM,
     tpe.ALGORITHM,
     cmaes.ALGORITHM,
+    nsga2.ALGORITHM,
 )
 
-__all__ = ["ALGORITHMS", "Algorithm", "TunerFacts"]
+
+def trial_by_trial() -> str:
+    """ "random, bayesian, …, tpe or nsga2": the algorithms that train whole trials one by one (not
+    Hyperband's brackets), for hints on what takes a pruner or warm-start points."""
+    names = [a.name for a in ALGORITHMS.values() if not a.schedules_epochs]
+    return f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+__all__ = ["ALGORITHMS", "Algorithm", "TunerFacts", "trial_by_trial"]

@@ -27,6 +27,8 @@ class TunerFacts:
     epochs_tuned: bool
     #: Hyperparameters with infinitely many values (floats without a step), in declaration order.
     continuous: tuple[str, ...]
+    #: How many objectives the search has (`objectives:`; 1 for a single `objective`).
+    objectives: int = 1
 
 
 class Algorithm:

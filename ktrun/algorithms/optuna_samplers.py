@@ -1,6 +1,6 @@
 """What the Optuna-driven algorithms share: Optuna is an optional extra, checked for by `check`.
 
-`tuner.algorithm: tpe` and `cmaes` (their own modules) propose points with Optuna's samplers over
+`tuner.algorithm: tpe`, `cmaes` and `nsga2` (their own modules) propose points with Optuna's samplers over
 ktrun's space (conditions and repetitions included); ktrun's feasibility rules still decide before
 training, and a rejected proposal is told to the sampler as infeasible, never trained.
 """
@@ -15,7 +15,11 @@ from ktrun import problems as pb
 from ktrun.problems import Problem
 
 #: What each Optuna algorithm imports (CMA-ES is a package of its own), as the `optuna` extra pins it.
-NEEDS = {"tpe": ("optuna>=4,<6",), "cmaes": ("optuna>=4,<6", "cmaes>=0.10,<1")}
+NEEDS = {
+    "tpe": ("optuna>=5,<6",),
+    "cmaes": ("optuna>=5,<6", "cmaes>=0.10,<1"),
+    "nsga2": ("optuna>=5,<6",),
+}
 
 
 def optuna_missing(algorithm: str) -> Iterator[Problem]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ktrun import problems as pb
-from ktrun.algorithms import ALGORITHMS, TunerFacts
+from ktrun.algorithms import ALGORITHMS, TunerFacts, trial_by_trial
 from ktrun.checks.context import Ctx
 from ktrun.problems import Problem
 from ktrun.spec.failures import FAILURE_KINDS
@@ -20,6 +20,7 @@ def tuner_facts(ctx: Ctx) -> TunerFacts:
         executions_per_trial=t.executions_per_trial,
         epochs_tuned=isinstance(ctx.spec.fit.epochs, HpRef),
         continuous=tuple(p.name for p in ctx.space.params.values() if p.cardinality is None),
+        objectives=max(1, len(ctx.spec.objectives)),
     )
 
 
@@ -35,7 +36,7 @@ def _pruner(ctx: Ctx) -> Iterator[Problem]:
             ("tuner", "pruner"),
             f"tuner.algorithm {t.algorithm} already stops bad trials early (its brackets): a pruner "
             "would fight its epoch schedule",
-            "remove tuner.pruner, or use it with random, bayesian, grid, tpe or cmaes",
+            f"remove tuner.pruner, or use it with {trial_by_trial()}",
         )
     elif ctx.spec.fit.folds is not None:
         yield pb.error(

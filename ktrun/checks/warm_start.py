@@ -9,7 +9,7 @@ import math
 from collections.abc import Iterator, Mapping
 
 from ktrun import problems as pb
-from ktrun.algorithms import ALGORITHMS
+from ktrun.algorithms import ALGORITHMS, trial_by_trial
 from ktrun.analysis.space import Param
 from ktrun.analysis.values import bounds
 from ktrun.checks.context import Ctx
@@ -30,7 +30,7 @@ def check_warm_start(ctx: Ctx) -> Iterator[Problem]:
             ("tuner", "warm_start"),
             f"tuner.algorithm {ctx.spec.tuner.algorithm} plans its own brackets of trials: it takes no "
             "points to train first",
-            "remove tuner.warm_start, or use random, bayesian, grid, tpe or cmaes",
+            f"remove tuner.warm_start, or use {trial_by_trial()}",
         )
         return
     if not ctx.space.analysable:

@@ -1,12 +1,13 @@
-"""Optuna's samplers as Keras Tuner oracles (`tuner.algorithm: tpe`, `cmaes`), over ktrun's space.
+"""Optuna's samplers as Keras Tuner oracles (`tuner.algorithm: tpe`, `cmaes`, `nsga2`), over ktrun's space.
 
 Each proposal is one Optuna `ask`: the space is walked parents first, so a hyperparameter is
 suggested only where its conditions (a `when`, a repetition beyond the repeat count) make it
 active. ktrun's feasibility rules decide before anything trains: a rejected proposal is told to the
-sampler as infeasible (a violated constraint, which TPE ranks below every feasible trial; CMA-ES,
-which has no constraints, is told it failed) and the next is asked for. The study lives in memory
-and is rebuilt from the trial files on resume, so it needs no storage of its own. Optuna is
-imported only here, only when one of these algorithms is chosen.
+sampler as infeasible (a violated constraint, which TPE and NSGA-II rank below every feasible
+trial; CMA-ES, which has no constraints, is told it failed) and the next is asked for. NSGA-II is
+told every objective of a multi-objective search (`objectives:`), the others the first alone.
+The study lives in memory and is rebuilt from the trial files on resume, so it needs no storage
+of its own. Optuna is imported only here, only when one of these algorithms is chosen.
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ class OptunaOracle(FeasibleMixin, kt.Oracle):
 
     #: The Optuna sampler's name in `ktrun.algorithms` (set by each subclass).
     ktrun_sampler: str = ""
+    #: Samplers that are told every objective (the others are told Keras Tuner's score).
+    MULTI_OBJECTIVE = frozenset({"nsga2"})
 
     def __init__(self, *args: Any, ktrun_settings: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -110,9 +113,9 @@ class OptunaOracle(FeasibleMixin, kt.Oracle):
         optuna.logging.set_verbosity(optuna.logging.ERROR)
         seed = kt_compat.next_seed(self)
         s = self.ktrun_settings
-        direction: Literal["maximize", "minimize"] = (
-            "maximize" if self.objective.direction == "max" else "minimize"
-        )
+        directions: list[Literal["maximize", "minimize"]] = [
+            "maximize" if d == "max" else "minimize" for d in self._directions()
+        ]
         with warnings.catch_warnings():  # TPE's `group` is experimental in Optuna: chosen on purpose
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             if self.ktrun_sampler == "tpe":
@@ -122,12 +125,33 @@ class OptunaOracle(FeasibleMixin, kt.Oracle):
                     group=s.multivariate,  # conditional spaces: model what is active together
                     seed=seed,
                 )
+            elif self.ktrun_sampler == "nsga2":
+                sampler = optuna.samplers.NSGAIISampler(
+                    population_size=s.population_size,
+                    crossover_prob=s.crossover_prob,
+                    mutation_prob=s.mutation_prob,
+                    seed=seed,
+                )
             else:
                 sampler = optuna.samplers.CmaEsSampler(n_startup_trials=s.n_startup_trials, seed=seed)
-            self._ktrun_study = optuna.create_study(direction=direction, sampler=sampler)
+            self._ktrun_study = optuna.create_study(directions=directions, sampler=sampler)
         for trial_id in self.end_order:
             self._tell(self.trials[trial_id], None)
         return self._ktrun_study
+
+    def _directions(self) -> tuple[str, ...]:
+        if self.ktrun_sampler in self.MULTI_OBJECTIVE and self.ktrun_directions:
+            return self.ktrun_directions
+        return (self.objective.direction,)
+
+    def _values(self, trial: Any) -> list[float] | None:
+        """What the study is told of a completed trial: a value per objective (None: failed)."""
+        if trial.status != TrialStatus.COMPLETED:
+            return None
+        many = self.ktrun_sampler in self.MULTI_OBJECTIVE and self.ktrun_objective_values is not None
+        found = self.ktrun_objective_values(trial) if many else [trial.score]  # type: ignore[misc]
+        values = [float(v) for v in found if isinstance(v, int | float) and math.isfinite(v)]
+        return values if len(values) == len(found) == len(self._directions()) else None
 
     def _suggest(self, asked: Any) -> dict[str, Scalar]:
         space: Space = self.ktrun_space
@@ -152,8 +176,7 @@ class OptunaOracle(FeasibleMixin, kt.Oracle):
         if trial.trial_id in self.ktrun_pruned and asked is not None:  # TPE ranks it below the completed
             study.tell(asked, state=optuna.trial.TrialState.PRUNED)
             return
-        score = trial.score if trial.status == TrialStatus.COMPLETED else None
-        value = float(score) if isinstance(score, int | float) and math.isfinite(score) else None
+        value = self._values(trial)
         if asked is not None:
             if value is not None:
                 study.tell(asked, value)
@@ -170,15 +193,15 @@ class OptunaOracle(FeasibleMixin, kt.Oracle):
         if trial.trial_id in self.ktrun_pruned:
             state, value = optuna.trial.TrialState.PRUNED, None
         study.add_trial(
-            optuna.trial.create_trial(params=params, distributions=distributions, value=value, state=state)
+            optuna.trial.create_trial(params=params, distributions=distributions, values=value, state=state)
         )
 
     def _tell_infeasible(self, asked: Any) -> None:
         import optuna
 
-        if self.ktrun_sampler == "tpe":  # ranked below every feasible trial; its value is never read
+        if self.ktrun_sampler in ("tpe", "nsga2"):  # ranked below every feasible trial; values never read
             asked.set_constraint(INFEASIBLE, 1.0)
-            self._ktrun_study.tell(asked, 0.0)
+            self._ktrun_study.tell(asked, [0.0] * len(self._directions()))
         else:
             self._ktrun_study.tell(asked, state=optuna.trial.TrialState.FAIL)
 
@@ -229,5 +252,9 @@ class CmaEsOracle(OptunaOracle):
     ktrun_sampler = "cmaes"
 
 
+class Nsga2Oracle(OptunaOracle):
+    ktrun_sampler = "nsga2"
+
+
 #: By `tuner.algorithm` (read by `oracles.oracle_class`, which imports this module only for them).
-ORACLES: dict[str, type[FeasibleMixin]] = {"tpe": TpeOracle, "cmaes": CmaEsOracle}
+ORACLES: dict[str, type[FeasibleMixin]] = {"tpe": TpeOracle, "cmaes": CmaEsOracle, "nsga2": Nsga2Oracle}

@@ -134,6 +134,10 @@ class FeasibleMixin(OracleHooks):
     ktrun_pruned: dict[str, str]
     #: A chief's progress view: told of each trial that ends (its workers' own views are unseen).
     ktrun_progress: Callable[[str, Any, Any], Any] | None = None
+    #: Several objectives (`objectives:`): each one's direction, and a completed trial's value for
+    #: each (None where it has none), for a sampler told them all. Unset: Keras Tuner's one score.
+    ktrun_directions: tuple[str, ...] = ()
+    ktrun_objective_values: Callable[[Any], list[float | None]] | None = None
 
     def ktrun_setup(
         self, checker: Checker, space: Space, max_attempts: int = 200, budget: Budget | None = None

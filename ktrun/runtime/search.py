@@ -168,7 +168,7 @@ def _search(plan: Plan, data: Data, run_dir: Path, started: float, progress: Any
     import keras
     import keras_tuner as kt
 
-    from ktrun.compiler.keras_model import declare_hyperparameters, feedable
+    from ktrun.compiler.keras_model import declare_hyperparameters, feedable, searched_values
     from ktrun.runtime import interrupt, kt_compat
     from ktrun.runtime.budget import Budget
     from ktrun.runtime.oracles import make_oracle
@@ -207,6 +207,12 @@ def _search(plan: Plan, data: Data, run_dir: Path, started: float, progress: Any
         oracle.ktrun_progress = progress
     oracle.ktrun_say = say
     oracle.ktrun_pruner = spec.tuner.pruner
+    listed = objectives(plan)
+    if listed:
+        oracle.ktrun_directions = tuple(o.direction for o in listed)
+        oracle.ktrun_objective_values = lambda trial: list(
+            trial_values(plan, trial, searched_values(trial.hyperparameters)).values()
+        )
     oracle.ktrun_queue = [dict(p) for p in spec.tuner.warm_start.points] if spec.tuner.warm_start else []
     cls = KtrunHyperband if ALGORITHMS[spec.tuner.algorithm].schedules_epochs else KtrunTuner
     tuner = cls(

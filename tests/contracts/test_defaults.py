@@ -21,14 +21,14 @@ from tests.conftest import CONF
 DELIBERATE: dict[tuple[str, str], str] = {
     **{
         (f"tuner/{a}.yaml", "algorithm"): "the option is the algorithm"
-        for a in ("bayesian", "grid", "hyperband", "tpe", "cmaes")
+        for a in ("bayesian", "grid", "hyperband", "tpe", "cmaes", "nsga2")
     },
     **{
         (
             f"tuner/{a}.yaml",
             "max_trials",
         ): "a model-based sampler needs trials to learn from after its random start"
-        for a in ("tpe", "cmaes")
+        for a in ("tpe", "cmaes", "nsga2")
     },
     ("tuner/grid.yaml", "max_trials"): "a grid tries every point: a larger cap",
     ("tuner/hyperband.yaml", "max_trials"): "Hyperband's brackets need more trials than random search",

@@ -142,3 +142,80 @@ def test_a_resumed_study_is_told_each_ended_trial_s_score() -> None:
     oracle.end_order.append("0")
     (told,) = oracle._study().trials
     assert told.value == 0.875 and told.params["activation"] == "tanh"
+
+
+NSGA2 = [
+    "+experiment=digits_mlp",
+    "tuner=nsga2",
+    "tuner.nsga2.population_size=2",
+    "fit.epochs=1",
+    "objective=[{name: val_accuracy}, {name: params, direction: min}]",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.keras
+def test_nsga2_searches_accuracy_against_size_and_resumes_without_repeats(tmp_path: Path) -> None:
+    rc, summary, _ = search(tmp_path, *NSGA2, "tuner.max_trials=3")
+    assert rc == 0 and summary["trials"]["completed"] == 3, summary
+    rc, again, run_dir = search(tmp_path, *NSGA2, "tuner.max_trials=5", run="again")
+    assert rc == 0 and again["trials"]["completed"] == 5 and again["resumed_trials"] == 3, again
+    rows = (run_dir / "trials.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    points = [dict(zip(header, r.split(","), strict=False)) for r in rows[1:]]
+    assert all(int(p["units_2"]) <= int(p["units_1"]) for p in points), points
+    keys = {
+        tuple(p[k] for k in ("units_1", "units_2", "activation", "dropout", "learning_rate")) for p in points
+    }
+    assert len(keys) == 5  # no point trained twice, across the resume
+    assert again["pareto"]["front"], again["pareto"]
+
+
+@pytest.mark.keras
+def test_nsga2_is_told_every_objective_and_infeasible_proposals_as_violated_constraints() -> None:
+    """The study holds each ended trial's value for every objective (rebuilt on resume), and a
+    proposal the constraints reject is told with its constraint violated, never trained."""
+    import keras_tuner as kt
+    from keras_tuner.engine.trial import Trial, TrialStatus
+
+    from ktrun.compiler.keras_model import declare_hyperparameters
+    from ktrun.compiler.plan import compile_plan
+    from ktrun.pipeline import check_one
+    from ktrun.runtime.oracles import make_oracle
+
+    report = check_one(["+experiment=digits_mlp", "tuner=nsga2"])
+    assert report.checked is not None
+    plan = compile_plan(report.checked)
+    oracle = make_oracle(
+        "nsga2",
+        checker=plan.checked.checker,
+        space=plan.checked.space,
+        settings=plan.spec.tuner,
+        objective=kt.Objective("val_accuracy", "max"),
+        max_trials=40,
+        hyperparameters=declare_hyperparameters(plan),
+        seed=3,
+    )
+    oracle.ktrun_directions = ("max", "min")
+    oracle.ktrun_objective_values = lambda trial: [
+        trial.score,
+        1000.0 * trial.hyperparameters.values["units_1"],
+    ]
+    hp = declare_hyperparameters(plan)
+    hp.values.update(
+        {"units_1": 64, "units_2": 32, "activation": "tanh", "dropout": 0.3, "learning_rate": 0.001}
+    )
+    ended = Trial(hp, trial_id="0", status=TrialStatus.COMPLETED)
+    ended.score = 0.875
+    oracle.trials["0"] = ended
+    oracle.end_order.append("0")
+    study = oracle._study()
+    assert study.directions[1].name == "MINIMIZE"
+    assert study.trials[0].values == [0.875, 64000.0]
+    for i in range(30):
+        response = oracle.populate_space(f"n{i}")
+        values = response["values"]
+        assert values["units_2"] <= values["units_1"], values
+    rejected = [t for t in study.trials if t.constraints == {"ktrun_feasible": 1.0}]
+    assert rejected, "units_2 > units_1 for about half of the random points: some were proposed"
+    assert sum(oracle.ktrun_rejected.values()) == len(rejected)
