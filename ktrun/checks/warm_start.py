@@ -1,11 +1,13 @@
 """Check: `tuner.warm_start.points`, the points a search trains first, held to the space like any
 proposal: every name known, every active hyperparameter given a value it can take (and no inactive
 one), the constraints and shape rules met. A point that could not train is a config error here,
-not a failed first trial."""
+not a failed first trial. `tuner.warm_start.search` names an earlier search: its form is checked
+here, its files are read only by the run (`ktrun.runtime.history`), never by `check`."""
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Mapping
 
 from ktrun import problems as pb
@@ -13,26 +15,37 @@ from ktrun.algorithms import ALGORITHMS, trial_by_trial
 from ktrun.analysis.space import Param
 from ktrun.analysis.values import bounds
 from ktrun.checks.context import Ctx
+from ktrun.config.trust import clip
 from ktrun.problems import Problem
 from ktrun.spec.hyperparameters import FixedHp
 from ktrun.spec.refs import Scalar
 
 CODE = "warm-start-invalid"
+#: `s3://…`, `https://…`: never fetched (`check` opens no file the search names, the run no URL).
+URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
 
 
 def check_warm_start(ctx: Ctx) -> Iterator[Problem]:
     ws = ctx.spec.tuner.warm_start
-    if ws is None or not ws.points:
+    if ws is None or not (ws.points or ws.search):
         return
     if ALGORITHMS[ctx.spec.tuner.algorithm].schedules_epochs:
         yield pb.error(
             CODE,
             ("tuner", "warm_start"),
             f"tuner.algorithm {ctx.spec.tuner.algorithm} plans its own brackets of trials: it takes no "
-            "points to train first",
+            "points to train first and no earlier search's trials",
             f"remove tuner.warm_start, or use {trial_by_trial()}",
         )
         return
+    if ws.search is not None and URL.match(ws.search):
+        yield pb.error(
+            CODE,
+            ("tuner", "warm_start", "search"),
+            f"tuner.warm_start.search is a URL ({clip(ws.search, 80)}): ktrun reads an earlier search "
+            "from a local run directory only",
+            "download the run directory (trials.csv and summary.json) and name its local path",
+        )
     if not ctx.space.analysable:
         return
     for i, point in enumerate(ws.points):

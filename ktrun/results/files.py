@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 #: The top-level keys of summary.json, in order. Scripts rely on them.
 SUMMARY_KEYS = ("experiment", "objective", "status", "abort_reason", "best", "trials", "seconds")
 #: Optional extra top-level keys of summary.json.
-SUMMARY_EXTRA_KEYS = ("resumed_trials", "state_dir", "final", "stop_reason", "pareto")
+SUMMARY_EXTRA_KEYS = ("resumed_trials", "history_trials", "state_dir", "final", "stop_reason", "pareto")
 
 
 # ── public API ────────────────────────────────────────────────────────────────────────────────
@@ -95,6 +95,7 @@ def summary_dict(outcome: SearchOutcome) -> dict[str, Any]:
         },
         "seconds": round(outcome.seconds, 3),
         "resumed_trials": outcome.resumed_trials,
+        "history_trials": outcome.history_trials,
         "state_dir": outcome.state_dir,
     }
     final = outcome.final

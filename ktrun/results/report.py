@@ -47,6 +47,12 @@ def report_markdown(
     out += [status_sentence(outcome), ""]
     if outcome.resumed_trials:
         out += [f"{outcome.resumed_trials} trial(s) came from an earlier, interrupted run.", ""]
+    if outcome.history_trials:
+        out += [
+            f"{outcome.history_trials} trial(s) of an earlier search (tuner.warm_start.search) were "
+            "told to the algorithm as history; they are not among these trials.",
+            "",
+        ]
 
     out += ["## Best trial", ""]
     if best is None and outcome.objectives and any(t.scored for t in outcome.trials):

@@ -137,6 +137,8 @@ class OptunaOracle(FeasibleMixin, kt.Oracle):
             self._ktrun_study = optuna.create_study(directions=directions, sampler=sampler)
         for trial_id in self.end_order:
             self._tell(self.trials[trial_id], None)
+        for told in self.ktrun_history:  # `tuner.warm_start.search`: learnt from, never trained
+            self._add(told.values, list(told.objectives[: len(directions)]), optuna.trial.TrialState.COMPLETE)
         return self._ktrun_study
 
     def _directions(self) -> tuple[str, ...]:
@@ -183,17 +185,23 @@ class OptunaOracle(FeasibleMixin, kt.Oracle):
             else:
                 study.tell(asked, state=optuna.trial.TrialState.FAIL)
             return
+        state = optuna.trial.TrialState.COMPLETE if value is not None else optuna.trial.TrialState.FAIL
+        if trial.trial_id in self.ktrun_pruned:
+            state, value = optuna.trial.TrialState.PRUNED, None
+        self._add(searched_values(trial.hyperparameters), value, state)
+
+    def _add(self, point: dict[str, Scalar], values: list[float] | None, state: Any) -> None:
+        """A trial the study did not ask for (a resumed one, an earlier search's), with its point."""
+        import optuna
+
         params, distributions = {}, {}
-        for name, given in searched_values(trial.hyperparameters).items():
+        for name, given in point.items():
             if name not in self.ktrun_space.params or isinstance(self.ktrun_space.params[name].decl, FixedHp):
                 continue
             enc = self._encoding(name)
             params[name], distributions[name] = enc.encode(given), enc.distribution
-        state = optuna.trial.TrialState.COMPLETE if value is not None else optuna.trial.TrialState.FAIL
-        if trial.trial_id in self.ktrun_pruned:
-            state, value = optuna.trial.TrialState.PRUNED, None
-        study.add_trial(
-            optuna.trial.create_trial(params=params, distributions=distributions, values=value, state=state)
+        self._ktrun_study.add_trial(
+            optuna.trial.create_trial(params=params, distributions=distributions, values=values, state=state)
         )
 
     def _tell_infeasible(self, asked: Any) -> None:

@@ -12,6 +12,7 @@ together, since what a resumed oracle must not repeat is exactly what the mixin 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -32,6 +33,7 @@ from ktrun.checks.warm_start import domain_value
 from ktrun.compiler.keras_model import searched_values
 from ktrun.runtime import kt_compat, pruning
 from ktrun.runtime.budget import Budget
+from ktrun.runtime.history import Told
 from ktrun.runtime.journal import JOURNAL, append_journal, read_journal, write_json_atomic, write_text_atomic
 from ktrun.runtime.kt_compat import OracleHooks, synchronized
 from ktrun.runtime.state import OVERWRITE_HINT, damaged_line, move_aside, read_json_object
@@ -129,6 +131,11 @@ class FeasibleMixin(OracleHooks):
     ktrun_stopped: str | None = None
     #: `tuner.warm_start.points` not yet proposed (checked against the space by `check`).
     ktrun_queue: list[dict[str, Scalar]]
+    #: `tuner.warm_start.search`: an earlier search's trials that fit, told before the first
+    #: proposal; Keras Tuner's Gaussian process sees them as completed trials while it proposes.
+    ktrun_history: list[Told]
+    ktrun_history_told: bool = False
+    ktrun_learns_from_trials: bool = False
     #: `tuner.pruner` (None: no pruning), and why each pruned trial was.
     ktrun_pruner: Any = None
     ktrun_pruned: dict[str, str]
@@ -146,6 +153,7 @@ class FeasibleMixin(OracleHooks):
         self.ktrun_stopped = None
         self.ktrun_pruned = {}
         self.ktrun_queue = []
+        self.ktrun_history = []
         self.ktrun_checker = checker
         self.ktrun_space = space
         self.ktrun_max_attempts = max_attempts
@@ -217,7 +225,12 @@ class FeasibleMixin(OracleHooks):
 
     def ktrun_queued(self) -> dict[str, Any] | None:
         """The next warm-start point this search has not tried (a resume skips those it has),
-        as Keras Tuner's values: the point, with the fixed hyperparameters active at it."""
+        as Keras Tuner's values: the point, with the fixed hyperparameters active at it.
+        Before the first, the earlier search's points are marked tried: never proposed again."""
+        if not self.ktrun_history_told:
+            self.ktrun_history_told = True
+            for told in self.ktrun_history:
+                kt_compat.mark_tried(self, told.values)
         space = self.ktrun_space
         while self.ktrun_queue:
             point = self.ktrun_queue.pop(0)
@@ -240,11 +253,35 @@ class FeasibleMixin(OracleHooks):
         queued = self.ktrun_queued()
         if queued is not None:
             return queued
-        response: dict[str, Any] = super().populate_space(trial_id)  # type: ignore[misc]
+        with self._ktrun_history_as_trials():
+            response: dict[str, Any] = super().populate_space(trial_id)  # type: ignore[misc]
         values = response.get("values")
         if response["status"] == RUNNING and values is not None and self.ktrun_reject(values):
             return self.ktrun_random_response()
         return response
+
+    @contextlib.contextmanager
+    def _ktrun_history_as_trials(self) -> Iterator[None]:
+        """For an algorithm that learns from the oracle's completed trials (Bayesian
+        optimisation's Gaussian process), the earlier search's are among them while it proposes,
+        and only then: they are no trials of this search (no budget, never best, never saved)."""
+        if not (self.ktrun_learns_from_trials and self.ktrun_history):
+            yield
+            return
+        trials: dict[str, Any] = self.trials  # type: ignore[attr-defined]
+        added = []
+        for i, told in enumerate(self.ktrun_history):
+            hp = self.hyperparameters.copy()  # type: ignore[attr-defined]
+            hp.values.update(told.values)
+            trial = Trial(hp, trial_id=f"history-{i}", status=TrialStatus.COMPLETED)
+            trial.score = told.objectives[0]
+            trials[trial.trial_id] = trial
+            added.append(trial.trial_id)
+        try:
+            yield
+        finally:
+            for trial_id in added:
+                del trials[trial_id]
 
     def ktrun_random_values(self) -> dict[str, Any] | None:
         """Keras Tuner's uniform sampling while it hits; the checker's tree search when it keeps
@@ -526,7 +563,12 @@ def oracle_class(algorithm: str) -> type[FeasibleMixin]:
     if keras_oracle is None:
         return OWN_ORACLES[algorithm]
     base = getattr(kt.oracles, keras_oracle)
-    return type(f"Feasible{base.__name__}", (FeasibleMixin, base), {"__module__": __name__})
+    learns = keras_oracle == "BayesianOptimizationOracle"  # its GP fits every completed trial
+    return type(
+        f"Feasible{base.__name__}",
+        (FeasibleMixin, base),
+        {"__module__": __name__, "ktrun_learns_from_trials": learns},
+    )
 
 
 def make_oracle(

@@ -94,6 +94,8 @@ class SearchOutcome:
     state_dir: str | None = None
     #: Trials that came from an earlier, interrupted run of the same search.
     resumed_trials: int = 0
+    #: An earlier search's trials told to this one as history (`tuner.warm_start.search`).
+    history_trials: int = 0
     #: The signal that interrupted the search (SIGINT, SIGTERM), for the exit code 128 + n.
     signal: int | None = None
     #: `fit.cross_validation.folds` (None: one validation split).

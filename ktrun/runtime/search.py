@@ -20,7 +20,9 @@ from typing import Any
 from ktrun.algorithms import ALGORITHMS
 from ktrun.compiler.plan import Plan, diff_configs
 from ktrun.data.load import Data
+from ktrun.problems import Problem
 from ktrun.runtime.distributed import in_cluster, is_chief, is_worker
+from ktrun.runtime.history import History, read_history
 from ktrun.runtime.journal import JOURNAL, read_journal, scan_journal, write_json_atomic, write_text_atomic
 from ktrun.runtime.objectives import best_rule, objectives, trial_values
 from ktrun.runtime.outcome import SearchOutcome, TrialRecord
@@ -153,18 +155,34 @@ def run_search(
         )
         if p is not None
     ]
+    history = earlier_trials(plan)
+    if isinstance(history, list):
+        problems += history
+        history = None
     if problems:
         raise SearchRefused(problems)
     lock = StateLock(plan.state_dir)
     if not is_worker():  # workers share the chief's state on purpose
         lock.acquire()
     try:
-        return _search(plan, data, run_dir, started, progress, say)
+        return _search(plan, data, run_dir, started, progress, say, history)
     finally:
         lock.release()
 
 
-def _search(plan: Plan, data: Data, run_dir: Path, started: float, progress: Any, say: Any) -> SearchOutcome:
+def earlier_trials(plan: Plan) -> History | list[Problem] | None:
+    """`tuner.warm_start.search`, read before anything starts (None: no earlier search named)."""
+    ws = plan.spec.tuner.warm_start
+    if ws is None or ws.search is None:
+        return None
+    listed: list[tuple[str, str]] = [(o.name, o.direction) for o in objectives(plan)]
+    listed = listed or [(plan.spec.objective.name, plan.checked.direction)]
+    return read_history(ws.search, plan.checked.space, plan.checked.checker, listed)
+
+
+def _search(
+    plan: Plan, data: Data, run_dir: Path, started: float, progress: Any, say: Any, history: History | None
+) -> SearchOutcome:
     import keras
     import keras_tuner as kt
 
@@ -214,6 +232,9 @@ def _search(plan: Plan, data: Data, run_dir: Path, started: float, progress: Any
             trial_values(plan, trial, searched_values(trial.hyperparameters)).values()
         )
     oracle.ktrun_queue = [dict(p) for p in spec.tuner.warm_start.points] if spec.tuner.warm_start else []
+    if history is not None:
+        oracle.ktrun_history = history.told
+        say(history.line())
     cls = KtrunHyperband if ALGORITHMS[spec.tuner.algorithm].schedules_epochs else KtrunTuner
     tuner = cls(
         oracle=oracle,
@@ -357,6 +378,7 @@ def collect(
         hyperparameter_names=[d.name for d in plan.hyperparameters],
         state_dir=str(plan.state_dir),
         resumed_trials=resumed,
+        history_trials=len(oracle.ktrun_history),
         folds=plan.spec.fit.folds,
         objectives=objectives(plan),
         best_rule=best_rule(plan),

@@ -698,12 +698,21 @@ class PrunerSpec(Strict):
 
 
 class WarmStartSpec(Strict):
-    """Points the search trains first (`ktrun.checks.warm_start` holds them to the space)."""
+    """Where a search starts from: points it trains first (`ktrun.checks.warm_start` holds them to
+    the space) and an earlier search whose trials it learns from (read when the search starts)."""
 
     points: list[dict[str, Scalar]] = Field(
         default_factory=list,
         description="Each a value for every hyperparameter active at it, e.g. a known good "
         "configuration; trained first, in order, each counted against max_trials.",
+    )
+    search: str | None = Field(
+        None,
+        min_length=1,
+        max_length=4096,
+        description="The run directory of an earlier ktrun search with the same objective (or its "
+        "trials.csv): its completed trials that fit this space are told to the algorithm as "
+        "history, never trained again, spending no budget.",
     )
 
 
@@ -732,7 +741,9 @@ class _TunerSettings(Strict):
         "percentile: 25} or {type: successive_halving}. Not with hyperband or cross-validation.",
     )
     warm_start: WarmStartSpec | None = Field(
-        None, description="{points: [{units: 64, ...}, ...]}: configurations trained first."
+        None,
+        description="{points: [{units: 64, ...}, ...]}: configurations trained first; {search: "
+        "outputs/<experiment>/<run>}: an earlier search's trials as history.",
     )
     overwrite: bool = Field(False, description="Start over instead of resuming the same search.")
     state_dir: str = Field(

@@ -74,3 +74,80 @@ def test_the_points_train_first_and_a_resume_does_not_train_them_again(
     rows = list(csv.DictReader(io.StringIO((run_dir / "trials.csv").read_text())))
     assert rc == 0 and again["trials"]["completed"] == 4 and again["resumed_trials"] == 3, again
     assert sum(r["units_1"] == "64" and r["units_2"] == "32" and r["activation"] == "tanh" for r in rows) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.keras
+@pytest.mark.parametrize("tuner", ["tpe", "bayesian"])
+def test_an_earlier_search_s_trials_are_history_not_budget_and_never_trained_again(
+    tmp_path: Path, tuner: str
+) -> None:
+    """`tuner.warm_start.search`: the earlier run directory's completed trials are told to the
+    algorithm; the new search still trains its whole budget, none of it on an earlier point,
+    and a resume of it reads the same history."""
+    base = ["+experiment=digits_mlp", "fit.epochs=1"]
+    rc, earlier, earlier_dir = search(tmp_path, *base, "tuner.max_trials=4", run="earlier")
+    assert rc == 0 and earlier["trials"]["completed"] == 4, earlier
+    keys = ("units_1", "units_2", "activation", "dropout", "learning_rate")
+    known = {
+        tuple(r[k] for k in keys)
+        for r in csv.DictReader(io.StringIO((earlier_dir / "trials.csv").read_text()))
+    }
+    args = [*base, f"tuner={tuner}", f"tuner.warm_start={{search: {earlier_dir}}}"]
+    if tuner == "bayesian":
+        args.append("tuner.bayesian.num_initial_points=2")  # fewer than the history: the GP proposes
+    rc, summary, run_dir = search(tmp_path, *args, "tuner.max_trials=2")
+    assert rc == 0 and summary["trials"]["completed"] == 2 and summary["history_trials"] == 4, summary
+    rows = list(csv.DictReader(io.StringIO((run_dir / "trials.csv").read_text())))
+    assert [r["trial_id"] for r in rows] == ["0", "1"]  # the earlier trials are not this search's
+    assert not {tuple(r[k] for k in keys) for r in rows} & known
+    assert "4 trial(s) of an earlier search" in (run_dir / "report.md").read_text()
+    rc, again, _ = search(tmp_path, *args, "tuner.max_trials=3", run="again")
+    assert rc == 0 and again["resumed_trials"] == 2 and again["history_trials"] == 4, again
+    assert again["trials"]["completed"] == 3
+
+
+@pytest.mark.keras
+def test_bayesian_optimisation_fits_its_process_to_the_history_and_forgets_it_after() -> None:
+    """With as many earlier trials as its initial points, Keras Tuner's Gaussian process proposes
+    the first point (no random draw), and the history never stays among the oracle's trials."""
+    import keras_tuner as kt
+
+    from ktrun.compiler.keras_model import declare_hyperparameters
+    from ktrun.compiler.plan import compile_plan
+    from ktrun.runtime.history import Told
+    from ktrun.runtime.oracles import make_oracle
+
+    report = check_one(["+experiment=digits_mlp", "tuner=bayesian", "tuner.bayesian.num_initial_points=3"])
+    assert report.checked is not None
+    plan = compile_plan(report.checked)
+
+    def oracle(history: list[Told]) -> tuple[object, list[int]]:
+        made = make_oracle(
+            "bayesian",
+            checker=plan.checked.checker,
+            space=plan.checked.space,
+            settings=plan.spec.tuner,
+            objective=kt.Objective("val_accuracy", "max"),
+            max_trials=10,
+            hyperparameters=declare_hyperparameters(plan),
+            seed=1,
+            num_initial_points=3,
+        )
+        made.ktrun_history = history
+        draws: list[int] = []
+        own = made.ktrun_random_values
+        made.ktrun_random_values = lambda: draws.append(1) or own()  # type: ignore[method-assign]
+        response = made.populate_space("0")
+        assert response["status"] == "RUNNING" and not any(t.startswith("history") for t in made.trials)
+        return made, draws
+
+    point = {"units_1": 64, "units_2": 32, "activation": "tanh", "dropout": 0.3, "learning_rate": 0.001}
+    history = [
+        Told(str(i), {**point, "units_1": u, "units_2": u // 2}, (0.5 + i / 10,))
+        for i, u in enumerate((64, 128, 192, 256))
+    ]
+    _, draws = oracle([])
+    assert draws, "without history, the first point is a random draw"
+    _, draws = oracle(history)
+    assert not draws, "with 4 earlier trials >= 3 initial points, the process proposes"
