@@ -382,6 +382,9 @@ class FeasibleMixin(OracleHooks):
             aside = move_aside(path)
             self._ktrun_rebuild(fresh)
             self.ktrun_say(damaged_line(path, reason, aside, f"rebuilt it from {self._ktrun_salvage()}"))
+        for entry in last.values():  # a kill after the trial's file ended it, before oracle.json
+            if entry.get("status") == "pruned" and entry["trial_id"] in trials:
+                self.ktrun_pruned.setdefault(entry["trial_id"], str(entry.get("message") or "pruned"))
         ongoing: dict[str, Any] = self.ongoing_trials  # type: ignore[attr-defined]
         for trial in ongoing.values():  # as Keras Tuner does: what was running runs again
             kt_compat.retry_queue(self).append(trial.trial_id)
