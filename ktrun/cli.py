@@ -163,6 +163,7 @@ def check_main(argv: list[str]) -> int:
 def plan_main(argv: list[str]) -> int:
     """`ktrun plan [OVERRIDES]`: the checked search as Markdown for a pull-request comment."""
     from ktrun.config.compose import default_config_dir
+    from ktrun.config.git_base import BaseError
 
     p = argparse.ArgumentParser(prog="ktrun plan", description=plan_main.__doc__)
     p.add_argument("overrides", nargs="*")
@@ -176,6 +177,12 @@ def plan_main(argv: list[str]) -> int:
     config_dir = default_config_dir()
     extra: list[Path] = [args.config_dir.resolve()] if args.config_dir else []
     overrides = [_experiment_file(a, config_dir, extra) or a for a in args.overrides]
+    try:
+        if args.base and not _is_file_base(args.base):
+            return _plan_against_ref(args.base, overrides, config_dir, extra)
+    except BaseError as e:
+        print(f"ktrun plan: error: {e}\n  hint: {e.hint}", file=sys.stderr)
+        return EXIT_USER_ERROR
     report = check_one(overrides, config_dir, extra, data_roots=project_roots(extra))
     from ktrun.render.plan_markdown import diff_markdown, plan_markdown
 
@@ -184,7 +191,7 @@ def plan_main(argv: list[str]) -> int:
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
-            base_dir, base_extra, base_overrides = _base_config(
+            base_dir, base_extra, base_overrides = _base_file(
                 args.base, config_dir, extra, overrides, Path(tmp)
             )
             base = check_one(base_overrides, base_dir, base_extra, data_roots=project_roots(extra))
@@ -193,33 +200,77 @@ def plan_main(argv: list[str]) -> int:
     return EXIT_USER_ERROR if report.failed() else EXIT_OK
 
 
-def _base_config(
+def _is_file_base(base: str) -> bool:
+    """`--base old.yaml` names a file; anything else is a git ref. A missing .yaml is an error."""
+    from ktrun.config.git_base import EXTENSIONS, BaseError
+
+    if Path(base).is_file():
+        return True
+    if base.endswith(EXTENSIONS):
+        raise BaseError(
+            f"--base {base}: no such file (from {Path.cwd()})",
+            "give an existing experiment .yaml file to compare with, or a git ref such as `origin/main`",
+        )
+    return False
+
+
+def _experiment_name(overrides: list[str]) -> str | None:
+    for o in overrides:
+        key, _, value = o.partition("=")
+        if key in ("+experiment", "experiment", "++experiment"):
+            return value
+    return None
+
+
+def _plan_against_ref(ref: str, overrides: list[str], config_dir: Path, extra: list[Path]) -> int:
+    """The plan, and what the change did against the config tree at git ref `ref`: an
+    experiment new since then is all plan, a deleted one has none, a renamed one is compared
+    with its old file."""
+    import tempfile
+
+    from ktrun.config import git_base
+    from ktrun.render.plan_markdown import deleted_markdown, diff_markdown, new_markdown, plan_markdown
+
+    name = _experiment_name(overrides)
+    tree = extra[0] if extra else config_dir
+    with tempfile.TemporaryDirectory() as tmp:
+        base_tree = git_base.extract(ref, tree, Path(tmp))
+        fate = git_base.Fate("same", name)
+        if name is not None:
+            present = any(git_base.find_experiment(d / "experiment", name) for d in [*extra, config_dir])
+            fate = git_base.fate(base_tree, name, present)
+        if fate.kind == "deleted" and fate.base_path is not None:
+            print(deleted_markdown(" ".join(overrides), ref, fate.base_path), end="")
+            return EXIT_OK
+        report = check_one(overrides, config_dir, extra, data_roots=project_roots(extra))
+        text = plan_markdown(report)
+        if fate.kind == "new":
+            text += "\n" + new_markdown(ref)
+        elif report.ctx is not None and fate.kind in ("same", "renamed"):
+            base_overrides = [
+                f"+experiment={fate.base_name}" if o.partition("=")[0].lstrip("+") == "experiment" else o
+                for o in overrides
+            ]
+            base_dir, base_extra = (
+                (config_dir, [base_tree.root, *extra[1:]]) if extra else (base_tree.root, extra)
+            )
+            base = check_one(base_overrides, base_dir, base_extra, data_roots=project_roots(extra))
+            renamed = fate.base_path if fate.kind == "renamed" else None
+            text += "\n" + diff_markdown(base, report, ref, renamed_from=renamed)
+    print(text, end="")
+    return EXIT_USER_ERROR if report.failed() else EXIT_OK
+
+
+def _base_file(
     base: str, config_dir: Path, extra: list[Path], overrides: list[str], tmp: Path
 ) -> tuple[Path, list[Path], list[str]]:
-    """The configs to compare with: a file stands in for the experiment; a git ref is the tree
-    that holds the experiments (`--config-dir`, else ktrun's own) at that commit."""
-    import io
+    """An experiment file to compare with, standing in for the experiment."""
     import shutil
-    import subprocess
-    import tarfile
 
-    path = Path(base)
-    if path.is_file():
-        (tmp / "experiment").mkdir(parents=True)
-        shutil.copy(path, tmp / "experiment" / "__base__.yaml")
-        rest = [o for o in overrides if not o.startswith(("+experiment=", "experiment="))]
-        return config_dir, [tmp, *extra], ["+experiment=__base__", *rest]
-    tree = extra[0] if extra else config_dir
-    top = subprocess.run(
-        ["git", "-C", str(tree), "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    rel = tree.resolve().relative_to(Path(top).resolve())
-    archive = subprocess.run(["git", "-C", top, "archive", base, str(rel)], capture_output=True, check=True)
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(tmp, filter="data")
-    if extra:
-        return config_dir, [tmp / rel, *extra[1:]], overrides
-    return tmp / rel, extra, overrides
+    (tmp / "experiment").mkdir(parents=True)
+    shutil.copy(base, tmp / "experiment" / "__base__.yaml")
+    rest = [o for o in overrides if not o.startswith(("+experiment=", "experiment="))]
+    return config_dir, [tmp, *extra], ["+experiment=__base__", *rest]
 
 
 def schema_main(argv: list[str]) -> int:

@@ -131,8 +131,25 @@ def _domain_change(old: object, new: object) -> str | None:
     return None if old == new else "changed"
 
 
-def diff_markdown(base: CheckReport, head: CheckReport, base_label: str) -> str:
+def new_markdown(ref: str) -> str:
+    """A `--base` diff for an experiment the base does not have: the plan above is all of it."""
+    return f"#### Changes against `{ref}`\n\n- new experiment: not in `{ref}`; the plan above is all of it\n"
+
+
+def deleted_markdown(label: str, ref: str, base_path: str) -> str:
+    """An experiment this change deletes: nothing to plan, and no error."""
+    return (
+        f"### ktrun plan: `{label}`\n\n"
+        f"🗑️ deleted in this change: `{base_path}` is in `{ref}`, not in this tree; nothing to plan\n"
+    )
+
+
+def diff_markdown(
+    base: CheckReport, head: CheckReport, base_label: str, renamed_from: str | None = None
+) -> str:
     out = [f"#### Changes against `{base_label}`", ""]
+    if renamed_from is not None:
+        out.append(f"- renamed from `{renamed_from}` (compared with it)")
     if base.ctx is None or head.ctx is None or base.errors:
         out.append(f"- the base does not check cleanly ({len(base.errors)} error(s)); no diff")
         return "\n".join(out) + "\n"
