@@ -14,6 +14,8 @@ from ktrun.spec.base import Strict
 
 
 class BayesianSettings(Strict):
+    """Keras Tuner's Gaussian-process Bayesian optimisation."""
+
     num_initial_points: int | None = Field(
         3,
         ge=1,
@@ -22,8 +24,12 @@ class BayesianSettings(Strict):
             "hyperparameter, which makes every trial of a small search random."
         ),
     )
-    alpha: float = Field(1e-4, gt=0.0)
-    beta: float = Field(2.6, ge=0.0)
+    alpha: float = Field(
+        1e-4, gt=0.0, description="The noise the Gaussian process assumes in the scores it fits (> 0)."
+    )
+    beta: float = Field(
+        2.6, ge=0.0, description="Exploration: how much the upper confidence bound weighs uncertainty."
+    )
 
 
 class Bayesian(Algorithm):

@@ -15,9 +15,11 @@ from ktrun.spec.base import Strict
 
 
 class HyperbandSettings(Strict):
+    """Keras Tuner's Hyperband: many short trials, the best trained longer."""
+
     max_epochs: int = Field(9, ge=1, description="Epochs of the longest bracket (owns fit.epochs).")
-    factor: int = Field(3, ge=2)
-    iterations: int = Field(1, ge=1)
+    factor: int = Field(3, ge=2, description="Each bracket keeps the best 1/factor of its trials (>= 2).")
+    iterations: int = Field(1, ge=1, description="Times the whole Hyperband schedule is run.")
 
 
 def schedule(max_epochs: int, factor: int, iterations: int) -> tuple[int, int]:

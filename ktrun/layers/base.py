@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, TypeAdapter, field_validator, model_validator
+from pydantic import ConfigDict, Field, TypeAdapter, WithJsonSchema, field_validator, model_validator
 
 from ktrun.config.provenance import KeyPath
 from ktrun.spec import keras_names as kn
@@ -28,13 +28,41 @@ from ktrun.spec.domains import (
     POSITIVE,
     Domain,
 )
-from ktrun.spec.refs import SERIALIZER, FloatArg, HpRef, IntArg, SizeArg, StrArg, json_schema, validator
+from ktrun.spec.refs import (
+    NAME_PATTERN,
+    REF_SCHEMA,
+    SERIALIZER,
+    FloatArg,
+    HpRef,
+    IntArg,
+    SizeArg,
+    StrArg,
+    json_schema,
+    validator,
+)
 
 if TYPE_CHECKING:
     from ktrun.layers.shape_math import Shape, ShapeFailure
 
+#: A Keras activation, `$name`, or one of yours (custom_objects.activations): the schema takes any
+#: name here and holds a config without its own activations to Keras' (`schema_export`).
 Activation = Annotated[
-    str | HpRef, validator("str"), SERIALIZER, json_schema("str", enum=list(kn.ACTIVATIONS))
+    str | HpRef,
+    validator("str"),
+    SERIALIZER,
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"enum": list(kn.ACTIVATIONS)},
+                REF_SCHEMA,
+                {
+                    "type": "string",
+                    "pattern": NAME_PATTERN,
+                    "description": "One of your own, under custom_objects.activations.",
+                },
+            ]
+        }
+    ),
 ]
 Initializer = Annotated[
     str | HpRef, validator("str"), SERIALIZER, json_schema("str", enum=list(kn.INITIALIZERS))
@@ -63,16 +91,22 @@ class InitializerSpec(Section):
     """An initializer with its arguments, each tunable: `{name: random_normal, stddev: $s}` is
     `keras.initializers.RandomNormal(stddev=hp.Float("s", ...))`; unset ones keep Keras' defaults."""
 
-    name: Initializer
-    mean: FloatArg | None = None
-    stddev: FloatArg | None = None
-    minval: FloatArg | None = None
-    maxval: FloatArg | None = None
-    scale: FloatArg | None = None
-    mode: StrArg | None = None
-    distribution: StrArg | None = None
-    gain: FloatArg | None = None
-    seed: IntArg | None = None
+    name: Initializer = Field(
+        description="A Keras initializer (`random_normal`, `he_normal`, ...) or `$name`."
+    )
+    mean: FloatArg | None = Field(None, description="random_normal, truncated_normal: the mean.")
+    stddev: FloatArg | None = Field(
+        None, description="random_normal, truncated_normal: the standard deviation (> 0)."
+    )
+    minval: FloatArg | None = Field(None, description="random_uniform: the lower bound.")
+    maxval: FloatArg | None = Field(None, description="random_uniform: the upper bound.")
+    scale: FloatArg | None = Field(None, description="variance_scaling: the scaling factor (> 0).")
+    mode: StrArg | None = Field(None, description="variance_scaling: `fan_in`, `fan_out` or `fan_avg`.")
+    distribution: StrArg | None = Field(
+        None, description="variance_scaling: `truncated_normal`, `untruncated_normal` or `uniform`."
+    )
+    gain: FloatArg | None = Field(None, description="orthogonal: the multiplicative factor (> 0).")
+    seed: IntArg | None = Field(None, description="Seed of the random initializers (>= 0).")
 
     DOMAINS: ClassVar[Mapping[str, Domain]] = {
         "name": INITIALIZER,
@@ -92,10 +126,12 @@ class ConstraintSpec(Section):
     """A weight constraint with its arguments, each tunable: `{name: max_norm, max_value: $m}` is
     `keras.constraints.MaxNorm(max_value=hp.Float("m", ...))`."""
 
-    name: ConstraintName
-    max_value: FloatArg | None = None
-    min_value: FloatArg | None = None
-    rate: FloatArg | None = None
+    name: ConstraintName = Field(description="A Keras constraint (`max_norm`, `non_neg`, ...) or `$name`.")
+    max_value: FloatArg | None = Field(None, description="max_norm, min_max_norm: the largest norm (> 0).")
+    min_value: FloatArg | None = Field(None, description="min_max_norm: the smallest norm (>= 0).")
+    rate: FloatArg | None = Field(
+        None, description="min_max_norm: how far each update moves towards the range, in [0, 1]."
+    )
     axis: SizeArg | None = Field(None, description="The axis (or axes) the norm is taken over.")
 
     DOMAINS: ClassVar[Mapping[str, Domain]] = {
@@ -151,8 +187,110 @@ def keras_section(resolved: Mapping[str, Any]) -> dict[str, Any] | Any:
     return {"class_name": resolved["name"], "config": config} if config else resolved["name"]
 
 
+_WEIGHTS = {
+    "kernel": "the kernel (the main weights)",
+    "bias": "the bias",
+    "recurrent": "the recurrent kernel (state to state)",
+    "depthwise": "the depthwise kernel",
+    "pointwise": "the 1x1 pointwise kernel",
+    "embeddings": "the embedding matrix",
+}
+#: What a layer argument means, by its name (`Type.name` where one type means something else by
+#: it): the JSON Schema's descriptions of arguments the spec does not describe itself. Keras'
+#: own meaning in each case; an unset argument keeps Keras' default.
+ARGUMENTS: Mapping[str, str] = {
+    **{
+        f"{w}_initializer": f"How {what} starts: an initializer name (`glorot_uniform`, `he_normal`, "
+        "`zeros`, ...), `$name`, or `{name: ..., <its arguments>}`."
+        for w, what in _WEIGHTS.items()
+    },
+    **{
+        f"{w}_regularizer": f"Penalty on {what}: `{{l1: ...}}`, `{{l2: ...}}` or both (each tunable), "
+        "or `l1` / `l2` at 0.01."
+        for w, what in _WEIGHTS.items()
+    },
+    **{
+        f"{w}_constraint": f"Constraint on {what} after each update: a name (`non_neg`, `max_norm`, "
+        "`unit_norm`, ...) or `{name: max_norm, max_value: 3}`."
+        for w, what in _WEIGHTS.items()
+    },
+    "activity_regularizer": "Penalty on the layer's output: `{l1: ...}`, `{l2: ...}` or both.",
+    "activation": "Activation applied to the output: a Keras activation (`relu`, `gelu`, `softmax`, "
+    "...), one of yours under custom_objects.activations, or `$name`.",
+    "units": "Number of output units (for a recurrent layer, the size of its state); >= 1.",
+    "filters": "Number of output channels (convolution filters); >= 1.",
+    "kernel_size": "Size of the convolution window: one for every spatial axis, or one per axis.",
+    "strides": "Step of the window: one for every spatial axis, or one per axis; Keras: 1.",
+    "padding": "`valid` (no padding) or `same` (zero-padded so the output has the input's size divided "
+    "by the stride); Conv1D also `causal`.",
+    "ZeroPadding1D.padding": "Zeros added on each side: one amount, or `[before, after]`.",
+    "ZeroPadding2D.padding": "Zeros added on each side: one amount, one per axis, or "
+    "`[before, after]` per axis.",
+    "dilation_rate": "Spacing between the kernel's taps (a dilated convolution): one or one per axis; "
+    "Keras: 1.",
+    "use_bias": "Whether the layer adds a bias; Keras: true.",
+    "output_padding": "Extra rows (and columns) added to one side of the output, one or one per axis; "
+    "less than the stride.",
+    "depth_multiplier": "Output channels per input channel of the depthwise step.",
+    "pool_size": "Size of the pooling window: one for every spatial axis, or one per axis.",
+    "rate": "Fraction of the inputs dropped while training, in [0, 1) (GaussianDropout: the drop "
+    "probability its multiplicative noise stands for).",
+    "dropout": "Fraction dropped while training, in [0, 1): of the inputs (recurrent layers) or of "
+    "the attention scores (attention layers).",
+    "recurrent_dropout": "Fraction of the recurrent state dropped while training, in [0, 1).",
+    "return_sequences": "Output every time step (for a recurrent or per-step layer after it) or only "
+    "the last; Keras: false.",
+    "cropping": "Entries cut from each side: one amount, one per axis, or `[before, after]` per axis.",
+    "size": "Upsampling factor: one for every axis, or one per axis.",
+    "epsilon": "Added to the variance so it is never divided by zero.",
+    "momentum": "Momentum of the moving mean and variance, in [0, 1].",
+    "alpha": "Scale of the negative part: `alpha * (exp(x) - 1)` below zero.",
+    "axis": "The axis it works along (softmax normalises over it, Concatenate joins along it); "
+    "Keras: -1, the last.",
+    "max_value": "Largest output value; unset: no limit.",
+    "negative_slope": "Slope of the output below the threshold (0 for a plain ReLU).",
+    "threshold": "Inputs below it are zeroed (or scaled by negative_slope).",
+    "stddev": "Standard deviation of the zero-mean Gaussian noise added while training.",
+    "scale": "Multiplies the input: `x * scale + offset`.",
+    "offset": "Added after scaling: `x * scale + offset`.",
+    "height": "Height of the output image in pixels (resized or cropped to it).",
+    "width": "Width of the output image in pixels (resized or cropped to it).",
+    "interpolation": "How pixels are resampled: `bilinear`, `nearest`, `bicubic`, ...",
+    "RandomRotation.factor": "The rotation range as a fraction of a full turn: 0.1 rotates by up to "
+    "±36°; `[low, high]` for an asymmetric range.",
+    "RandomContrast.factor": "The contrast range: 0.2 scales contrast by a factor in [0.8, 1.2]; "
+    "`[low, high]` for an asymmetric range.",
+    "height_factor": "The range as a fraction of the height: zoom (RandomZoom) or shift "
+    "(RandomTranslation); 0.1 is ±10%.",
+    "width_factor": "The range as a fraction of the width: zoom (RandomZoom) or shift "
+    "(RandomTranslation); unset for RandomZoom: as height_factor.",
+    "mode": "`horizontal`, `vertical` or `horizontal_and_vertical`.",
+    "output_dim": "Size of each embedding vector.",
+    "num_heads": "Number of attention heads.",
+    "key_dim": "Size of each attention head for query and key.",
+    "value_dim": "Size of each attention head for value; unset: key_dim.",
+    "use_scale": "Learn a scalar that scales the attention scores.",
+}
+
+
+def _describe_arguments(schema: dict[str, Any], cls: type[Any]) -> None:
+    """Each argument the spec does not describe is described from `ARGUMENTS` (editors show it)."""
+    props: dict[str, dict[str, Any]] = schema.get("properties", {})
+    for key, prop in props.items():
+        if "description" in prop:
+            continue
+        if key == "type":
+            prop["description"] = "Selects this layer type."
+            continue
+        text = ARGUMENTS.get(f"{cls.__name__}.{key}", ARGUMENTS.get(key))
+        if text is not None:
+            prop["description"] = text
+
+
 class LayerSpec(Strict):
     """Keys every layer takes; each type adds `type: Literal["<its name>"]` and its arguments."""
+
+    model_config = ConfigDict(json_schema_extra=_describe_arguments)
 
     if TYPE_CHECKING:  # declared by each type as its Literal (first among its own keys)
         type: str

@@ -25,12 +25,12 @@ if TYPE_CHECKING:
 class Repeat(Strict):
     """Repeat `layers` `times` times, each repetition with its own hyperparameter instances."""
 
-    type: Literal["repeat"]
+    type: Literal["repeat"] = Field(description="A block of layers repeated `times` times.")
     times: IntArg = Field(
         description="A count, `$name` of an int/choice hyperparameter, or an expression of one "
         "(`num_layers - 2`)."
     )
-    layers: list[Layer] = Field(min_length=1)
+    layers: list[Layer] = Field(min_length=1, description="The layers of one repetition, in order.")
     shared: list[HpName] = Field(
         default_factory=list,
         description="Hyperparameters that keep one value across repetitions.",
@@ -42,8 +42,8 @@ class Repeat(Strict):
             "must keep the shape it receives."
         ),
     )
-    name: str | None = None
-    when: Condition | None = None
+    name: str | None = Field(None, description="A name for the block, shown in errors.")
+    when: Condition | None = Field(None, description="Add the block only under this condition.")
 
 
 #: What `times` may be (check 2): zero repetitions is a block switched off.

@@ -56,9 +56,13 @@ else:
 
 
 class ExperimentInfo(Strict):
+    """What the search is called and how it is seeded."""
+
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Used in paths.")
-    seed: int = 0
-    description: str = ""
+    seed: int = Field(
+        0, description="Seeds the tuner, the data splits and every trial's training (with its trial id)."
+    )
+    description: str = Field("", description="Free text, shown in the report.")
 
 
 # ---------------------------------------------------------------- data
@@ -72,7 +76,12 @@ DataSourceName = Literal[
 class DataSpec(Strict):
     """Where the data comes from and how it is prepared (once per search, not per trial)."""
 
-    source: DataSourceName = "digits"
+    source: DataSourceName = Field(
+        "digits",
+        description="Where the data comes from: a built-in set (digits, mnist, fashion_mnist, cifar10), "
+        "a file (npz, csv), a folder of images (image_folder), a directory of npz shards (shards), or "
+        "your own loader (custom).",
+    )
     path: str | None = Field(
         None,
         description=(
@@ -82,8 +91,8 @@ class DataSpec(Strict):
             ".npz files (each with `x_key`/`y_key`), streamed one at a time."
         ),
     )
-    x_key: str = "x"
-    y_key: str = "y"
+    x_key: str = Field("x", description="npz, shards: the name of the inputs' array in each file.")
+    y_key: str = Field("y", description="npz, shards: the name of the labels' array in each file.")
     label_column: str | int = Field(-1, description="csv: the label column (name or index).")
     columns: dict[str, Literal["numeric", "categorical", "text"]] = Field(
         default_factory=dict,
@@ -103,7 +112,13 @@ class DataSpec(Strict):
     color_mode: Literal["rgb", "grayscale", "rgba"] = Field(
         "rgb", description="image_folder: each image's channels: rgb (3), grayscale (1) or rgba (4)."
     )
-    validation_split: float = Field(0.2, ge=0.0, lt=1.0)
+    validation_split: float = Field(
+        0.2,
+        ge=0.0,
+        lt=1.0,
+        description="The fraction of the training rows held out to score each trial (seeded by "
+        "experiment.seed, stratified by class).",
+    )
     test_split: float = Field(
         0.0,
         ge=0.0,
@@ -235,28 +250,62 @@ class _OptimizerArguments(Strict):
     """The arguments an optimizer can take besides its learning rate (which ones fit which
     optimizer: `keras_names.OPTIMIZER_ARGS`)."""
 
-    beta_1: FloatArg | None = None
-    beta_2: FloatArg | None = None
-    epsilon: FloatArg | None = None
-    amsgrad: BoolArg | None = None
-    weight_decay: FloatArg | None = None
-    momentum: FloatArg | None = None
-    nesterov: BoolArg | None = None
-    rho: FloatArg | None = None
-    centered: BoolArg | None = None
-    initial_accumulator_value: FloatArg | None = None
-    learning_rate_power: FloatArg | None = None
-    l1_regularization_strength: FloatArg | None = None
-    l2_regularization_strength: FloatArg | None = None
-    l2_shrinkage_regularization_strength: FloatArg | None = None
-    beta: FloatArg | None = None
-    beta_2_decay: FloatArg | None = None
-    epsilon_1: FloatArg | None = None
-    epsilon_2: FloatArg | None = None
-    clip_threshold: FloatArg | None = None
-    relative_step: BoolArg | None = None
-    clipnorm: FloatArg | None = None
-    clipvalue: FloatArg | None = None
+    beta_1: FloatArg | None = Field(
+        None,
+        description="adam, adamw, adamax, nadam, lion, lamb: decay of the mean estimate, in [0, 1).",
+    )
+    beta_2: FloatArg | None = Field(
+        None,
+        description="adam, adamw, adamax, nadam, lion, lamb: decay of the second-moment estimate, in [0, 1).",
+    )
+    epsilon: FloatArg | None = Field(
+        None, description="A small constant (> 0) that keeps the update's denominator from zero."
+    )
+    amsgrad: BoolArg | None = Field(
+        None, description="adam, adamw: use the AMSGrad variant (the running maximum of the second moment)."
+    )
+    weight_decay: FloatArg | None = Field(
+        None, description="Decoupled weight decay (>= 0) applied to every weight."
+    )
+    momentum: FloatArg | None = Field(None, description="sgd, rmsprop: the momentum, in [0, 1).")
+    nesterov: BoolArg | None = Field(None, description="sgd: Nesterov momentum.")
+    rho: FloatArg | None = Field(
+        None, description="rmsprop, adadelta: decay of the moving average of squared gradients, in [0, 1)."
+    )
+    centered: BoolArg | None = Field(
+        None, description="rmsprop: normalise by the gradient's estimated variance."
+    )
+    initial_accumulator_value: FloatArg | None = Field(
+        None, description="adagrad, ftrl: the accumulators' starting value (>= 0)."
+    )
+    learning_rate_power: FloatArg | None = Field(
+        None, description="ftrl: how the rate shrinks during training (<= 0)."
+    )
+    l1_regularization_strength: FloatArg | None = Field(None, description="ftrl: L1 strength (>= 0).")
+    l2_regularization_strength: FloatArg | None = Field(None, description="ftrl: L2 strength (>= 0).")
+    l2_shrinkage_regularization_strength: FloatArg | None = Field(
+        None, description="ftrl: L2 shrinkage strength (>= 0)."
+    )
+    beta: FloatArg | None = Field(None, description="ftrl: the beta value (>= 0).")
+    beta_2_decay: FloatArg | None = Field(
+        None, description="adafactor: decay rate of the second moment (<= 0)."
+    )
+    epsilon_1: FloatArg | None = Field(
+        None, description="adafactor: the regularisation constant for the squared gradient (> 0)."
+    )
+    epsilon_2: FloatArg | None = Field(
+        None, description="adafactor: the regularisation constant for the parameter scale (> 0)."
+    )
+    clip_threshold: FloatArg | None = Field(
+        None, description="adafactor: the update's clipping threshold (> 0)."
+    )
+    relative_step: BoolArg | None = Field(
+        None, description="adafactor: scale the rate by the step when no learning rate is set."
+    )
+    clipnorm: FloatArg | None = Field(None, description="Clip each weight's gradient to this norm (> 0).")
+    clipvalue: FloatArg | None = Field(
+        None, description="Clip each gradient value to [-clipvalue, clipvalue] (> 0)."
+    )
 
     def arguments(self) -> dict[str, object]:
         """The arguments set (the rest keep Keras' defaults)."""
@@ -275,7 +324,10 @@ class OptimizerArguments(_OptimizerArguments):
 class OptimizerSpec(_OptimizerArguments):
     """Optimizer and its arguments; which arguments fit which optimizer is checked, with hints."""
 
-    name: StrArg = "adam"
+    name: StrArg = Field(
+        "adam",
+        description="A Keras optimizer (`adam`, `sgd`, `rmsprop`, ...) or `$name` of a choice of them.",
+    )
     learning_rate: LearningRate | None = Field(
         None,
         description="A number, `$name`, or a schedule `{schedule: exponential_decay, "
@@ -384,11 +436,17 @@ MetricList = list[Annotated[MetricSpec, BeforeValidator(_name_only, json_schema_
 
 
 class CompileSpec(Strict):
+    """Keras' `model.compile`: the optimizer, the loss and the metrics."""
+
     optimizer: Annotated[
         OptimizerSpec, BeforeValidator(_name_only, json_schema_input_type=str | OptimizerSpec)
-    ] = OptimizerSpec()
-    loss: Annotated[LossSpec, BeforeValidator(_name_only, json_schema_input_type=str | LossSpec)] = LossSpec(
-        name="sparse_categorical_crossentropy"
+    ] = Field(
+        OptimizerSpec(),
+        description="An optimizer name (`adam`) or `{name: ..., learning_rate: ..., <its arguments>}`.",
+    )
+    loss: Annotated[LossSpec, BeforeValidator(_name_only, json_schema_input_type=str | LossSpec)] = Field(
+        LossSpec(name="sparse_categorical_crossentropy"),
+        description="A loss name (`sparse_categorical_crossentropy`) or `{name: ..., <its arguments>}`.",
     )
     metrics: MetricList = Field(
         default_factory=lambda: [MetricSpec(name="accuracy")],
@@ -542,7 +600,7 @@ class ModelSpec(Strict):
             "unset: the last layer."
         ),
     )
-    compile: CompileSpec = CompileSpec()
+    compile: CompileSpec = Field(CompileSpec(), description="The optimizer, the loss and the metrics.")
 
     @model_validator(mode="before")
     @classmethod
@@ -575,18 +633,24 @@ class ModelSpec(Strict):
 
 
 class EarlyStoppingSpec(Strict):
-    monitor: str = "val_loss"
-    patience: int = Field(3, ge=0)
-    mode: Literal["auto", "min", "max"] = "auto"
-    min_delta: float = Field(0.0, ge=0.0)
-    restore_best_weights: bool = True
+    """Keras' EarlyStopping in every trial: stop training once `monitor` stops improving."""
+
+    monitor: str = Field("val_loss", description="The logged metric watched, e.g. `val_accuracy`.")
+    patience: int = Field(3, ge=0, description="Epochs without improvement before training stops.")
+    mode: Literal["auto", "min", "max"] = Field(
+        "auto", description="Whether `monitor` improves by going down (min) or up (max); auto: by its name."
+    )
+    min_delta: float = Field(0.0, ge=0.0, description="The least change that counts as an improvement.")
+    restore_best_weights: bool = Field(True, description="End with the weights of the best epoch.")
 
 
 class ReduceLrSpec(Strict):
-    monitor: str = "val_loss"
-    factor: float = Field(0.5, gt=0.0, lt=1.0)
-    patience: int = Field(2, ge=0)
-    min_lr: float = Field(0.0, ge=0.0)
+    """Keras' ReduceLROnPlateau in every trial: lower the learning rate once `monitor` stalls."""
+
+    monitor: str = Field("val_loss", description="The logged metric watched, e.g. `val_loss`.")
+    factor: float = Field(0.5, gt=0.0, lt=1.0, description="The rate is multiplied by this, in (0, 1).")
+    patience: int = Field(2, ge=0, description="Epochs without improvement before the rate is lowered.")
+    min_lr: float = Field(0.0, ge=0.0, description="The rate is never lowered below this.")
 
 
 class CrossValidationSpec(Strict):
@@ -604,8 +668,10 @@ class CrossValidationSpec(Strict):
 
 
 class FitSpec(Strict):
-    epochs: CountArg = 5
-    batch_size: IntArg = 32
+    """How each trial trains (Keras' `model.fit`)."""
+
+    epochs: CountArg = Field(5, description="Epochs each trial trains, >= 1; `$name` to tune it.")
+    batch_size: IntArg = Field(32, description="Samples per gradient step, >= 1; tunable.")
     shuffle: BoolArg = Field(True, description="Shuffle the training data before each epoch; tunable.")
     class_weight: StrArg | None = Field(
         None,
@@ -614,14 +680,20 @@ class FitSpec(Strict):
             "so rare classes count as much as common ones; `none` (or unset): equal weights. Tunable."
         ),
     )
-    verbose: Literal[0, 1, 2] = 0
+    verbose: Literal[0, 1, 2] = Field(
+        0, description="Keras' own progress output per trial: 0 none, 1 a progress bar, 2 a line per epoch."
+    )
     mixed_precision: bool = Field(
         False,
         description="Compute in 16 bits, weights and outputs in 32: float16 with loss scaling on a GPU, "
         "bfloat16 on a CPU (about half the activation memory; faster where the hardware has 16-bit units).",
     )
-    early_stopping: EarlyStoppingSpec | None = None
-    reduce_lr_on_plateau: ReduceLrSpec | None = None
+    early_stopping: EarlyStoppingSpec | None = Field(
+        None, description="`{monitor: val_accuracy, patience: 3}`: stop a trial that stops improving."
+    )
+    reduce_lr_on_plateau: ReduceLrSpec | None = Field(
+        None, description="`{monitor: val_loss, factor: 0.5}`: lower the learning rate when it stalls."
+    )
     cross_validation: CrossValidationSpec = Field(
         default_factory=CrossValidationSpec,
         description=(
@@ -683,7 +755,10 @@ def _one_or_list(schema: dict[str, Any]) -> None:
 class PrunerSpec(Strict):
     """Stop trials plainly worse than their peers after a few epochs (`ktrun.runtime.pruning`)."""
 
-    type: Literal["median", "percentile", "successive_halving"]
+    type: Literal["median", "percentile", "successive_halving"] = Field(
+        description="median: below the median of earlier trials at the same epoch; percentile: below "
+        "that percentile; successive_halving: only the top 1/reduction_factor go on at each rung."
+    )
     percentile: float = Field(
         25.0, gt=0.0, lt=100.0, description="percentile: keep trials in this top percentage (median: 50)."
     )
@@ -719,9 +794,13 @@ class WarmStartSpec(Strict):
 class _TunerSettings(Strict):
     """The search algorithm; each algorithm's own settings live in its own sub-section."""
 
-    algorithm: AlgorithmName = "random"
-    max_trials: int = Field(10, ge=1)
-    executions_per_trial: int = Field(1, ge=1)
+    algorithm: AlgorithmName = Field(
+        "random", description="The search algorithm; its own settings go under `tuner.<algorithm>`."
+    )
+    max_trials: int = Field(10, ge=1, description="Trials the search trains at most.")
+    executions_per_trial: int = Field(
+        1, ge=1, description="Times each trial's model is trained from scratch; its score is their mean."
+    )
     time_limit: float | None = Field(
         None,
         gt=0,
@@ -764,8 +843,12 @@ class _FailureLimits(Strict):
     """What a failed trial does to the search, per failure class. Enforced at run time."""
 
     max_retries: int = Field(1, ge=0, description="Retries of a trial whose class says `retry`.")
-    max_consecutive_failures: int = Field(3, ge=1)
-    max_failed_fraction: float = Field(0.5, gt=0.0, le=1.0)
+    max_consecutive_failures: int = Field(
+        3, ge=1, description="The search stops after this many failed trials in a row."
+    )
+    max_failed_fraction: float = Field(
+        0.5, gt=0.0, le=1.0, description="The search stops once more than this fraction of its trials failed."
+    )
     trial_timeout: float | None = Field(None, gt=0.0, description="Seconds; none = no limit.")
     oom_halves_batch: bool = Field(
         True,
@@ -790,7 +873,11 @@ else:
         __base__=_TunerSettings,
         __module__=__name__,
         __doc__=_TunerSettings.__doc__,
-        **{a.name: (a.settings, a.settings()) for a in ALGORITHMS.values() if a.settings is not None},
+        **{
+            a.name: (a.settings, Field(a.settings(), description=f"Settings of `algorithm: {a.name}`."))
+            for a in ALGORITHMS.values()
+            if a.settings is not None
+        },
     )
     _FailureActions = create_model(
         "_FailureActions",
@@ -879,15 +966,19 @@ class FinalSpec(Strict):
 class ExperimentSpec(Strict):
     """One search: what to tune, on which data, how to score it, and how to survive failures."""
 
-    experiment: ExperimentInfo
-    data: DataSpec = DataSpec()
-    hyperparameters: dict[str, Hyperparameter] = Field(default_factory=dict)
+    experiment: ExperimentInfo = Field(description="The search's name (used in paths) and seed.")
+    data: DataSpec = Field(DataSpec(), description="Where the data comes from and how it is prepared.")
+    hyperparameters: dict[str, Hyperparameter] = Field(
+        default_factory=dict,
+        description="The search space, by name: `{type: int | float | choice | boolean | fixed, ...}`; "
+        "arguments refer to them as `$name`.",
+    )
     constraints: list[str] = Field(
         default_factory=list,
         description="Expressions over hyperparameter names, e.g. `units_2 <= units_1`.",
     )
-    model: ModelSpec
-    fit: FitSpec = FitSpec()
+    model: ModelSpec = Field(description="The model each trial builds: its layers, inputs, outputs, compile.")
+    fit: FitSpec = Field(FitSpec(), description="How each trial trains (Keras' model.fit).")
     objective: ObjectiveSpec = Field(
         ObjectiveSpec(),
         description=(
@@ -912,13 +1003,23 @@ class ExperimentSpec(Strict):
             "limits `{max: {params: 100000}}`, then best by the first objective."
         ),
     )
-    tuner: TunerSpec = TunerSpec()
-    failure_policy: FailurePolicySpec = FailurePolicySpec()
-    report: ReportSpec = ReportSpec()
-    final: FinalSpec = FinalSpec()
-    distributed: DistributedSpec = DistributedSpec()
-    runtime: RuntimeSpec = RuntimeSpec()
-    custom_objects: CustomObjectsSpec = CustomObjectsSpec()
+    tuner: TunerSpec = Field(TunerSpec(), description="The search algorithm and its budget.")
+    failure_policy: FailurePolicySpec = Field(
+        FailurePolicySpec(), description="What a failed trial does to the search, per failure class."
+    )
+    report: ReportSpec = Field(ReportSpec(), description="What the search writes besides its results.")
+    final: FinalSpec = Field(
+        FinalSpec(), description="Retrain the best trial and score it on the test split."
+    )
+    distributed: DistributedSpec = Field(
+        DistributedSpec(), description="Keras Tuner's chief/worker engine on this machine."
+    )
+    runtime: RuntimeSpec = Field(
+        RuntimeSpec(), description="Where trials run: in this process or in worker processes."
+    )
+    custom_objects: CustomObjectsSpec = Field(
+        CustomObjectsSpec(), description="Your own layers, losses, metrics, activations and loaders."
+    )
     pin: dict[str, Scalar] = Field(
         default_factory=dict,
         description=(

@@ -19,6 +19,10 @@ from ktrun.spec.base import Condition, Strict
 from ktrun.spec.refs import Scalar
 
 Sampling = Literal["linear", "log", "reverse_log"]
+#: The check's `hp-step-invalid` bound, for editors (Pydantic leaves it to the check, whose
+#: message says more).
+_POSITIVE_STEP: dict[str, Any] = {"exclusiveMinimum": 0}
+_SAMPLING = "How values are drawn: linear (evenly), log (evenly in log scale, min > 0) or reverse_log."
 
 
 @dataclass(frozen=True)
@@ -86,52 +90,66 @@ FloatBound = Annotated[
 
 
 class _HpBase(Strict):
-    when: Condition | None = None
-    description: str | None = None
+    when: Condition | None = Field(
+        None, description="Active only when these hyperparameters have these values (a conditional space)."
+    )
+    description: str | None = Field(None, description="What it is for; shown in the plan and the report.")
 
 
 class IntHp(_HpBase):
     """An integer in [min, max]; with `sampling: log`, `step` is a factor (16, 32, 64 with 2).
     A bound may depend on other hyperparameters (`max: $units_1`)."""
 
-    type: Literal["int"]
-    min: IntBound
-    max: IntBound
-    step: int | None = Field(None, description="Distance between values (a factor with log).")
-    sampling: Sampling = "linear"
-    default: int | None = None
+    type: Literal["int"] = Field(description="An integer in [min, max] (Keras Tuner's hp.Int).")
+    min: IntBound = Field(description="The smallest value (inclusive).")
+    max: IntBound = Field(description="The largest value (inclusive).")
+    step: int | None = Field(
+        None,
+        description="Distance between values (a factor with log); > 0 (> 1 with log).",
+        json_schema_extra=_POSITIVE_STEP,
+    )
+    sampling: Sampling = Field("linear", description=_SAMPLING)
+    default: int | None = Field(None, description="The value of the first trial; unset: min.")
 
 
 class FloatHp(_HpBase):
     """A real number in [min, max]; continuous unless `step` is given."""
 
-    type: Literal["float"]
-    min: FloatBound
-    max: FloatBound
-    step: float | None = None
-    sampling: Sampling = "linear"
-    default: float | None = None
+    type: Literal["float"] = Field(description="A real number in [min, max] (Keras Tuner's hp.Float).")
+    min: FloatBound = Field(description="The smallest value (inclusive).")
+    max: FloatBound = Field(description="The largest value (inclusive).")
+    step: float | None = Field(
+        None,
+        description="Distance between values (a factor with log); > 0 (> 1 with log); unset: continuous.",
+        json_schema_extra=_POSITIVE_STEP,
+    )
+    sampling: Sampling = Field("linear", description=_SAMPLING)
+    default: float | None = Field(None, description="The value of the first trial; unset: min.")
 
 
 class ChoiceHp(_HpBase):
     """One of `values` (all of one type: Keras Tuner compares and orders them)."""
 
-    type: Literal["choice"]
-    values: list[Scalar] = Field(min_length=1)
-    ordered: bool | None = None
-    default: Scalar | None = None
+    type: Literal["choice"] = Field(description="One of `values` (Keras Tuner's hp.Choice).")
+    values: list[Scalar] = Field(min_length=1, description="The values to choose from, all of one type.")
+    ordered: bool | None = Field(
+        None, description="Whether the values are ordered; unset: Keras Tuner's own (true for numbers)."
+    )
+    default: Scalar | None = Field(None, description="The value of the first trial; unset: the first value.")
 
 
 class BooleanHp(_HpBase):
-    type: Literal["boolean"]
-    default: bool = False
+    """True or false (Keras Tuner's hp.Boolean)."""
+
+    type: Literal["boolean"] = Field(description="True or false (Keras Tuner's hp.Boolean).")
+    default: bool = Field(False, description="The value of the first trial.")
 
 
 class FixedHp(_HpBase):
     """A constant recorded with every trial (useful to compare runs across experiments)."""
 
-    type: Literal["fixed"]
-    value: Scalar
+    type: Literal["fixed"] = Field(description="A constant (Keras Tuner's hp.Fixed).")
+    value: Scalar = Field(description="The constant.")
 
 
 Hyperparameter = Annotated[IntHp | FloatHp | ChoiceHp | BooleanHp | FixedHp, Field(discriminator="type")]
