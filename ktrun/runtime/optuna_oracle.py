@@ -3,8 +3,9 @@
 Each proposal is one Optuna `ask`: the space is walked parents first, so a hyperparameter is
 suggested only where its conditions (a `when`, a repetition beyond the repeat count) make it
 active. ktrun's feasibility rules decide before anything trains: a rejected proposal is told to the
-sampler as infeasible (a violated constraint, which TPE and NSGA-II rank below every feasible
-trial; CMA-ES, which has no constraints, is told it failed) and the next is asked for. NSGA-II is
+sampler as infeasible (to TPE a violated constraint, which it ranks below every feasible trial;
+CMA-ES, which has no constraints, and NSGA-II, whose generations would fill with rejected points
+that count as completed, are told it failed) and the next is asked for. NSGA-II is
 told every objective of a multi-objective search (`objectives:`), the others the first alone.
 The study lives in memory and is rebuilt from the trial files on resume, so it needs no storage
 of its own. Optuna is imported only here, only when one of these algorithms is chosen.
@@ -207,10 +208,10 @@ class OptunaOracle(FeasibleMixin, kt.Oracle):
     def _tell_infeasible(self, asked: Any) -> None:
         import optuna
 
-        if self.ktrun_sampler in ("tpe", "nsga2"):  # ranked below every feasible trial; values never read
+        if self.ktrun_sampler == "tpe":  # ranked below every feasible trial; its value is never read
             asked.set_constraint(INFEASIBLE, 1.0)
-            self._ktrun_study.tell(asked, [0.0] * len(self._directions()))
-        else:
+            self._ktrun_study.tell(asked, 0.0)
+        else:  # NSGA-II counts every completed trial into its generation: only trained ones should be
             self._ktrun_study.tell(asked, state=optuna.trial.TrialState.FAIL)
 
     # ------------------------------------------------------------ Keras Tuner's oracle protocol
