@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ktrun import problems as pb
 from ktrun.analysis.feasibility import Checker
@@ -88,7 +89,8 @@ def read_history(
     text = _read(csv_path)
     if isinstance(text, Problem):
         return [text]
-    mismatch = _objective_mismatch(csv_path.parent / SUMMARY_JSON, objectives)
+    summary = _summary(csv_path.parent / SUMMARY_JSON)
+    mismatch = _objective_mismatch(summary, csv_path.parent / SUMMARY_JSON, objectives)
     if mismatch is not None:
         return [mismatch]
     rows = csv.DictReader(io.StringIO(text))
@@ -106,7 +108,9 @@ def read_history(
             )
         ]
     history = History(csv_path)
-    others = {o for o, _ in objectives[1:]}
+    # Objective columns (this search's, and the earlier one's, which its summary lists) are no
+    # hyperparameters: an earlier search for accuracy against size has a `params` column.
+    others = {o for o, _ in objectives[1:]} | _objective_names(summary)
     for row in rows:
         if row.get("status") != "completed":
             continue
@@ -150,12 +154,26 @@ def _read(path: Path) -> str | Problem:
         return bad("is not text (UTF-8): no trials.csv ktrun wrote")
 
 
-def _objective_mismatch(summary: Path, objectives: Sequence[tuple[str, str]]) -> Problem | None:
-    """Scores of another objective (or direction) would teach the sampler the wrong thing."""
+def _summary(path: Path) -> dict[str, Any]:
+    """The earlier run's summary.json ({} when there is none: a trials.csv on its own)."""
     try:
-        found = json.loads(summary.read_text(encoding="utf-8"))["objective"] if summary.is_file() else None
-    except (OSError, ValueError, KeyError, TypeError):
-        found = None
+        data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _objective_names(summary: dict[str, Any]) -> set[str]:
+    pareto = summary.get("pareto")
+    listed = pareto.get("objectives") if isinstance(pareto, dict) else None
+    return {o["name"] for o in listed or [] if isinstance(o, dict) and isinstance(o.get("name"), str)}
+
+
+def _objective_mismatch(
+    summary: dict[str, Any], path: Path, objectives: Sequence[tuple[str, str]]
+) -> Problem | None:
+    """Scores of another objective (or direction) would teach the sampler the wrong thing."""
+    found = summary.get("objective")
     if not isinstance(found, dict):
         return None  # a trials.csv on its own: its score is taken to be this objective
     name, direction = objectives[0]
@@ -165,7 +183,7 @@ def _objective_mismatch(summary: Path, objectives: Sequence[tuple[str, str]]) ->
         CODE,
         KEY,
         f"the earlier search optimised {shown(found.get('name'))} ({shown(found.get('direction'))}) "
-        f"by its {shown_path(summary)}; this one optimises {name} ({direction}): its scores are no "
+        f"by its {shown_path(path)}; this one optimises {name} ({direction}): its scores are no "
         "history for this search",
         "warm-start from a search with the same objective, or remove tuner.warm_start.search",
     )

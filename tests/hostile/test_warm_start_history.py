@@ -107,6 +107,17 @@ def test_only_completed_trials_that_fit_this_space_are_told_and_the_rest_counted
     assert not isinstance(out, list) and dict(out.skipped) == {
         "have a value for momentum, no hyperparameter here": 1
     }
+    sized = tmp_path / "sized"  # an earlier search for accuracy against size: `params` is no hyperparameter
+    sized.mkdir()
+    row = "0,completed,,0.9,9000,64,32,relu,0.1,0.001,1,1.0,,,\n"
+    (sized / "trials.csv").write_text(HEADER.replace("score,", "score,params,") + row)
+    pareto = {
+        "objectives": [{"name": "val_accuracy", "direction": "max"}, {"name": "params", "direction": "min"}]
+    }
+    summary = {"objective": {"name": "val_accuracy", "direction": "max"}, "pareto": pareto}
+    (sized / "summary.json").write_text(json.dumps(summary))
+    out = read_history(str(sized), checked.space, checked.checker, OBJECTIVE)
+    assert not isinstance(out, list) and len(out.told) == 1 and not out.skipped, out
 
 
 def test_check_refuses_a_url_and_hyperband_and_never_reads_the_search() -> None:
