@@ -56,7 +56,7 @@ CARELESS: list[tuple[list[str], str, str, str]] = [
         ["tuner=null"],
         "compose-error",
         "override `tuner=null`",
-        "bayesian, cmaes, grid, hyperband, random, tpe",
+        "bayesian, cmaes, grid, hyperband, nsga2, random, tpe",
     ),
     (["tuner=annealing"], "config-not-found", "override `tuner=annealing`", "available options"),
     (["=3"], "override-syntax", "override `=3`", "key=value"),
