@@ -205,12 +205,20 @@ def _kind(value: object) -> str:
 
 
 def _shape_problem(path: KeyPath, value: object, want: str, view: ConfigFileView) -> Problem:
+    from ktrun.spec.experiment import ONE_OR_LIST
+
     where = view.lines.get(path[len(view.prefix) :]) or Location(view.file, 1, 1)
+    hint = "see the schema for this section (schemas/experiment.schema.json) or a shipped experiment"
+    if len(path) == 1 and path[0] in ONE_OR_LIST and isinstance(value, list):
+        # What the command line's `objective=[...]` means; Hydra cannot merge it in a file.
+        hint = (
+            f"in a file several of them go under `{path[0]}s:` (write `{path[0]}s:` instead of `{path[0]}:`)"
+        )
     return pb.error(
         "wrong-type",
         path,
         f"{format_path(path)} must be {want}, not a {_kind(value)} ({clip(value, 40)})",
-        "see the schema for this section (schemas/experiment.schema.json) or a shipped experiment",
+        hint,
     ).located(where)
 
 

@@ -331,3 +331,11 @@ model:
     report = check_one(["+experiment=lstms"], extra=[tmp_conf])
     (rank,) = [p for p in report.errors if p.code == "rank-mismatch"]
     assert rank.hint == "set `return_sequences: true` on the LSTM at model.layers.1"
+
+
+def test_a_list_under_objective_in_a_file_is_pointed_to_objectives() -> None:
+    """`objective=[...]` works on the command line; the same list in a file must be `objectives:`."""
+    report = check_one(["+experiment=objective_list_in_a_file"], extra=[FIXTURES_DIR])
+    (problem,) = [p for p in report.errors if p.code == "wrong-type"]
+    assert problem.path == ("objective",) and problem.location is not None and problem.location.line == 12
+    assert "write `objectives:` instead of `objective:`" in problem.hint
