@@ -76,6 +76,9 @@ class TrialContext:
     #: `tuner.pruner` stopped the trial after this epoch (1-based), and why.
     pruned_after: int | None = None
     pruned: str | None = None
+    #: The fit the pruner stopped: with `executions_per_trial` > 1, the trial's later executions
+    #: are this one again (Keras Tuner's loop would train each of them in full).
+    pruned_fit: Any = None
     #: Cross-validation: each execution's per-fold objective values (best epoch of each fold)
     #: and those best epochs (0-based).
     fold_scores: list[list[float]] = field(default_factory=list)
@@ -218,6 +221,8 @@ class KtrunHyperModel(kt.HyperModel):
 
     def fit_once(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
         ctx = self.ctx
+        if ctx is not None and ctx.pruned_fit is not None:
+            return ctx.pruned_fit  # pruned in an earlier execution: nothing more to train
         if ctx is not None:
             ctx.phase = "fit"
         point = kb.active_values(hp)
@@ -246,6 +251,8 @@ class KtrunHyperModel(kt.HyperModel):
             kb.adapt_layers(model, x)  # the training split only
         history = model.fit(*args, callbacks=callbacks, **kwargs)
         interrupt.check()  # a stopped fit is not a result: the trial runs again on resume
+        if ctx is not None and ctx.pruned_after is not None:
+            ctx.pruned_fit = history
         if ctx is not None and ctx.nan_at is not None:
             raise NanTrialError(f"non-finite value {ctx.nan_at}; the trial was stopped there")
         if ctx is not None and ctx.timed_out:

@@ -61,3 +61,23 @@ def test_a_trial_that_cannot_learn_is_pruned(tmp_path: Path, pruner: str, after:
     assert len(steps) == after  # the curve up to the cut
     report = (run_dir / "report.md").read_text()
     assert "1 pruned" in report and "## Pruned trials" in report and said in report
+
+
+def test_a_trial_pruned_in_its_first_execution_trains_no_other(tmp_path: Path) -> None:
+    """With `executions_per_trial: 2`, Keras Tuner's loop would train the pruned trial's second
+    execution in full after its first was cut: it trains none."""
+    write_experiment(tmp_path, "prune", BODY)
+    pruner = "{type: successive_halving, min_epochs: 1, reduction_factor: 2}"
+    rc, summary, run_dir = search(
+        tmp_path,
+        "+experiment=prune",
+        f"tuner.pruner={pruner}",
+        "tuner.executions_per_trial=2",
+        "fit.epochs=4",
+        extra=[tmp_path],
+    )
+    assert rc == 0 and summary["trials"]["pruned"] == 1, summary["trials"]
+    rows = list(csv.DictReader(io.StringIO((run_dir / "trials.csv").read_text())))
+    assert rows[1]["status"] == "pruned" and rows[1]["epochs"] == "1", rows[1]
+    journal = read_journal(next((tmp_path / "state").rglob(JOURNAL)))
+    assert journal[1]["epochs"] == 1, journal[1]  # trained: one epoch, not 1 + 4
