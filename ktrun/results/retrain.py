@@ -17,14 +17,18 @@ def retrain_command(outcome: SearchOutcome, best: TrialRecord | None = None) -> 
     """The shell command that retrains the best trial: the same config directories, the
     experiment's overrides, and one pin per hyperparameter.
 
-    Earlier `pin.*` and `tuner.max_trials` overrides are dropped (Hydra refuses a second `+pin.x`).
+    Earlier `pin.*` and `tuner.max_trials` overrides are dropped (Hydra refuses a second `+pin.x`);
+    a trial an out-of-memory retry halved trains at the batch size that fitted.
     """
     best = best if best is not None else outcome.best()
     if best is None:
         return None
-    kept = [o for o in outcome.overrides if _override_key(o) != "tuner.max_trials"]
+    dropped = {"tuner.max_trials"} | ({"fit.batch_size"} if best.batch_size is not None else set())
+    kept = [o for o in outcome.overrides if _override_key(o) not in dropped]
     kept = [o for o in kept if not (_override_key(o) + ".").startswith("pin.")]
     pins = [f"+pin.{k}={_hydra_value(v)}" for k, v in search_hparams(outcome, best).items()]
+    if best.batch_size is not None:  # it ran out of memory at the configured size
+        pins.append(f"fit.batch_size={best.batch_size}")
     where: list[str] = []
     if outcome.config_dirs:
         first, *more = outcome.config_dirs

@@ -41,7 +41,7 @@ def retrain_and_test(plan: Plan, data: Data, best: TrialRecord, run_dir: Path) -
     hp.values.update(best.hyperparameters)
     model = hypermodel.build(hp)
     point = best.hyperparameters
-    batch = int(kb.fit_setting(plan, "batch_size", point))
+    batch = best.batch_size or int(kb.fit_setting(plan, "batch_size", point))  # an oom retry's halving
     kwargs: dict[str, Any] = {
         "epochs": best.best_epoch,
         "batch_size": batch,

@@ -40,6 +40,9 @@ class TrialRecord:
     best_epoch: int | None = None
     seconds: float | None = None
     attempts: int = 1
+    #: The batch size it trained with when an out-of-memory retry halved it (None: the configured
+    #: one); its retrain command and `final.retrain` use it too.
+    batch_size: int | None = None
     #: Several objectives: each one's value by name (the first is `score`; `params` and `flops`
     #: counted from the point's shapes; None where unknown). Empty for a single objective.
     objectives: dict[str, float | None] = field(default_factory=dict)

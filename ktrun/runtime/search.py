@@ -346,6 +346,7 @@ def collect(
                     epochs=last.get("epochs"),
                     seconds=last.get("seconds"),
                     attempts=max(len(entries), 1),
+                    batch_size=last["batch_size"] if isinstance(last.get("batch_size"), int) else None,
                     best_epoch=None if step is None else int(start or 0) + int(step) + 1,
                     objectives=trial_values(plan, trial, values),
                 )

@@ -94,11 +94,15 @@ model:
     - {{type: Dense, units: 10, activation: softmax}}
 """
     )
-    rc, summary, _ = run(tmp_conf, "+experiment=roomy")
+    rc, summary, run_dir = run(tmp_conf, "+experiment=roomy", "data.test_split=0.2", "final.retrain=true")
     assert rc == 0 and summary["trials"]["completed"] == 1, summary  # type: ignore[index]
     journal = read_journal(next((tmp_conf / "state").rglob(JOURNAL)))
     assert [(e["status"], e["failure_class"]) for e in journal] == [("failed", "oom"), ("completed", None)]
     assert "OOM when allocating" in journal[0]["message"] and journal[1]["batch_size"] == 16
+    # The final model trains at the size that fitted (at 32 it would run out of memory again),
+    # and the retrain command says it.
+    assert summary["final"]["test"], summary["final"]  # type: ignore[index]
+    assert "fit.batch_size=16" in (run_dir / "best_hparams.yaml").read_text()
 
     rc, summary, _ = run(
         tmp_conf, "+experiment=roomy", "failure_policy.oom_halves_batch=false", "tuner.overwrite=true"
