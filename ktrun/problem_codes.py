@@ -203,6 +203,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "nsga2-single-objective": "NSGA-II, a multi-objective sampler, in a search with one objective",
         "warm-start-invalid": "a `tuner.warm_start` point that is not a trainable point of the space",
         "warm-start-history": "`tuner.warm_start.search` names no readable earlier search of this objective",
+        "runtime-ignored": "a `runtime.*` setting the way trials run never reads (inprocess, or distributed)",
         "pruner-unsupported": "`tuner.pruner` with Hyperband (its own early stopping) or cross-validation",
         "algorithm-needs-optuna": "`tuner.algorithm: tpe`, `cmaes` or `nsga2` where Optuna is not installed",
         "max-trials-exceeds-space": "more trials than the space has feasible points",

@@ -339,3 +339,11 @@ def test_a_list_under_objective_in_a_file_is_pointed_to_objectives() -> None:
     (problem,) = [p for p in report.errors if p.code == "wrong-type"]
     assert problem.path == ("objective",) and problem.location is not None and problem.location.line == 12
     assert "write `objectives:` instead of `objective:`" in problem.hint
+
+
+def test_runtime_isolation_under_distributed_workers_is_said_to_be_ignored() -> None:
+    override = "runtime.isolation=process"
+    report = check_one(["+experiment=digits_mlp", "distributed.workers=2", override])
+    (p,) = [p for p in report.warnings if p.code == "runtime-ignored"]
+    assert p.location is not None and p.location.override == override and "distributed.workers=0" in p.hint
+    assert not report.failed()
