@@ -1,7 +1,9 @@
-"""The smarter search across SIGKILLs (TPE with warm-start points below), and `tuner.pruner`: killed right after the pruned trial's file says it ended
-(before oracle.json records the cut) or after oracle.json ends it, the resumed search ends as an
-unkilled one does (same statuses, the same cut), trains each trial once, and its oracle knows the
-pruned trial is pruned (its later verdicts and an Optuna sampler's history rely on it)."""
+"""The smarter search across SIGKILLs: TPE with warm-start points, and `tuner.pruner`.
+
+Killed right after the pruned trial's file says it ended (before oracle.json records the cut) or
+after oracle.json ends it, the resumed search ends as an unkilled one does (same statuses, the
+same cut), trains each trial once, and its oracle knows the pruned trial is pruned (its later
+verdicts and an Optuna sampler's history rely on it)."""
 
 from __future__ import annotations
 
