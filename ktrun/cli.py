@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -53,7 +53,9 @@ def _check_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="check the default config and every experiment in the config tree",
     )
-    p.add_argument("--format", choices=FORMATS, default="text")
+    p.add_argument(
+        "--format", choices=FORMATS, default="text", help="how the report is written (default: text)"
+    )
     p.add_argument("--strict", action="store_true", help="warnings fail too (shape exclusions become errors)")
     p.add_argument(
         "--config-dir",
@@ -160,20 +162,35 @@ def check_main(argv: list[str]) -> int:
     return EXIT_USER_ERROR if any(r.failed(args.strict) for r in reports) else EXIT_OK
 
 
-def plan_main(argv: list[str]) -> int:
-    """`ktrun plan [OVERRIDES]`: the checked search as Markdown for a pull-request comment."""
-    from ktrun.config.compose import default_config_dir
-    from ktrun.config.git_base import BaseError
-
-    p = argparse.ArgumentParser(prog="ktrun plan", description=plan_main.__doc__)
-    p.add_argument("overrides", nargs="*")
-    p.add_argument("--config-dir", type=Path, default=None)
+def _plan_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ktrun plan",
+        description=(
+            "The checked search as Markdown, for a pull-request comment: the space, its size, "
+            "the problems; with --base, what changed. Exit 0 when clean, 2 on problems."
+        ),
+    )
+    p.add_argument("overrides", nargs="*", help="Hydra overrides or an experiment .yaml file, as for check")
+    p.add_argument(
+        "--config-dir",
+        type=Path,
+        default=None,
+        help="extra config directory searched before ktrun's own (your experiments)",
+    )
     p.add_argument(
         "--base",
         default=None,
         help="a git ref (the config tree at that commit) or an experiment .yaml file to compare with",
     )
-    args = p.parse_args(argv)
+    return p
+
+
+def plan_main(argv: list[str]) -> int:
+    """`ktrun plan [OVERRIDES]`: the checked search as Markdown for a pull-request comment."""
+    from ktrun.config.compose import default_config_dir
+    from ktrun.config.git_base import BaseError
+
+    args = _plan_parser().parse_args(argv)
     config_dir = default_config_dir()
     extra: list[Path] = [args.config_dir.resolve()] if args.config_dir else []
     overrides = [_experiment_file(a, config_dir, extra) or a for a in args.overrides]
@@ -273,13 +290,20 @@ def _base_file(
     return config_dir, [tmp, *extra], ["+experiment=__base__", *rest]
 
 
+def _schema_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ktrun schema",
+        description="Write the JSON schemas editors validate experiments with, or verify them.",
+    )
+    p.add_argument("--check", action="store_true", help="fail (exit 2) if the schemas are out of date")
+    p.add_argument("--out", type=Path, default=None, help="the directory (default: ktrun's schemas/)")
+    return p
+
+
 def schema_main(argv: list[str]) -> int:
     from ktrun.config import schema_export as schema_gen
 
-    p = argparse.ArgumentParser(prog="ktrun schema", description="Write or verify schemas/.")
-    p.add_argument("--check", action="store_true", help="fail if schemas/ is out of date")
-    p.add_argument("--out", type=Path, default=None)
-    args = p.parse_args(argv)
+    args = _schema_parser().parse_args(argv)
     out = args.out or schema_gen.default_dir()
     if args.check:
         stale = schema_gen.stale(out)
@@ -312,6 +336,9 @@ def run_main(argv: list[str]) -> int:
     config_dir = default_config_dir()
     argv = one_or_list(argv)
     sys.argv = [sys.argv[0], *argv]  # what Hydra reads
+    completion = _completion_request(argv)
+    if isinstance(completion, int):
+        return completion
     code = _preflight(argv, config_dir)
     if code is not None:
         return code
@@ -329,8 +356,31 @@ def run_main(argv: list[str]) -> int:
         ]
         job = list(hc.overrides.task)
         cached = _CHECKED.pop(_job_key(job), None)
-        status.append(run_experiment(job, config_dir, extra, Path(hc.runtime.output_dir), cached))
+        out = Path(hc.runtime.output_dir)
+        if not _parallel_job(hc):
+            status.append(run_experiment(job, config_dir, extra, out, cached))
+            return
+        from ktrun.render.console import prefixed_output
 
+        with prefixed_output(f"[job {hc.job.num}] "):  # jobs in parallel share the terminal
+            print(" ".join(_job_key(job)) or "(defaults)")
+            status.append(run_experiment(job, config_dir, extra, out, cached))
+
+    if completion is not None:  # `-sc query=SHELL`: Hydra's answer (groups, keys), then ktrun's
+        import contextlib
+        import io
+
+        line = os.environ.get("COMP_LINE", "")
+        words, current = _completion_words(line)
+        hydra_words: list[str] = []
+        if _hydra_completes(words, current):
+            os.environ["COMP_LINE"] = _comp_line(["ktrun", *_run_words(words), current], current)
+            answer = io.StringIO()
+            with contextlib.redirect_stdout(answer), guarded_file_sources(config_dir, file_rules):
+                app()
+            hydra_words = answer.getvalue().split()
+        print(" ".join(complete(words, current, hydra_words, config_dir)))
+        return EXIT_OK
     with guarded_file_sources(config_dir, file_rules):
         app()
     from ktrun.results.sweep import SweepSummary
@@ -338,6 +388,96 @@ def run_main(argv: list[str]) -> int:
     if SweepSummary.last_failed:  # jobs may have run in other processes (joblib launcher)
         status.append(EXIT_USER_ERROR)
     return max(status, default=EXIT_OK)  # a sweep fails if any of its jobs did
+
+
+#: The shells Hydra writes completion scripts for.
+SHELLS = ("bash", "zsh", "fish")
+_COMPLETION_USAGE = """\
+ktrun --shell-completion (-sc) takes one of install=SHELL, uninstall=SHELL or query=SHELL ({shells}).
+To turn completion on in this shell:  eval "$(ktrun -sc install=bash)"
+(put that line in ~/.bashrc to keep it)"""
+
+
+def _completion_request(argv: list[str]) -> int | str | None:
+    """`-sc ...`: None when not asked for; the shell to query for candidates; else an exit code
+    (a usage message for a missing or unknown subcommand, Hydra's script for install/uninstall
+    is printed by Hydra itself: None is returned for those)."""
+    if not any(a in ("-sc", "--shell-completion") for a in argv):
+        return None
+    requests: dict[str, str] = {}
+    for a in argv:
+        key, eq, value = a.partition("=")
+        if eq and key in ("install", "uninstall", "query"):
+            requests[key] = value
+    if len(requests) != 1 or next(iter(requests.values())) not in SHELLS:
+        print(_COMPLETION_USAGE.format(shells=", ".join(SHELLS)), file=sys.stderr)
+        return EXIT_USER_ERROR
+    ((action, shell),) = requests.items()
+    if action == "query" and shell in ("bash", "zsh"):  # zsh uses Hydra's bash completion
+        return shell
+    return None  # Hydra writes the install/uninstall script, and answers fish itself
+
+
+def _completion_words(line: str) -> tuple[list[str], str]:
+    """The words after the program (`ktrun`, or `python -m ktrun.cli`), and the one being typed."""
+    words = line.split()
+    for i, w in enumerate(words):
+        if Path(w).name in ("ktrun", "ktrun.cli", "cli.py"):
+            words = words[i + 1 :]
+            break
+    else:
+        words = words[1:]
+    if line and not line.endswith(" ") and words:
+        return words[:-1], words[-1]
+    return words, ""
+
+
+def _run_words(words: list[str]) -> list[str]:
+    """The overrides of a `check`/`plan` line, as a run's line for Hydra's completion."""
+    return words[1:] if words[:1] and words[0] in ("check", "plan") else words
+
+
+def _hydra_completes(words: list[str], current: str) -> bool:
+    """Hydra knows groups and keys; it has nothing for flags, `help` or `schema`."""
+    return not current.startswith("-") and not (words[:1] and words[0] in ("help", "schema"))
+
+
+def _comp_line(words: list[str], current: str) -> str:
+    """A COMP_LINE for Hydra: a trailing space when a new word starts."""
+    return " ".join(w for w in words if w) + ("" if current else " ")
+
+
+def complete(words: list[str], current: str, hydra_words: list[str], config_dir: Path) -> list[str]:
+    """What may follow: a subcommand first, a command's flags, then Hydra's groups and keys,
+    where a bare `experiment=` (no such default) is offered as `+experiment=`."""
+    from ktrun.render.help_page import SUBCOMMANDS
+
+    sub = words[0] if words[:1] and words[0] in SUBCOMMANDS else None
+    if sub == "help":
+        return [] if len(words) > 1 else [c for c in SUBCOMMANDS if c.startswith(current)]
+    if current.startswith("-") or sub == "schema":
+        parser = _subcommand_parser(sub) if sub else None
+        if parser is None:
+            from ktrun.config.hydra_compat import hydra_arg_parser
+
+            parser = hydra_arg_parser()
+            flags = [*_HELP_FLAGS, "--verbose"]
+        else:
+            flags = []
+        flags += [f for action in parser._actions for f in action.option_strings]
+        return sorted({f for f in flags if f.startswith(current)})
+    out = [("+" + w if w == "experiment=" else w) for w in hydra_words]
+    if current.startswith("+experiment="):  # Hydra sees only ktrun's own tree, not --config-dir's
+        import itertools
+
+        from ktrun.config.compose import experiment_names
+
+        dirs = [Path(d) for flag, d in itertools.pairwise(words) if flag in ("--config-dir", "-cd")]
+        mine = [f"+experiment={n}" for d in dirs if d.is_dir() for n in experiment_names(d)]
+        out += [w for w in mine if w.startswith(current) and w not in out]
+    if not words:
+        out = [c for c in SUBCOMMANDS if c.startswith(current)] + out
+    return out
 
 
 #: Checks the pre-flight already ran, by the job's overrides: a run does not check twice.
@@ -382,6 +522,15 @@ def _preflight(argv: list[str], config_dir: Path) -> int | None:
     return None
 
 
+def _parallel_job(hc: Any) -> bool:
+    """A sweep's job whose launcher may run others beside it (joblib's, or any but Hydra's basic
+    one, which runs them one after another)."""
+    from hydra.types import RunMode
+
+    target = str((hc.launcher or {}).get("_target_", ""))
+    return bool(hc.mode == RunMode.MULTIRUN and not target.endswith("BasicLauncher"))
+
+
 def _job_key(overrides: list[str]) -> tuple[str, ...]:
     """A job's own overrides, as Hydra hands them to the app (`hydra.*` ones are Hydra's)."""
     return tuple(o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/")))
@@ -412,6 +561,32 @@ def _preflight_jobs(overrides: list[str], multirun: bool) -> list[list[str]]:
     return jobs[:MAX_PREFLIGHT_JOBS]
 
 
+def _subcommand_parser(name: str) -> argparse.ArgumentParser | None:
+    parsers = {"check": _check_parser, "plan": _plan_parser, "schema": _schema_parser}
+    return parsers[name]() if name in parsers else None
+
+
+def help_main(argv: list[str]) -> int:
+    """`ktrun help [COMMAND]`: ktrun's page, or a command's own options."""
+    from ktrun.config.compose import default_config_dir
+    from ktrun.render.help_page import SUBCOMMANDS, help_page
+
+    topic = argv[0] if argv else None
+    if topic is None or topic in ("run", "help", "-h", "--help"):
+        print(help_page(default_config_dir()), end="")
+        return EXIT_OK
+    parser = _subcommand_parser(topic)
+    if parser is None:
+        print(f"ktrun help: no command {topic!r}; pick one of: {', '.join(SUBCOMMANDS)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    parser.print_help()
+    return EXIT_OK
+
+
+#: A run's flags that ktrun answers itself, before Hydra sees the command line.
+_HELP_FLAGS = ("-h", "--help")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     # Pydantic scans every installed distribution for plugins at import; ktrun uses none.
@@ -423,7 +598,19 @@ def main(argv: list[str] | None = None) -> int:
             return schema_main(args[1:])
         if args[:1] == ["plan"]:
             return plan_main(args[1:])
-        if argv is not None:
+        if args[:1] == ["help"]:
+            return help_main(args[1:])
+        if any(a in _HELP_FLAGS for a in args):
+            return help_main([])
+        if "--version" in args:
+            from ktrun.render.help_page import version
+
+            print(f"ktrun {version()}")
+            return EXIT_OK
+        if "--verbose" in args:  # for this process and every one it starts (workers, chiefs)
+            os.environ["KTRUN_VERBOSE"] = "1"
+            args = [a for a in args if a != "--verbose"]
+        if argv is not None or "--verbose" in sys.argv:
             sys.argv = [sys.argv[0], *args]
         return run_main(args)
     except KeyboardInterrupt:
