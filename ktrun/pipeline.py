@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.console import Console
 
     from ktrun.checks import CheckedSpec, CheckReport
@@ -120,12 +122,11 @@ def run(
     report: CheckReport | None = None,
 ) -> RunResult:
     """The stages in order; each returns early with its exit code when it cannot go on."""
-    from rich.console import Console
-
     from ktrun.compiler.plan import compile_plan
     from ktrun.render.check_output import problems_text, render
+    from ktrun.render.console import make_console
 
-    console = Console()
+    console = make_console()
     report = report or check_one(overrides, config_dir, extra)  # 1–3: compose, spec, checks
     checked = report.checked
     if report.failed() or checked is None:
@@ -137,6 +138,9 @@ def run(
     no_backend = _backend(report.label)
     if no_backend is not None:
         return no_backend
+    from ktrun.runtime.quiet import import_tensorflow, verbose_requested
+
+    import_tensorflow(verbose_requested(plan.spec.fit.verbose))
     missing = _pretrained_weights(checked, report.label)
     if missing is not None:
         return missing
@@ -190,7 +194,7 @@ def _launch(
     clear_abort(plan.state_dir)
     child = [*overrides, *searchpath_override(extra)]  # children find the same experiments
     d = plan.spec.distributed
-    return RunResult(*launch(child, run_dir, d.workers, d.restarts, console.print))
+    return RunResult(*launch(child, run_dir, d.workers, d.restarts, _say(console)))
 
 
 def _isolate(
@@ -213,9 +217,20 @@ def _isolate(
 
     return RunResult(
         *launch(
-            child, run_dir=run_dir, state_dir=plan.state_dir, runtime=plan.spec.runtime, say=console.print
+            child, run_dir=run_dir, state_dir=plan.state_dir, runtime=plan.spec.runtime, say=_say(console)
         )
     )
+
+
+def _say(console: Console) -> Callable[[str], None]:
+    """How the runtime's notes are printed: as plain text, since they carry paths, config
+    values and problem codes (`[nan]`, `[relu, tanh]`) that rich would take for markup."""
+    from rich.text import Text
+
+    def say(message: str) -> None:
+        console.print(Text(message))
+
+    return say
 
 
 def _backend(label: str) -> RunResult | None:
@@ -289,7 +304,8 @@ def _announce(plan: Plan, data: Data, report: CheckReport, console: Console) -> 
     space = summarize(report)
     train, val, _ = data.counts()
     console.print(
-        f"[bold]{spec.experiment.name}[/]: {spec.tuner.algorithm} search, {spec.tuner.max_trials} trials, "
+        f"[bold]{escape(spec.experiment.name)}[/]: {spec.tuner.algorithm} search, "
+        f"{spec.tuner.max_trials} trials, "
         f"{len(plan.hyperparameters)} hyperparameters"
         + (f", {percent(space.feasible_fraction)} of the space feasible" if space else "")
         + f"; data {escape(safe(data.source))}: {train} train / {val} validation rows",
@@ -310,12 +326,14 @@ def _search(plan: Plan, data: Data, run_dir: Path, label: str, console: Console)
         with SearchProgress(
             console, spec.tuner.max_trials, spec.objective.name, plan.checked.direction
         ) as view:
-            return run_search(plan, data, run_dir, progress=view, say=console.print)
+            return run_search(plan, data, run_dir, progress=view, say=_say(console))
     except SearchRefused as e:  # busy or unusable state or run dir: nothing was trained
         print(render("text", [CheckReport(label, e.problems)]))
         return RunResult(EXIT_USER_ERROR, "state error")
     except OSError as e:  # a disk failed under the search outside a trial (state files)
-        console.print(f"[red]error[/] the search stopped: {describe(e)}", highlight=False)
+        from rich.markup import escape
+
+        console.print(f"[red]error[/] the search stopped: {escape(describe(e))}", highlight=False)
         return RunResult(EXIT_FAILED, "failed")
 
 
@@ -362,7 +380,9 @@ def _final(
     try:
         write_results(outcome, run_dir, space)
     except OSError as e:
-        console.print(f"[red]error[/] the results could not be written: {describe(e)}", highlight=False)
+        console.print(
+            f"[red]error[/] the results could not be written: {escape(describe(e))}", highlight=False
+        )
         return RunResult(EXIT_FAILED, "failed")
     from ktrun.results.table import print_final
 
@@ -392,7 +412,11 @@ def _results(
     try:
         write_results(outcome, run_dir, space)
     except OSError as e:  # the run dir filled up or went read-only after the probe
-        console.print(f"[red]error[/] the results could not be written: {describe(e)}", highlight=False)
+        from rich.markup import escape
+
+        console.print(
+            f"[red]error[/] the results could not be written: {escape(describe(e))}", highlight=False
+        )
         return RunResult(EXIT_FAILED, "failed")
     print_results(outcome, console, run_dir)
     if outcome.status == "interrupted":

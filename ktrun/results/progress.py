@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.text import Text
 
 
 class SearchProgress:
@@ -27,7 +29,7 @@ class SearchProgress:
         self.bar = Progress(
             TextColumn("[bold]trial {task.completed}/{task.total}"),
             BarColumn(),
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),  # the objective's name is the user's
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
@@ -50,15 +52,20 @@ class SearchProgress:
         cut = f" • {self.pruned} pruned" if self.pruned else ""
         return f"best {self.objective} {best} • {self.failed} failed{cut}"
 
-    def __call__(self, event: str, trial: Any, ctx: Any) -> None:
-        if event != "trial_end" or trial.status not in ("COMPLETED", "FAILED"):
-            return
+    def resume(self, trials: Iterable[Any], pruned: Collection[str]) -> None:
+        """An earlier run's ended trials (`pruned`: the ids it pruned): the count, the failures
+        and the best start from the whole search's, not from this run's first trial."""
+        for trial in trials:
+            if trial.status in ("COMPLETED", "FAILED"):
+                self._count(trial, trial.trial_id in pruned)
+        self.bar.update(self.task, completed=min(self.done, self.total), description=self._status())
+
+    def _count(self, trial: Any, pruned: bool) -> float | None:
         self.done += 1
         score = trial.score if trial.status == "COMPLETED" else None
-        pruned = getattr(ctx, "pruned_after", None)
         if trial.status == "FAILED":
             self.failed += 1
-        elif pruned is not None:  # its partial best is no result to beat
+        elif pruned:  # its partial best is no result to beat
             self.pruned += 1
         elif score is not None and math.isfinite(score):
             better = self.best is None or (
@@ -66,6 +73,13 @@ class SearchProgress:
             )
             if better:
                 self.best = score
+        return score
+
+    def __call__(self, event: str, trial: Any, ctx: Any) -> None:
+        if event != "trial_end" or trial.status not in ("COMPLETED", "FAILED"):
+            return
+        pruned = getattr(ctx, "pruned_after", None)
+        score = self._count(trial, pruned is not None)
         self.bar.update(self.task, completed=min(self.done, self.total), description=self._status())
         if not self.live:
             what = f"{self.objective}={score:.4g}" if score is not None else "FAILED"
@@ -73,6 +87,8 @@ class SearchProgress:
                 what = f"pruned after epoch {pruned} ({what})"
             elapsed = time.monotonic() - self.started
             self.console.print(
-                f"trial {trial.trial_id} ({self.done}/{self.total}): {what} • {self._status()} • "
-                f"{elapsed:.0f} s"
+                Text(
+                    f"trial {trial.trial_id} ({self.done}/{self.total}): {what} • {self._status()} • "
+                    f"{elapsed:.0f} s"
+                )
             )

@@ -130,15 +130,17 @@ def _plot(rows: list[JobRow], path: Path) -> None:
 
 
 def print_sweep(rows: list[JobRow]) -> None:
-    from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from ktrun.render.console import make_console
 
     table = Table(title="sweep summary")
     for col in COLUMNS:
         table.add_column(col)
-    for r in rows:
-        table.add_row(*r.cells())
-    Console().print(table)
+    for r in rows:  # overrides are the user's text, never markup
+        table.add_row(*(Text(c) for c in r.cells()))
+    make_console().print(table)
 
 
 class SweepSummary(Callback):

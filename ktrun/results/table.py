@@ -59,10 +59,11 @@ def print_results(
     outcome: SearchOutcome, console: Console | None = None, run_dir: Path | None = None
 ) -> None:
     """Print the results table, one line on status and best trial, and where the files are."""
-    from rich.console import Console
     from rich.text import Text
 
-    console = console or Console()
+    from ktrun.render.console import make_console
+
+    console = console or make_console()
     console.print(results_table(outcome))
     console.print(Text(status_sentence(outcome)))
     front = pareto_sentence(outcome)

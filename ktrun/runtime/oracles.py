@@ -376,7 +376,7 @@ class FeasibleMixin(OracleHooks):
             self.set_state(self._ktrun_known(state))
         except FileNotFoundError:
             self._ktrun_rebuild(fresh)
-            self.ktrun_say(f"[yellow]missing state[/] {path}: rebuilt it from {self._ktrun_salvage()}")
+            self.ktrun_say(f"missing state {path}: rebuilt it from {self._ktrun_salvage()}")
         except DAMAGE as e:
             reason = str(e) if isinstance(e, ValueError) else f"a field is missing or wrong ({e!r})"
             aside = move_aside(path)

@@ -245,6 +245,11 @@ def _search(
         executions_per_trial=spec.tuner.executions_per_trial,
     )
     tuner.ktrun_init(plan, plan.state_dir / JOURNAL, progress)
+    if resumed and hasattr(progress, "resume"):  # the progress line counts from the search's start
+        pruned = {
+            str(e["trial_id"]) for e in read_journal(plan.state_dir / JOURNAL) if e.get("status") == "pruned"
+        }
+        progress.resume(list(oracle.trials.values()), pruned)  # type: ignore[attr-defined]
     if spec.fit.class_weight is not None:
         tuner.hypermodel.balanced_weights = data.balanced_weights()
     # Folds (fit.cross_validation): every trial trains once per fold; streamed splits: read as

@@ -93,7 +93,7 @@ def read_json_object(path: Path) -> dict[str, Any]:
 
 
 def damaged_line(path: Path, reason: str, aside: Path, salvaged: str) -> str:
-    return f"[yellow]damaged state[/] {path}: {reason}; moved to {aside.name}; {salvaged}"
+    return f"damaged state {path}: {reason}; moved to {aside.name}; {salvaged}"
 
 
 def repair_json_file(path: Path, what: str, say: Callable[[str], Any]) -> bool:
