@@ -376,10 +376,15 @@ def run_main(argv: list[str]) -> int:
         if _hydra_completes(words, current):
             os.environ["COMP_LINE"] = _comp_line(["ktrun", *_run_words(words), current], current)
             answer = io.StringIO()
-            with contextlib.redirect_stdout(answer), guarded_file_sources(config_dir, file_rules):
+            with (  # a line Hydra cannot parse has no candidates, and no message mid-typing
+                contextlib.redirect_stdout(answer),
+                contextlib.redirect_stderr(io.StringIO()),
+                contextlib.suppress(SystemExit, Exception),
+                guarded_file_sources(config_dir, file_rules),
+            ):
                 app()
             hydra_words = answer.getvalue().split()
-        print(" ".join(complete(words, current, hydra_words, config_dir)))
+        print(("\n" if completion == "fish" else " ").join(complete(words, current, hydra_words, config_dir)))
         return EXIT_OK
     with guarded_file_sources(config_dir, file_rules):
         app()
@@ -399,9 +404,9 @@ To turn completion on in this shell:  eval "$(ktrun -sc install=bash)"
 
 
 def _completion_request(argv: list[str]) -> int | str | None:
-    """`-sc ...`: None when not asked for; the shell to query for candidates; else an exit code
-    (a usage message for a missing or unknown subcommand, Hydra's script for install/uninstall
-    is printed by Hydra itself: None is returned for those)."""
+    """`-sc ...`: the shell that asks for candidates (`query=SHELL`, answered by ktrun); None when
+    not asked for, or for install/uninstall (Hydra prints the script); else exit code 2, with a
+    usage message for a missing or unknown subcommand or shell."""
     if not any(a in ("-sc", "--shell-completion") for a in argv):
         return None
     requests: dict[str, str] = {}
@@ -413,9 +418,7 @@ def _completion_request(argv: list[str]) -> int | str | None:
         print(_COMPLETION_USAGE.format(shells=", ".join(SHELLS)), file=sys.stderr)
         return EXIT_USER_ERROR
     ((action, shell),) = requests.items()
-    if action == "query" and shell in ("bash", "zsh"):  # zsh uses Hydra's bash completion
-        return shell
-    return None  # Hydra writes the install/uninstall script, and answers fish itself
+    return shell if action == "query" else None  # Hydra writes the install/uninstall script
 
 
 def _completion_words(line: str) -> tuple[list[str], str]:

@@ -422,11 +422,11 @@ def _results(
     if outcome.status == "interrupted":
         import shlex
 
+        from rich.text import Text
+
+        command = shlex.join(["ktrun", *sys.argv[1:]])  # overrides such as `x=[a,b]` are no markup
         console.print(
-            f"Interrupted: the completed trials are kept. Resume with:\n  "
-            f"{shlex.join(['ktrun', *sys.argv[1:]])}",
-            highlight=False,
-            soft_wrap=True,
+            Text(f"Interrupted: the completed trials are kept. Resume with:\n  {command}"), soft_wrap=True
         )
         return RunResult(128 + (outcome.signal or 2), outcome.status)
     return RunResult(EXIT_FAILED if outcome.status == "aborted" else EXIT_OK, outcome.status)

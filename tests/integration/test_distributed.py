@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -55,6 +56,10 @@ def test_chief_and_two_workers_complete_the_budget_though_a_worker_is_killed(tmp
     out, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, out[-3000:]
     assert "worker tuner0 exited with -9; restarting it" in out
+    # ktrun's own progress (from the chief, which sees every worker's trials), not Keras Tuner's
+    progress = re.findall(r"^trial \d+ \((\d+)/6\): val_accuracy=", out, re.MULTILINE)
+    assert progress == [str(i) for i in range(1, 7)], out[-3000:]
+    assert "Search: Running Trial" not in out and "So Far" not in out
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["status"] == "completed"
     assert summary["trials"]["completed"] == 6 and summary["trials"]["failed"] == 0

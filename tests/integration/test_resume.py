@@ -75,6 +75,9 @@ def test_kills_between_a_trials_state_writes_lose_and_repeat_nothing(tmp_path: P
     assert summary["trials"]["completed"] == 4 and summary["trials"]["failed"] == 0
     after = _scores(state)
     assert sorted(after) == ["0", "1", "2", "3"] and {k: after[k] for k in seen} == seen
+    # The progress line counts and ranks the whole search, not this run's trials alone.
+    [line] = [x for x in final.stdout.splitlines() if x.startswith("trial 3 ")]
+    assert f"(4/4): val_accuracy={after['3']:.4g} • best val_accuracy {max(after.values()):.4g} •" in line
     (journal,) = state.glob("*/ktrun_journal.jsonl")
     runs = [json.loads(line)["trial_id"] for line in journal.read_text().splitlines()]
     assert sorted(runs) == ["0", "1", "2", "3"], runs  # each trial trained exactly once
