@@ -15,12 +15,18 @@ medians and ratios, never a single absolute time. Results: outputs/bench/results
    (`runtime.isolation: process`) and plain Keras Tuner;
 9. isolation overhead: the whole command's time, isolated vs in-process;
 10. parallel: trials per minute with 1 and 2 isolated workers, and 2 oversubscribed;
-11. crash: an isolated search where a fifth of the trials segfault, against its budget.
+11. crash: an isolated search where a fifth of the trials segfault, against its budget;
+12. time to target: seconds until a trial reaches a target validation score on the digits CNN and
+    on the seeds' space, ktrun (TPE and a pruner) vs plain Keras Tuner RandomSearch and Hyperband
+    and Optuna used directly (TPE and its MedianPruner).
+
+`python -m tests.bench STEP...` runs only the named steps (`python -m tests.bench time_to_target`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -31,7 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.bench import isolation, scale, shards
+from tests.bench import isolation, scale, shards, time_to_target
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "outputs" / "bench"
@@ -364,7 +370,85 @@ def bench_streaming(rounds: int = 3, small: int = 10) -> dict[str, Any]:
     }
 
 
-def main() -> int:
+def _finite(value: float) -> float | None:
+    """JSON has no infinity: a time never reached is null."""
+    return round(value, 2) if math.isfinite(value) else None
+
+
+def time_to_target_rows(runs: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Each contender's repeats on one space as medians, spreads and ratios of medians."""
+    # A repeat that never reached the target counts as infinitely slow in the median.
+    secs = {
+        c: [math.inf if r["seconds_to_target"] is None else float(r["seconds_to_target"]) for r in v]
+        for c, v in runs.items()
+    }
+    med = {c: statistics.median(v) for c, v in secs.items()}
+    rows = {}
+    for contender, results in runs.items():
+        per_trial = [r["trial_ends"][-1][0] / len(r["trial_ends"]) for r in results if r["trial_ends"]]
+        rows[contender] = {
+            "median_seconds": _finite(med[contender]),
+            "min_seconds": _finite(min(secs[contender])),
+            "max_seconds": _finite(max(secs[contender])),
+            "seconds": [_finite(s) for s in secs[contender]],
+            "reached": sum(math.isfinite(s) for s in secs[contender]),
+            "repeats": len(results),
+            "trials_to_target": [
+                r["trials"] if r["seconds_to_target"] is not None else None for r in results
+            ],
+            "median_seconds_per_trial": round(statistics.median(per_trial), 2),
+            "trials": sum(r["trials"] for r in results),
+            "pruned": sum(r["pruned"] for r in results),
+            "failed": sum(r["failed"] for r in results),
+            "rejected": sum(r["rejected"] for r in results),
+            "best": [r["best"] for r in results],
+            **{
+                f"ratio_to_{peer}": _finite(med[contender] / med[peer]) if math.isfinite(med[peer]) else None
+                for peer in ("kt_random", "optuna")
+                if peer in med
+            },
+        }
+    return rows
+
+
+def bench_time_to_target(seeds: int = 3) -> dict[str, Any]:
+    """Seconds from the search's start to the first trial reaching the target, per space and
+    contender; each (space, seed, contender) a fresh process, the contenders alternated per seed."""
+    tt = time_to_target
+    spaces: dict[str, Any] = {}
+    for space in tt.SPACES:
+        runs: dict[str, list[dict[str, Any]]] = {c: [] for c in tt.CONTENDERS}
+        for seed in range(seeds):
+            for contender, results in runs.items():
+                out = OUT / f"time_to_target-{space}-{contender}-{seed}.json"
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "tests.bench.time_to_target",
+                        space,
+                        contender,
+                        str(seed),
+                        str(out),
+                    ],
+                    cwd=REPO,
+                    env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+                    check=True,
+                    capture_output=True,
+                )
+                results.append(json.loads(out.read_text()))
+        spaces[space] = {"target_val_accuracy": tt.TARGETS[space], "contenders": time_to_target_rows(runs)}
+    return {
+        "what": f"seconds from the search's start (imports and data loading excluded) until a trial's "
+        f"best val_accuracy reaches the target; {tt.EPOCHS} epochs a trial, the same rows and seed for "
+        f"every contender, no trial started after {tt.CAP:g} s (then: not reached, counted as "
+        f"infinitely slow in the median); seeds 0..{seeds - 1}, each run a fresh process, contenders "
+        "alternated per seed",
+        "spaces": spaces,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict[str, Any]] = {}
     steps: list[tuple[str, Callable[[], dict[str, Any]], Callable[[dict[str, Any]], None]]] = [
@@ -379,7 +463,17 @@ def main() -> int:
         ("isolation_overhead", bench_isolation_overhead, _print_isolation_overhead),
         ("parallel", bench_parallel, _print_parallel),
         ("crash", bench_crash, _print_crash),
+        ("time_to_target", bench_time_to_target, _print_time_to_target),
     ]
+    only = sys.argv[1:] if argv is None else argv
+    unknown = set(only) - {key for key, _, _ in steps}
+    if unknown:
+        print(f"no such step: {', '.join(sorted(unknown))}; the steps: {', '.join(k for k, _, _ in steps)}")
+        return 2
+    if only:  # one step alone keeps the other steps' figures of the last whole run
+        steps = [s for s in steps if s[0] in only]
+        saved = OUT / "results.json"
+        results = json.loads(saved.read_text()) if saved.exists() else {}
     started = time.perf_counter()
     for key, run, show in steps:
         results[key] = run()
@@ -485,6 +579,28 @@ def _print_crash(res: dict[str, Any]) -> None:
     print(
         f"  {res['status']}: {res['completed']} completed, {res['crashed']} crashed, {res['seconds']:.0f} s"
     )
+    print(f"  ({res['what']})")
+
+
+def _seconds(value: float | None) -> str:
+    return "never" if value is None else f"{value:.1f} s"
+
+
+def _print_time_to_target(res: dict[str, Any]) -> None:
+    print("12. time to target")
+    for space, r in res["spaces"].items():
+        print(f"  {space}: val_accuracy >= {r['target_val_accuracy']}")
+        for name, c in r["contenders"].items():
+            ratios = "   ".join(
+                f"{c[f'ratio_to_{p}']:.2f}x {p}" if c[f"ratio_to_{p}"] is not None else f"- {p}"
+                for p in ("kt_random", "optuna")
+            )
+            print(
+                f"    {name:<14} {_seconds(c['median_seconds']):>7} median "
+                f"({_seconds(c['min_seconds'])}-{_seconds(c['max_seconds'])}), reached {c['reached']}/"
+                f"{c['repeats']}, {c['median_seconds_per_trial']:.1f} s a trial, {c['pruned']} of "
+                f"{c['trials']} trials pruned, {c['failed']} failed   {ratios}"
+            )
     print(f"  ({res['what']})")
 
 

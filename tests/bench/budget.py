@@ -115,36 +115,42 @@ def run_ktrun(trials: int, work: Path) -> dict[str, Any]:
     return out
 
 
-def run_keras_tuner(trials: int, work: Path, *, tolerant: bool = False) -> dict[str, Any]:
-    """The seeds' script: hp calls inline in build_model, Keras Tuner's defaults."""
+def build_seeds(hp: Any, *, constrained: bool = False) -> Any:
+    """The seeds' model as their script builds it: hp calls inline. `constrained`: raise when
+    `units_2 > units_1`, the one place a plain script can say so (before any training)."""
     import keras
 
+    act = hp.Choice("activation", ACTIVATIONS)
+    filters = hp.Int("filters", 8, 32, step=8)
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(filters, hp.Choice("kernel_1", KERNEL_1), activation=act),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Conv2D(filters, hp.Choice("kernel_2", KERNEL_2), activation=act),
+            keras.layers.Flatten(),
+            keras.layers.Dense(hp.Int("units_1", 16, 128, step=16), activation=act),
+            keras.layers.Dense(hp.Int("units_2", 16, 128, step=16), activation=act),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    if constrained and hp.get("units_2") > hp.get("units_1"):
+        raise ValueError("units_2 > units_1")
+    rate = hp.Float("learning_rate", 1e-3, 1.0, sampling="log")
+    model.compile(
+        optimizer=keras.optimizers.SGD(rate, momentum=0.95),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def run_keras_tuner(trials: int, work: Path, *, tolerant: bool = False) -> dict[str, Any]:
+    """The seeds' script: hp calls inline in build_model, Keras Tuner's defaults."""
     x, y, xv, yv = digits()
-
-    def build(hp: Any) -> Any:
-        act = hp.Choice("activation", ACTIVATIONS)
-        filters = hp.Int("filters", 8, 32, step=8)
-        model = keras.Sequential(
-            [
-                keras.Input((8, 8, 1)),
-                keras.layers.Conv2D(filters, hp.Choice("kernel_1", KERNEL_1), activation=act),
-                keras.layers.MaxPooling2D(2),
-                keras.layers.Conv2D(filters, hp.Choice("kernel_2", KERNEL_2), activation=act),
-                keras.layers.Flatten(),
-                keras.layers.Dense(hp.Int("units_1", 16, 128, step=16), activation=act),
-                keras.layers.Dense(hp.Int("units_2", 16, 128, step=16), activation=act),
-                keras.layers.Dense(10, activation="softmax"),
-            ]
-        )
-        rate = hp.Float("learning_rate", 1e-3, 1.0, sampling="log")
-        model.compile(
-            optimizer=keras.optimizers.SGD(rate, momentum=0.95),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        return model
-
-    tuner = plain_random_search(build, trials, work, max_consecutive_failed_trials=trials if tolerant else 3)
+    tuner = plain_random_search(
+        build_seeds, trials, work, max_consecutive_failed_trials=trials if tolerant else 3
+    )
     status, reason = "completed", None
     start = time.perf_counter()
     try:

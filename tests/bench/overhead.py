@@ -150,9 +150,18 @@ def plain_random_search(
     (`tuner.trial_seconds`) and calling `on_end` after each."""
     import keras_tuner as kt
 
+    after = None if on_end is None else (lambda _: on_end())
+    return plain_tuner(kt.RandomSearch, build, work, after, max_trials=trials, seed=SEED, **kwargs)
+
+
+def plain_tuner(
+    cls: Any, build: Callable[[Any], Any], work: Path, on_end: Callable[[Any], object] | None, **kwargs: Any
+) -> Any:
+    """A plain Keras Tuner `cls` on val_accuracy, timing each trial (`tuner.trial_seconds`) and
+    calling `on_end(trial)` after each (it may raise to end the search)."""
     seconds: dict[str, float] = {}
 
-    class Tuner(kt.RandomSearch):  # type: ignore[misc]
+    class Tuner(cls):  # type: ignore[misc,valid-type]
         def on_trial_begin(self, trial: Any) -> None:
             seconds[trial.trial_id] = time.perf_counter()
             super().on_trial_begin(trial)
@@ -161,13 +170,11 @@ def plain_random_search(
             super().on_trial_end(trial)
             seconds[trial.trial_id] = time.perf_counter() - seconds[trial.trial_id]
             if on_end is not None:
-                on_end()
+                on_end(trial)
 
     tuner = Tuner(
         build,
         objective="val_accuracy",
-        max_trials=trials,
-        seed=SEED,
         overwrite=True,
         directory=str(work),
         project_name="kt",
@@ -177,31 +184,33 @@ def plain_random_search(
     return tuner
 
 
-def run_keras_tuner(trials: int, work: Path) -> dict[str, Any]:
+def build_cnn(hp: Any) -> Any:
+    """The digits CNN as a plain Keras Tuner script builds it (`hp` may be any object with
+    Keras Tuner's `Choice`/`Int`/`Float`, such as Optuna's trial behind `time_to_target.OptunaHp`)."""
     import keras
 
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(hp.Choice("filters", FILTERS), 3, activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(hp.Int("units", 16, 128, step=16), activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(hp.Choice("learning_rate", RATES)),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def run_keras_tuner(trials: int, work: Path) -> dict[str, Any]:
     x, y, xv, yv = digits()
     marks = Marks()
-
-    def build(hp: Any) -> Any:
-        model = keras.Sequential(
-            [
-                keras.Input((8, 8, 1)),
-                keras.layers.Conv2D(hp.Choice("filters", FILTERS), 3, activation="relu"),
-                keras.layers.MaxPooling2D(2),
-                keras.layers.Flatten(),
-                keras.layers.Dense(hp.Int("units", 16, 128, step=16), activation="relu"),
-                keras.layers.Dense(10, activation="softmax"),
-            ]
-        )
-        model.compile(
-            optimizer=keras.optimizers.Adam(hp.Choice("learning_rate", RATES)),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        return model
-
-    tuner = plain_random_search(build, trials, work, marks)
+    tuner = plain_random_search(build_cnn, trials, work, marks)
     start = time.perf_counter()
     tuner.search(x, y, epochs=EPOCHS, batch_size=BATCH, validation_data=(xv, yv), verbose=0)
     return marks.result(time.perf_counter() - start)
