@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -36,8 +36,12 @@ class Budget:
     def elapsed(self) -> float:
         return self.used + (time.monotonic() - self.started)
 
-    def stop_reason(self, trials: Mapping[str, Any], end_order: Sequence[str]) -> str | None:
-        """Why no new trial may start (None while the budget lasts). `trials` are Keras Tuner's."""
+    def stop_reason(
+        self, trials: Mapping[str, Any], end_order: Sequence[str], pruned: Collection[str] = ()
+    ) -> str | None:
+        """Why no new trial may start (None while the budget lasts). `trials` are Keras Tuner's;
+        `pruned` are those `tuner.pruner` cut: Keras Tuner holds them completed with their partial
+        best, but they are never the best, so none of them reaches the target."""
         if self.time_limit is not None and (spent := self.elapsed()) >= self.time_limit:
             return f"tuner.time_limit={self.time_limit:g} s reached ({spent:.0f} s of search)"
         scored = [
@@ -50,7 +54,7 @@ class Budget:
         ]
         if self.target_score is not None:
             target = self.target_score
-            reached = next(((t, s) for t, s in scored if self._reaches(s, target)), None)
+            reached = next(((t, s) for t, s in scored if t not in pruned and self._reaches(s, target)), None)
             if reached is not None:
                 return (
                     f"tuner.target_score={self.target_score:g} reached: trial {reached[0]} has "

@@ -185,7 +185,7 @@ class FeasibleMixin(OracleHooks):
         self._ktrun_end_crashed(tuner_id)
         if self.ktrun_stopped is None and self.ktrun_budget.limited:
             end_order: list[str] = self.end_order  # type: ignore[attr-defined]
-            self.ktrun_stopped = self.ktrun_budget.stop_reason(self.trials, end_order)  # type: ignore[attr-defined]
+            self.ktrun_stopped = self.ktrun_budget.stop_reason(self.trials, end_order, self.ktrun_pruned)  # type: ignore[attr-defined]
         if self.ktrun_abort_reason() is not None or self.ktrun_stopped is not None:
             self.tuner_ids.discard(tuner_id)  # type: ignore[attr-defined]
             hps = self.hyperparameters.copy()  # type: ignore[attr-defined]

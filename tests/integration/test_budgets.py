@@ -61,6 +61,15 @@ def test_target_and_patience_read_the_ended_trials(
         assert reason is not None and stops in reason, reason
 
 
+def test_a_pruned_trial_never_reaches_the_target() -> None:
+    """Keras Tuner holds a pruned trial completed with its partial best; it is never the best."""
+    budget = Budget(target_score=0.9)
+    found, order = trials(0.5, 0.95, 0.92)
+    reason = budget.stop_reason(found, order, pruned={"01"})
+    assert reason is not None and "trial 02 has" in reason, reason
+    assert budget.stop_reason(found, order, pruned={"01", "02"}) is None
+
+
 def test_wall_time_adds_up_over_runs() -> None:
     budget = Budget(time_limit=100, used=99.0)
     assert budget.stop_reason({}, []) is None
