@@ -60,18 +60,21 @@ class Budget:
                     f"tuner.target_score={self.target_score:g} reached: trial {reached[0]} has "
                     f"{self.objective} = {reached[1]:.6g}"
                 )
-        if self.patience is not None and scored:
-            best_id, best = scored[0]
-            since = 0
-            for trial_id, score in scored[1:]:
-                if self._better(score, best):
+        if self.patience is not None:
+            # A pruned trial never sets the best (its partial best is no model's); it is one more
+            # trial that did not improve on it.
+            best_id, best, since = None, math.nan, 0
+            for trial_id, score in scored:
+                if trial_id in pruned:
+                    since += best_id is not None
+                elif best_id is None or self._better(score, best):
                     best_id, best, since = trial_id, score, 0
                 else:
                     since += 1
-            if since >= self.patience:
+            if best_id is not None and since >= self.patience:
                 return (
-                    f"tuner.patience={self.patience}: {since} completed trials in a row without a "
-                    f"better {self.objective} than trial {best_id}'s {best:.6g}"
+                    f"tuner.patience={self.patience}: {since} trials in a row (pruned ones too) "
+                    f"without a better {self.objective} than trial {best_id}'s {best:.6g}"
                 )
         return None
 

@@ -812,7 +812,9 @@ class _TunerSettings(Strict):
         description="Stop once a trial's objective reaches this (at least it for max, at most for min).",
     )
     patience: int | None = Field(
-        None, ge=1, description="Stop after this many completed trials in a row that do not improve the best."
+        None,
+        ge=1,
+        description="Stop after this many trials in a row (completed or pruned) not better than the best.",
     )
     pruner: PrunerSpec | None = Field(
         None,

@@ -42,7 +42,7 @@ def trials(*scores: float | None) -> tuple[dict[str, Trial], list[str]]:
         (
             Budget(patience=2),
             (0.5, 0.6, 0.4, 0.6),
-            "2 completed trials in a row without a better score than trial 01's 0.6",
+            "2 trials in a row (pruned ones too) without a better score than trial 01's 0.6",
         ),
         (Budget(patience=2), (0.5, 0.6, 0.4, 0.7), None),
         (Budget(patience=2), (0.5, 0.6, None, None, 0.4), None),  # failed trials are no evidence
@@ -68,6 +68,15 @@ def test_a_pruned_trial_never_reaches_the_target() -> None:
     reason = budget.stop_reason(found, order, pruned={"01"})
     assert reason is not None and "trial 02 has" in reason, reason
     assert budget.stop_reason(found, order, pruned={"01", "02"}) is None
+
+
+def test_a_pruned_trial_is_never_the_best_patience_counts_from_but_counts_as_no_better() -> None:
+    budget = Budget(patience=2)
+    found, order = trials(0.5, 0.95, 0.4, 0.45)  # 01's partial best 0.95 is no model's best
+    reason = budget.stop_reason(found, order, pruned={"01"})
+    assert reason is not None and "3 trials in a row" in reason and "than trial 00's 0.5" in reason, reason
+    found, order = trials(0.5, 0.4, 0.6)
+    assert budget.stop_reason(found, order, pruned={"01"}) is None  # 02 beat 00 after one pruned
 
 
 def test_wall_time_adds_up_over_runs() -> None:
