@@ -139,6 +139,9 @@ class FeasibleMixin(OracleHooks):
     #: `tuner.pruner` (None: no pruning), and why each pruned trial was.
     ktrun_pruner: Any = None
     ktrun_pruned: dict[str, str]
+    #: The epochs a trial trains (`fit.epochs` at its point): no verdict at its last one, where
+    #: a cut saves nothing and would only label a fully trained trial pruned.
+    ktrun_epochs: Callable[[Any], int] | None = None
     #: A chief's progress view: told of each trial that ends (its workers' own views are unseen).
     ktrun_progress: Callable[[str, Any, Any], Any] | None = None
     #: Several objectives (`objectives:`): each one's direction, and a completed trial's value for
@@ -482,8 +485,10 @@ class FeasibleMixin(OracleHooks):
         trial = super().update_trial(trial_id, metrics, step)  # type: ignore[misc]
         if self.ktrun_pruner is None or trial_id in self.ktrun_pruned:
             return trial
-        name = self.objective.name  # type: ignore[attr-defined]
         trials: dict[str, Any] = self.trials  # type: ignore[attr-defined]
+        if self.ktrun_epochs is not None and step + 1 >= self.ktrun_epochs(trials[trial_id]):
+            return trial  # its last epoch: it has trained in full
+        name = self.objective.name  # type: ignore[attr-defined]
         curves = {t: pruning.curve(tr, name) for t, tr in trials.items()}
         end_order: list[str] = self.end_order  # type: ignore[attr-defined]
         ended = [

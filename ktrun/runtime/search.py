@@ -186,7 +186,13 @@ def _search(
     import keras
     import keras_tuner as kt
 
-    from ktrun.compiler.keras_model import declare_hyperparameters, feedable, searched_values
+    from ktrun.compiler.keras_model import (
+        active_values,
+        declare_hyperparameters,
+        feedable,
+        fit_setting,
+        searched_values,
+    )
     from ktrun.runtime import interrupt, kt_compat
     from ktrun.runtime.budget import Budget
     from ktrun.runtime.oracles import make_oracle
@@ -225,6 +231,7 @@ def _search(
         oracle.ktrun_progress = progress
     oracle.ktrun_say = say
     oracle.ktrun_pruner = spec.tuner.pruner
+    oracle.ktrun_epochs = lambda trial: int(fit_setting(plan, "epochs", active_values(trial.hyperparameters)))
     listed = objectives(plan)
     if listed:
         oracle.ktrun_directions = tuple(o.direction for o in listed)

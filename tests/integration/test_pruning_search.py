@@ -81,3 +81,16 @@ def test_a_trial_pruned_in_its_first_execution_trains_no_other(tmp_path: Path) -
     assert rows[1]["status"] == "pruned" and rows[1]["epochs"] == "1", rows[1]
     journal = read_journal(next((tmp_path / "state").rglob(JOURNAL)))
     assert journal[1]["epochs"] == 1, journal[1]  # trained: one epoch, not 1 + 4
+
+
+def test_no_trial_is_pruned_at_its_last_epoch(tmp_path: Path) -> None:
+    """A rung on `fit.epochs` would label a trial that trained in full pruned (never best, told
+    to a sampler as pruned) and save nothing: the pruner gives no verdict there."""
+    write_experiment(tmp_path, "prune", BODY)
+    pruner = "{type: successive_halving, min_epochs: 1, reduction_factor: 2}"
+    rc, summary, _ = search(
+        tmp_path, "+experiment=prune", f"tuner.pruner={pruner}", "fit.epochs=1", extra=[tmp_path]
+    )
+    assert rc == 0 and summary["trials"]["completed"] == 2 and summary["trials"]["pruned"] == 0, summary[
+        "trials"
+    ]
