@@ -296,7 +296,7 @@ class Launch:
     base: dict[str, str]
     recycle_after: int
     max_memory_mb: float | None
-    say: Any
+    say: Callable[[str], None]
     stopping: bool = False
 
     def start(self, slot: int) -> int:
@@ -316,7 +316,7 @@ def launch(
     run_dir: Path,
     state_dir: Path,
     runtime: Any,
-    say: Any,
+    say: Callable[[str], None],
 ) -> tuple[int, str]:
     """Run the search with its trials in forked workers; (the chief's exit code, its status)."""
     _warm()
@@ -399,8 +399,7 @@ def _run(job: Launch, chief: int, workers: dict[int, int], port: int) -> int | N
                 record_crash(job.state_dir, tuner_id, pid, wstatus)
                 job.say(
                     f"isolation: worker {tuner_id} (pid {pid}) {describe_death(wstatus)}: its trial "
-                    "fails as `crash`; a fresh worker takes over",
-                    highlight=False,
+                    "fails as `crash`; a fresh worker takes over"
                 )
             workers[job.start(slot)] = slot
         if workers:
