@@ -22,6 +22,7 @@ from ktrun.analysis.values import (
     bounds,
     cardinality,
     iter_values,
+    matching,
     sample,
     values,
 )
@@ -542,14 +543,8 @@ def _pin(spec: ExperimentSpec, params: dict[str, Param], problems: list[Problem]
             continue
         vals = param.values
         lo_hi = bounds(param.decl)
-        ok = (
-            value in vals
-            if vals is not None
-            else (
-                lo_hi is not None and not isinstance(value, bool | str) and lo_hi[0] <= value <= lo_hi[1]  # type: ignore[operator]
-            )
-        )
-        if not ok:
+        found = domain_value(param, value)
+        if found is None:
             domain = f"{list(vals)[:8]}" if vals is not None else f"{lo_hi[0]}..{lo_hi[1]}" if lo_hi else "?"
             problems.append(
                 pb.error(
@@ -561,8 +556,20 @@ def _pin(spec: ExperimentSpec, params: dict[str, Param], problems: list[Problem]
             )
             continue
         params[name] = Param(
-            name, param.base, FixedHp(type="fixed", value=value), param.conditions, param.index
+            name, param.base, FixedHp(type="fixed", value=found), param.conditions, param.index
         )
+
+
+def domain_value(param: Param, value: Scalar) -> Scalar | None:
+    """The value of `param`'s domain that `value` is (a typed 0.30000000000000004 is the listed
+    0.3, see `values.matching`), or None when it can take no such value."""
+    vals = param.values
+    if vals is not None:
+        return matching(vals, value)
+    lo_hi = bounds(param.decl)
+    if lo_hi is None or not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    return value if lo_hi[0] <= value <= lo_hi[1] else None  # type: ignore[operator]
 
 
 def _param(
@@ -581,4 +588,4 @@ def _param(
     return Param(name, base, decl, conds, index)
 
 
-__all__ = ["Cond", "Param", "Space", "Use", "build_space"]
+__all__ = ["Cond", "Param", "Space", "Use", "build_space", "domain_value"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from typing import Any
 
 from ktrun.spec.hyperparameters import BooleanHp, BoundExpr, ChoiceHp, FixedHp, FloatHp, Hyperparameter, IntHp
@@ -64,13 +65,110 @@ def cardinality(decl: Hyperparameter) -> int | None:
 
 def _value_at(decl: IntHp | FloatHp, i: int) -> Scalar:
     (lo, hi), step = literal_range(decl), decl.step
+    if isinstance(decl, FloatHp):
+        return _float_at(lo, hi, step, decl.sampling, i)
     if decl.sampling == "linear" or step is None:
         v: float = lo + i * (step or 1)
     elif decl.sampling == "log":
         v = lo * math.pow(step, i)
     else:
         v = hi + lo - lo * math.pow(step, i)
-    return int(v) if isinstance(decl, IntHp) else v
+    return int(v)
+
+
+def _decimal(x: float) -> Decimal:
+    """The decimal a number was typed as: `repr` is the shortest text that reads back the same."""
+    return Decimal(repr(x)) if isinstance(x, float) else Decimal(x)
+
+
+def _float_at(lo: float, hi: float, step: float | None, sampling: str, i: int) -> float:
+    """The i-th value of a stepped float range as the decimal a person types (0.3), where Keras
+    Tuner's float arithmetic gives 0.30000000000000004: computed in decimal, then rounded once."""
+    d_lo, d_step = _decimal(lo), _decimal(step or 1)
+    if sampling == "linear" or step is None:
+        v = d_lo + i * d_step
+    elif sampling == "log":
+        v = d_lo * d_step**i
+    else:
+        v = _decimal(hi) + d_lo - d_lo * d_step**i
+    return float(v)
+
+
+def _kt_float_at(lo: float, hi: float, step: float, sampling: str, i: int) -> float:
+    """Keras Tuner's own i-th value (`Numerical._get_value_by_index`), float rounding and all."""
+    if sampling == "linear":
+        return lo + i * step
+    if sampling == "log":
+        return lo * math.pow(step, i)
+    return hi + lo - lo * math.pow(step, i)
+
+
+def _index(value: float, lo: float, hi: float, step: float, sampling: str) -> int | None:
+    """The index of the grid value nearest `value` (None when there is none)."""
+    try:
+        if sampling == "linear":
+            i = (value - lo) / step
+        elif sampling == "log":
+            i = math.log(value / lo) / math.log(step)
+        else:
+            i = math.log((hi + lo - value) / lo) / math.log(step)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return round(i) if math.isfinite(i) and i > -0.5 else None
+
+
+def on_grid(value: Scalar, lo: float, hi: float, step: float | None, sampling: str) -> Scalar:
+    """A stepped float as the decimal it stands for: Keras Tuner samples `min + k*step` in float
+    arithmetic (0.30000000000000004), and what ktrun records and compares is the value the user
+    would type (0.3). Anything else (a continuous float, an int, a value off the grid) unchanged."""
+    if step is None or not isinstance(value, float) or not math.isfinite(value):
+        return value
+    i = _index(value, lo, hi, step, sampling)
+    if i is None:
+        return value
+    exact = _float_at(lo, hi, step, sampling, i)
+    return exact if _same(exact, value) else value
+
+
+def exact_value(decl: Hyperparameter, value: Scalar) -> Scalar:
+    """`on_grid` for a declaration: a value Keras Tuner recorded, as the domain lists it."""
+    if not isinstance(decl, FloatHp) or decl.step is None:
+        return value
+    lo, hi = literal_range(decl)
+    return on_grid(value, lo, hi, decl.step, decl.sampling)
+
+
+def keras_tuner_value(decl: Hyperparameter, value: Scalar) -> Scalar:
+    """The float Keras Tuner itself uses for a stepped value (`exact_value`'s inverse): a point
+    ktrun proposes (a grid step, a warm start, a solved point) must be the very float Keras
+    Tuner samples, or its tried-points memory and its value-to-probability mapping
+    (`(value - min) // step`, which puts 0.3 at index 2) read it as another point."""
+    if not isinstance(decl, FloatHp) or decl.step is None or not isinstance(value, float):
+        return value
+    lo, hi = literal_range(decl)
+    i = _index(value, lo, hi, decl.step, decl.sampling)
+    if i is None:
+        return value
+    kt = _kt_float_at(float(lo), float(hi), decl.step, decl.sampling, i)
+    return kt if _same(kt, value) else value
+
+
+def _same(a: float, b: float) -> bool:
+    """Equal within float rounding (a few units in the last place, not a tolerance on the value)."""
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def matching(domain: Iterable[Scalar], value: Scalar) -> Scalar | None:
+    """The value of `domain` that `value` is (a typed 0.30000000000000004 is the listed 0.3; a
+    boolean is only a boolean, though True == 1), or None when it is none of them."""
+    for v in domain:
+        if isinstance(v, bool) != isinstance(value, bool):
+            continue
+        if v == value:
+            return v
+        if isinstance(v, float) and isinstance(value, int | float) and _same(v, value):
+            return v
+    return None
 
 
 def values(decl: Hyperparameter) -> tuple[Scalar, ...] | None:

@@ -6,13 +6,12 @@ here, its files are read only by the run (`ktrun.runtime.history`), never by `ch
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator, Mapping
 
 from ktrun import problems as pb
 from ktrun.algorithms import ALGORITHMS, trial_by_trial
-from ktrun.analysis.space import Param
+from ktrun.analysis.space import domain_value
 from ktrun.analysis.values import bounds
 from ktrun.checks.context import Ctx
 from ktrun.config.trust import clip
@@ -118,25 +117,3 @@ def _point(ctx: Ctx, i: int, point: Mapping[str, Scalar]) -> Iterator[Problem]:
 
 def _can_take(ctx: Ctx, name: str, value: Scalar) -> bool:
     return domain_value(ctx.space.params[name], value) is not None
-
-
-def domain_value(param: Param, value: Scalar) -> Scalar | None:
-    """The value of `param`'s domain that `value` is (a typed 0.3 is the stepped 0.30000000000000004;
-    a boolean is only a boolean, though True == 1), or None when it is none of them."""
-    vals = param.values
-    if vals is not None:
-        for v in vals:
-            if isinstance(v, bool) != isinstance(value, bool):
-                continue
-            close = (
-                isinstance(v, float)
-                and isinstance(value, int | float)
-                and math.isclose(v, value, rel_tol=1e-9)
-            )
-            if v == value or close:
-                return v
-        return None
-    lo_hi = bounds(param.decl)
-    if lo_hi is None or not isinstance(value, int | float) or isinstance(value, bool):
-        return None
-    return value if lo_hi[0] <= value <= lo_hi[1] else None  # type: ignore[operator]

@@ -18,6 +18,7 @@ import keras_tuner as kt
 import numpy as np
 
 from ktrun.analysis.unroll import computed, output_nodes, unroll
+from ktrun.analysis.values import on_grid
 from ktrun.compiler.plan import HpDecl, Plan
 from ktrun.data.columns import DTYPES, input_kinds
 from ktrun.layers.applications import IMAGENET, imagenet_fetch, imagenet_file, keras_models_dir
@@ -54,8 +55,16 @@ def _register(hp: kt.HyperParameters, decl: HpDecl, conditions: list[Any], decls
 
 
 def active_values(hp: kt.HyperParameters) -> dict[str, Scalar]:
-    """The trial's point: active hyperparameters only (Hyperband's `tuner/*` keys included)."""
-    return {k: v for k, v in hp.values.items() if k.startswith("tuner/") or hp.is_active(k)}
+    """The trial's point: active hyperparameters only (Hyperband's `tuner/*` keys included),
+    stepped floats as the decimals they stand for (Keras Tuner's 0.30000000000000004 is 0.3):
+    the model is built with, and the results record, the value the user typed."""
+    stepped = {p.name: p for p in hp.space if isinstance(p, kt.engine.hyperparameters.Float) and p.step}
+    out: dict[str, Scalar] = {}
+    for k, v in hp.values.items():
+        if k.startswith("tuner/") or hp.is_active(k):
+            p = stepped.get(k)
+            out[k] = v if p is None else on_grid(v, p.min_value, p.max_value, p.step, p.sampling)
+    return out
 
 
 def searched_values(hp: kt.HyperParameters) -> dict[str, Scalar]:

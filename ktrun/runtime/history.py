@@ -28,8 +28,7 @@ from typing import Any
 
 from ktrun import problems as pb
 from ktrun.analysis.feasibility import Checker
-from ktrun.analysis.space import Space
-from ktrun.checks.warm_start import domain_value
+from ktrun.analysis.space import Space, domain_value
 from ktrun.data.files import kind_of, shown, shown_path, size
 from ktrun.problems import Problem
 from ktrun.spec.hyperparameters import FixedHp

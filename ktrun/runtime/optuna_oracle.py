@@ -225,7 +225,7 @@ class OptunaOracle(FeasibleMixin, kt.Oracle):
             return queued
         for _ in range(self.ktrun_max_attempts):
             asked = study.ask()
-            values = self._suggest(asked)
+            values = self.ktrun_for_keras_tuner(self._suggest(asked))
             if kt_compat.was_tried(self, values):  # already trained: nothing to learn twice
                 study.tell(asked, state=optuna.trial.TrialState.FAIL)
                 continue

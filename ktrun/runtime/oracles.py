@@ -28,8 +28,8 @@ from keras_tuner.engine.trial import Trial, TrialStatus
 
 from ktrun.algorithms import ALGORITHMS
 from ktrun.analysis.feasibility import Checker
-from ktrun.analysis.space import Space
-from ktrun.checks.warm_start import domain_value
+from ktrun.analysis.space import Space, domain_value
+from ktrun.analysis.values import exact_value, keras_tuner_value
 from ktrun.compiler.keras_model import searched_values
 from ktrun.runtime import kt_compat, pruning
 from ktrun.runtime.budget import Budget
@@ -163,9 +163,21 @@ class FeasibleMixin(OracleHooks):
         self.ktrun_rejected = Counter()
         self.ktrun_exhausted = False
 
+    def ktrun_exact(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """A point as Keras Tuner holds it, stepped floats as the decimals they stand for (what the
+        constraints compare: `dropout <= 0.3` holds for Keras Tuner's 0.30000000000000004)."""
+        params = self.ktrun_space.params
+        return {k: exact_value(params[k].decl, v) if k in params else v for k, v in values.items()}
+
+    def ktrun_for_keras_tuner(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """A point ktrun proposes (exact decimals), as the floats Keras Tuner samples itself, so
+        its tried-points memory and its Bayesian encoding see the same point (`keras_tuner_value`)."""
+        params = self.ktrun_space.params
+        return {k: keras_tuner_value(params[k].decl, v) if k in params else v for k, v in values.items()}
+
     def ktrun_reject(self, values: dict[str, Any]) -> bool:
         """True (and counted, and remembered) when `values` must not be trained."""
-        reasons = self.ktrun_checker.violations(values)
+        reasons = self.ktrun_checker.violations(self.ktrun_exact(values))
         if not reasons:
             return False
         self.ktrun_rejected.update(reasons)
@@ -233,7 +245,7 @@ class FeasibleMixin(OracleHooks):
         if not self.ktrun_history_told:
             self.ktrun_history_told = True
             for told in self.ktrun_history:
-                kt_compat.mark_tried(self, told.values)
+                kt_compat.mark_tried(self, self.ktrun_for_keras_tuner(told.values))
         space = self.ktrun_space
         while self.ktrun_queue:
             point = self.ktrun_queue.pop(0)
@@ -246,6 +258,7 @@ class FeasibleMixin(OracleHooks):
                     elif name in point:
                         found = domain_value(space.params[name], point[name])
                         values[name] = point[name] if found is None else found
+            values = self.ktrun_for_keras_tuner(values)
             if kt_compat.mark_tried(self, values):
                 return {"status": RUNNING, "values": values}
         return None
@@ -275,7 +288,7 @@ class FeasibleMixin(OracleHooks):
         added = []
         for i, told in enumerate(self.ktrun_history):
             hp = self.hyperparameters.copy()  # type: ignore[attr-defined]
-            hp.values.update(told.values)
+            hp.values.update(self.ktrun_for_keras_tuner(told.values))
             trial = Trial(hp, trial_id=f"history-{i}", status=TrialStatus.COMPLETED)
             trial.score = told.objectives[0]
             trials[trial.trial_id] = trial
@@ -305,6 +318,7 @@ class FeasibleMixin(OracleHooks):
             point, _ = checker.solve(tree, random.Random(kt_compat.next_seed(self)))
             if point is None:
                 break
+            point = self.ktrun_for_keras_tuner(point)
             if kt_compat.mark_tried(self, point):
                 return point
         self.ktrun_exhausted = True
@@ -546,7 +560,8 @@ class GridOracle(FeasibleMixin, kt.Oracle):
             return queued
         if self._ktrun_cursor is None:
             self._ktrun_cursor = self.ktrun_space.enumerate(self.ktrun_space.order)
-        for values in self._ktrun_cursor:
+        for point in self._ktrun_cursor:
+            values = self.ktrun_for_keras_tuner(point)
             if kt_compat.was_tried(self, values):
                 continue
             if self.ktrun_reject(values):

@@ -172,3 +172,18 @@ def test_several_experiment_files_are_checked_one_by_one(tmp_conf: Path) -> None
     assert proc.returncode == 2
     assert "── +experiment=mnist_cnn fit.epochs=2  ok" in proc.stdout
     assert "── +experiment=bad_kernel fit.epochs=2  FAIL" in proc.stdout
+
+
+def test_a_pinned_value_is_the_decimal_people_type() -> None:
+    """Issue 15: `+pin.dropout=0.3` was refused (the grid listed 0.30000000000000004). The grid is
+    the typed decimals, a value within float rounding of one is that value, and the hint lists
+    the decimals."""
+    for typed in ("0.3", "0.30000000000000004"):
+        report = check_one(["+experiment=mnist_cnn", f"+pin.dropout={typed}"])
+        assert not report.errors, report.errors
+        assert report.checked is not None
+        assert report.checked.space.params["dropout"].decl.value == 0.3  # type: ignore[union-attr]
+    proc = run_cli("check", "+experiment=mnist_cnn", "+pin.dropout=0.35")
+    assert proc.returncode == 2
+    assert "pin-value-invalid" in proc.stdout
+    assert "pick one of [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]" in proc.stdout, proc.stdout

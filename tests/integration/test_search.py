@@ -153,6 +153,30 @@ def test_grid_enumerates_feasible_points_then_reports_exhausted(tmp_path: Path) 
     assert summary["trials"]["rejected_by_reason"] == {"kernel-too-large": 3}
 
 
+@pytest.mark.parametrize("tuner", ["random", "grid"])
+def test_stepped_floats_are_written_as_typed(tmp_path: Path, tuner: str) -> None:
+    """Issue 15: Keras Tuner samples a float stepped by 0.1 from 0.1 as 0.1 + 2 * 0.1, which is
+    0.30000000000000004; trials.csv, summary.json, report.md and best_hparams.yaml (its pin and
+    retrain command) say 0.3, and the retrain command checks clean. Random: Keras Tuner's own
+    draws; grid: ktrun's points, handed to Keras Tuner and read back."""
+    pins = ["+pin.units_1=32", "+pin.units_2=16", "+pin.activation=relu", "+pin.learning_rate=0.001"]
+    rc, summary, run_dir = search(
+        tmp_path, "+experiment=digits_mlp", f"tuner={tuner}", "tuner.max_trials=3", *pins,
+        "hyperparameters.dropout.min=0.1", "hyperparameters.dropout.max=0.3",
+    )  # fmt: skip
+    assert rc == 0 and summary["trials"]["completed"] == 3, summary
+    rows = list(csv.DictReader((run_dir / "trials.csv").read_text().splitlines()))
+    assert sorted(r["dropout"] for r in rows) == ["0.1", "0.2", "0.3"]
+    assert summary["best"]["hyperparameters"]["dropout"] in (0.1, 0.2, 0.3)
+    for name in ("trials.csv", "summary.json", "report.md", "best_hparams.yaml"):
+        assert "0000000" not in (run_dir / name).read_text(), name
+    best = yaml.safe_load((run_dir / "best_hparams.yaml").read_text())["pin"]
+    assert best["dropout"] == summary["best"]["hyperparameters"]["dropout"]
+    command = (run_dir / "best_hparams.yaml").read_text().splitlines()[1].removeprefix("# Retrain it: ")
+    assert f"+pin.dropout={best['dropout']!r}" in command, command
+    assert main(["check", *shlex.split(command)[1:]]) == 0
+
+
 NAN_PRONE = """
 data: {normalize: none}
 hyperparameters:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
 
 from ktrun.analysis.space import build_space
 from ktrun.analysis.unroll import unroll
-from ktrun.analysis.values import cardinality, sample, values
+from ktrun.analysis.values import (
+    cardinality,
+    exact_value,
+    keras_tuner_value,
+    matching,
+    sample,
+    values,
+)
 from ktrun.spec.experiment import ExperimentSpec
 from ktrun.spec.hyperparameters import ChoiceHp, FloatHp, IntHp
 
@@ -37,6 +45,50 @@ def test_values_follow_keras_tuner(decl: IntHp | FloatHp | ChoiceHp, expected: l
     assert got is not None
     assert list(got) == pytest.approx(expected)
     assert cardinality(decl) == len(expected)
+
+
+@pytest.mark.parametrize(
+    ("decl", "typed"),
+    [
+        (FloatHp(type="float", min=0.0, max=0.5, step=0.1), [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]),
+        (FloatHp(type="float", min=0.1, max=0.7, step=0.2), [0.1, 0.3, 0.5, 0.7]),
+        (FloatHp(type="float", min=0.001, max=0.1, step=10, sampling="log"), [0.001, 0.01, 0.1]),
+        (FloatHp(type="float", min=0.01, max=0.2, step=1.5, sampling="log"), None),
+        (FloatHp(type="float", min=0.1, max=0.9, step=2, sampling="reverse_log"), [0.9, 0.8, 0.6, 0.2]),
+    ],
+)
+def test_stepped_floats_are_the_decimals_people_type(decl: FloatHp, typed: list[float] | None) -> None:
+    """Issue 15: a grid stepped in float arithmetic gives 0.30000000000000004 for 0.3. ktrun's
+    values are exactly the decimals (listed, checked, recorded), and each maps to and from the
+    float Keras Tuner itself samples at the same index."""
+    got = values(decl)
+    assert got is not None
+    if typed is not None:
+        assert list(got) == typed  # exact, not approx
+    assert all(len(repr(v)) <= 12 for v in got), got  # no 0.30000000000000004 anywhere
+    lo, step = decl.min, decl.step
+    assert isinstance(lo, float) and step is not None
+    for i, v in enumerate(got):
+        if decl.sampling == "linear":
+            kt = lo + i * step  # Keras Tuner's Numerical._get_value_by_index
+        elif decl.sampling == "log":
+            kt = lo * math.pow(step, i)
+        else:
+            kt = float(decl.max) + lo - lo * math.pow(step, i)  # type: ignore[arg-type]
+        assert keras_tuner_value(decl, v) == kt
+        assert exact_value(decl, kt) == v
+    assert 0.1 + 2 * 0.1 != 0.3  # the float arithmetic this is all about
+
+
+def test_a_typed_value_matches_a_listed_one_within_float_rounding() -> None:
+    grid = (0.0, 0.1, 0.2, 0.3)
+    assert matching(grid, 0.30000000000000004) == 0.3
+    assert matching(grid, 0.3) == 0.3
+    assert matching(grid, 0.35) is None
+    assert matching((0, 1), True) is None and matching((False, True), 1) is None
+    assert matching((1, 2), 2.0) == 2
+    decl = FloatHp(type="float", min=0.0, max=1.0)  # continuous: nothing to snap to
+    assert exact_value(decl, 0.30000000000000004) == 0.30000000000000004
 
 
 def test_continuous_float_has_no_listed_values() -> None:
