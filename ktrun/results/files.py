@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 import yaml
 
 from ktrun.results import BEST_YAML, REPORT_MD, SUMMARY_JSON, TRIALS_CSV
-from ktrun.results.plots import HPARAMS_PNG, OBJECTIVE_PNG, PARETO_PNG, write_plots
+from ktrun.results.plots import PLOTS, write_plots
 from ktrun.results.report import report_markdown
 from ktrun.results.retrain import retrain_command
 from ktrun.results.trials import MESSAGE_CHARS, cell, flatten, one_line, score_text, search_hparams
@@ -58,8 +58,7 @@ def write_results(outcome: SearchOutcome, run_dir: Path, space: SpaceSummary | N
     for name, path in optional.items():
         if path is None:
             (run_dir / name).unlink(missing_ok=True)
-    shown = (optional[OBJECTIVE_PNG], optional[PARETO_PNG], optional[HPARAMS_PNG])
-    plots = [p.name for p in shown if p is not None]
+    plots = [p.name for name in PLOTS if (p := optional[name]) is not None]  # in the report's order
     report = report_markdown(outcome, space, plots, plot_errors)
     written.append(_write_text(run_dir / REPORT_MD, report))
     written.extend(p for p in optional.values() if p is not None)

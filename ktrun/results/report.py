@@ -7,6 +7,15 @@ from typing import TYPE_CHECKING
 
 from ktrun.render.fmt import percent, points
 from ktrun.results import BEST_YAML
+from ktrun.results.plots import (
+    CURVES_PNG,
+    HPARAMS_PNG,
+    IMPORTANCE_MIN_TRIALS,
+    IMPORTANCE_PNG,
+    OBJECTIVE_PNG,
+    PARALLEL_PNG,
+    PARETO_PNG,
+)
 from ktrun.results.retrain import retrain_command
 from ktrun.results.trials import (
     TOP_TRIALS,
@@ -105,9 +114,17 @@ def report_markdown(
         out += _space_md(space)
     if plots or plot_errors:
         out += ["## Plots", ""]
-        out += [f"![{p.removesuffix('.png')}]({p})" for p in plots]
+        for p in plots:
+            out += [f"![{p.removesuffix('.png')}]({p})", f"*{PLOT_CAPTIONS.get(p, '')}*", ""]
+        completed = sum(t.scored for t in outcome.trials)
+        if plots and IMPORTANCE_PNG not in plots and completed < IMPORTANCE_MIN_TRIALS:
+            out += [
+                f"No hyperparameter importance: it needs at least {IMPORTANCE_MIN_TRIALS} completed "
+                f"trials, and this search has {completed}.",
+                "",
+            ]
         out += [f"- {one_line(e)}" for e in plot_errors]
-        out += [""]
+        out += [""] if plot_errors else []
     out += ["## Retrain the best configuration", ""]
     command = retrain_command(outcome, best)
     if command is None:
@@ -118,6 +135,18 @@ def report_markdown(
     if outcome.state_dir:
         out += [f"Keras Tuner state: `{outcome.state_dir}`.", ""]
     return "\n".join(out)
+
+
+#: One line under each plot: what to read in it.
+PLOT_CAPTIONS = {
+    OBJECTIVE_PNG: "Each trial's score by trial id, in run order, and the best so far.",
+    PARETO_PNG: "Every trial's objectives; the Pareto front ringed and labelled by trial id.",
+    CURVES_PNG: "The objective at each epoch's end for the best trials: were the epochs enough?",
+    HPARAMS_PNG: "The score against each hyperparameter (log-sampled ones on a log axis).",
+    PARALLEL_PNG: "Each completed trial a line across the hyperparameters, coloured by its score.",
+    IMPORTANCE_PNG: "Which hyperparameters matter: permutation importance of a random forest "
+    "fitted to the completed trials (scikit-learn).",
+}
 
 
 def _value(v: float | None) -> str:

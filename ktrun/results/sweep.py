@@ -13,9 +13,12 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hydra.experimental.callback import Callback
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 JOB_FILE = "ktrun_job.json"
 OK_STATUSES = frozenset({"completed", "exhausted", "stopped"})
@@ -34,6 +37,8 @@ class JobRow:
     completed: int
     failed: int
     seconds: float | None
+    #: The job's overrides one by one (`overrides` joins them), to label its bar.
+    override_list: tuple[str, ...] = ()
 
     def cells(self) -> list[str]:
         """The row as text, in COLUMNS order: one rendering for csv, Markdown and the terminal."""
@@ -58,10 +63,11 @@ def write_job_file(run_dir: Path, overrides: list[str], exit_code: int, status: 
 
 def _row(job_dir: Path) -> JobRow:
     job = json.loads((job_dir / JOB_FILE).read_text()) if (job_dir / JOB_FILE).is_file() else {}
-    overrides = " ".join(job.get("overrides", [])) or "(defaults)"
+    items = tuple(str(o) for o in job.get("overrides", []))
+    overrides = " ".join(items) or "(defaults)"
     summary_path = job_dir / "summary.json"
     if not summary_path.is_file():
-        return JobRow(job_dir.name, overrides, job.get("status", "failed"), None, "", 0, 0, None)
+        return JobRow(job_dir.name, overrides, job.get("status", "failed"), None, "", 0, 0, None, items)
     s = json.loads(summary_path.read_text())
     best = (s.get("best") or {}).get("score")
     objective = f"{s['objective']['name']} ({s['objective']['direction']})"
@@ -75,6 +81,7 @@ def _row(job_dir: Path) -> JobRow:
         s["trials"]["completed"],
         s["trials"]["failed"],
         s.get("seconds"),
+        items,
     )
 
 
@@ -110,23 +117,53 @@ def write_sweep_summary(sweep_dir: Path) -> list[JobRow]:
     return rows
 
 
+def bar_labels(rows: list[JobRow]) -> tuple[list[str], list[str]]:
+    """Each job's label (the overrides that differ between jobs, one a line, after its job
+    number) and the overrides every job shares (said once, in the title)."""
+    common = [o for o in rows[0].override_list if all(o in r.override_list for r in rows)] if rows else []
+    if len(rows) == 1:
+        common = []
+    labels = []
+    for r in rows:
+        own = [o for o in r.override_list if o not in common] or ["(defaults)"]
+        labels.append("\n".join([f"#{r.job}", *own]))
+    return labels, common
+
+
 def _plot(rows: list[JobRow], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(rows) + 2), 4))
-    scores = [r.best_score if r.best_score is not None else 0.0 for r in rows]
-    colors = ["tab:blue" if r.best_score is not None else "tab:red" for r in rows]
-    ax.bar(range(len(rows)), scores, color=colors)
-    ax.set_xticks(range(len(rows)), [r.job for r in rows])
-    ax.set_xlabel("job (red: no completed trial)")
-    ax.set_ylabel(rows[0].objective if rows and rows[0].objective else "best score")
-    ax.set_title("Best score per sweep job")
-    fig.tight_layout()
+    fig = sweep_figure(rows)
     fig.savefig(path)
     plt.close(fig)
+
+
+def sweep_figure(rows: list[JobRow]) -> Figure:
+    """Each job's best score as a bar labelled by what sets it apart (`bar_labels`)."""
+    import matplotlib.pyplot as plt
+
+    labels, common = bar_labels(rows)
+    lines = max((label.count("\n") + 1 for label in labels), default=1)
+    wide = max((len(part) for label in labels for part in label.split("\n")), default=4)
+    fig, ax = plt.subplots(figsize=(max(6.0, (0.09 * wide + 0.4) * len(rows) + 1.5), 3.6 + 0.2 * lines))
+    scores = [r.best_score if r.best_score is not None else 0.0 for r in rows]
+    colors = ["tab:blue" if r.best_score is not None else "tab:red" for r in rows]
+    bars = ax.bar(range(len(rows)), scores, color=colors)
+    ax.bar_label(bars, [_fmt(r.best_score) or r.status for r in rows], fontsize="small", padding=2)
+    ax.set_xticks(range(len(rows)), labels, fontsize="small")
+    ax.set_xlabel("job: its own overrides (red: no completed trial)")
+    ax.set_ylabel(rows[0].objective if rows and rows[0].objective else "best score")
+    shared = " ".join(common)
+    if len(shared) > 90:
+        shared = shared[:89] + "…"
+    title = "Best score per sweep job" + (f"\n(every job: {shared})" if shared else "")
+    ax.set_title(title, fontsize="medium")
+    ax.margins(y=0.12)
+    fig.tight_layout()
+    return fig
 
 
 def print_sweep(rows: list[JobRow]) -> None:

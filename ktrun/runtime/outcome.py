@@ -46,6 +46,9 @@ class TrialRecord:
     #: Several objectives: each one's value by name (the first is `score`; `params` and `flops`
     #: counted from the point's shapes; None where unknown). Empty for a single objective.
     objectives: dict[str, float | None] = field(default_factory=dict)
+    #: The objective at each epoch's end, as (epoch, value) with epochs 1-based (the folds' mean
+    #: under cross-validation); empty when unknown (a trial journaled by an older ktrun).
+    curve: tuple[tuple[int, float], ...] = ()
 
     @property
     def score_std(self) -> float | None:
@@ -73,6 +76,16 @@ class FinalResult:
     error: str | None = None  # why the stage failed (then `test` is empty)
 
 
+@dataclass(frozen=True)
+class HpAxis:
+    """How a hyperparameter reads on a plot's axis: its type, whether it is sampled in log
+    scale, and its values when they are few enough to name (a choice's in declared order)."""
+
+    type: Literal["int", "float", "choice", "boolean", "fixed"]
+    log: bool = False
+    values: tuple[Scalar, ...] | None = None
+
+
 @dataclass
 class SearchOutcome:
     experiment: str
@@ -89,6 +102,8 @@ class SearchOutcome:
     rejected: dict[str, int] = field(default_factory=dict)
     #: Every Keras Tuner hyperparameter (instances included), in declaration order.
     hyperparameter_names: list[str] = field(default_factory=list)
+    #: Each hyperparameter's axis for the plots (missing: read from the values themselves).
+    hyperparameter_axes: dict[str, HpAxis] = field(default_factory=dict)
     #: The experiment's overrides, to print a command that retrains the best trial.
     overrides: list[str] = field(default_factory=list)
     #: The config directories searched before ktrun's own (`--config-dir`, `hydra.searchpath`).

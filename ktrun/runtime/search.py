@@ -25,7 +25,7 @@ from ktrun.runtime.distributed import in_cluster, is_chief, is_worker
 from ktrun.runtime.history import History, read_history
 from ktrun.runtime.journal import JOURNAL, read_journal, scan_journal, write_json_atomic, write_text_atomic
 from ktrun.runtime.objectives import best_rule, objectives, trial_values
-from ktrun.runtime.outcome import SearchOutcome, TrialRecord
+from ktrun.runtime.outcome import HpAxis, SearchOutcome, TrialRecord
 from ktrun.runtime.state import (
     LOCK_FILE,
     SearchRefused,
@@ -361,6 +361,7 @@ def collect(
                     batch_size=last["batch_size"] if isinstance(last.get("batch_size"), int) else None,
                     best_epoch=None if step is None else int(start or 0) + int(step) + 1,
                     objectives=trial_values(plan, trial, values),
+                    curve=_curve(last.get("curve")),
                 )
             )
         elif last:
@@ -389,6 +390,7 @@ def collect(
         seconds=seconds,
         rejected=dict(oracle.ktrun_rejected),
         hyperparameter_names=[d.name for d in plan.hyperparameters],
+        hyperparameter_axes=hp_axes(plan),
         state_dir=str(plan.state_dir),
         resumed_trials=resumed,
         history_trials=len(oracle.ktrun_history),
@@ -396,6 +398,35 @@ def collect(
         objectives=objectives(plan),
         best_rule=best_rule(plan),
     )
+
+
+#: A stepped range with at most this many values shows each on its axis; more get a plain axis.
+NAMED_VALUES = 12
+
+
+def hp_axes(plan: Plan) -> dict[str, HpAxis]:
+    """Each hyperparameter's axis for the plots: log-sampled ones on a log axis, choices and
+    short grids with their own values as the ticks."""
+    out: dict[str, HpAxis] = {}
+    for d in plan.hyperparameters:
+        kind = d.kind.lower()
+        param = plan.checked.space.params.get(d.name)
+        listed = None if param is None else param.values
+        if listed is not None and kind in ("int", "float") and len(listed) > NAMED_VALUES:
+            listed = None
+        out[d.name] = HpAxis(kind, d.kwargs.get("sampling") == "log", listed)  # type: ignore[arg-type]
+    return out
+
+
+def _curve(pairs: Any) -> tuple[tuple[int, float], ...]:
+    """A journal entry's `curve` (`[[epoch, value], ...]`), whatever a damaged journal holds."""
+    if not isinstance(pairs, list):
+        return ()
+    out = []
+    for p in pairs:
+        if isinstance(p, list) and len(p) == 2 and isinstance(p[0], int) and isinstance(p[1], int | float):
+            out.append((p[0], float(p[1])))
+    return tuple(out)
 
 
 def _save_best_model(tuner: Any, outcome: SearchOutcome, run_dir: Path, data: Data) -> str | None:

@@ -83,6 +83,18 @@ class TrialContext:
     #: and those best epochs (0-based).
     fold_scores: list[list[float]] = field(default_factory=list)
     fold_steps: list[int] = field(default_factory=list)
+    #: The objective at each epoch's end (1-based epoch → value), one curve per fit (a fold each).
+    curves: list[dict[int, float]] = field(default_factory=list)
+
+    def curve(self) -> list[list[float]]:
+        """The per-epoch objective as `[epoch, value]` pairs (the folds' mean at each epoch), for
+        the journal: the learning-curves plot draws it."""
+        epochs = sorted({e for c in self.curves for e in c})
+        out = []
+        for e in epochs:
+            values = [c[e] for c in self.curves if e in c]
+            out.append([e, sum(values) / len(values)])
+        return out
 
     def score_folds(self) -> list[float] | None:
         """The k fold scores (averaged over executions), for summary.json and trials.csv."""
@@ -100,10 +112,14 @@ class TrialGuard(keras.callbacks.Callback):
 
     async_safe = True
 
-    def __init__(self, ctx: TrialContext, limit: float | None) -> None:
+    def __init__(self, ctx: TrialContext, limit: float | None, objective: str | None = None) -> None:
         super().__init__()
         self.ctx = ctx
         self.limit = limit
+        self.objective = objective
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.ctx.curves.append({})
 
     def _check(self, logs: dict[str, Any] | None, where: str) -> None:
         for key, value in (logs or {}).items():
@@ -126,6 +142,13 @@ class TrialGuard(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.ctx.epochs += 1
         self._check(logs, f"the end of epoch {epoch + 1}")
+        value = (logs or {}).get(self.objective) if self.objective else None
+        try:
+            value = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return
+        if math.isfinite(value) and self.ctx.curves:
+            self.ctx.curves[-1][epoch + 1] = value
 
 
 class KeepBestEpoch(kt_compat.SaveBestEpochHook):
@@ -228,7 +251,8 @@ class KtrunHyperModel(kt.HyperModel):
         point = kb.active_values(hp)
         fit = self.plan.spec.fit
         callbacks = self.tuner_callbacks(kwargs.pop("callbacks", []))
-        callbacks.append(TrialGuard(ctx or TrialContext("?"), self.plan.spec.failure_policy.trial_timeout))
+        limit = self.plan.spec.failure_policy.trial_timeout
+        callbacks.append(TrialGuard(ctx or TrialContext("?"), limit, self.plan.spec.objective.name))
         # The specs' fields are the callbacks' own argument names.
         if fit.early_stopping is not None:
             callbacks.append(keras.callbacks.EarlyStopping(**fit.early_stopping.model_dump()))
@@ -449,6 +473,7 @@ class PolicyMixin(kt_compat.TunerHooks):
             "best_step": best_step,
             **({"score_folds": score_folds} if score_folds is not None else {}),
             **({"batch_size": ctx.batch_size} if ctx.batch_size is not None else {}),
+            **({"curve": ctx.curve()} if ctx.curves else {}),
             "hyperparameters": kb.searched_values(trial.hyperparameters),
         }
         try:

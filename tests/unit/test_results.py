@@ -137,6 +137,7 @@ def test_writes_every_file_atomically(mixed: tuple[Path, list[Path]]) -> None:
         "best_hparams.yaml",
         "objective.png",
         "hparams.png",
+        "parallel_coordinates.png",  # no curves (no learning_curves.png), 3 trials (no importance.png)
     }
     assert all(p.parent == run_dir and p.is_file() for p in written)
     assert not list(run_dir.glob("*.tmp"))
@@ -233,7 +234,7 @@ def test_best_hparams_yaml_round_trips(mixed: tuple[Path, list[Path]]) -> None:
 
 
 def test_plots_are_pngs(mixed: tuple[Path, list[Path]]) -> None:
-    for name in ("objective.png", "hparams.png"):
+    for name in ("objective.png", "hparams.png", "parallel_coordinates.png"):
         data = (mixed[0] / name).read_bytes()
         assert data.startswith(PNG_MAGIC) and len(data) > 1000
 
