@@ -100,10 +100,20 @@ def test_default_search_writes_every_result(finished: Finished) -> None:
         "best_model.keras",
         "objective.png",
         "hparams.png",
+        "learning_curves.png",
+        "parallel_coordinates.png",
     ):
         assert (run_dir / name).is_file(), name
     pinned = yaml.safe_load((run_dir / "best_hparams.yaml").read_text())["pin"]
     assert pinned == summary["best"]["hyperparameters"]
+    # two trials: too few for an importance, and the report says so
+    assert not (run_dir / "importance.png").exists()
+    assert "No hyperparameter importance: it needs at least 5" in (run_dir / "report.md").read_text()
+    # each trial's objective per epoch, kept for the learning curves
+    (journal,) = finished.state.glob("*/ktrun_journal.jsonl")
+    entries = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert [len(e["curve"]) for e in entries] == [1, 1]  # fit.epochs=1
+    assert all(e["curve"][0][0] == 1 and 0.0 <= e["curve"][0][1] <= 1.0 for e in entries)
 
 
 @pytest.mark.parametrize(
