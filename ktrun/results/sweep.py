@@ -152,7 +152,10 @@ def sweep_figure(rows: list[JobRow]) -> Figure:
     scores = [r.best_score if r.best_score is not None else 0.0 for r in rows]
     colors = ["tab:blue" if r.best_score is not None else "tab:red" for r in rows]
     bars = ax.bar(range(len(rows)), scores, color=colors)
-    ax.bar_label(bars, [_fmt(r.best_score) or r.status for r in rows], fontsize="small", padding=2)
+    texts = ax.bar_label(bars, [_fmt(r.best_score) or r.status for r in rows], fontsize="small", padding=2)
+    for text, r in zip(texts, rows, strict=True):
+        if r.best_score is None:  # its bar has no height: the status says it, in red
+            text.set_color("tab:red")
     ax.set_xticks(range(len(rows)), labels, fontsize="small")
     ax.set_xlabel("job: its own overrides (red: no completed trial)")
     ax.set_ylabel(rows[0].objective if rows and rows[0].objective else "best score")

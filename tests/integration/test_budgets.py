@@ -17,6 +17,9 @@ from keras_tuner.engine.trial import Trial
 from ktrun.runtime.budget import Budget
 from tests.integration.test_search import search
 
+#: Their searches assert nothing about the plots (tests/unit/test_plots.py does).
+pytestmark = [pytest.mark.usefixtures("no_plots")]
+
 QUICK = ["+experiment=digits_mlp", "tuner.max_trials=6"]
 
 

@@ -19,6 +19,9 @@ from ktrun.spec.hyperparameters import FloatHp, IntHp
 from tests.conftest import REPO
 from tests.integration.test_search import search, write_experiment
 
+#: Their searches assert nothing about the plots (tests/unit/test_plots.py does).
+pytestmark = [pytest.mark.usefixtures("no_plots")]
+
 TPE = ["+experiment=digits_mlp", "tuner=tpe", "tuner.tpe.n_startup_trials=2", "fit.epochs=1"]
 
 

@@ -17,7 +17,7 @@ import pytest
 from ktrun.runtime.journal import JOURNAL, read_journal
 from tests.integration.test_search import search, write_experiment
 
-pytestmark = [pytest.mark.slow, pytest.mark.keras]
+pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.usefixtures("no_plots")]
 
 BODY = """hyperparameters:
   learning_rate: {type: choice, values: [0.01, 1.0e-7]}

@@ -12,6 +12,9 @@ from ktrun.pipeline import check_one
 from tests.hostile.expect import problem
 from tests.integration.test_search import search
 
+#: Their searches assert nothing about the plots (tests/unit/test_plots.py does).
+pytestmark = [pytest.mark.usefixtures("no_plots")]
+
 GOOD = "{units_1: 64, units_2: 32, activation: tanh, dropout: 0.3, learning_rate: 0.001}"
 
 

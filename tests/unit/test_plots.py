@@ -191,3 +191,4 @@ def test_sweep_bars_are_labelled_by_their_overrides() -> None:
     ]
     assert "every job: +experiment=digits_mlp" in ax.get_title()
     assert len(ax.patches) == 3
+    assert [t.get_text() for t in ax.texts] == ["0.9", "0.9", "completed"]  # each bar's score, or why none
