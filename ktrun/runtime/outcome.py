@@ -46,8 +46,8 @@ class TrialRecord:
     #: Several objectives: each one's value by name (the first is `score`; `params` and `flops`
     #: counted from the point's shapes; None where unknown). Empty for a single objective.
     objectives: dict[str, float | None] = field(default_factory=dict)
-    #: The objective at each epoch's end, as (epoch, value) with epochs 1-based (the folds' mean
-    #: under cross-validation); empty when unknown (a trial journaled by an older ktrun).
+    #: The objective at each epoch's end, as (epoch, value) with epochs 1-based (the mean over
+    #: folds and executions); empty when unknown (a trial journaled by an older ktrun).
     curve: tuple[tuple[int, float], ...] = ()
 
     @property

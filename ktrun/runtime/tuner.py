@@ -83,11 +83,12 @@ class TrialContext:
     #: and those best epochs (0-based).
     fold_scores: list[list[float]] = field(default_factory=list)
     fold_steps: list[int] = field(default_factory=list)
-    #: The objective at each epoch's end (1-based epoch → value), one curve per fit (a fold each).
+    #: The objective at each epoch's end (1-based epoch → value), one curve per fit (each fold,
+    #: each of `executions_per_trial`).
     curves: list[dict[int, float]] = field(default_factory=list)
 
     def curve(self) -> list[list[float]]:
-        """The per-epoch objective as `[epoch, value]` pairs (the folds' mean at each epoch), for
+        """The per-epoch objective as `[epoch, value]` pairs (the fits' mean at each epoch), for
         the journal: the learning-curves plot draws it."""
         epochs = sorted({e for c in self.curves for e in c})
         out = []
