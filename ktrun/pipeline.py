@@ -173,9 +173,11 @@ def _run_here(
     if isinstance(outcome, RunResult):
         return outcome
     result = _results(outcome, overrides, extra, run_dir, space, console)  # 7: results
-    if not plan.spec.final.retrain or result.status in ("worker", "failed"):
-        return result
-    return _final(plan, data, outcome, run_dir, space, console, result)  # 8: the final score
+    if plan.spec.final.retrain and result.status not in ("worker", "failed"):
+        result = _final(plan, data, outcome, run_dir, space, console, result)  # 8: the final score
+    if plan.spec.report.mlflow is not None and result.status != "worker":
+        _track(plan, outcome, run_dir, console)
+    return result
 
 
 _NO_INPUT_SHAPE = (
@@ -390,6 +392,17 @@ def _final(
     if outcome.final.error is not None:
         return RunResult(EXIT_FAILED, "final failed")
     return result
+
+
+def _track(plan: Plan, outcome: SearchOutcome, run_dir: Path, console: Console) -> None:
+    """`report.mlflow`: the search's run gets its figures, result files and best model, and any
+    trial not logged as it ended (an earlier run's, or one MLflow missed) gets its run."""
+    from ktrun.results.files import result_files
+    from ktrun.runtime.tracking import open_tracker
+
+    tracker = open_tracker(plan, console.print, starting=False)
+    if tracker is not None:
+        tracker.finish(outcome, result_files(run_dir))
 
 
 def _results(

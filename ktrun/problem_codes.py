@@ -210,6 +210,11 @@ GROUPS: dict[str, dict[str, str]] = {
         "retry-without-retries": "a failure class says retry, but `max_retries` is 0",
         "retry-deterministic": "retrying build errors, which repeat for the same point",
     },
+    "Results and tracking": {
+        "tracking-uri-invalid": "`report.mlflow.tracking_uri` is no store ktrun logs to (sqlite, http(s), "
+        "databricks), or holds credentials",
+        "tracking-needs-mlflow": "`report.mlflow` where MLflow (the `mlflow` extra) is not installed",
+    },
     "Data files": {
         "data-source-unknown": "a `data.source` ktrun does not know",
         "image-folder-layout": "`data.path` is no folder of class folders with images (or of another count)",

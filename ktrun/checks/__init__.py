@@ -25,6 +25,7 @@ from ktrun.checks import (
     normalization,
     objective,
     references,
+    report,
     runtime,
     shapes,
     size,
@@ -104,6 +105,7 @@ CHECKS: tuple[Check, ...] = (
     normalization.check_normalization,
     hypermodels.check_hypermodel,
     size.check_size,
+    report.check_report,
 )
 
 

@@ -65,6 +65,12 @@ def write_results(outcome: SearchOutcome, run_dir: Path, space: SpaceSummary | N
     return written
 
 
+def result_files(run_dir: Path) -> list[Path]:
+    """The files `write_results` left in `run_dir` (what `report.mlflow` logs as artifacts)."""
+    names = (SUMMARY_JSON, TRIALS_CSV, REPORT_MD, BEST_YAML, *PLOTS)
+    return [run_dir / name for name in names if (run_dir / name).is_file()]
+
+
 def summary_dict(outcome: SearchOutcome) -> dict[str, Any]:
     """The summary.json contract as a dict (no NaN or inf anywhere: they become null)."""
     best = outcome.best()

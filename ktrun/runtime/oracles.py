@@ -148,6 +148,9 @@ class FeasibleMixin(OracleHooks):
     #: each (None where it has none), for a sampler told them all. Unset: Keras Tuner's one score.
     ktrun_directions: tuple[str, ...] = ()
     ktrun_objective_values: Callable[[Any], list[float | None]] | None = None
+    #: `report.mlflow`: told of each trial that has ended for good (completed, or failed past its
+    #: retries), in the process that holds the oracle (`ktrun.runtime.tracking`).
+    ktrun_on_end: Callable[[Any], Any] | None = None
 
     def ktrun_setup(
         self, checker: Checker, space: Space, max_attempts: int = 200, budget: Budget | None = None
@@ -523,8 +526,11 @@ class FeasibleMixin(OracleHooks):
         distributed chief, stop every worker once the failure limits are crossed."""
         super().end_trial(trial)  # type: ignore[misc]
         self.save()
+        ended = self.trials[trial.trial_id]  # type: ignore[attr-defined]
         if self.ktrun_progress is not None:
-            self.ktrun_progress("trial_end", self.trials[trial.trial_id], None)  # type: ignore[attr-defined]
+            self.ktrun_progress("trial_end", ended, None)
+        if self.ktrun_on_end is not None and ended.status in ENDED:
+            self.ktrun_on_end(ended)
         if self.ktrun_limits is not None and self.ktrun_abort_reason() is None:
             policy, max_trials = self.ktrun_limits
             reason = failure_limit_reason(self.trials, self.end_order, policy, max_trials)  # type: ignore[attr-defined]

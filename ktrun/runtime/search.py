@@ -15,7 +15,7 @@ import shutil
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ktrun.algorithms import ALGORITHMS
 from ktrun.compiler.plan import Plan, diff_configs
@@ -40,6 +40,9 @@ from ktrun.runtime.state import (
     written_via_temp,
 )
 from ktrun.spec.failures import FALLBACK
+
+if TYPE_CHECKING:
+    from ktrun.runtime.tracking import Tracker
 
 __all__ = ["JOURNAL", "SearchRefused", "collect", "prepare_state", "run_search"]
 
@@ -230,6 +233,12 @@ def _search(
         oracle.ktrun_limits = (policy, spec.tuner.max_trials)
         oracle.ktrun_progress = progress
     oracle.ktrun_say = say
+    if spec.report.mlflow is not None and not is_worker():  # the oracle's process logs the runs
+        from ktrun.runtime.tracking import open_tracker
+
+        tracker = open_tracker(plan, say)
+        if tracker is not None:
+            oracle.ktrun_on_end = lambda trial: _track(tracker, plan, trial)
     oracle.ktrun_pruner = spec.tuner.pruner
     oracle.ktrun_epochs = lambda trial: int(fit_setting(plan, "epochs", active_values(trial.hyperparameters)))
     listed = objectives(plan)
@@ -331,54 +340,12 @@ def collect(
     resumed: int,
 ) -> SearchOutcome:
     """Keras Tuner's trials, completed with ktrun's journal (class, phase, epochs, seconds)."""
-    journal: dict[str, list[dict[str, Any]]] = {}
-    for entry in read_journal(plan.state_dir / JOURNAL):
-        journal.setdefault(str(entry["trial_id"]), []).append(entry)
-    from ktrun.compiler.keras_model import searched_values
-
-    records = []
-    for trial_id in oracle.start_order:
-        trial = oracle.trials[trial_id]
-        entries = journal.get(trial_id, [])
-        last = entries[-1] if entries else {}
-        values = searched_values(trial.hyperparameters)
-        if trial.status == "COMPLETED" and last.get("status") != "failed":
-            step = trial.best_step
-            start = trial.hyperparameters.values.get("tuner/initial_epoch", 0)  # Hyperband's resumed epochs
-            if plan.spec.fit.folds is not None:  # the folds' best epoch, each fold trained from scratch
-                step, start = last.get("best_step"), 0
-            records.append(
-                TrialRecord(
-                    trial_id,
-                    "pruned" if last.get("status") == "pruned" else "completed",
-                    values,
-                    message=last.get("message") if last.get("status") == "pruned" else None,
-                    score=None if trial.score is None else float(trial.score),
-                    score_folds=last.get("score_folds"),
-                    epochs=last.get("epochs"),
-                    seconds=last.get("seconds"),
-                    attempts=max(len(entries), 1),
-                    batch_size=last["batch_size"] if isinstance(last.get("batch_size"), int) else None,
-                    best_epoch=None if step is None else int(start or 0) + int(step) + 1,
-                    objectives=trial_values(plan, trial, values),
-                    curve=_curve(last.get("curve")),
-                )
-            )
-        elif last:
-            records.append(
-                TrialRecord(
-                    trial_id,
-                    "failed",
-                    values,
-                    failure_class=last.get("failure_class") or FALLBACK,
-                    phase=last.get("phase"),
-                    exception_type=last.get("exception_type"),
-                    message=last.get("message"),
-                    epochs=last.get("epochs"),
-                    seconds=last.get("seconds"),
-                    attempts=len(entries),
-                )
-            )
+    journal = journal_by_trial(plan)
+    records = [
+        record
+        for trial_id in oracle.start_order
+        if (record := trial_record(plan, oracle.trials[trial_id], journal.get(trial_id, []))) is not None
+    ]
     return SearchOutcome(
         experiment=plan.spec.experiment.name,
         objective_name=plan.spec.objective.name,
@@ -427,6 +394,65 @@ def _curve(pairs: Any) -> tuple[tuple[int, float], ...]:
         if isinstance(p, list) and len(p) == 2 and isinstance(p[0], int) and isinstance(p[1], int | float):
             out.append((p[0], float(p[1])))
     return tuple(out)
+
+
+def journal_by_trial(plan: Plan) -> dict[str, list[dict[str, Any]]]:
+    """The journal's entries (one per attempt, oldest first) by trial id."""
+    journal: dict[str, list[dict[str, Any]]] = {}
+    for entry in read_journal(plan.state_dir / JOURNAL):
+        journal.setdefault(str(entry["trial_id"]), []).append(entry)
+    return journal
+
+
+def trial_record(plan: Plan, trial: Any, entries: list[dict[str, Any]]) -> TrialRecord | None:
+    """One Keras Tuner trial as it ended, with its journal entries; None while it has not."""
+    from ktrun.compiler.keras_model import searched_values
+
+    last = entries[-1] if entries else {}
+    values = searched_values(trial.hyperparameters)
+    if trial.status == "COMPLETED" and last.get("status") != "failed":
+        step = trial.best_step
+        start = trial.hyperparameters.values.get("tuner/initial_epoch", 0)  # Hyperband's resumed epochs
+        if plan.spec.fit.folds is not None:  # the folds' best epoch, each fold trained from scratch
+            step, start = last.get("best_step"), 0
+        return TrialRecord(
+            trial.trial_id,
+            "pruned" if last.get("status") == "pruned" else "completed",
+            values,
+            message=last.get("message") if last.get("status") == "pruned" else None,
+            score=None if trial.score is None else float(trial.score),
+            score_folds=last.get("score_folds"),
+            epochs=last.get("epochs"),
+            seconds=last.get("seconds"),
+            attempts=max(len(entries), 1),
+            batch_size=last["batch_size"] if isinstance(last.get("batch_size"), int) else None,
+            best_epoch=None if step is None else int(start or 0) + int(step) + 1,
+            objectives=trial_values(plan, trial, values),
+            curve=_curve(last.get("curve")),
+        )
+    if last:
+        return TrialRecord(
+            trial.trial_id,
+            "failed",
+            values,
+            failure_class=last.get("failure_class") or FALLBACK,
+            phase=last.get("phase"),
+            exception_type=last.get("exception_type"),
+            message=last.get("message"),
+            epochs=last.get("epochs"),
+            seconds=last.get("seconds"),
+            attempts=len(entries),
+        )
+    return None
+
+
+def _track(tracker: Tracker, plan: Plan, trial: Any) -> None:
+    """An ended trial's run, from the record and journal entry its results are made of."""
+    entries = journal_by_trial(plan).get(trial.trial_id, [])
+    record = trial_record(plan, trial, entries)
+    if record is not None:
+        history = entries[-1].get("history") if entries else None
+        tracker.log_trial(record, history if isinstance(history, list) else None)
 
 
 def _save_best_model(tuner: Any, outcome: SearchOutcome, run_dir: Path, data: Data) -> str | None:

@@ -9,6 +9,7 @@ once Keras Tuner has recorded it. A failure never becomes a score.
 from __future__ import annotations
 
 import math
+import numbers
 import time
 import zlib
 from collections.abc import Callable
@@ -86,6 +87,9 @@ class TrialContext:
     #: The objective at each epoch's end (1-based epoch → value), one curve per fit (each fold,
     #: each of `executions_per_trial`).
     curves: list[dict[int, float]] = field(default_factory=list)
+    #: `report.mlflow`: every epoch's logs, `{"step": epoch, metric: value, ...}`, for the trial's
+    #: run (None: not recorded). Folds and executions follow one another: steps keep counting.
+    history: list[dict[str, float]] | None = None
 
     def curve(self) -> list[list[float]]:
         """The per-epoch objective as `[epoch, value]` pairs (the fits' mean at each epoch), for
@@ -142,6 +146,11 @@ class TrialGuard(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.ctx.epochs += 1
+        history = self.ctx.history
+        if history is not None:  # Hyperband's epochs start at its initial_epoch; a new fit goes on
+            step = max(epoch, int(history[-1]["step"]) + 1) if history else epoch
+            values = {k: float(v) for k, v in (logs or {}).items() if isinstance(v, numbers.Real)}
+            history.append({"step": step, **values})
         self._check(logs, f"the end of epoch {epoch + 1}")
         value = (logs or {}).get(self.objective) if self.objective else None
         try:
@@ -334,6 +343,8 @@ class PolicyMixin(kt_compat.TunerHooks):
         interrupt.check()  # asked to stop between trials: this one stays unstarted
         super().on_trial_begin(trial)  # type: ignore[misc]
         self.ctx = TrialContext(trial.trial_id)
+        if self.plan.spec.report.mlflow is not None:
+            self.ctx.history = []
         if self.plan.spec.failure_policy.oom_halves_batch:
             self.ctx.oom_retries = self._oom_retries(trial.trial_id)
         self.hypermodel.ctx = self.ctx
@@ -475,6 +486,7 @@ class PolicyMixin(kt_compat.TunerHooks):
             **({"score_folds": score_folds} if score_folds is not None else {}),
             **({"batch_size": ctx.batch_size} if ctx.batch_size is not None else {}),
             **({"curve": ctx.curve()} if ctx.curves else {}),
+            **({"history": ctx.history} if ctx.history is not None else {}),
             "hyperparameters": kb.searched_values(trial.hyperparameters),
         }
         try:

@@ -942,10 +942,40 @@ class RuntimeSpec(Strict):
     )
 
 
+#: The tracking URIs ktrun logs to (`ktrun.checks.report` says why the others are refused): a
+#: local SQLite file, an MLflow tracking server, or Databricks. For editors; `check` enforces it.
+TRACKING_URI_PATTERN = r"^(sqlite:///(?!:memory:$)\S+|https?://[^\s@/]+(/\S*)?|databricks(://[^\s/]+)?)$"
+
+
+class MlflowSpec(Strict):
+    """MLflow tracking (the `mlflow` extra): the search a parent run, each trial a child run."""
+
+    tracking_uri: str = Field(
+        description="Where runs go: `sqlite:///mlflow.db` (a local file, relative to the current "
+        "directory), an MLflow server `http(s)://host:port`, or `databricks`. `check` never "
+        "contacts it.",
+        json_schema_extra={"pattern": TRACKING_URI_PATTERN},
+    )
+    experiment_name: str | None = Field(
+        None,
+        min_length=1,
+        description="The MLflow experiment the runs go to (created when missing). None: experiment.name.",
+    )
+    log_model: bool = Field(
+        True,
+        description="Log best_model.keras (and the final stage's model) as artifacts of the search's run.",
+    )
+
+
 class ReportSpec(Strict):
     tensorboard: bool = Field(
         False,
         description="Per-trial TensorBoard logs with the HParams view, in <run dir>/tensorboard.",
+    )
+    mlflow: MlflowSpec | None = Field(
+        None,
+        description="`{tracking_uri: sqlite:///mlflow.db}`: log the search and every trial to MLflow "
+        "(params, per-epoch metrics, status, failure class, report files, best model). None: off.",
     )
 
 
@@ -1091,6 +1121,7 @@ __all__ = [
     "IntArg",
     "LossSpec",
     "MetricSpec",
+    "MlflowSpec",
     "ModelSpec",
     "ObjectiveSpec",
     "OptimizerSpec",

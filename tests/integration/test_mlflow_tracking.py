@@ -1,0 +1,93 @@
+"""`report.mlflow`: a real search logged to a real local MLflow store (SQLite), read back with
+MLflow's own client: the search a parent run, each trial a child run with its hyperparameters,
+per-epoch metrics, status and failure class; the best model an artifact; a resume adds nothing
+twice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.test_search import NAN_PRONE, search, write_experiment
+
+pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.usefixtures("no_plots")]
+
+mlflow = pytest.importorskip("mlflow", reason="the `mlflow` extra is not installed")
+
+
+def runs(uri: str, experiment: str) -> tuple[Any, list[Any], Any]:
+    """The MLflow client, the experiment's runs (parent first) and the parent run."""
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(experiment)
+    assert found is not None, f"no MLflow experiment {experiment}"
+    every = client.search_runs([found.experiment_id], max_results=1000)
+    parents = [r for r in every if r.data.tags.get("ktrun.role") == "search"]
+    assert len(parents) == 1, [r.data.tags for r in every]
+    return client, every, parents[0]
+
+
+def test_a_search_is_a_parent_run_and_each_trial_a_child_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # MLflow keeps a SQLite store's artifacts under ./mlruns
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    write_experiment(tmp_path, "tracked", NAN_PRONE)
+    overrides = [
+        "+experiment=tracked",
+        "tuner=grid",
+        "tuner.max_trials=2",
+        "+pin.units=16",  # two trials: relu completes, exponential fails with NaN
+        "fit.epochs=2",
+        "failure_policy.max_failed_fraction=1.0",
+        f"+report.mlflow.tracking_uri={uri}",
+    ]
+    rc, summary, run_dir = search(tmp_path, *overrides, extra=[tmp_path])
+    assert rc == 0 and summary["trials"] == {**summary["trials"], "completed": 1, "failed": 1}
+
+    client, every, parent = runs(uri, "tracked")
+    children = [r for r in every if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(every) == 3 and len(children) == 2
+    by_act = {r.data.params["act"]: r for r in children}
+    assert set(by_act) == {"relu", "exponential"}
+
+    done = by_act["relu"]
+    assert done.info.status == "FINISHED" and done.data.tags["ktrun.status"] == "completed"
+    assert done.data.params["units"] == "16"
+    history = client.get_metric_history(done.info.run_id, "val_accuracy")
+    assert [m.step for m in history] == [0, 1]  # one value per epoch
+    assert len(client.get_metric_history(done.info.run_id, "loss")) == 2
+    assert done.data.metrics["score"] == pytest.approx(summary["best"]["score"])
+
+    failed = by_act["exponential"]
+    assert failed.info.status == "FAILED"
+    assert failed.data.tags["ktrun.status"] == "failed"
+    assert failed.data.tags["ktrun.failure_class"] == "nan"
+    assert "non-finite" in failed.data.tags["ktrun.message"]
+
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags["ktrun.status"] == "completed"
+    assert parent.data.tags["ktrun.best_trial"] == summary["best"]["trial_id"]
+    assert parent.data.metrics["best_score"] == pytest.approx(summary["best"]["score"])
+    assert parent.data.metrics["trials_completed"] == 1 and parent.data.metrics["trials_failed"] == 1
+    assert parent.data.params["tuner.algorithm"] == "grid"
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {
+        "summary.json",
+        "trials.csv",
+        "report.md",
+        "best_hparams.yaml",
+        "config.json",
+        "model",
+    } <= artifacts
+    assert [a.path for a in client.list_artifacts(parent.info.run_id, "model")] == ["model/best_model.keras"]
+    logged = client.download_artifacts(parent.info.run_id, "summary.json", str(tmp_path / "back"))
+    assert json.loads(Path(logged).read_text()) == summary
+
+    # The same command again resumes the finished search: the same parent, no new trial runs.
+    rc, _, _ = search(tmp_path, *overrides, extra=[tmp_path], run="run2")
+    assert rc == 0
+    _, again, parent_again = runs(uri, "tracked")
+    assert parent_again.info.run_id == parent.info.run_id and len(again) == 3
