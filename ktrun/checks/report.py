@@ -25,13 +25,14 @@ from urllib.parse import urlsplit
 from ktrun import problems as pb
 from ktrun.checks.context import Ctx
 from ktrun.problems import Problem
+from ktrun.spec.experiment import TRACKING_URI_MAX
 
 #: ktrun's `mlflow` extra (pyproject.toml): the client, and what its SQLite store needs.
 MLFLOW_EXTRA = ("mlflow-skinny>=3,<4", "sqlalchemy>=2,<3", "alembic>=1.10,<2")
 #: The module each requirement installs, and which URIs need it.
 MODULES = {"mlflow-skinny": "mlflow", "sqlalchemy": "sqlalchemy", "alembic": "alembic"}
 #: A URI longer than this is no address anyone typed.
-MAX_URI = 2000
+MAX_URI = TRACKING_URI_MAX
 ACCEPTED = "sqlite:///PATH (a local file), http(s)://HOST:PORT (an MLflow server) or databricks"
 
 

@@ -944,6 +944,7 @@ class RuntimeSpec(Strict):
 
 #: The tracking URIs ktrun logs to (`ktrun.checks.report` says why the others are refused): a
 #: local SQLite file, an MLflow tracking server, or Databricks. For editors; `check` enforces it.
+TRACKING_URI_MAX = 2000
 TRACKING_URI_PATTERN = r"^(sqlite:///(?!:memory:$)\S+|https?://[^\s@/]+(/\S*)?|databricks(://[^\s/]+)?)$"
 
 
@@ -954,7 +955,7 @@ class MlflowSpec(Strict):
         description="Where runs go: `sqlite:///mlflow.db` (a local file, relative to the current "
         "directory), an MLflow server `http(s)://host:port`, or `databricks`. `check` never "
         "contacts it.",
-        json_schema_extra={"pattern": TRACKING_URI_PATTERN},
+        json_schema_extra={"pattern": TRACKING_URI_PATTERN, "maxLength": TRACKING_URI_MAX},
     )
     experiment_name: str | None = Field(
         None,

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from ktrun import pipeline
 from tests.integration.test_search import NAN_PRONE, search, write_experiment
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.usefixtures("no_plots")]
@@ -44,12 +45,16 @@ def test_a_search_is_a_parent_run_and_each_trial_a_child_run(
         "failure_policy.max_failed_fraction=1.0",
         f"+report.mlflow.tracking_uri={uri}",
     ]
-    rc, summary, run_dir = search(tmp_path, *overrides, extra=[tmp_path])
+    # As if the search were killed once its trials ended: the search's own end is never logged.
+    track = pipeline._track
+    monkeypatch.setattr(pipeline, "_track", lambda *args: None)
+    rc, summary, _ = search(tmp_path, *overrides, extra=[tmp_path])
     assert rc == 0 and summary["trials"] == {**summary["trials"], "completed": 1, "failed": 1}
 
     client, every, parent = runs(uri, "tracked")
     children = [r for r in every if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
-    assert len(every) == 3 and len(children) == 2
+    assert len(every) == 3 and len(children) == 2  # each logged as it ended
+    assert parent.info.status == "RUNNING" and parent.data.tags["ktrun.status"] == "running"
     by_act = {r.data.params["act"]: r for r in children}
     assert set(by_act) == {"relu", "exponential"}
 
@@ -67,6 +72,13 @@ def test_a_search_is_a_parent_run_and_each_trial_a_child_run(
     assert failed.data.tags["ktrun.failure_class"] == "nan"
     assert "non-finite" in failed.data.tags["ktrun.message"]
 
+    # The same command again resumes the search: the same parent run, finished now, no trial twice.
+    monkeypatch.setattr(pipeline, "_track", track)
+    rc, summary, _ = search(tmp_path, *overrides, extra=[tmp_path], run="run2")
+    assert rc == 0
+    client, again, parent = runs(uri, "tracked")
+    assert [r.info.run_id for r in again if r.data.tags["ktrun.role"] == "search"] == [parent.info.run_id]
+    assert len(again) == 3
     assert parent.info.status == "FINISHED"
     assert parent.data.tags["ktrun.status"] == "completed"
     assert parent.data.tags["ktrun.best_trial"] == summary["best"]["trial_id"]
@@ -85,9 +97,3 @@ def test_a_search_is_a_parent_run_and_each_trial_a_child_run(
     assert [a.path for a in client.list_artifacts(parent.info.run_id, "model")] == ["model/best_model.keras"]
     logged = client.download_artifacts(parent.info.run_id, "summary.json", str(tmp_path / "back"))
     assert json.loads(Path(logged).read_text()) == summary
-
-    # The same command again resumes the finished search: the same parent, no new trial runs.
-    rc, _, _ = search(tmp_path, *overrides, extra=[tmp_path], run="run2")
-    assert rc == 0
-    _, again, parent_again = runs(uri, "tracked")
-    assert parent_again.info.run_id == parent.info.run_id and len(again) == 3
