@@ -86,14 +86,8 @@ def test_a_search_is_a_parent_run_and_each_trial_a_child_run(
     assert parent.data.metrics["trials_completed"] == 1 and parent.data.metrics["trials_failed"] == 1
     assert parent.data.params["tuner.algorithm"] == "grid"
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
-    assert {
-        "summary.json",
-        "trials.csv",
-        "report.md",
-        "best_hparams.yaml",
-        "config.json",
-        "model",
-    } <= artifacts
+    expected = {"summary.json", "trials.csv", "report.md", "best_hparams.yaml", "config.json", "model"}
+    assert expected <= artifacts
     assert [a.path for a in client.list_artifacts(parent.info.run_id, "model")] == ["model/best_model.keras"]
     logged = client.download_artifacts(parent.info.run_id, "summary.json", str(tmp_path / "back"))
     assert json.loads(Path(logged).read_text()) == summary
