@@ -12,9 +12,16 @@ from typing import Any
 import pytest
 
 from ktrun import pipeline
+from tests.conftest import REPO
 from tests.integration.test_search import NAN_PRONE, search, write_experiment
 
-pytestmark = [pytest.mark.slow, pytest.mark.keras, pytest.mark.usefixtures("no_plots")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.keras,
+    pytest.mark.usefixtures("no_plots"),
+    # MLflow's own SQLite store uses what SQLAlchemy 2.1 deprecates (ktrun's tracker hides it too).
+    pytest.mark.filterwarnings("ignore:.*noload.*:DeprecationWarning"),
+]
 
 mlflow = pytest.importorskip("mlflow", reason="the `mlflow` extra is not installed")
 
@@ -91,3 +98,33 @@ def test_a_search_is_a_parent_run_and_each_trial_a_child_run(
     assert [a.path for a in client.list_artifacts(parent.info.run_id, "model")] == ["model/best_model.keras"]
     logged = client.download_artifacts(parent.info.run_id, "summary.json", str(tmp_path / "back"))
     assert json.loads(Path(logged).read_text()) == summary
+
+
+def test_an_isolated_search_is_logged_by_its_chief(tmp_path: Path) -> None:
+    """`runtime.isolation: process`: workers train and journal, the chief's oracle logs each
+    trial as it ends, a worker's death (failure class `crash`, recorded by the chief) included."""
+    from tests.integration.test_isolation import experiment
+    from tests.integration.test_isolation import search as search_isolated
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=uri)  # an experiment of the user's, with its artifact store
+    client.create_experiment("team-runs", artifact_location=(tmp_path / "artifacts").as_uri())
+    experiment(tmp_path, ["none", "exit"], [16])
+    rc, summary, out = search_isolated(
+        tmp_path,
+        tmp_path,
+        "tracked",
+        "tuner.max_trials=2",
+        "runtime.isolation=process",
+        f"+report.mlflow.tracking_uri={uri}",
+        "+report.mlflow.experiment_name=team-runs",
+    )
+    assert rc == 0 and summary["trials"]["completed"] == 1 and summary["trials"]["failed"] == 1, out[-3000:]
+    assert "MLflow tracking" not in out, out[-3000:]
+    client, every, parent = runs(uri, "team-runs")
+    children = {r.data.params["fate"]: r for r in every if r.data.tags["ktrun.role"] == "trial"}
+    assert set(children) == {"none", "exit"} and len(every) == 3
+    assert children["exit"].data.tags["ktrun.failure_class"] == "crash"
+    assert len(client.get_metric_history(children["none"].info.run_id, "val_accuracy")) == 1
+    assert parent.info.status == "FINISHED"
+    assert (tmp_path / "artifacts").is_dir() and not (REPO / "mlruns").exists()
