@@ -11,11 +11,12 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ktrun.checks.report import MAX_URI, MLFLOW_EXTRA, shown, uri_problem
 from ktrun.pipeline import check_one
 from ktrun.runtime.tracking import epoch_values, flat, metric_key
-from ktrun.spec.experiment import TRACKING_URI_PATTERN
+from ktrun.spec.experiment import TRACKING_URI_PATTERN, ReportSpec
 from tests.conftest import REPO
 
 ACCEPTED = [
@@ -118,3 +119,12 @@ def test_the_config_becomes_dotted_params() -> None:
         "pin": "{}",
     }
     assert metric_key("val_out[0]:acc") == "val_out_0__acc"
+
+
+def test_the_readme_example_checks_cleanly() -> None:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(report:\n  mlflow:\n.*?)```", text, re.S)
+    assert block is not None, "README: the MLflow tracking example is gone"
+    section = yaml.safe_load(block.group(1))["report"]
+    ReportSpec.model_validate(section)
+    assert uri_problem(section["mlflow"]["tracking_uri"]) is None
