@@ -125,8 +125,9 @@ class Tracker:
         )
         if runs and not (starting and plan.spec.tuner.overwrite):
             run_id = str(runs[0].info.run_id)
-            if starting:
+            if starting:  # resumed: running again until it ends
                 self.client.update_run(run_id, status="RUNNING")
+                self.client.set_tag(run_id, "ktrun.status", "running")
             return run_id
         run = self.client.create_run(
             self.experiment_id,
