@@ -96,6 +96,7 @@ SCHEMA_REJECTS = {
     "per_optimizer_unknown",
     "regularizer_negative",
     "schedule_decay_steps_zero",
+    "tracking_uri_credentials",
     "unknown_activation",
     "unknown_hp_type",
     "unknown_initializer",
@@ -211,6 +212,10 @@ AGREE: list[tuple[dict[str, Any], str | None]] = [
         },
         "arg-out-of-range",
     ),
+    ({"report": {"mlflow": {"tracking_uri": "sqlite:///mlflow.db"}}}, None),
+    ({"report": {"mlflow": {"tracking_uri": "https://mlflow.example.org:5000"}}}, None),
+    ({"report": {"mlflow": {"tracking_uri": "mlruns"}}}, "tracking-uri-invalid"),
+    ({"report": {"mlflow": {"tracking_uri": "postgresql://db/mlflow"}}}, "tracking-uri-invalid"),
 ]
 
 
