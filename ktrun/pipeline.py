@@ -400,7 +400,7 @@ def _track(plan: Plan, outcome: SearchOutcome, run_dir: Path, console: Console) 
     from ktrun.results.files import result_files
     from ktrun.runtime.tracking import open_tracker
 
-    tracker = open_tracker(plan, console.print, starting=False)
+    tracker = open_tracker(plan, _say(console), starting=False)
     if tracker is not None:
         tracker.finish(outcome, result_files(run_dir))
 

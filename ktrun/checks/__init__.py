@@ -25,10 +25,10 @@ from ktrun.checks import (
     normalization,
     objective,
     references,
-    report,
     runtime,
     shapes,
     size,
+    tracking,
     tuner,
     warm_start,
 )
@@ -105,7 +105,7 @@ CHECKS: tuple[Check, ...] = (
     normalization.check_normalization,
     hypermodels.check_hypermodel,
     size.check_size,
-    report.check_report,
+    tracking.check_tracking,
 )
 
 

@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import re
 import time
 import warnings
@@ -259,28 +260,39 @@ class Tracker:
     def _guarded(self, step: Callable[[], None]) -> None:
         """MLflow's errors are said once and end the logging of this process, never the search."""
         try:
-            with quiet():
+            with mlflow_calls():
                 step()
         except Exception as e:
             self.broken = True
             self.say(failed_line(self.settings.tracking_uri, e))
 
 
+#: MLflow retries an unreachable server 7 times with backoff, about 4 minutes per call: ktrun
+#: gives up after 2 (seconds), unless the user set these themselves.
+HTTP_LIMITS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+
+
 @contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    """MLflow's store code uses what its libraries deprecate (SQLAlchemy 2.1's `noload`): their
-    warnings are MLflow's business, not the user's, and must not become errors where warnings do."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.simplefilter("ignore", FutureWarning)
-        yield
+def mlflow_calls() -> Iterator[None]:
+    """Around ktrun's MLflow calls: ktrun's patience with an unreachable server (`HTTP_LIMITS`),
+    and no warnings of what MLflow's store uses that its libraries deprecate (SQLAlchemy 2.1's
+    `noload`): they are MLflow's business, and must not become errors where warnings do."""
+    added = {k: v for k, v in HTTP_LIMITS.items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
 
 
 def failed_line(uri: str, error: BaseException) -> str:
-    from rich.markup import escape
-
+    """The one line an MLflow error costs (printed as plain text: it may hold brackets)."""
     first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return escape(
+    return (
         f"warning: MLflow tracking to {uri} stopped: {type(error).__name__}: {first[:300]} "
         "(the search goes on; re-running the same command logs what is missing)"
     )
@@ -301,7 +313,7 @@ def open_tracker(plan: Plan, say: Callable[[str], Any], *, starting: bool = True
     if plan.spec.report.mlflow is None:
         return None
     try:
-        with quiet():
+        with mlflow_calls():
             return Tracker(plan, say, starting=starting)
     except Exception as e:  # no store, no server, no package: the search runs without tracking
         say(failed_line(plan.spec.report.mlflow.tracking_uri, e))

@@ -942,7 +942,7 @@ class RuntimeSpec(Strict):
     )
 
 
-#: The tracking URIs ktrun logs to (`ktrun.checks.report` says why the others are refused): a
+#: The tracking URIs ktrun logs to (`ktrun.checks.tracking` says why the others are refused): a
 #: local SQLite file, an MLflow tracking server, or Databricks. For editors; `check` enforces it.
 TRACKING_URI_MAX = 2000
 TRACKING_URI_PATTERN = r"^(sqlite:///(?!:memory:$)\S+|https?://[^\s@/]+(/\S*)?|databricks(://[^\s/]+)?)$"

@@ -4,16 +4,19 @@ the journal's per-epoch logs as the trial runs get them."""
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
 
-from ktrun.checks.report import MAX_URI, MLFLOW_EXTRA, shown, uri_problem
+from ktrun.checks.tracking import MAX_URI, MLFLOW_EXTRA, shown, uri_problem
 from ktrun.pipeline import check_one
 from ktrun.runtime.tracking import epoch_values, flat, metric_key
 from ktrun.spec.experiment import TRACKING_URI_PATTERN, ReportSpec
@@ -128,3 +131,23 @@ def test_the_readme_example_checks_cleanly() -> None:
     section = yaml.safe_load(block.group(1))["report"]
     ReportSpec.model_validate(section)
     assert uri_problem(section["mlflow"]["tracking_uri"]) is None
+
+
+def test_an_unreachable_server_costs_one_warning_and_seconds(tmp_path: Path) -> None:
+    """MLflow alone would retry for about 4 minutes per call; the search goes on without it."""
+    pytest.importorskip("mlflow")
+    from ktrun.compiler.plan import compile_plan
+    from ktrun.runtime.tracking import open_tracker
+
+    with socket.socket() as closed:  # bound, never listening: connections are refused
+        closed.bind(("127.0.0.1", 0))
+        uri = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        report = check_one([f"+report.mlflow.tracking_uri={uri}", f"tuner.state_dir={tmp_path}"])
+        assert report.checked is not None, report.problems
+        said: list[str] = []
+        started = time.monotonic()
+        assert open_tracker(compile_plan(report.checked), said.append) is None
+    assert time.monotonic() - started < 60
+    assert len(said) == 1 and said[0].startswith(f"warning: MLflow tracking to {uri} stopped: "), said
+    assert "re-running the same command logs what is missing" in said[0]
+    assert "MLFLOW_HTTP_REQUEST_MAX_RETRIES" not in os.environ  # ktrun's limits were its calls' only

@@ -89,7 +89,7 @@ def needs(uri: str) -> tuple[str, ...]:
     return MLFLOW_EXTRA if uri.startswith("sqlite:") else MLFLOW_EXTRA[:1]
 
 
-def check_report(ctx: Ctx) -> Iterator[Problem]:
+def check_tracking(ctx: Ctx) -> Iterator[Problem]:
     mlflow = ctx.spec.report.mlflow
     if mlflow is None:
         return
