@@ -344,6 +344,9 @@ def launch(
         signal.signal(s, stop_asked)
     try:
         status = _run(job, chief, workers, port)
+    except BaseException:  # a launcher bug, or an interrupt here, must not leave the chief running
+        _end([chief])
+        raise
     finally:
         for s, h in old.items():
             signal.signal(s, h)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -187,3 +189,35 @@ def test_two_workers_train_the_budget_in_parallel(tmp_path: Path) -> None:
     assert {"tuner0", "tuner1"} <= set(lines[1::2])  # both workers trained
     assert len(set(worker_pids(tmp_path))) == 4  # a fresh process for every trial
     assert sorted(t["units"] for t in trials(tmp_path, "parallel")) == ["16", "24", "32", "8"]
+
+
+@pytest.mark.keras
+def test_a_launcher_that_fails_ends_its_chief(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception in the launcher's watch loop (a bug like the `say(..., highlight=)` one) once
+    left the forked chief running on its own, holding its memory and the search's lock."""
+    from ktrun.runtime import isolation
+    from ktrun.spec.experiment import RuntimeSpec
+
+    def broken(*args: object) -> int:
+        raise RuntimeError("a bug in the launcher")
+
+    forked: list[int] = []
+    fork = isolation._fork
+
+    def recorded(*args: Any, **kwargs: Any) -> int:
+        forked.append(fork(*args, **kwargs))
+        return forked[-1]
+
+    monkeypatch.setattr(isolation, "_run", broken)
+    monkeypatch.setattr(isolation, "_fork", recorded)
+    with pytest.raises(RuntimeError, match="a bug in the launcher"):
+        isolation.launch(
+            lambda where: time.sleep(600) or 0,  # type: ignore[func-returns-value]
+            run_dir=tmp_path / "run",
+            state_dir=tmp_path / "state",
+            runtime=RuntimeSpec(),
+            say=print,
+        )
+    (chief,) = forked
+    with pytest.raises(ChildProcessError):  # ended and reaped, not left running
+        os.waitpid(chief, os.WNOHANG)
