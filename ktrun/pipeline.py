@@ -138,12 +138,12 @@ def run(
     no_backend = _backend(report.label)
     if no_backend is not None:
         return no_backend
+    missing = _pretrained_weights(checked, report.label)  # before TensorFlow's seconds of import
+    if missing is not None:
+        return missing
     from ktrun.runtime.quiet import import_tensorflow, verbose_requested
 
     import_tensorflow(verbose_requested(plan.spec.fit.verbose))
-    missing = _pretrained_weights(checked, report.label)
-    if missing is not None:
-        return missing
     from ktrun.runtime.distributed import in_cluster
 
     if not in_cluster():  # this process may launch a chief and workers, which run the stages

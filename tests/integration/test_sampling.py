@@ -42,7 +42,8 @@ def test_oracle_proposes_distinct_feasible_points_in_a_tiny_fraction(tmp_conf: P
         seed=1,
     )
     points = [oracle._random_values() for _ in range(20)]
-    assert all(p is not None and checker.violations(p) == [] for p in points)
+    # Keras Tuner's floats (0.30000000000000004) stand for the decimals the model is built with
+    assert all(p is not None and checker.violations(oracle.ktrun_exact(p)) == [] for p in points)
     assert len({tuple(sorted(p.items())) for p in points if p}) == 20
     assert not oracle.ktrun_exhausted
     assert sum(oracle.ktrun_rejected.values()) > 0  # uniform draws were tried first, and missed
