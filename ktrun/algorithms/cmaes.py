@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
 from pydantic import Field
 
-from ktrun.algorithms.base import Algorithm, TunerFacts
-from ktrun.algorithms.optuna_samplers import optuna_missing
-from ktrun.problems import Problem
+from ktrun.algorithms.optuna_samplers import OptunaAlgorithm
 from ktrun.spec.base import Strict
 
 
@@ -19,17 +14,11 @@ class CmaEsSettings(Strict):
     )
 
 
-class CmaEs(Algorithm):
+class CmaEs(OptunaAlgorithm):
     """Optuna's CMA-ES for numeric spaces; choices and conditional values are sampled at random."""
 
     name = "cmaes"
     settings = CmaEsSettings
-
-    def checks(self, settings: CmaEsSettings, facts: TunerFacts) -> Iterator[Problem]:
-        yield from optuna_missing(self.name)
-
-    def oracle_kwargs(self, settings: Any, common: dict[str, Any]) -> dict[str, Any]:
-        return {**common, "ktrun_settings": settings}
 
 
 ALGORITHM = CmaEs()

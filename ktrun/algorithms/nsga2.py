@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from pydantic import Field
 
 from ktrun import problems as pb
-from ktrun.algorithms.base import Algorithm, TunerFacts
-from ktrun.algorithms.optuna_samplers import optuna_missing
+from ktrun.algorithms.base import TunerFacts
+from ktrun.algorithms.optuna_samplers import OptunaAlgorithm
 from ktrun.problems import Problem
 from ktrun.spec.base import Strict
 
@@ -33,14 +32,13 @@ class Nsga2Settings(Strict):
     )
 
 
-class Nsga2(Algorithm):
+class Nsga2(OptunaAlgorithm):
     """Optuna's NSGA-II: breeds trials towards the Pareto front of every objective (infeasible ones told)."""
 
     name = "nsga2"
     settings = Nsga2Settings
 
-    def checks(self, settings: Nsga2Settings, facts: TunerFacts) -> Iterator[Problem]:
-        yield from optuna_missing(self.name)
+    def sampler_checks(self, settings: Nsga2Settings, facts: TunerFacts) -> Iterator[Problem]:
         if facts.objectives == 1:
             yield pb.warning(
                 "nsga2-single-objective",
@@ -58,9 +56,6 @@ class Nsga2(Algorithm):
                 "first generation is random, so every trial is",
                 "lower tuner.nsga2.population_size or raise tuner.max_trials (a few generations at least)",
             )
-
-    def oracle_kwargs(self, settings: Any, common: dict[str, Any]) -> dict[str, Any]:
-        return {**common, "ktrun_settings": settings}
 
 
 ALGORITHM = Nsga2()

@@ -10,8 +10,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from importlib import util
+from typing import Any
 
 from ktrun import problems as pb
+from ktrun.algorithms.base import Algorithm, TunerFacts
 from ktrun.problems import Problem
 
 #: What each Optuna algorithm imports (CMA-ES is a package of its own), as the `optuna` extra pins it.
@@ -35,3 +37,19 @@ def optuna_missing(algorithm: str) -> Iterator[Problem]:
         f"install it: {sys.executable} -m pip install {' '.join(repr(r) for r in NEEDS[algorithm])} (ktrun's "
         "`optuna` extra), or choose another tuner.algorithm",
     )
+
+
+class OptunaAlgorithm(Algorithm):
+    """An algorithm whose oracle is one of Optuna's samplers (`ktrun.runtime.optuna_oracle`):
+    `check` asks for Optuna, and the oracle gets the algorithm's own settings."""
+
+    def checks(self, settings: Any, facts: TunerFacts) -> Iterator[Problem]:
+        yield from optuna_missing(self.name)
+        yield from self.sampler_checks(settings, facts)
+
+    def sampler_checks(self, settings: Any, facts: TunerFacts) -> Iterator[Problem]:
+        """The sampler's own settings against the rest of the experiment."""
+        return iter(())
+
+    def oracle_kwargs(self, settings: Any, common: dict[str, Any]) -> dict[str, Any]:
+        return {**common, "ktrun_settings": settings}

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from pydantic import Field
 
 from ktrun import problems as pb
-from ktrun.algorithms.base import Algorithm, TunerFacts
-from ktrun.algorithms.optuna_samplers import optuna_missing
+from ktrun.algorithms.base import TunerFacts
+from ktrun.algorithms.optuna_samplers import OptunaAlgorithm
 from ktrun.problems import Problem
 from ktrun.spec.base import Strict
 
@@ -25,14 +24,13 @@ class TpeSettings(Strict):
     )
 
 
-class Tpe(Algorithm):
+class Tpe(OptunaAlgorithm):
     """Optuna's TPE: learns from every trial which regions score well; infeasible proposals are told to it."""
 
     name = "tpe"
     settings = TpeSettings
 
-    def checks(self, settings: TpeSettings, facts: TunerFacts) -> Iterator[Problem]:
-        yield from optuna_missing(self.name)
+    def sampler_checks(self, settings: TpeSettings, facts: TunerFacts) -> Iterator[Problem]:
         if settings.n_startup_trials >= facts.max_trials:
             yield pb.warning(
                 "tpe-all-random",
@@ -41,9 +39,6 @@ class Tpe(Algorithm):
                 "every trial is random",
                 "lower tuner.tpe.n_startup_trials or raise tuner.max_trials",
             )
-
-    def oracle_kwargs(self, settings: Any, common: dict[str, Any]) -> dict[str, Any]:
-        return {**common, "ktrun_settings": settings}
 
 
 ALGORITHM = Tpe()
