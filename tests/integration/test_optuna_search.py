@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,64 @@ from tests.integration.test_search import search, write_experiment
 pytestmark = [pytest.mark.usefixtures("no_plots")]
 
 TPE = ["+experiment=digits_mlp", "tuner=tpe", "tuner.tpe.n_startup_trials=2", "fit.epochs=1"]
+#: A point of digits_mlp's space (units_2 <= units_1).
+POINT = {"units_1": 64, "units_2": 32, "activation": "tanh", "dropout": 0.3, "learning_rate": 0.001}
+
+
+def digits_mlp_oracle(algorithm: str, *overrides: str, **kwargs: Any) -> tuple[Any, Any]:
+    """The oracle a search of digits_mlp with `algorithm` makes (no tuner around it), and its plan."""
+    import keras_tuner as kt
+
+    from ktrun.compiler.keras_model import declare_hyperparameters
+    from ktrun.compiler.plan import compile_plan
+    from ktrun.pipeline import check_one
+    from ktrun.runtime.oracles import make_oracle
+
+    report = check_one(["+experiment=digits_mlp", f"tuner={algorithm}", *overrides])
+    assert report.checked is not None
+    plan = compile_plan(report.checked)
+    oracle = make_oracle(
+        algorithm,
+        checker=plan.checked.checker,
+        space=plan.checked.space,
+        settings=plan.spec.tuner,
+        objective=kt.Objective("val_accuracy", "max"),
+        hyperparameters=declare_hyperparameters(plan),
+        **kwargs,
+    )
+    return oracle, plan
+
+
+def end_trial(oracle: Any, plan: Any, score: float, point: dict[str, Any]) -> None:
+    """A trial that completed with `score` at `point`, as a resumed oracle finds it."""
+    from keras_tuner.engine.trial import Trial, TrialStatus
+
+    from ktrun.compiler.keras_model import declare_hyperparameters
+
+    hp = declare_hyperparameters(plan)
+    hp.values.update(point)
+    trial = Trial(hp, trial_id=str(len(oracle.trials)), status=TrialStatus.COMPLETED)
+    trial.score = score
+    oracle.trials[trial.trial_id] = trial
+    oracle.end_order.append(trial.trial_id)
+
+
+def resumes_feasibly_without_repeats(
+    tmp_path: Path, args: list[str], first: int, total: int
+) -> dict[str, Any]:
+    """A search of `first` trials resumed to `total`: every point trained meets units_2 <= units_1,
+    and none twice; the resumed run's summary."""
+    rc, summary, _ = search(tmp_path, *args, f"tuner.max_trials={first}")
+    assert rc == 0 and summary["trials"]["completed"] == first, summary
+    rc, again, run_dir = search(tmp_path, *args, f"tuner.max_trials={total}", run="again")
+    assert rc == 0 and again["trials"]["completed"] == total and again["resumed_trials"] == first, again
+    rows = (run_dir / "trials.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    points = [dict(zip(header, r.split(","), strict=False)) for r in rows[1:]]
+    assert all(int(p["units_2"]) <= int(p["units_1"]) for p in points), points
+    keys = {tuple(p[k] for k in POINT) for p in points}
+    assert len(keys) == len(points) == total  # no point trained twice, across the resume
+    return again
 
 
 @pytest.mark.parametrize(
@@ -52,18 +111,7 @@ def test_a_continuous_range_is_itself() -> None:
 @pytest.mark.slow
 @pytest.mark.keras
 def test_tpe_trains_only_feasible_points_and_resumes_without_repeats(tmp_path: Path) -> None:
-    rc, summary, run_dir = search(tmp_path, *TPE, "tuner.max_trials=4")
-    assert rc == 0 and summary["trials"]["completed"] == 4, summary
-    rc, again, run_dir = search(tmp_path, *TPE, "tuner.max_trials=6", run="again")
-    assert rc == 0 and again["trials"]["completed"] == 6 and again["resumed_trials"] == 4, again
-    rows = (run_dir / "trials.csv").read_text().splitlines()
-    header = rows[0].split(",")
-    points = [dict(zip(header, r.split(","), strict=False)) for r in rows[1:]]
-    assert all(int(p["units_2"]) <= int(p["units_1"]) for p in points), points
-    keys = {
-        tuple(p[k] for k in ("units_1", "units_2", "activation", "dropout", "learning_rate")) for p in points
-    }
-    assert len(keys) == len(points) == 6  # no point trained twice, across the resume
+    resumes_feasibly_without_repeats(tmp_path, TPE, 4, 6)
 
 
 @pytest.mark.slow
@@ -116,33 +164,8 @@ def test_check_says_how_to_install_optuna_where_it_is_missing() -> None:
 @pytest.mark.keras
 def test_a_resumed_study_is_told_each_ended_trial_s_score() -> None:
     """The study rebuilt on resume holds each ended trial's values and its score."""
-    import keras_tuner as kt
-    from keras_tuner.engine.trial import Trial, TrialStatus
-
-    from ktrun.compiler.keras_model import declare_hyperparameters
-    from ktrun.compiler.plan import compile_plan
-    from ktrun.pipeline import check_one
-    from ktrun.runtime.oracles import make_oracle
-
-    report = check_one(["+experiment=digits_mlp", "tuner=tpe"])
-    assert report.checked is not None
-    plan = compile_plan(report.checked)
-    oracle = make_oracle(
-        "tpe",
-        checker=plan.checked.checker,
-        space=plan.checked.space,
-        settings=plan.spec.tuner,
-        objective=kt.Objective("val_accuracy", "max"),
-        max_trials=5,
-        hyperparameters=declare_hyperparameters(plan),
-    )
-    point = {"units_1": 64, "units_2": 32, "activation": "tanh", "dropout": 0.3, "learning_rate": 0.001}
-    hp = declare_hyperparameters(plan)
-    hp.values.update(point)
-    ended = Trial(hp, trial_id="0", status=TrialStatus.COMPLETED)
-    ended.score = 0.875
-    oracle.trials["0"] = ended
-    oracle.end_order.append("0")
+    oracle, plan = digits_mlp_oracle("tpe", max_trials=5)
+    end_trial(oracle, plan, 0.875, POINT)
     (told,) = oracle._study().trials
     assert told.value == 0.875 and told.params["activation"] == "tanh"
 
@@ -159,18 +182,7 @@ NSGA2 = [
 @pytest.mark.slow
 @pytest.mark.keras
 def test_nsga2_searches_accuracy_against_size_and_resumes_without_repeats(tmp_path: Path) -> None:
-    rc, summary, _ = search(tmp_path, *NSGA2, "tuner.max_trials=3")
-    assert rc == 0 and summary["trials"]["completed"] == 3, summary
-    rc, again, run_dir = search(tmp_path, *NSGA2, "tuner.max_trials=5", run="again")
-    assert rc == 0 and again["trials"]["completed"] == 5 and again["resumed_trials"] == 3, again
-    rows = (run_dir / "trials.csv").read_text().splitlines()
-    header = rows[0].split(",")
-    points = [dict(zip(header, r.split(","), strict=False)) for r in rows[1:]]
-    assert all(int(p["units_2"]) <= int(p["units_1"]) for p in points), points
-    keys = {
-        tuple(p[k] for k in ("units_1", "units_2", "activation", "dropout", "learning_rate")) for p in points
-    }
-    assert len(keys) == 5  # no point trained twice, across the resume
+    again = resumes_feasibly_without_repeats(tmp_path, NSGA2, 3, 5)
     assert again["pareto"]["front"], again["pareto"]
 
 
@@ -179,40 +191,13 @@ def test_nsga2_is_told_every_objective_and_infeasible_proposals_as_failed() -> N
     """The study holds each ended trial's value for every objective (rebuilt on resume), and a
     proposal the constraints reject is told it failed (NSGA-II counts every completed trial into
     its generation, so rejected points told as completed crowded out the trained ones)."""
-    import keras_tuner as kt
-    from keras_tuner.engine.trial import Trial, TrialStatus
-
-    from ktrun.compiler.keras_model import declare_hyperparameters
-    from ktrun.compiler.plan import compile_plan
-    from ktrun.pipeline import check_one
-    from ktrun.runtime.oracles import make_oracle
-
-    report = check_one(["+experiment=digits_mlp", "tuner=nsga2"])
-    assert report.checked is not None
-    plan = compile_plan(report.checked)
-    oracle = make_oracle(
-        "nsga2",
-        checker=plan.checked.checker,
-        space=plan.checked.space,
-        settings=plan.spec.tuner,
-        objective=kt.Objective("val_accuracy", "max"),
-        max_trials=40,
-        hyperparameters=declare_hyperparameters(plan),
-        seed=3,
-    )
+    oracle, plan = digits_mlp_oracle("nsga2", max_trials=40, seed=3)
     oracle.ktrun_directions = ("max", "min")
     oracle.ktrun_objective_values = lambda trial: [
         trial.score,
         1000.0 * trial.hyperparameters.values["units_1"],
     ]
-    hp = declare_hyperparameters(plan)
-    hp.values.update(
-        {"units_1": 64, "units_2": 32, "activation": "tanh", "dropout": 0.3, "learning_rate": 0.001}
-    )
-    ended = Trial(hp, trial_id="0", status=TrialStatus.COMPLETED)
-    ended.score = 0.875
-    oracle.trials["0"] = ended
-    oracle.end_order.append("0")
+    end_trial(oracle, plan, 0.875, POINT)
     study = oracle._study()
     assert study.directions[1].name == "MINIMIZE"
     assert study.trials[0].values == [0.875, 64000.0]

@@ -10,6 +10,7 @@ import pytest
 
 from ktrun.pipeline import check_one
 from tests.hostile.expect import problem
+from tests.integration.test_optuna_search import POINT, digits_mlp_oracle
 from tests.integration.test_search import search
 
 #: Their searches assert nothing about the plots (tests/unit/test_plots.py does).
@@ -114,40 +115,22 @@ def test_an_earlier_search_s_trials_are_history_not_budget_and_never_trained_aga
 def test_bayesian_optimisation_fits_its_process_to_the_history_and_forgets_it_after() -> None:
     """With as many earlier trials as its initial points, Keras Tuner's Gaussian process proposes
     the first point (no random draw), and the history never stays among the oracle's trials."""
-    import keras_tuner as kt
-
-    from ktrun.compiler.keras_model import declare_hyperparameters
-    from ktrun.compiler.plan import compile_plan
     from ktrun.runtime.history import Told
-    from ktrun.runtime.oracles import make_oracle
-
-    report = check_one(["+experiment=digits_mlp", "tuner=bayesian", "tuner.bayesian.num_initial_points=3"])
-    assert report.checked is not None
-    plan = compile_plan(report.checked)
 
     def oracle(history: list[Told]) -> tuple[object, list[int]]:
-        made = make_oracle(
-            "bayesian",
-            checker=plan.checked.checker,
-            space=plan.checked.space,
-            settings=plan.spec.tuner,
-            objective=kt.Objective("val_accuracy", "max"),
-            max_trials=10,
-            hyperparameters=declare_hyperparameters(plan),
-            seed=1,
-            num_initial_points=3,
+        made, _ = digits_mlp_oracle(
+            "bayesian", "tuner.bayesian.num_initial_points=3", max_trials=10, seed=1, num_initial_points=3
         )
         made.ktrun_history = history
         draws: list[int] = []
         own = made.ktrun_random_values
-        made.ktrun_random_values = lambda: draws.append(1) or own()  # type: ignore[method-assign]
+        made.ktrun_random_values = lambda: draws.append(1) or own()
         response = made.populate_space("0")
         assert response["status"] == "RUNNING" and not any(t.startswith("history") for t in made.trials)
         return made, draws
 
-    point = {"units_1": 64, "units_2": 32, "activation": "tanh", "dropout": 0.3, "learning_rate": 0.001}
     history = [
-        Told(str(i), {**point, "units_1": u, "units_2": u // 2}, (0.5 + i / 10,))
+        Told(str(i), {**POINT, "units_1": u, "units_2": u // 2}, (0.5 + i / 10,))
         for i, u in enumerate((64, 128, 192, 256))
     ]
     _, draws = oracle([])
