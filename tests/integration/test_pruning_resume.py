@@ -15,29 +15,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.test_pruning_search import BODY
 from tests.integration.test_resume import KILLER
 from tests.integration.test_search import write_experiment
 from tests.zygote import Zygote
 
 pytestmark = [pytest.mark.slow, pytest.mark.keras]
 
-BODY = """hyperparameters:
-  learning_rate: {type: choice, values: [0.01, 1.0e-7, 0.003]}
-model:
-  layers:
-    - {type: Flatten}
-    - {type: Dense, units: 32, activation: relu}
-    - {type: Dense, units: 10, activation: softmax}
-  compile:
-    optimizer: {name: adam, learning_rate: $learning_rate}
-    loss: sparse_categorical_crossentropy
-    metrics: [accuracy]
-fit: {epochs: 3}
-tuner:
-  algorithm: grid
-  max_trials: 3
-  pruner: {type: successive_halving, min_epochs: 1, reduction_factor: 2}
-"""
+#: test_pruning_search's learning and non-learning trials, with a third that learns, and the pruner.
+OVERRIDES = [
+    "hyperparameters.learning_rate.values=[0.01,1.0e-7,0.003]",
+    "fit.epochs=3",
+    "tuner.max_trials=3",
+    "tuner.pruner={type: successive_halving, min_epochs: 1, reduction_factor: 2}",
+]
 
 
 @pytest.mark.parametrize("mode", ["completed", "ended"])
@@ -48,7 +39,8 @@ def test_a_kill_after_a_trial_is_pruned_keeps_it_pruned_and_trains_nothing_twice
     state = tmp_path / "state"
     killer = tmp_path / "killer.py"
     killer.write_text(KILLER)
-    args = ["--config-dir", str(tmp_path), "+experiment=prune", "+data.limit=300", f"tuner.state_dir={state}"]
+    args = ["--config-dir", str(tmp_path), "+experiment=prune", "+data.limit=300", *OVERRIDES]
+    args.append(f"tuner.state_dir={state}")
     killed = zygote.run(mode, "1", *args, f"hydra.run.dir={tmp_path / 'killed'}", cwd=tmp_path, script=killer)
     assert killed.returncode == -signal.SIGKILL, killed.stdout[-3000:]
     final = zygote.run(*args, f"hydra.run.dir={tmp_path / 'final'}", cwd=tmp_path)
